@@ -1,0 +1,193 @@
+/* dp_frame.c — Ethernet / 802.1Q / QinQ / IPv4 / IPv6 / TCP header parsing.
+ *
+ * Works on a (pointer, length) view of one frame, never reads past it, and
+ * never writes. Everything it cannot classify as a TCP segment is reported as
+ * OTHER (forwarded untouched by the bridge), FRAG or BAD (both counted and
+ * handled by policy in the worker).
+ */
+#include <string.h>
+
+#include "dp.h"
+
+#define ETH_HLEN 14
+#define ETHERTYPE_IPV4 0x0800
+#define ETHERTYPE_IPV6 0x86dd
+#define ETHERTYPE_VLAN 0x8100
+#define ETHERTYPE_QINQ 0x88a8
+#define ETHERTYPE_QINQ_OLD 0x9100
+
+#define IPPROTO_TCP_ 6
+#define IP6_HOPOPTS 0
+#define IP6_ROUTING 43
+#define IP6_FRAGMENT 44
+#define IP6_AH 51
+#define IP6_DSTOPTS 60
+#define IP6_MOBILITY 135
+#define IP6_NONE 59
+#define IP6_MAX_EXT 8 /**< more extension headers than this: BAD (evasion) */
+
+static inline uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static inline uint32_t rd32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+/* Parses the TCP header at off; len is the end of the IP payload (not of the
+ * frame, which may carry Ethernet padding). */
+static enum dp_frame_kind parse_tcp(const uint8_t *p, uint32_t off, uint32_t end,
+				    struct dp_frame *f)
+{
+	if (end < off || end - off < 20)
+		return DP_FRAME_BAD;
+	const uint8_t *t = p + off;
+	uint32_t doff = (uint32_t)(t[12] >> 4) * 4;
+	if (doff < 20 || doff > end - off)
+		return DP_FRAME_BAD;
+	f->l4_off = (uint16_t)off;
+	f->sport = rd16(t);
+	f->dport = rd16(t + 2);
+	f->seq = rd32(t + 4);
+	f->ack = rd32(t + 8);
+	f->tcp_flags = t[13];
+	f->payload = t + doff;
+	f->payload_len = end - off - doff;
+	return DP_FRAME_TCP;
+}
+
+static enum dp_frame_kind parse_ipv4(const uint8_t *p, uint32_t off, uint32_t len,
+				     struct dp_frame *f)
+{
+	if (len - off < 20)
+		return DP_FRAME_BAD;
+	const uint8_t *ip = p + off;
+	if ((ip[0] >> 4) != 4)
+		return DP_FRAME_BAD;
+	uint32_t ihl = (uint32_t)(ip[0] & 0x0f) * 4;
+	uint32_t tot = rd16(ip + 2);
+	if (ihl < 20 || tot < ihl || tot > len - off)
+		return DP_FRAME_BAD;
+	f->family = 4;
+	f->l3_off = (uint16_t)off;
+	f->l4proto = ip[9];
+	memcpy(f->saddr, ip + 12, 4);
+	memcpy(f->daddr, ip + 16, 4);
+	uint16_t frag = rd16(ip + 6);
+	if (frag & 0x3fff) /* MF set or a non-zero offset */
+		return DP_FRAME_FRAG;
+	if (f->l4proto != IPPROTO_TCP_)
+		return DP_FRAME_OTHER;
+	return parse_tcp(p, off + ihl, off + tot, f);
+}
+
+static enum dp_frame_kind parse_ipv6(const uint8_t *p, uint32_t off, uint32_t len,
+				     struct dp_frame *f)
+{
+	if (len - off < 40)
+		return DP_FRAME_BAD;
+	const uint8_t *ip = p + off;
+	if ((ip[0] >> 4) != 6)
+		return DP_FRAME_BAD;
+	uint32_t plen = rd16(ip + 4);
+	if (plen > len - off - 40)
+		return DP_FRAME_BAD; /* jumbograms (plen 0 + option) are not supported: BAD */
+	uint32_t end = off + 40 + plen;
+	f->family = 6;
+	f->l3_off = (uint16_t)off;
+	memcpy(f->saddr, ip + 8, 16);
+	memcpy(f->daddr, ip + 24, 16);
+	uint8_t nh = ip[6];
+	uint32_t cur = off + 40;
+	for (int i = 0; i <= IP6_MAX_EXT; i++) {
+		switch (nh) {
+		case IPPROTO_TCP_:
+			f->l4proto = nh;
+			return parse_tcp(p, cur, end, f);
+		case IP6_HOPOPTS:
+		case IP6_ROUTING:
+		case IP6_DSTOPTS:
+		case IP6_MOBILITY: {
+			if (end - cur < 8)
+				return DP_FRAME_BAD;
+			uint32_t elen = ((uint32_t)p[cur + 1] + 1) * 8;
+			if (elen > end - cur)
+				return DP_FRAME_BAD;
+			nh = p[cur];
+			cur += elen;
+			break;
+		}
+		case IP6_AH: {
+			if (end - cur < 8)
+				return DP_FRAME_BAD;
+			uint32_t elen = ((uint32_t)p[cur + 1] + 2) * 4;
+			if (elen > end - cur)
+				return DP_FRAME_BAD;
+			nh = p[cur];
+			cur += elen;
+			break;
+		}
+		case IP6_FRAGMENT:
+			if (end - cur < 8)
+				return DP_FRAME_BAD;
+			f->l4proto = p[cur];
+			/* An atomic fragment (offset 0, M clear) is a whole packet. */
+			if ((rd16(p + cur + 2) & 0xfff9) != 0)
+				return DP_FRAME_FRAG;
+			nh = p[cur];
+			cur += 8;
+			break;
+		default:
+			f->l4proto = nh;
+			return DP_FRAME_OTHER;
+		}
+	}
+	return DP_FRAME_BAD;
+}
+
+enum dp_frame_kind dp_frame_parse(const uint8_t *p, uint32_t len, struct dp_frame *f)
+{
+	memset(f, 0, offsetof(struct dp_frame, saddr));
+	if (p == NULL || len < ETH_HLEN)
+		return DP_FRAME_BAD;
+	uint32_t off = 12;
+	uint16_t et = rd16(p + off);
+	while (et == ETHERTYPE_VLAN || et == ETHERTYPE_QINQ || et == ETHERTYPE_QINQ_OLD) {
+		if (f->n_vlan == DP_MAX_VLAN || len - off < 6)
+			return f->n_vlan == DP_MAX_VLAN ? DP_FRAME_OTHER : DP_FRAME_BAD;
+		f->vlan[f->n_vlan++] = rd16(p + off + 2);
+		off += 4;
+		et = rd16(p + off);
+	}
+	off += 2;
+	if (et == ETHERTYPE_IPV4)
+		return parse_ipv4(p, off, len, f);
+	if (et == ETHERTYPE_IPV6)
+		return parse_ipv6(p, off, len, f);
+	return DP_FRAME_OTHER;
+}
+
+enum dp_dir dp_flow_key_make(const struct dp_frame *f, struct dp_flow_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	size_t alen = f->family == 6 ? 16 : 4;
+	int c = memcmp(f->saddr, f->daddr, alen);
+	enum dp_dir d = (c < 0 || (c == 0 && f->sport <= f->dport)) ? DP_DIR_LO : DP_DIR_HI;
+	if (d == DP_DIR_LO) {
+		memcpy(k->lo_addr, f->saddr, alen);
+		memcpy(k->hi_addr, f->daddr, alen);
+		k->lo_port = f->sport;
+		k->hi_port = f->dport;
+	} else {
+		memcpy(k->lo_addr, f->daddr, alen);
+		memcpy(k->hi_addr, f->saddr, alen);
+		k->lo_port = f->dport;
+		k->hi_port = f->sport;
+	}
+	k->family = f->family;
+	k->proto = f->l4proto;
+	k->vlan = f->n_vlan ? (uint16_t)(f->vlan[f->n_vlan - 1] & 0x0fff) : 0;
+	return d;
+}

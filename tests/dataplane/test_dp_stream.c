@@ -1,0 +1,330 @@
+/* Stream cutting: PDUs come out whole, once, in order, with the right
+ * sequence numbers, whatever the segmentation, order and duplication. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dp.h"
+
+#define MAXPDUS 64
+
+struct got {
+	uint8_t data[MAXPDUS][512];
+	uint32_t len[MAXPDUS];
+	uint32_t seq[MAXPDUS];
+	unsigned flags[MAXPDUS];
+	unsigned n;
+};
+
+struct fixture {
+	struct dp_pool pool;
+	void *mem;
+	struct dp_stream_stats st;
+	struct dp_stream_ctx ctx;
+	struct dp_flow flow;
+	struct got got;
+};
+
+static void on_pdu(void *arg, struct dp_flow *f, enum dp_dir dir, const uint8_t *pdu,
+		   uint32_t len, uint32_t seq, unsigned flags)
+{
+	struct got *g = arg;
+	(void)f;
+	(void)dir;
+	assert_true(g->n < MAXPDUS);
+	memcpy(g->data[g->n], pdu, len < 512 ? len : 512);
+	g->len[g->n] = len;
+	g->seq[g->n] = seq;
+	g->flags[g->n] = flags;
+	g->n++;
+}
+
+static void fx_init(struct fixture *fx, uint32_t chunks)
+{
+	memset(fx, 0, sizeof(*fx));
+	fx->mem = malloc(dp_pool_mem_size(chunks, 512));
+	assert_int_equal(dp_pool_init(&fx->pool, fx->mem, chunks, 512), DP_OK);
+	fx->ctx.pool = &fx->pool;
+	fx->ctx.st = &fx->st;
+	fx->ctx.on_pdu = on_pdu;
+	fx->ctx.arg = &fx->got;
+	fx->ctx.pdu_max = 512;
+	fx->ctx.hold_window = 1u << 20;
+	fx->flow.sess.customer = DP_CUST_DEFAULT;
+	for (int d = 0; d < 2; d++) {
+		fx->flow.dir[d].buf = DP_STREAM_NOBUF;
+	}
+}
+
+static void fx_done(struct fixture *fx)
+{
+	dp_stream_release(&fx->ctx, &fx->flow);
+	assert_int_equal(fx->pool.in_use, 0); /* nothing leaked */
+	free(fx->mem);
+}
+
+/* Three PDUs back to back:
+ *   enquire_link      len 16 seq 1
+ *   submit_sm         len 68 seq 2  (src "447700900001", dst "447700900002", "Hello there")
+ *   enquire_link_resp len 16 seq 3 */
+static const uint8_t stream3[] = {
+	0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x15, 0, 0, 0, 0, 0, 0, 0, 1,
+	0x00, 0x00, 0x00, 0x44, 0x00, 0x00, 0x00, 0x04, 0, 0, 0, 0, 0, 0, 0, 2,
+	0x00, 0x01, 0x01, '4', '4', '7', '7', '0', '0', '9', '0', '0', '0', '0', '1', 0x00,
+	0x01, 0x01, '4', '4', '7', '7', '0', '0', '9', '0', '0', '0', '0', '2', 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0b,
+	'H', 'e', 'l', 'l', 'o', ' ', 't', 'h', 'e', 'r', 'e',
+	0x00, 0x00, 0x00, 0x10, 0x80, 0x00, 0x00, 0x15, 0, 0, 0, 0, 0, 0, 0, 3,
+};
+static const uint32_t stream3_off[] = { 0, 16, 84 };
+static const uint32_t stream3_len[] = { 16, 68, 16 };
+#define ISN 0xfffffff0u /* wraps inside the stream */
+
+static void check_stream3(const struct fixture *fx)
+{
+	assert_int_equal(fx->got.n, 3);
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(fx->got.len[i], stream3_len[i]);
+		assert_int_equal(fx->got.seq[i], (uint32_t)(ISN + 1 + stream3_off[i]));
+		assert_memory_equal(fx->got.data[i], stream3 + stream3_off[i], stream3_len[i]);
+	}
+}
+
+static void test_sizes(void **state)
+{
+	(void)state;
+	assert_int_equal(sizeof(stream3), 100);
+	assert_true(sizeof(struct dp_flow) <= 1024);
+}
+
+static void test_hdr_check(void **state)
+{
+	(void)state;
+	uint32_t l = 0;
+	assert_int_equal(dp_smpp_hdr_check(stream3, 15, &l), DP_AGAIN);
+	assert_int_equal(dp_smpp_hdr_check(stream3, 16, &l), DP_OK);
+	assert_int_equal(l, 16);
+	uint8_t bad[16];
+	memcpy(bad, stream3, 16);
+	bad[3] = 0x0f; /* command_length 15 < header */
+	assert_int_equal(dp_smpp_hdr_check(bad, 16, &l), DP_EINVAL);
+	memcpy(bad, stream3, 16);
+	bad[7] = 0x77; /* unknown command_id */
+	assert_int_equal(dp_smpp_hdr_check(bad, 16, &l), DP_EINVAL);
+	memcpy(bad, stream3, 16);
+	bad[1] = 0x10; /* 1 MiB: beyond the cap */
+	assert_int_equal(dp_smpp_hdr_check(bad, 16, &l), DP_EINVAL);
+}
+
+/* Every split of the stream into three segments, in order. */
+static void test_every_segmentation(void **state)
+{
+	(void)state;
+	const uint32_t n = sizeof(stream3);
+	for (uint32_t i = 0; i <= n; i++) {
+		for (uint32_t j = i; j <= n; j++) {
+			struct fixture fx;
+			fx_init(&fx, 8);
+			dp_stream_syn(&fx.flow, DP_DIR_LO, ISN);
+			uint32_t s = ISN + 1;
+			dp_stream_segment(&fx.ctx, &fx.flow, DP_DIR_LO, s, stream3, i);
+			dp_stream_segment(&fx.ctx, &fx.flow, DP_DIR_LO, s + i, stream3 + i, j - i);
+			dp_stream_segment(&fx.ctx, &fx.flow, DP_DIR_LO, s + j, stream3 + j, n - j);
+			check_stream3(&fx);
+			assert_int_equal(fx.st.desync, 0);
+			fx_done(&fx);
+		}
+	}
+}
+
+/* Every split into three segments delivered last-first, then again with the
+ * first segment duplicated: the held segments are replayed in order. */
+static void test_out_of_order(void **state)
+{
+	(void)state;
+	const uint32_t n = sizeof(stream3);
+	for (uint32_t i = 1; i < n; i++) {
+		for (uint32_t j = i + 1; j < n; j++) {
+			struct fixture fx;
+			fx_init(&fx, 8);
+			dp_stream_syn(&fx.flow, DP_DIR_LO, ISN);
+			uint32_t s = ISN + 1;
+			dp_stream_segment(&fx.ctx, &fx.flow, DP_DIR_LO, s + j, stream3 + j, n - j);
+			dp_stream_segment(&fx.ctx, &fx.flow, DP_DIR_LO, s + i, stream3 + i, j - i);
+			assert_int_equal(fx.got.n, 0); /* nothing before the gap fills */
+			dp_stream_segment(&fx.ctx, &fx.flow, DP_DIR_LO, s, stream3, i);
+			dp_stream_segment(&fx.ctx, &fx.flow, DP_DIR_LO, s, stream3, i);
+			check_stream3(&fx);
+			assert_int_equal(fx.st.ooo_held, 2);
+			assert_int_equal(fx.st.ooo_replayed, 2);
+			assert_int_equal(fx.st.retrans, 1);
+			assert_int_equal(fx.st.overlap_conflict, 0);
+			fx_done(&fx);
+		}
+	}
+}
+
+/* A retransmission with different bytes over a range already held: the
+ * first bytes are inspected, the conflict is counted. */
+static void test_overlap_first_wins(void **state)
+{
+	(void)state;
+	struct fixture fx;
+	fx_init(&fx, 8);
+	dp_stream_syn(&fx.flow, DP_DIR_LO, ISN);
+	uint32_t s = ISN + 1;
+	uint8_t evil[sizeof(stream3)];
+	memcpy(evil, stream3, sizeof(evil));
+	memcpy(evil + 57, "Buy now!!!!", 11); /* same length, other text */
+	/* Held first: the genuine tail from byte 40. */
+	dp_stream_segment(&fx.ctx, &fx.flow, DP_DIR_LO, s + 40, stream3 + 40, sizeof(stream3) - 40);
+	/* Then an evil copy covering everything. */
+	dp_stream_segment(&fx.ctx, &fx.flow, DP_DIR_LO, s, evil, sizeof(evil));
+	check_stream3(&fx);
+	assert_true(fx.st.overlap_conflict >= 1);
+	fx_done(&fx);
+
+	/* In-order data first, evil retransmission of the partial PDU after. */
+	fx_init(&fx, 8);
+	dp_stream_syn(&fx.flow, DP_DIR_LO, ISN);
+	dp_stream_segment(&fx.ctx, &fx.flow, DP_DIR_LO, s, stream3, 70);
+	dp_stream_segment(&fx.ctx, &fx.flow, DP_DIR_LO, s + 20, evil + 20, 80);
+	check_stream3(&fx);
+	assert_int_equal(fx.st.overlap, 1);
+	assert_int_equal(fx.st.overlap_conflict, 1);
+	fx_done(&fx);
+}
+
+/* Picked up mid-stream: the tail of a PDU, then the stream; the stream
+ * resynchronises on the next valid header. */
+static void test_midstream_resync(void **state)
+{
+	(void)state;
+	struct fixture fx;
+	fx_init(&fx, 8);
+	/* Start 30 bytes into the submit_sm: junk until byte 84. */
+	dp_stream_segment(&fx.ctx, &fx.flow, DP_DIR_HI, 5000, stream3 + 30, sizeof(stream3) - 30);
+	assert_int_equal(fx.got.n, 1);
+	assert_int_equal(fx.got.seq[0], 5000 + 84 - 30);
+	assert_memory_equal(fx.got.data[0], stream3 + 84, 16);
+	assert_true(fx.got.flags[0] & DP_PDU_RESYNCED);
+	assert_int_equal(fx.st.resync, 1);
+	assert_int_equal(fx.st.resync_bytes, 84 - 30);
+	/* Then the whole stream again: all three come out. */
+	dp_stream_segment(&fx.ctx, &fx.flow, DP_DIR_HI, 5000 + 70, stream3, sizeof(stream3));
+	assert_int_equal(fx.got.n, 4);
+	fx_done(&fx);
+}
+
+/* Garbage in a synchronised stream is a desync, then resync. */
+static void test_desync(void **state)
+{
+	(void)state;
+	struct fixture fx;
+	fx_init(&fx, 8);
+	dp_stream_syn(&fx.flow, DP_DIR_LO, 0);
+	static const uint8_t junk[24] = "GET / HTTP/1.1\r\nHost: x";
+	dp_stream_segment(&fx.ctx, &fx.flow, DP_DIR_LO, 1, junk, sizeof(junk));
+	dp_stream_segment(&fx.ctx, &fx.flow, DP_DIR_LO, 1 + sizeof(junk), stream3, sizeof(stream3));
+	assert_int_equal(fx.st.desync, 1);
+	assert_int_equal(fx.got.n, 3);
+	fx_done(&fx);
+}
+
+static void test_tls(void **state)
+{
+	(void)state;
+	struct fixture fx;
+	fx_init(&fx, 8);
+	dp_stream_syn(&fx.flow, DP_DIR_LO, 0);
+	static const uint8_t hello[] = { 0x16, 0x03, 0x01, 0x00, 0xa5, 0x01, 0x00, 0x00, 0xa1,
+					 0x03, 0x03, 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+	dp_stream_segment(&fx.ctx, &fx.flow, DP_DIR_LO, 1, hello, sizeof(hello));
+	dp_stream_segment(&fx.ctx, &fx.flow, DP_DIR_LO, 1 + sizeof(hello), stream3, sizeof(stream3));
+	assert_int_equal(fx.st.tls, 1);
+	assert_int_equal(fx.flow.tls, 1);
+	assert_int_equal(fx.got.n, 0); /* never parsed as SMPP once TLS */
+	fx_done(&fx);
+}
+
+/* A PDU longer than the reassembly cap: header reported truncated, its body
+ * skipped, the next PDU found. */
+static void test_oversize(void **state)
+{
+	(void)state;
+	struct fixture fx;
+	fx_init(&fx, 8);
+	fx.ctx.pdu_max = 64;
+	dp_stream_syn(&fx.flow, DP_DIR_LO, 0);
+	dp_stream_segment(&fx.ctx, &fx.flow, DP_DIR_LO, 1, stream3, 20);
+	dp_stream_segment(&fx.ctx, &fx.flow, DP_DIR_LO, 21, stream3 + 20, sizeof(stream3) - 20);
+	assert_int_equal(fx.got.n, 3);
+	assert_int_equal(fx.got.flags[1] & DP_PDU_TRUNCATED, DP_PDU_TRUNCATED);
+	assert_int_equal(fx.got.len[1], 16);
+	assert_int_equal(fx.st.oversize, 1);
+	assert_memory_equal(fx.got.data[2], stream3 + 84, 16);
+	fx_done(&fx);
+}
+
+/* Held segments are bounded: past DP_OOO_MAX the gap is given up (counted)
+ * and the stream resynchronises. */
+static void test_hold_bound(void **state)
+{
+	(void)state;
+	struct fixture fx;
+	fx_init(&fx, 16);
+	dp_stream_syn(&fx.flow, DP_DIR_LO, 0);
+	uint8_t big[16 * 10];
+	for (int i = 0; i < 10; i++)
+		memcpy(big + 16 * i, stream3, 16); /* ten enquire_links */
+	/* Segments 2..9 arrive, 0 and 1 are lost. */
+	for (int i = 2; i < 10; i++)
+		dp_stream_segment(&fx.ctx, &fx.flow, DP_DIR_LO, 1 + 16 * (uint32_t)i, big + 16 * i, 16);
+	assert_true(fx.st.ooo_overflow >= 1);
+	assert_int_equal(fx.st.gap_bytes, 32);
+	assert_int_equal(fx.got.n, 8);
+	assert_int_equal(fx.got.seq[0], 33);
+	fx_done(&fx);
+}
+
+/* Pool exhausted: counted, the PDU reported truncated, nothing leaks. */
+static void test_pool_empty(void **state)
+{
+	(void)state;
+	struct fixture fx;
+	fx_init(&fx, 1);
+	uint16_t taken = dp_pool_get(&fx.pool);
+	assert_int_not_equal(taken, DP_STREAM_NOBUF);
+	assert_int_equal(dp_pool_get(&fx.pool), DP_STREAM_NOBUF);
+	dp_stream_syn(&fx.flow, DP_DIR_LO, 0);
+	dp_stream_segment(&fx.ctx, &fx.flow, DP_DIR_LO, 1, stream3, 40);
+	dp_stream_segment(&fx.ctx, &fx.flow, DP_DIR_LO, 41, stream3 + 40, sizeof(stream3) - 40);
+	assert_int_equal(fx.st.nomem, 1);
+	assert_int_equal(fx.got.n, 3);
+	assert_true(fx.got.flags[1] & DP_PDU_TRUNCATED);
+	dp_pool_put(&fx.pool, taken);
+	fx_done(&fx);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_hdr_check),
+		cmocka_unit_test(test_every_segmentation),
+		cmocka_unit_test(test_out_of_order),
+		cmocka_unit_test(test_overlap_first_wins),
+		cmocka_unit_test(test_midstream_resync),
+		cmocka_unit_test(test_desync),
+		cmocka_unit_test(test_tls),
+		cmocka_unit_test(test_oversize),
+		cmocka_unit_test(test_hold_bound),
+		cmocka_unit_test(test_pool_empty),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
