@@ -1,0 +1,443 @@
+/*
+ * text.c — user data to UTF-8 (GSM 03.38 unpacked/packed, IA5, Latin-1,
+ * UCS-2/UTF-16BE) and UTF-8 to GSM 7-bit / UCS-2.
+ *
+ * The GSM decoders are table-driven: each septet indexes a table holding its
+ * UTF-8 octets and their count, written with one 4-octet store while the
+ * output has room (the fast path), one checked character at a time near the
+ * end of the output.
+ */
+#include <string.h>
+
+#include "smpp_priv.h"
+#include "gsm_tables.h"
+
+#define UTF8_REPLACEMENT 0x03bdbfefu  /* U+FFFD: EF BF BD, 3 octets */
+
+/* data_coding -> charset, by the SMPP 3.4 table and the 23.038 coding groups. */
+enum smpp_charset smpp_charset_of(uint8_t dc)
+{
+	switch (dc) {
+	case 0x00: return SMPP_CS_GSM7;
+	case 0x01: return SMPP_CS_IA5;
+	case 0x03: return SMPP_CS_LATIN1;
+	case 0x08: return SMPP_CS_UCS2;
+	}
+	if (dc >= 0x10 && dc <= 0x1F) {          /* general group, uncompressed */
+		switch ((dc >> 2) & 3) {
+		case 0: return SMPP_CS_GSM7;
+		case 2: return SMPP_CS_UCS2;
+		default: return SMPP_CS_BINARY;
+		}
+	}
+	if (dc >= 0xC0 && dc <= 0xDF)            /* message waiting, GSM 7-bit */
+		return SMPP_CS_GSM7;
+	if (dc >= 0xE0 && dc <= 0xEF)            /* message waiting, UCS-2 */
+		return SMPP_CS_UCS2;
+	if (dc >= 0xF0)                          /* message class group */
+		return (dc & 0x04) ? SMPP_CS_BINARY : SMPP_CS_GSM7;
+	return SMPP_CS_BINARY;
+}
+
+/* Output cursor; `room4` is true while 4 octets can be stored unchecked. */
+struct out {
+	uint8_t *p, *end;
+	int err;
+};
+
+/* Write one packed table entry (octets LE in bits 0-23, count in 24-31). */
+static inline void put_entry(struct out *o, uint32_t e)
+{
+	size_t n = e >> 24;
+
+	if (SMPP_LIKELY((size_t)(o->end - o->p) >= 4)) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		memcpy(o->p, &e, 4);
+#else
+		o->p[0] = (uint8_t)e;
+		o->p[1] = (uint8_t)(e >> 8);
+		o->p[2] = (uint8_t)(e >> 16);
+#endif
+		o->p += n;
+		return;
+	}
+	if ((size_t)(o->end - o->p) < n) {
+		o->err = SMPP_ENOSPACE;
+		o->end = o->p;   /* nothing more fits: stop at a character boundary */
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		o->p[i] = (uint8_t)(e >> (8 * i));
+	o->p += n;
+}
+
+/* Encode a code point (< 0x110000, not a surrogate) as a table entry. */
+static inline uint32_t cp_entry(uint32_t cp)
+{
+	if (cp < 0x80)
+		return 0x01000000u | cp;
+	if (cp < 0x800)
+		return 0x02000000u | (0xC0 | cp >> 6) | (uint32_t)(0x80 | (cp & 0x3F)) << 8;
+	if (cp < 0x10000)
+		return 0x03000000u | (0xE0 | cp >> 12) | (uint32_t)(0x80 | ((cp >> 6) & 0x3F)) << 8 |
+		       (uint32_t)(0x80 | (cp & 0x3F)) << 16;
+	return 0;   /* 4-octet sequences go through put_cp4 */
+}
+
+static inline void put_cp4(struct out *o, uint32_t cp)
+{
+	if ((size_t)(o->end - o->p) < 4) {
+		o->err = SMPP_ENOSPACE;
+		o->end = o->p;
+		return;
+	}
+	o->p[0] = (uint8_t)(0xF0 | cp >> 18);
+	o->p[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
+	o->p[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+	o->p[3] = (uint8_t)(0x80 | (cp & 0x3F));
+	o->p += 4;
+}
+
+/*
+ * GSM septets to UTF-8. The escape 0x1B selects the extension table for the
+ * following septet (undefined codes show their base character, 23.038
+ * §6.2.1.1); a final lone escape and octets with bit 7 set are replaced.
+ */
+#define GSM_SLOW 0x80000000u
+
+static inline uint32_t gsm_ext_entry(uint8_t c2, struct smpp_text_info *info)
+{
+	uint32_t e;
+
+	if (c2 >= 0x80) {
+		info->replaced++;
+		return UTF8_REPLACEMENT;
+	}
+	e = gsm_ext_utf8[c2];
+	return e ? e : gsm_base_utf8[c2];
+}
+
+/*
+ * Septets from `sept(i)` for i in [k, total): each is a table lookup and,
+ * while 4 octets of output remain, one unchecked 4-octet store.
+ */
+#define GSM_DECODE_LOOP(SEPT)                                                    \
+	do {                                                                     \
+		while (k < total) {                                              \
+			uint8_t c = SEPT(k);                                     \
+			uint32_t e = gsm_dec256[c];                              \
+			k++;                                                     \
+			if (SMPP_UNLIKELY(e & GSM_SLOW)) {                       \
+				if (c != 0x1B) {                                 \
+					info->replaced++;                        \
+					e = UTF8_REPLACEMENT;                    \
+				} else if (k < total) {                          \
+					e = gsm_ext_entry(SEPT(k), info);        \
+					k++;                                     \
+				} else {                                         \
+					info->replaced++;                        \
+					e = UTF8_REPLACEMENT;                    \
+				}                                                \
+			}                                                        \
+			info->chars++;                                           \
+			put_entry(o, e & ~GSM_SLOW);                             \
+			if (SMPP_UNLIKELY(o->err))                               \
+				return;                                          \
+		}                                                                \
+	} while (0)
+
+static void dec_gsm_unpacked(struct out *o, const uint8_t *p, size_t n, struct smpp_text_info *info)
+{
+	size_t k = 0, total = n;
+
+	/* Fast path: output room for 4 octets per septet, no checks inside. */
+	if ((size_t)(o->end - o->p) >= 4 * n + 4) {
+		uint8_t *q = o->p;
+		uint32_t chars = 0;
+
+		while (k < n) {
+			uint32_t e = gsm_dec256[p[k]];
+
+			if (SMPP_UNLIKELY(e & GSM_SLOW))
+				break;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			memcpy(q, &e, 4);
+#else
+			q[0] = (uint8_t)e;
+			q[1] = (uint8_t)(e >> 8);
+			q[2] = (uint8_t)(e >> 16);
+#endif
+			q += e >> 24;
+			k++;
+			chars++;
+		}
+		o->p = q;
+		info->chars += chars;
+	}
+#define SEPT_UNPACKED(i) (p[i])
+	GSM_DECODE_LOOP(SEPT_UNPACKED);
+#undef SEPT_UNPACKED
+}
+
+/* Septet i of packed user data: bits 7i..7i+6, least significant first. */
+static inline uint8_t packed_septet(const uint8_t *p, size_t n, size_t i)
+{
+	size_t b = i * 7, j = b >> 3;
+	uint32_t w = p[j];
+
+	if (j + 1 < n)
+		w |= (uint32_t)p[j + 1] << 8;
+	return (uint8_t)((w >> (b & 7)) & 0x7F);
+}
+
+/*
+ * Packed septets. Decoding starts at the first septet after the UDH's
+ * `hdr` octets, which skips the fill bits. A zero septet that only fills
+ * the 7 spare bits of the last octet is padding, not '@'.
+ */
+static void dec_gsm_packed(struct out *o, const uint8_t *p, size_t n, size_t hdr,
+			   struct smpp_text_info *info)
+{
+	size_t total = n * 8 / 7;
+	size_t k = (hdr * 8 + 6) / 7;
+
+	if (total > k && (n * 8) % 7 == 0 && packed_septet(p, n, total - 1) == 0)
+		total--;
+#define SEPT_PACKED(i) packed_septet(p, n, (i))
+	GSM_DECODE_LOOP(SEPT_PACKED);
+#undef SEPT_PACKED
+}
+
+static void dec_ia5(struct out *o, const uint8_t *p, size_t n, struct smpp_text_info *info, bool latin1)
+{
+	for (size_t i = 0; i < n && !o->err; i++) {
+		uint8_t c = p[i];
+
+		if (c < 0x80) {
+			put_entry(o, 0x01000000u | c);
+		} else if (latin1) {
+			put_entry(o, cp_entry(c));
+		} else {
+			put_entry(o, UTF8_REPLACEMENT);
+			info->replaced++;
+		}
+		info->chars++;
+	}
+}
+
+static void dec_ucs2(struct out *o, const uint8_t *p, size_t n, struct smpp_text_info *info)
+{
+	size_t i = 0;
+
+	for (; i + 1 < n && !o->err; i += 2) {
+		uint32_t u = smpp_rd16(p + i);
+
+		info->chars++;
+		if (SMPP_LIKELY(u < 0xD800 || u > 0xDFFF)) {
+			put_entry(o, cp_entry(u));
+			continue;
+		}
+		if (u <= 0xDBFF && i + 3 < n) {
+			uint32_t lo = smpp_rd16(p + i + 2);
+
+			if (lo >= 0xDC00 && lo <= 0xDFFF) {
+				put_cp4(o, 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00));
+				i += 2;
+				continue;
+			}
+		}
+		put_entry(o, UTF8_REPLACEMENT);   /* lone surrogate */
+		info->replaced++;
+	}
+	if (i < n && !o->err) {                   /* odd final octet */
+		put_entry(o, UTF8_REPLACEMENT);
+		info->replaced++;
+		info->chars++;
+	}
+}
+
+int smpp_text_decode(enum smpp_charset cs, const uint8_t *ud, size_t len, size_t udh_len,
+		     uint32_t flags, uint8_t *out, size_t cap, struct smpp_text_info *info)
+{
+	struct out o = { .p = out, .end = out + cap, .err = SMPP_OK };
+
+	info->out_len = 0;
+	info->chars = 0;
+	info->replaced = 0;
+	info->charset = cs;
+	if (udh_len > len)
+		return SMPP_EUDH;
+	switch (cs) {
+	case SMPP_CS_GSM7:
+		if (flags & SMPP_TEXT_GSM_PACKED)
+			dec_gsm_packed(&o, ud, len, udh_len, info);
+		else
+			dec_gsm_unpacked(&o, ud + udh_len, len - udh_len, info);
+		break;
+	case SMPP_CS_IA5:
+		dec_ia5(&o, ud + udh_len, len - udh_len, info, false);
+		break;
+	case SMPP_CS_LATIN1:
+		dec_ia5(&o, ud + udh_len, len - udh_len, info, true);
+		break;
+	case SMPP_CS_UCS2:
+		dec_ucs2(&o, ud + udh_len, len - udh_len, info);
+		break;
+	default:
+		return SMPP_EBINARY;
+	}
+	info->out_len = (size_t)(o.p - out);
+	return o.err;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Encoders (tools and tests)                                               */
+/* ------------------------------------------------------------------------ */
+
+/* Next code point of strict UTF-8 (no overlongs, surrogates or > U+10FFFF). */
+static int utf8_next(const uint8_t **pp, const uint8_t *end, uint32_t *cp)
+{
+	const uint8_t *p = *pp;
+	uint32_t c = *p, min;
+	size_t n, i;
+
+	if (c < 0x80) {
+		*cp = c;
+		*pp = p + 1;
+		return SMPP_OK;
+	}
+	if (c >= 0xC2 && c <= 0xDF) {
+		n = 1; c &= 0x1F; min = 0x80;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		n = 2; c &= 0x0F; min = 0x800;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		n = 3; c &= 0x07; min = 0x10000;
+	} else {
+		return SMPP_EUTF8;
+	}
+	if ((size_t)(end - p) < n + 1)
+		return SMPP_EUTF8;
+	for (i = 1; i <= n; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return SMPP_EUTF8;
+		c = c << 6 | (p[i] & 0x3F);
+	}
+	if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+		return SMPP_EUTF8;
+	*cp = c;
+	*pp = p + n + 1;
+	return SMPP_OK;
+}
+
+/* GSM code for a code point: 0..0x7F base, 0x80|code extension, -1 none. */
+static int gsm_code(uint32_t cp)
+{
+	size_t lo = 0, hi = sizeof(gsm_from_other) / sizeof(gsm_from_other[0]);
+
+	if (cp < 0x80)
+		return gsm_from_ascii[cp] == 0xFF ? -1 : gsm_from_ascii[cp];
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (gsm_from_other[mid].cp == cp)
+			return gsm_from_other[mid].gsm;
+		if (gsm_from_other[mid].cp < cp)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+int smpp_text_encode_gsm7(const uint8_t *utf8, size_t len, uint32_t flags, size_t udh_len,
+			  uint8_t *out, size_t cap, size_t *out_len, size_t *septets)
+{
+	const uint8_t *p = utf8, *end = utf8 + len;
+	bool packed = flags & SMPP_TEXT_GSM_PACKED;
+	size_t k0 = packed ? (udh_len * 8 + 6) / 7 : 0;   /* first septet index */
+	size_t n = 0;                                     /* septets written */
+	int rc;
+
+	if (packed) {
+		if (udh_len > cap)
+			return SMPP_ENOSPACE;
+		memset(out + udh_len, 0, cap - udh_len);
+	}
+	while (p < end) {
+		uint32_t cp;
+		uint8_t sept[2];
+		size_t ns, j;
+		int g;
+
+		rc = utf8_next(&p, end, &cp);
+		if (rc != SMPP_OK)
+			return rc;
+		g = gsm_code(cp);
+		if (g < 0) {
+			if (!(flags & SMPP_TEXT_REPLACE))
+				return SMPP_ETEXT;
+			g = '?';
+		}
+		if (g & 0x80) {
+			sept[0] = 0x1B;
+			sept[1] = (uint8_t)(g & 0x7F);
+			ns = 2;
+		} else {
+			sept[0] = (uint8_t)g;
+			ns = 1;
+		}
+		for (j = 0; j < ns; j++, n++) {
+			if (!packed) {
+				if (udh_len + n >= cap)
+					return SMPP_ENOSPACE;
+				out[udh_len + n] = sept[j];
+			} else {
+				size_t b = (k0 + n) * 7, i = b >> 3;
+				unsigned sh = b & 7;
+
+				if (i >= cap || (sh > 1 && i + 1 >= cap))
+					return SMPP_ENOSPACE;
+				out[i] |= (uint8_t)(sept[j] << sh);
+				if (sh > 1)
+					out[i + 1] |= (uint8_t)(sept[j] >> (8 - sh));
+			}
+		}
+	}
+	*septets = n;
+	if (packed)
+		*out_len = ((k0 + n) * 7 + 7) / 8 - udh_len;
+	else
+		*out_len = n;
+	return SMPP_OK;
+}
+
+int smpp_text_encode_ucs2(const uint8_t *utf8, size_t len, uint8_t *out, size_t cap,
+			  size_t *out_len)
+{
+	const uint8_t *p = utf8, *end = utf8 + len;
+	size_t o = 0;
+	int rc;
+
+	while (p < end) {
+		uint32_t cp;
+
+		rc = utf8_next(&p, end, &cp);
+		if (rc != SMPP_OK)
+			return rc;
+		if (cp < 0x10000) {
+			if (cap - o < 2)
+				return SMPP_ENOSPACE;
+			smpp_wr16(out + o, (uint16_t)cp);
+			o += 2;
+		} else {
+			if (cap - o < 4)
+				return SMPP_ENOSPACE;
+			cp -= 0x10000;
+			smpp_wr16(out + o, (uint16_t)(0xD800 | cp >> 10));
+			smpp_wr16(out + o + 2, (uint16_t)(0xDC00 | (cp & 0x3FF)));
+			o += 4;
+		}
+	}
+	*out_len = o;
+	return SMPP_OK;
+}
