@@ -1,0 +1,144 @@
+/*
+ * pat_url.c — find URL hosts in message text, for url-target rules.
+ *
+ * A token (text between spaces and brackets/quotes) is a URL when it starts
+ * with a scheme (http://, https://), with "www.", when its host part is
+ * followed by a path ("host.tld/..."), or when the host ends in a top-level
+ * domain common in SMS links. The host must be LDH labels with a dot and an
+ * alphabetic last label of two or more letters. Hosts are written lower-case.
+ */
+#include <string.h>
+
+#include "pat_priv.h"
+
+static const char *const common_tlds[] = {
+	"com", "net", "org", "info", "biz", "io", "ly", "co", "uk", "me", "gl",
+	"cc", "xyz", "top", "ru", "cn", "tk", "ml", "ga", "cf", "gq", "us",
+	"in", "de", "fr", "link", "click", "site", "online", "shop", "app",
+	"ws", "to", "su", "pw", "live", "club", "vip", "win", "icu", "buzz",
+};
+
+static int tok_sep(unsigned char c)
+{
+	return c <= ' ' || c == '<' || c == '>' || c == '"' || c == '\'' ||
+	       c == '(' || c == ')' || c == '[' || c == ']' || c == '{' ||
+	       c == '}' || c == ',' || c == ';' || c == '|';
+}
+
+static unsigned char lc(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
+static int ci_prefix(const char *s, size_t n, const char *pre)
+{
+	size_t k = strlen(pre);
+	if (n < k)
+		return 0;
+	for (size_t i = 0; i < k; i++)
+		if (lc((unsigned char)s[i]) != (unsigned char)pre[i])
+			return 0;
+	return 1;
+}
+
+static int ldh(unsigned char c)
+{
+	c = lc(c);
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+/* Validate host h[0..n); returns 1 when it is a host name, *tld_known set
+ * when its last label is a common SMS-link TLD. */
+static int host_ok(const char *h, size_t n, int *tld_known)
+{
+	size_t label = 0, last = 0, dots = 0;
+	int alpha_last = 1;
+
+	*tld_known = 0;
+	if (n < 4 || n > 253)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)h[i];
+		if (c == '.') {
+			if (label == 0)
+				return 0;
+			dots++;
+			label = 0;
+			last = i + 1;
+			alpha_last = 1;
+			continue;
+		}
+		if (!ldh(c))
+			return 0;
+		if (!(lc(c) >= 'a' && lc(c) <= 'z'))
+			alpha_last = 0;
+		label++;
+	}
+	if (!dots || label < 2 || !alpha_last)
+		return 0;
+	for (size_t t = 0; t < sizeof(common_tlds) / sizeof(common_tlds[0]); t++)
+		if (strlen(common_tlds[t]) == n - last &&
+		    ci_prefix(h + last, n - last, common_tlds[t]))
+			*tld_known = 1;
+	return 1;
+}
+
+unsigned pat_url_hosts(const char *text, size_t len, char *re_out,
+		       size_t re_cap, size_t *re_len, char *lit_out,
+		       size_t lit_cap, size_t *lit_len)
+{
+	size_t i = 0, ro = 0, lo = 0;
+	unsigned count = 0;
+
+	if (lit_cap > 0)
+		lit_out[lo++] = '\n';
+	while (i < len) {
+		while (i < len && tok_sep((unsigned char)text[i]))
+			i++;
+		size_t b = i;
+		while (i < len && !tok_sep((unsigned char)text[i]))
+			i++;
+		const char *t = text + b;
+		size_t n = i - b, hb = 0, he;
+		int scheme = 0, path = 0, known;
+
+		if (n == 0)
+			continue;
+		if (ci_prefix(t, n, "http://")) {
+			hb = 7;
+			scheme = 1;
+		} else if (ci_prefix(t, n, "https://")) {
+			hb = 8;
+			scheme = 1;
+		}
+		if (memchr(t + hb, '@', n - hb))
+			continue; /* e-mail address or user@host */
+		he = hb;
+		while (he < n && t[he] != '/' && t[he] != '?' && t[he] != '#' &&
+		       t[he] != ':')
+			he++;
+		if (he < n && (t[he] == '/' || t[he] == '?'))
+			path = 1;
+		while (he > hb && (t[he - 1] == '.' || t[he - 1] == '!'))
+			he--; /* sentence punctuation after a bare host */
+		if (!host_ok(t + hb, he - hb, &known))
+			continue;
+		if (!(scheme || path || known || ci_prefix(t + hb, he - hb, "www.")))
+			continue;
+		size_t hl = he - hb;
+		if (ro + hl + 1 > re_cap || lo + hl + 2 > lit_cap)
+			break;
+		lit_out[lo++] = '.';
+		for (size_t k = 0; k < hl; k++) {
+			unsigned char c = lc((unsigned char)t[hb + k]);
+			re_out[ro++] = (char)c;
+			lit_out[lo++] = (char)c;
+		}
+		re_out[ro++] = '\n';
+		lit_out[lo++] = '\n';
+		count++;
+	}
+	*re_len = ro;
+	*lit_len = lo;
+	return count;
+}
