@@ -82,6 +82,13 @@ const char *cp_strerror(int status);
 #define CP_DB_RULESETS "rulesets"     /**< u64 BE version -> cp_ruleset_rec + blob + source */
 #define CP_DB_HISTORY "history"       /**< u64 BE id -> struct cp_history_rec */
 #define CP_DB_META "meta"             /**< ASCII key -> value, see CP_META_* */
+/** Index: customer[16] + category u8 + time u64 BE + violation id u64 BE -> "" */
+#define CP_DB_VIOL_IDX "violations_by_customer"
+/** Index: customer[16] + time u64 BE + complaint id u64 BE -> "" */
+#define CP_DB_COMPL_IDX "complaints_by_customer"
+/** Index: customer[16] + FNV-1a 64 of the destination (BE) + time_ms u64 BE +
+ *  message id u64 BE -> "" (finds a subscriber's messages for a complaint) */
+#define CP_DB_MSG_IDX "messages_by_destination"
 /** Number of named databases (for mdb_env_set_maxdbs, with headroom). */
 #define CP_DB_MAX 16
 
@@ -240,12 +247,14 @@ struct cp_message_rec {
 	uint32_t command_status; /**< SMPP status answered, 0 if passed */
 	uint8_t has_evidence;  /**< evidence DB holds the text under the same key */
 	uint8_t dest_masked;   /**< destination[] is masked */
-	uint8_t pad[2];
+	uint8_t data_coding;
+	uint8_t parts;
+	uint64_t dest_hash;    /**< FNV-1a 64 of the clear destination (index key) */
 	char customer[CP_SYSTEM_ID_MAX];
 	char sender[CP_ADDR_MAX];
 	char destination[CP_ADDR_MAX];
 };
-_Static_assert(sizeof(struct cp_message_rec) == 32 + 16 + 24 + 24, "cp_message_rec layout");
+_Static_assert(sizeof(struct cp_message_rec) == 40 + 16 + 24 + 24, "cp_message_rec layout");
 
 /** Evidence header; followed in the same value by text_len bytes of UTF-8
  *  and then the destination in clear (dest_len bytes) for complaint lookup. */

@@ -1,0 +1,425 @@
+/*
+ * test_cp_policy.c — the AUP policy engine against a real LMDB store with a
+ * fake clock: complaint thresholds (5 vs 6 in 30 days, 10 vs 11 in 90 days,
+ * window edges to the second), the ladder per category, review mode, rule
+ * exceptions, warning expiry, manual actions and terminate finality.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "cp_test_util.h"
+
+#define T0 1700000000ull /* an arbitrary fixed start time */
+
+struct fx {
+	char dir[128];
+	struct cp_store *store;
+	struct cp_engine e;
+	struct fake_clock clk;
+	struct cp_policy_cfg cfg;
+};
+
+static int fx_open(struct fx *f, bool review)
+{
+	char err[256];
+	test_tmpdir(f->dir, sizeof(f->dir));
+	if (cp_store_open(f->dir, 8 << 20, &f->store, err, sizeof(err)))
+		return -1;
+	test_policy_defaults(&f->cfg);
+	f->cfg.review = review;
+	f->clk.now = T0;
+	cp_engine_init(&f->e, f->store, &f->cfg, fake_now, &f->clk);
+	return cp_engine_customer_add(&f->e, "acme", NULL);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	if (!f || fx_open(f, false))
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int setup_review(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	if (!f || fx_open(f, true))
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	cp_store_close(f->store);
+	test_rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static struct cp_customer_rec get(struct fx *f, const char *id)
+{
+	struct cp_customer_rec c;
+	MDB_txn *txn;
+	assert_int_equal(mdb_txn_begin(f->store->env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(cp_customer_get(f->store, txn, id, &c), CP_OK);
+	mdb_txn_abort(txn);
+	return c;
+}
+
+/* Complaint offsets (seconds after T0) and what the last one must do. */
+struct compl_case {
+	const char *name;
+	unsigned n;
+	uint64_t offsets[12];
+	uint32_t expect_violations; /* after all complaints */
+	enum cp_standing expect;
+};
+
+static const struct compl_case compl_cases[] = {
+	{"5 in a day", 5, {0, 10, 20, 30, 40}, 0, CP_STANDING_ACTIVE},
+	{"6 in a day", 6, {0, 10, 20, 30, 40, 50}, 1, CP_STANDING_WARNED},
+	/* The 6th lands exactly 30 days after the 1st: the 1st has left
+	 * the window (time > now - 30 d), so only 5 count. */
+	{"6th at +30d exactly", 6, {0, 1, 2, 3, 4, 30 * CP_DAY}, 0, CP_STANDING_ACTIVE},
+	{"6th at +30d - 1s", 6, {0, 1, 2, 3, 4, 30 * CP_DAY - 1}, 1, CP_STANDING_WARNED},
+	/* 8 days apart: never more than 4 in 30 days. */
+	{"10 in 90 days", 10, {0, 8 * CP_DAY, 16 * CP_DAY, 24 * CP_DAY, 32 * CP_DAY, 40 * CP_DAY,
+			       48 * CP_DAY, 56 * CP_DAY, 64 * CP_DAY, 72 * CP_DAY},
+	 0, CP_STANDING_ACTIVE},
+	{"11 in 90 days", 11, {0, 8 * CP_DAY, 16 * CP_DAY, 24 * CP_DAY, 32 * CP_DAY, 40 * CP_DAY,
+			       48 * CP_DAY, 56 * CP_DAY, 64 * CP_DAY, 72 * CP_DAY, 80 * CP_DAY},
+	 1, CP_STANDING_WARNED},
+	{"11th at +90d exactly", 11, {0, 8 * CP_DAY, 16 * CP_DAY, 24 * CP_DAY, 32 * CP_DAY,
+				      40 * CP_DAY, 48 * CP_DAY, 56 * CP_DAY, 64 * CP_DAY,
+				      72 * CP_DAY, 90 * CP_DAY},
+	 0, CP_STANDING_ACTIVE},
+	{"11th at +90d - 1s", 11, {0, 8 * CP_DAY, 16 * CP_DAY, 24 * CP_DAY, 32 * CP_DAY,
+				   40 * CP_DAY, 48 * CP_DAY, 56 * CP_DAY, 64 * CP_DAY, 72 * CP_DAY,
+				   90 * CP_DAY - 1},
+	 1, CP_STANDING_WARNED},
+	/* 7 in a day: one crossing, one violation, not two. */
+	{"7 in a day", 7, {0, 1, 2, 3, 4, 5, 6}, 1, CP_STANDING_WARNED},
+};
+
+static void test_complaint_thresholds(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(compl_cases) / sizeof(compl_cases[0]); i++) {
+		const struct compl_case *k = &compl_cases[i];
+		struct fx f = {0};
+		assert_int_equal(fx_open(&f, false), 0);
+		for (unsigned j = 0; j < k->n; j++) {
+			f.clk.now = T0 + k->offsets[j];
+			assert_int_equal(cp_engine_complaint_add(&f.e, "acme", "447700900123", "spam",
+								 "7726", NULL, NULL),
+					 CP_OK);
+		}
+		struct cp_customer_rec c = get(&f, "acme");
+		if (c.violations != k->expect_violations || c.standing != k->expect)
+			fail_msg("case '%s': violations %u standing %s, expected %u %s", k->name,
+				 c.violations, cp_standing_name(c.standing), k->expect_violations,
+				 cp_standing_name(k->expect));
+		cp_store_close(f.store);
+		test_rmdir(f.dir);
+	}
+}
+
+static void test_complaint_unknown_customer(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(cp_engine_complaint_add(&f->e, "nobody", "4477", "", "", NULL, NULL),
+			 CP_ERR_NOTFOUND);
+	assert_int_equal(cp_engine_complaint_add(&f->e, "acme", "", "", "", NULL, NULL),
+			 CP_ERR_INVAL);
+}
+
+/* Ladder steps: n violations of a category within the window. */
+struct ladder_case {
+	const char *name;
+	unsigned cat;
+	unsigned n;
+	uint64_t spacing;
+	enum cp_standing expect;
+};
+
+static const struct ladder_case ladder_cases[] = {
+	{"4 fraud", CP_CAT_FRAUD, 4, 60, CP_STANDING_ACTIVE},
+	{"5 fraud in 24h", CP_CAT_FRAUD, 5, 60, CP_STANDING_SUSPENDED},
+	/* 5 fraud but 6 h apart: the 5th is 24 h after the 1st, outside. */
+	{"5 fraud over 24h", CP_CAT_FRAUD, 5, 6 * 3600, CP_STANDING_ACTIVE},
+	{"5 fraud just inside 24h", CP_CAT_FRAUD, 5, 6 * 3600 - 1, CP_STANDING_SUSPENDED},
+	{"49 spam", CP_CAT_SPAM, 49, 1, CP_STANDING_ACTIVE},
+	{"50 spam", CP_CAT_SPAM, 50, 1, CP_STANDING_WARNED},
+	{"499 spam", CP_CAT_SPAM, 499, 1, CP_STANDING_WARNED},
+	{"500 spam", CP_CAT_SPAM, 500, 1, CP_STANDING_SUSPENDED},
+	{"20 spoofing", CP_CAT_SPOOFING, 20, 1, CP_STANDING_WARNED},
+	/* One false positive of each kind trips nothing. */
+	{"1 spam", CP_CAT_SPAM, 1, 1, CP_STANDING_ACTIVE},
+	{"1 fraud", CP_CAT_FRAUD, 1, 1, CP_STANDING_ACTIVE},
+};
+
+static void test_ladder(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(ladder_cases) / sizeof(ladder_cases[0]); i++) {
+		const struct ladder_case *k = &ladder_cases[i];
+		struct fx f = {0};
+		assert_int_equal(fx_open(&f, false), 0);
+		for (unsigned j = 0; j < k->n; j++) {
+			f.clk.now = T0 + j * k->spacing;
+			assert_int_equal(cp_engine_violation(&f.e, "acme", k->cat, 7, NULL), CP_OK);
+		}
+		struct cp_customer_rec c = get(&f, "acme");
+		if (c.standing != k->expect || c.violations != k->n)
+			fail_msg("case '%s': standing %s violations %u, expected %s", k->name,
+				 cp_standing_name(c.standing), c.violations,
+				 cp_standing_name(k->expect));
+		cp_store_close(f.store);
+		test_rmdir(f.dir);
+	}
+}
+
+/* Termination is never automatic, however many violations. */
+static void test_no_automatic_termination(void **state)
+{
+	struct fx *f = *state;
+	for (int j = 0; j < 30; j++)
+		assert_int_equal(cp_engine_violation(&f->e, "acme", CP_CAT_FRAUD, 1, NULL), CP_OK);
+	assert_int_equal(get(f, "acme").standing, CP_STANDING_SUSPENDED);
+}
+
+static void test_history_records_facts(void **state)
+{
+	struct fx *f = *state;
+	uint64_t first = 0, last = 0, vid;
+	for (int j = 0; j < 5; j++) {
+		f->clk.now = T0 + (uint64_t)j;
+		assert_int_equal(cp_engine_violation(&f->e, "acme", CP_CAT_FRAUD, 9, &vid), CP_OK);
+		if (j == 0)
+			first = vid;
+		last = vid;
+	}
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	struct cp_history_rec h;
+	assert_int_equal(mdb_txn_begin(f->store->env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_cursor_open(txn, f->store->dbi[CP_DBI_HISTORY], &cur), 0);
+	assert_int_equal(mdb_cursor_get(cur, &k, &v, MDB_LAST), 0);
+	memcpy(&h, v.mv_data, sizeof(h));
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	assert_int_equal(h.from, CP_STANDING_ACTIVE);
+	assert_int_equal(h.to, CP_STANDING_SUSPENDED);
+	assert_string_equal(h.actor, "policy");
+	assert_int_equal(h.time, T0 + 4);
+	assert_int_equal(h.n_facts, 5);
+	assert_int_equal(h.first_fact, first);
+	assert_int_equal(h.last_fact, last);
+	assert_int_equal(h.category, CP_CAT_FRAUD);
+	assert_non_null(strstr(h.reason, "fraud"));
+}
+
+static void test_generation_bumps_on_change(void **state)
+{
+	struct fx *f = *state;
+	struct cp_reader *r;
+	uint64_t g0, g1, g2;
+	assert_int_equal(cp_reader_open(f->dir, &r), CP_OK);
+	assert_int_equal(cp_reader_generation(r, &g0), CP_OK);
+	/* a violation below every threshold changes nothing the dataplane reads */
+	assert_int_equal(cp_engine_violation(&f->e, "acme", CP_CAT_FRAUD, 1, NULL), CP_OK);
+	assert_int_equal(cp_reader_generation(r, &g1), CP_OK);
+	assert_int_equal(g1, g0);
+	assert_int_equal(cp_engine_set_standing(&f->e, "acme", CP_STANDING_SUSPENDED, "ops",
+						"test", false, NULL),
+			 CP_OK);
+	assert_int_equal(cp_reader_generation(r, &g2), CP_OK);
+	assert_true(g2 > g1);
+	struct cp_customer_rec c;
+	assert_int_equal(cp_reader_customer_get(r, "acme", 4, &c), CP_OK);
+	assert_int_equal(c.standing, CP_STANDING_SUSPENDED);
+	cp_reader_close(r);
+}
+
+static void test_review_mode(void **state)
+{
+	struct fx *f = *state;
+	for (int j = 0; j < 5; j++)
+		assert_int_equal(cp_engine_violation(&f->e, "acme", CP_CAT_FRAUD, 1, NULL), CP_OK);
+	struct cp_customer_rec c = get(f, "acme");
+	assert_int_equal(c.standing, CP_STANDING_ACTIVE);
+	assert_int_equal(c.pending_standing, CP_STANDING_SUSPENDED);
+	assert_true(c.flags & CP_CUST_F_REVIEW);
+	/* the operator confirms */
+	bool changed;
+	assert_int_equal(cp_engine_set_standing(&f->e, "acme", CP_STANDING_SUSPENDED, "alice",
+						"confirmed fraud", false, &changed),
+			 CP_OK);
+	assert_true(changed);
+	c = get(f, "acme");
+	assert_int_equal(c.standing, CP_STANDING_SUSPENDED);
+	assert_false(c.flags & CP_CUST_F_REVIEW);
+}
+
+static void test_review_reject(void **state)
+{
+	struct fx *f = *state;
+	for (int j = 0; j < 5; j++)
+		assert_int_equal(cp_engine_violation(&f->e, "acme", CP_CAT_FRAUD, 1, NULL), CP_OK);
+	bool changed;
+	assert_int_equal(cp_engine_set_standing(&f->e, "acme", CP_STANDING_ACTIVE, "alice",
+						"false positive", false, &changed),
+			 CP_OK);
+	assert_true(changed);
+	struct cp_customer_rec c = get(f, "acme");
+	assert_int_equal(c.standing, CP_STANDING_ACTIVE);
+	assert_int_equal(c.pending_standing, CP_STANDING_ACTIVE);
+	assert_false(c.flags & CP_CUST_F_REVIEW);
+}
+
+static void test_exceptions(void **state)
+{
+	struct fx *f = *state;
+	struct cp_customer_patch p = {.mask = CP_PATCH_EXEMPT_RULES};
+	p.v.exempt_rules[0] = 42;
+	p.v.n_exceptions = 1;
+	assert_int_equal(cp_engine_customer_set(&f->e, "acme", &p), CP_OK);
+	for (int j = 0; j < 10; j++)
+		assert_int_equal(cp_engine_violation(&f->e, "acme", CP_CAT_FRAUD, 42, NULL), CP_OK);
+	struct cp_customer_rec c = get(f, "acme");
+	assert_int_equal(c.standing, CP_STANDING_ACTIVE);
+	assert_int_equal(c.violations, 10); /* recorded, not counted */
+	for (int j = 0; j < 5; j++)
+		assert_int_equal(cp_engine_violation(&f->e, "acme", CP_CAT_FRAUD, 43, NULL), CP_OK);
+	assert_int_equal(get(f, "acme").standing, CP_STANDING_SUSPENDED);
+}
+
+static void test_exempt_category(void **state)
+{
+	struct fx *f = *state;
+	struct cp_customer_patch p = {.mask = CP_PATCH_EXEMPT_CATS};
+	p.v.exempt_categories = 1u << CP_CAT_SPAM;
+	assert_int_equal(cp_engine_customer_set(&f->e, "acme", &p), CP_OK);
+	for (int j = 0; j < 60; j++)
+		assert_int_equal(cp_engine_violation(&f->e, "acme", CP_CAT_SPAM, 3, NULL), CP_OK);
+	assert_int_equal(get(f, "acme").standing, CP_STANDING_ACTIVE);
+}
+
+static void test_warning_expiry(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(cp_engine_set_standing(&f->e, "acme", CP_STANDING_WARNED, "ops", "test",
+						false, NULL),
+			 CP_OK);
+	assert_int_equal(get(f, "acme").warn_expires, T0 + 30 * CP_DAY);
+	f->clk.now = T0 + 30 * CP_DAY - 1;
+	assert_int_equal(cp_engine_tick(&f->e), 0);
+	assert_int_equal(get(f, "acme").standing, CP_STANDING_WARNED);
+	f->clk.now = T0 + 30 * CP_DAY;
+	assert_int_equal(cp_engine_tick(&f->e), 1);
+	assert_int_equal(get(f, "acme").standing, CP_STANDING_ACTIVE);
+	assert_int_equal(cp_engine_tick(&f->e), 0);
+}
+
+static void test_warning_renewed_by_violation(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(cp_engine_set_standing(&f->e, "acme", CP_STANDING_WARNED, "ops", "test",
+						false, NULL),
+			 CP_OK);
+	f->clk.now = T0 + 20 * CP_DAY;
+	assert_int_equal(cp_engine_violation(&f->e, "acme", CP_CAT_SPAM, 1, NULL), CP_OK);
+	f->clk.now = T0 + 30 * CP_DAY;
+	assert_int_equal(cp_engine_tick(&f->e), 0);
+	assert_int_equal(get(f, "acme").standing, CP_STANDING_WARNED);
+	f->clk.now = T0 + 50 * CP_DAY;
+	assert_int_equal(cp_engine_tick(&f->e), 1);
+}
+
+static void test_manual_actions(void **state)
+{
+	struct fx *f = *state;
+	bool changed;
+	/* invalid first */
+	assert_int_equal(cp_engine_set_standing(&f->e, "acme", CP_STANDING_SUSPENDED, "ops", "",
+						false, NULL),
+			 CP_ERR_INVAL);
+	assert_int_equal(cp_engine_set_standing(&f->e, "ghost", CP_STANDING_SUSPENDED, "ops", "r",
+						false, NULL),
+			 CP_ERR_NOTFOUND);
+	assert_int_equal(cp_engine_set_standing(&f->e, "acme", CP_STANDING_ACTIVE, "ops", "noop",
+						false, &changed),
+			 CP_OK);
+	assert_false(changed);
+	static const enum cp_standing steps[] = {CP_STANDING_WARNED, CP_STANDING_SUSPENDED,
+						 CP_STANDING_ACTIVE, CP_STANDING_TERMINATED};
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(cp_engine_set_standing(&f->e, "acme", steps[i], "bob", "manual",
+							false, &changed),
+				 CP_OK);
+		assert_true(changed);
+		assert_int_equal(get(f, "acme").standing, steps[i]);
+	}
+	/* terminate is final unless forced */
+	assert_int_equal(cp_engine_set_standing(&f->e, "acme", CP_STANDING_ACTIVE, "bob", "oops",
+						false, &changed),
+			 CP_ERR_REFUSED);
+	assert_int_equal(get(f, "acme").standing, CP_STANDING_TERMINATED);
+	/* violations of a terminated customer change nothing */
+	for (int j = 0; j < 6; j++)
+		assert_int_equal(cp_engine_violation(&f->e, "acme", CP_CAT_FRAUD, 1, NULL), CP_OK);
+	assert_int_equal(get(f, "acme").standing, CP_STANDING_TERMINATED);
+	assert_int_equal(cp_engine_set_standing(&f->e, "acme", CP_STANDING_ACTIVE, "bob",
+						"court order", true, &changed),
+			 CP_OK);
+	assert_int_equal(get(f, "acme").standing, CP_STANDING_ACTIVE);
+}
+
+static void test_customer_add_set(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(cp_engine_customer_add(&f->e, "acme", NULL), CP_ERR_EXISTS);
+	assert_int_equal(cp_engine_customer_add(&f->e, "", NULL), CP_ERR_INVAL);
+	assert_int_equal(cp_engine_customer_add(&f->e, "0123456789abcdef", NULL), CP_ERR_INVAL);
+	assert_int_equal(cp_engine_customer_add(&f->e, "0123456789abcde", NULL), CP_OK);
+	struct cp_customer_patch p = {.mask = CP_PATCH_RATE | CP_PATCH_SENDERS | CP_PATCH_BULK};
+	p.v.rate_per_sec = 100;
+	memcpy(p.v.senders[0], "ACMEBANK", 8);
+	p.v.n_senders = 1;
+	p.v.flags = CP_CUST_F_BULK_OPTIN;
+	assert_int_equal(cp_engine_customer_set(&f->e, "acme", &p), CP_OK);
+	assert_int_equal(cp_engine_customer_set(&f->e, "ghost", &p), CP_ERR_NOTFOUND);
+	struct cp_customer_rec c = get(f, "acme");
+	assert_int_equal(c.rate_per_sec, 100);
+	assert_int_equal(c.n_senders, 1);
+	assert_string_equal(c.senders[0], "ACMEBANK");
+	assert_true(c.flags & CP_CUST_F_BULK_OPTIN);
+	assert_int_equal(c.rate_burst, 0); /* untouched */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_complaint_thresholds),
+		cmocka_unit_test_setup_teardown(test_complaint_unknown_customer, setup, teardown),
+		cmocka_unit_test(test_ladder),
+		cmocka_unit_test_setup_teardown(test_no_automatic_termination, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_history_records_facts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_generation_bumps_on_change, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_review_mode, setup_review, teardown),
+		cmocka_unit_test_setup_teardown(test_review_reject, setup_review, teardown),
+		cmocka_unit_test_setup_teardown(test_exceptions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exempt_category, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_warning_expiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_warning_renewed_by_violation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_manual_actions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_customer_add_set, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("cp_policy", tests, NULL, NULL);
+}
