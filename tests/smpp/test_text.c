@@ -1,0 +1,318 @@
+/*
+ * test_text.c — smpp_charset_of, smpp_text_decode (GSM 03.38 unpacked and
+ * packed, IA5, Latin-1, UCS-2), the UTF-8 encoders, and smpp_pdu_text.
+ * Invalid and boundary input first.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "smpp_test_util.h"
+
+static int dec(enum smpp_charset cs, const char *in, size_t n, size_t udh, uint32_t flags,
+	       char *out, size_t cap, struct smpp_text_info *info)
+{
+	return smpp_text_decode(cs, (const uint8_t *)in, n, udh, flags, (uint8_t *)out, cap, info);
+}
+
+#define assert_text(out, info, s) do {                                 \
+	assert_int_equal((info).out_len, strlen(s));                   \
+	assert_memory_equal((out), (s), strlen(s));                    \
+} while (0)
+
+static void charset_map(void **state)
+{
+	(void)state;
+	assert_int_equal(smpp_charset_of(0x00), SMPP_CS_GSM7);
+	assert_int_equal(smpp_charset_of(0x01), SMPP_CS_IA5);
+	assert_int_equal(smpp_charset_of(0x02), SMPP_CS_BINARY);
+	assert_int_equal(smpp_charset_of(0x03), SMPP_CS_LATIN1);
+	assert_int_equal(smpp_charset_of(0x04), SMPP_CS_BINARY);
+	assert_int_equal(smpp_charset_of(0x08), SMPP_CS_UCS2);
+	assert_int_equal(smpp_charset_of(0x10), SMPP_CS_GSM7);   /* class 0, GSM */
+	assert_int_equal(smpp_charset_of(0x18), SMPP_CS_UCS2);   /* class 0, UCS-2 */
+	assert_int_equal(smpp_charset_of(0x14), SMPP_CS_BINARY); /* 8-bit data */
+	assert_int_equal(smpp_charset_of(0x30), SMPP_CS_BINARY); /* compressed */
+	assert_int_equal(smpp_charset_of(0xF0), SMPP_CS_GSM7);   /* flash SMS */
+	assert_int_equal(smpp_charset_of(0xF4), SMPP_CS_BINARY);
+	assert_int_equal(smpp_charset_of(0xE0), SMPP_CS_UCS2);
+}
+
+static void decode_errors(void **state)
+{
+	struct smpp_text_info info;
+	char out[64];
+
+	(void)state;
+	/* binary data_coding: nothing decoded */
+	assert_int_equal(dec(SMPP_CS_BINARY, "abc", 3, 0, 0, out, sizeof(out), &info), SMPP_EBINARY);
+	assert_int_equal(info.out_len, 0);
+	/* UDH longer than the user data */
+	assert_int_equal(dec(SMPP_CS_GSM7, "abc", 3, 4, 0, out, sizeof(out), &info), SMPP_EUDH);
+	/* output too small: stops at a character boundary ("é" is 2 octets) */
+	assert_int_equal(dec(SMPP_CS_GSM7, "a\x05", 2, 0, 0, out, 2, &info), SMPP_ENOSPACE);
+	assert_int_equal(info.out_len, 1);
+	assert_int_equal(dec(SMPP_CS_UCS2, "\xd8\x3d\xde\x00", 4, 0, 0, out, 3, &info),
+			 SMPP_ENOSPACE);
+	assert_int_equal(info.out_len, 0);
+	/* exact fit is not an error */
+	assert_int_equal(dec(SMPP_CS_GSM7, "a\x05", 2, 0, 0, out, 3, &info), SMPP_OK);
+	assert_text(out, info, "a\xc3\xa9");
+}
+
+static void gsm_unpacked(void **state)
+{
+	struct smpp_text_info info;
+	char out[256];
+
+	(void)state;
+	/* "@£$¥ Hello" : 00 01 02 03 then ASCII */
+	assert_int_equal(dec(SMPP_CS_GSM7, "\x00\x01\x02\x03 Hello", 10, 0, 0, out, sizeof(out), &info),
+			 SMPP_OK);
+	assert_text(out, info, "@\xc2\xa3$\xc2\xa5 Hello");
+	assert_int_equal(info.chars, 10);
+	/* Greek capitals and the ¤ / § / à positions */
+	assert_int_equal(dec(SMPP_CS_GSM7, "\x10\x12\x24\x5f\x7f", 5, 0, 0, out, sizeof(out), &info),
+			 SMPP_OK);
+	assert_text(out, info, "\xce\x94\xce\xa6\xc2\xa4\xc2\xa7\xc3\xa0");
+	/* extension table: { } [ ] ~ \ ^ | € and form feed */
+	assert_int_equal(dec(SMPP_CS_GSM7, "\x1b\x28\x1b\x29\x1b\x3c\x1b\x3e\x1b\x3d\x1b\x2f\x1b\x14"
+				 "\x1b\x40\x1b\x65\x1b\x0a", 20, 0, 0, out, sizeof(out), &info), SMPP_OK);
+	assert_text(out, info, "{}[]~\\^|\xe2\x82\xac\x0c");
+	assert_int_equal(info.chars, 10);
+	assert_int_equal(info.replaced, 0);
+	/* undefined extension code 0x41 shows the base character 'A' */
+	assert_int_equal(dec(SMPP_CS_GSM7, "\x1b\x41", 2, 0, 0, out, sizeof(out), &info), SMPP_OK);
+	assert_text(out, info, "A");
+	/* trailing lone escape and an octet with bit 7 set are replaced */
+	assert_int_equal(dec(SMPP_CS_GSM7, "a\x80" "b\x1b", 4, 0, 0, out, sizeof(out), &info), SMPP_OK);
+	assert_text(out, info, "a\xef\xbf\xbd" "b\xef\xbf\xbd");
+	assert_int_equal(info.replaced, 2);
+	/* skip a 6-octet UDH */
+	assert_int_equal(dec(SMPP_CS_GSM7, "\x05\x00\x03\x01\x02\x01Hi", 8, 6, 0, out, sizeof(out),
+			     &info), SMPP_OK);
+	assert_text(out, info, "Hi");
+}
+
+static void gsm_packed(void **state)
+{
+	struct smpp_text_info info;
+	char out[256];
+
+	(void)state;
+	/* the 23.038 example: "hellohello" packs to E8 32 9B FD 46 97 D9 EC 37 */
+	assert_int_equal(dec(SMPP_CS_GSM7, "\xe8\x32\x9b\xfd\x46\x97\xd9\xec\x37", 9, 0,
+			     SMPP_TEXT_GSM_PACKED, out, sizeof(out), &info), SMPP_OK);
+	assert_text(out, info, "hellohello");
+	/* 7 septets fill 7 octets with 7 spare bits: no phantom '@' */
+	{
+		uint8_t p[16];
+		size_t n, s;
+
+		assert_int_equal(smpp_text_encode_gsm7((const uint8_t *)"ABCDEFG", 7,
+						       SMPP_TEXT_GSM_PACKED, 0, p, sizeof(p), &n, &s),
+				 SMPP_OK);
+		assert_int_equal(n, 7);
+		assert_int_equal(s, 7);
+		assert_int_equal(smpp_text_decode(SMPP_CS_GSM7, p, n, 0, SMPP_TEXT_GSM_PACKED,
+						  (uint8_t *)out, sizeof(out), &info), SMPP_OK);
+		assert_text(out, info, "ABCDEFG");
+	}
+	/* after a 6-octet UDH, one fill bit: 'A' (0x41) lands as 0x82 */
+	{
+		uint8_t p[32] = { 0x05, 0x00, 0x03, 0x2a, 0x02, 0x01 };
+		size_t n, s;
+
+		assert_int_equal(smpp_text_encode_gsm7((const uint8_t *)"A{", 2, SMPP_TEXT_GSM_PACKED, 6,
+						       p, sizeof(p), &n, &s), SMPP_OK);
+		assert_int_equal(s, 3);
+		assert_int_equal(p[6], 0x82);
+		assert_int_equal(smpp_text_decode(SMPP_CS_GSM7, p, 6 + n, 6, SMPP_TEXT_GSM_PACKED,
+						  (uint8_t *)out, sizeof(out), &info), SMPP_OK);
+		assert_text(out, info, "A{");
+	}
+	/* 7-octet UDH (16-bit reference): no fill bits needed, 8 septets */
+	{
+		uint8_t p[32] = { 0x06, 0x08, 0x04, 0x12, 0x34, 0x02, 0x01 };
+		size_t n, s;
+
+		assert_int_equal(smpp_text_encode_gsm7((const uint8_t *)"ok", 2, SMPP_TEXT_GSM_PACKED, 7,
+						       p, sizeof(p), &n, &s), SMPP_OK);
+		assert_int_equal(p[7] & 0x7f, 'o');   /* septet 8 starts at octet 7, bit 0 */
+		assert_int_equal(smpp_text_decode(SMPP_CS_GSM7, p, 7 + n, 7, SMPP_TEXT_GSM_PACKED,
+						  (uint8_t *)out, sizeof(out), &info), SMPP_OK);
+		assert_text(out, info, "ok");
+	}
+}
+
+static void ia5_latin1(void **state)
+{
+	struct smpp_text_info info;
+	char out[64];
+
+	(void)state;
+	assert_int_equal(dec(SMPP_CS_LATIN1, "caf\xe9 \xa3", 6, 0, 0, out, sizeof(out), &info), SMPP_OK);
+	assert_text(out, info, "caf\xc3\xa9 \xc2\xa3");
+	assert_int_equal(info.replaced, 0);
+	assert_int_equal(dec(SMPP_CS_IA5, "caf\xe9", 4, 0, 0, out, sizeof(out), &info), SMPP_OK);
+	assert_text(out, info, "caf\xef\xbf\xbd");
+	assert_int_equal(info.replaced, 1);
+}
+
+static void ucs2(void **state)
+{
+	struct smpp_text_info info;
+	char out[64];
+
+	(void)state;
+	/* "Hi" U+00E9 U+20AC and U+1F600 as D83D DE00 */
+	assert_int_equal(dec(SMPP_CS_UCS2, "\x00H\x00i\x00\xe9\x20\xac\xd8\x3d\xde\x00", 12, 0, 0, out,
+			     sizeof(out), &info), SMPP_OK);
+	assert_text(out, info, "Hi\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+	assert_int_equal(info.chars, 5);
+	assert_int_equal(info.replaced, 0);
+	/* lone high surrogate before 'A', lone low surrogate, odd final octet */
+	assert_int_equal(dec(SMPP_CS_UCS2, "\xd8\x3d\x00" "A\xde\x00\x00", 7, 0, 0, out, sizeof(out),
+			     &info), SMPP_OK);
+	assert_text(out, info, "\xef\xbf\xbd" "A\xef\xbf\xbd\xef\xbf\xbd");
+	assert_int_equal(info.replaced, 3);
+	/* high surrogate as the last unit */
+	assert_int_equal(dec(SMPP_CS_UCS2, "\xd8\x3d", 2, 0, 0, out, sizeof(out), &info), SMPP_OK);
+	assert_int_equal(info.replaced, 1);
+}
+
+static void encoders(void **state)
+{
+	uint8_t out[64];
+	size_t n, s;
+
+	(void)state;
+	/* invalid UTF-8: overlong NUL, encoded surrogate, truncated sequence */
+	assert_int_equal(smpp_text_encode_gsm7((const uint8_t *)"\xc0\x80", 2, 0, 0, out, sizeof(out),
+					       &n, &s), SMPP_EUTF8);
+	assert_int_equal(smpp_text_encode_ucs2((const uint8_t *)"\xed\xa0\x80", 3, out, sizeof(out), &n),
+			 SMPP_EUTF8);
+	assert_int_equal(smpp_text_encode_ucs2((const uint8_t *)"\xe2\x82", 2, out, sizeof(out), &n),
+			 SMPP_EUTF8);
+	/* "✓" has no GSM form; with SMPP_TEXT_REPLACE it becomes '?' */
+	assert_int_equal(smpp_text_encode_gsm7((const uint8_t *)"\xe2\x9c\x93", 3, 0, 0, out,
+					       sizeof(out), &n, &s), SMPP_ETEXT);
+	assert_int_equal(smpp_text_encode_gsm7((const uint8_t *)"\xe2\x9c\x93", 3, SMPP_TEXT_REPLACE, 0,
+					       out, sizeof(out), &n, &s), SMPP_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0], '?');
+	/* no room */
+	assert_int_equal(smpp_text_encode_gsm7((const uint8_t *)"abc", 3, 0, 0, out, 2, &n, &s),
+			 SMPP_ENOSPACE);
+	assert_int_equal(smpp_text_encode_ucs2((const uint8_t *)"\xf0\x9f\x98\x80", 4, out, 3, &n),
+			 SMPP_ENOSPACE);
+	/* "€{é@" -> 1B 65 1B 28 05 00 */
+	assert_int_equal(smpp_text_encode_gsm7((const uint8_t *)"\xe2\x82\xac{\xc3\xa9@", 7, 0, 0, out,
+					       sizeof(out), &n, &s), SMPP_OK);
+	assert_int_equal(n, 6);
+	assert_memory_equal(out, "\x1b\x65\x1b\x28\x05\x00", 6);
+	/* U+1F600 -> D83D DE00 */
+	assert_int_equal(smpp_text_encode_ucs2((const uint8_t *)"a\xf0\x9f\x98\x80", 5, out,
+					       sizeof(out), &n), SMPP_OK);
+	assert_int_equal(n, 6);
+	assert_memory_equal(out, "\x00\x61\xd8\x3d\xde\x00", 6);
+}
+
+/* Random GSM-representable strings survive encode -> decode, both packings. */
+static void gsm_roundtrip_random(void **state)
+{
+	static const char *alphabet[] = { "a", "Z", "0", " ", "@", "\xc2\xa3", "\xe2\x82\xac", "{",
+					  "}", "\\", "\xce\xa9", "\xc3\xa9", "\n", "~", "|", "^",
+					  "\xc3\x9f", "?", "\xc2\xbf", "[" };
+	uint32_t seed = 0x5eed0001;
+
+	(void)state;
+	for (int iter = 0; iter < 2000; iter++) {
+		char text[600];
+		size_t tl = 0, nch, n, s;
+		uint8_t enc[400];
+		char back[1200];
+		struct smpp_text_info info;
+		int packed = iter & 1;
+
+		seed = seed * 1103515245u + 12345u;
+		nch = 1 + (seed >> 16) % 150;
+		for (size_t i = 0; i < nch; i++) {
+			const char *c;
+
+			seed = seed * 1103515245u + 12345u;
+			c = alphabet[(seed >> 16) % 20];
+			memcpy(text + tl, c, strlen(c));
+			tl += strlen(c);
+		}
+		/* A final '@' in packed form is indistinguishable from padding
+		 * when the septets exactly fill the octets (documented). */
+		if (packed && text[tl - 1] == '@')
+			text[tl - 1] = 'x';
+		assert_int_equal(smpp_text_encode_gsm7((uint8_t *)text, tl,
+						       packed ? SMPP_TEXT_GSM_PACKED : 0, 0, enc,
+						       sizeof(enc), &n, &s), SMPP_OK);
+		assert_int_equal(smpp_text_decode(SMPP_CS_GSM7, enc, n, 0,
+						  packed ? SMPP_TEXT_GSM_PACKED : 0, (uint8_t *)back,
+						  sizeof(back), &info), SMPP_OK);
+		assert_int_equal(info.out_len, tl);
+		assert_memory_equal(back, text, tl);
+		assert_int_equal(info.replaced, 0);
+	}
+}
+
+static void pdu_text(void **state)
+{
+	struct smpp_text_info info;
+	struct smpp_pdu pdu;
+	char out[128];
+	uint8_t *b;
+
+	(void)state;
+	/* submit_sm esm_class 0x40, dc 0: UDH 05 00 03 2a 02 01 then "Hi" */
+	assert_int_equal(decode_hex("LLLLLLLL 00000004 00000000 00000001 00 0000 3100 0000 3200 "
+				    "40 00 00 00 00 00 00 00 00 08 050003 2a0201 4869", &b, &pdu),
+			 SMPP_OK);
+	assert_int_equal(smpp_pdu_text(&pdu, 0, (uint8_t *)out, sizeof(out), &info), SMPP_OK);
+	assert_text(out, info, "Hi");
+	free(b);
+	/* same with esm_class 0x43 (UDHI plus store-and-forward bits) */
+	assert_int_equal(decode_hex("LLLLLLLL 00000004 00000000 00000001 00 0000 3100 0000 3200 "
+				    "43 00 00 00 00 00 00 00 00 08 050003 2a0201 4869", &b, &pdu),
+			 SMPP_OK);
+	assert_int_equal(smpp_pdu_text(&pdu, 0, (uint8_t *)out, sizeof(out), &info), SMPP_OK);
+	assert_text(out, info, "Hi");
+	free(b);
+	/* UDHI set but UDHL 9 overruns the 4-octet message */
+	assert_int_equal(decode_hex("LLLLLLLL 00000004 00000000 00000001 00 0000 3100 0000 3200 "
+				    "40 00 00 00 00 00 00 00 00 04 09000300", &b, &pdu), SMPP_OK);
+	assert_int_equal(smpp_pdu_text(&pdu, 0, (uint8_t *)out, sizeof(out), &info), SMPP_EUDH);
+	free(b);
+	/* UCS-2 in message_payload (dc 8): "€1" */
+	assert_int_equal(decode_hex("LLLLLLLL 00000004 00000000 00000001 00 0000 3100 0000 3200 "
+				    "00 00 00 00 00 00 00 08 00 00 0424 0004 20ac0031", &b, &pdu),
+			 SMPP_OK);
+	assert_int_equal(smpp_pdu_text(&pdu, 0, (uint8_t *)out, sizeof(out), &info), SMPP_OK);
+	assert_text(out, info, "\xe2\x82\xac" "1");
+	assert_int_equal(info.charset, SMPP_CS_UCS2);
+	free(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(charset_map),
+		cmocka_unit_test(decode_errors),
+		cmocka_unit_test(gsm_unpacked),
+		cmocka_unit_test(gsm_packed),
+		cmocka_unit_test(ia5_latin1),
+		cmocka_unit_test(ucs2),
+		cmocka_unit_test(encoders),
+		cmocka_unit_test(gsm_roundtrip_random),
+		cmocka_unit_test(pdu_text),
+	};
+
+	return cmocka_run_group_tests_name("smpp_text", tests, NULL, NULL);
+}

@@ -1,0 +1,141 @@
+/*
+ * test_udh.c — smpp_udh_parse / iterate and smpp_pdu_concat (UDH IEI
+ * 0x00 / 0x08, SAR TLVs). Malformed headers first.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "smpp_test_util.h"
+
+static int parse(const char *hex, struct smpp_udh *u)
+{
+	size_t len;
+	uint8_t *b = hex_pdu(hex, &len);
+	int rc = smpp_udh_parse(b, len, u);
+
+	free(b);
+	return rc;
+}
+
+static void malformed(void **state)
+{
+	struct smpp_udh u;
+	uint8_t none = 0;
+
+	(void)state;
+	assert_int_equal(smpp_udh_parse(&none, 0, &u), SMPP_EUDH);   /* no UDHL */
+	assert_int_equal(parse("05 000300", &u), SMPP_EUDH);         /* UDHL 5, 3 present */
+	assert_int_equal(parse("03 00 05 01 41 42", &u), SMPP_EUDH);  /* IE length 5 past UDHL 3 */
+	assert_int_equal(parse("01 00", &u), SMPP_EUDH);              /* IE header cut */
+}
+
+static void concat_and_ports(void **state)
+{
+	struct smpp_udh u;
+
+	(void)state;
+	/* 8-bit reference 0x2a, part 2 of 3, then text */
+	assert_int_equal(parse("05 00 03 2a 03 02 4869", &u), SMPP_OK);
+	assert_int_equal(u.len, 6);
+	assert_true(u.concat.present);
+	assert_false(u.concat.ref16);
+	assert_int_equal(u.concat.ref, 0x2a);
+	assert_int_equal(u.concat.total, 3);
+	assert_int_equal(u.concat.seq, 2);
+	/* 16-bit reference 0x1234, part 1 of 2 */
+	assert_int_equal(parse("06 08 04 1234 02 01", &u), SMPP_OK);
+	assert_true(u.concat.ref16);
+	assert_int_equal(u.concat.ref, 0x1234);
+	/* 16-bit ports 2948 -> 9200 (WAP push) plus an unknown IE 0x24 kept raw */
+	assert_int_equal(parse("0b 05 04 0b84 23f0 24 03 010203", &u), SMPP_OK);
+	assert_true(u.has_ports);
+	assert_true(u.ports16);
+	assert_int_equal(u.dst_port, 0x0b84);
+	assert_int_equal(u.src_port, 0x23f0);
+	assert_false(u.concat.present);
+	assert_int_equal(u.n_ie, 2);
+	/* IEI 0x00 with a wrong length is kept raw, not concatenation */
+	assert_int_equal(parse("04 00 02 2a 03", &u), SMPP_OK);
+	assert_false(u.concat.present);
+	/* 8-bit ports */
+	assert_int_equal(parse("04 04 02 10 20", &u), SMPP_OK);
+	assert_false(u.ports16);
+	assert_int_equal(u.dst_port, 0x10);
+}
+
+static void iterate(void **state)
+{
+	struct smpp_udh_iter it;
+	struct smpp_udh_ie ie;
+	size_t len;
+	uint8_t *b = hex_pdu("0a 00 03 2a 02 01 24 03 010203 4869", &len);
+	int n = 0;
+
+	(void)state;
+	smpp_udh_iter_init(&it, b, len);
+	while (smpp_udh_next(&it, &ie)) {
+		if (n == 1) {
+			assert_int_equal(ie.iei, 0x24);
+			assert_int_equal(ie.len, 3);
+			assert_memory_equal(ie.data, "\x01\x02\x03", 3);
+		}
+		n++;
+	}
+	assert_int_equal(n, 2);
+	free(b);
+}
+
+static void pdu_concat(void **state)
+{
+	struct smpp_concat c;
+	struct smpp_pdu pdu;
+	uint8_t *b;
+
+	(void)state;
+	/* UDH concat wins over SAR when both exist (UDHI set) */
+	assert_int_equal(decode_hex("LLLLLLLL 00000004 00000000 00000001 00 0000 3100 0000 3200 "
+				    "40 00 00 00 00 00 00 00 00 08 050003 2a0201 4869 "
+				    "020c 0002 0007 020e 0001 05 020f 0001 04", &b, &pdu), SMPP_OK);
+	assert_int_equal(smpp_pdu_concat(&pdu, &c), SMPP_OK);
+	assert_true(c.present);
+	assert_false(c.from_sar);
+	assert_int_equal(c.ref, 0x2a);
+	free(b);
+	/* SAR only */
+	assert_int_equal(decode_hex("LLLLLLLL 00000004 00000000 00000001 00 0000 3100 0000 3200 "
+				    "00 00 00 00 00 00 00 00 00 02 4869 "
+				    "020c 0002 0007 020e 0001 05 020f 0001 04", &b, &pdu), SMPP_OK);
+	assert_int_equal(smpp_pdu_concat(&pdu, &c), SMPP_OK);
+	assert_true(c.present);
+	assert_true(c.from_sar);
+	assert_int_equal(c.ref, 7);
+	assert_int_equal(c.total, 5);
+	assert_int_equal(c.seq, 4);
+	free(b);
+	/* no UDHI: UDH-looking bytes are just text */
+	assert_int_equal(decode_hex("LLLLLLLL 00000004 00000000 00000001 00 0000 3100 0000 3200 "
+				    "00 00 00 00 00 00 00 00 00 06 050003 2a0201", &b, &pdu), SMPP_OK);
+	assert_int_equal(smpp_pdu_concat(&pdu, &c), SMPP_OK);
+	assert_false(c.present);
+	free(b);
+	/* UDHI with a broken UDH */
+	assert_int_equal(decode_hex("LLLLLLLL 00000004 00000000 00000001 00 0000 3100 0000 3200 "
+				    "40 00 00 00 00 00 00 00 00 02 0500", &b, &pdu), SMPP_OK);
+	assert_int_equal(smpp_pdu_concat(&pdu, &c), SMPP_EUDH);
+	free(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(malformed),
+		cmocka_unit_test(concat_and_ports),
+		cmocka_unit_test(iterate),
+		cmocka_unit_test(pdu_concat),
+	};
+
+	return cmocka_run_group_tests_name("smpp_udh", tests, NULL, NULL);
+}
