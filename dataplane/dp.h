@@ -114,6 +114,7 @@ struct dp_stream_ctx {
 	void *arg;
 	uint32_t pdu_max;     /**< longest PDU reassembled (≤ pool chunk_cap) */
 	uint32_t hold_window; /**< farthest ahead of next_seq a segment is held */
+	uint32_t ooo_max;     /**< segments held per direction (1..DP_OOO_MAX) */
 };
 
 /** The minimal SMPP header check used for cutting and resync. */
@@ -134,7 +135,7 @@ void dp_stream_syn(struct dp_flow *f, enum dp_dir dir, uint32_t isn);
 /**
  * Feed one TCP segment's payload for direction @p dir. Cuts PDUs in stream
  * order and calls ctx->on_pdu for each; holds out-of-order segments (up to
- * DP_OOO_MAX, within ctx->hold_window); recognises retransmissions; on
+ * ctx->ooo_max, within ctx->hold_window); recognises retransmissions; on
  * overlap the bytes seen first win; resynchronises on a valid header when
  * the stream started mid-way or went astray. Never fails: every exception is
  * counted in ctx->st.
@@ -201,9 +202,167 @@ uint32_t dp_flow_expire(struct dp_flow_table *t, const struct dp_flow_timeouts *
 uint32_t dp_flow_foreach(struct dp_flow_table *t, void (*fn)(void *arg, const struct dp_flow *f),
 			 void *arg);
 
-/* --------------------------------------------------------------- timestamps */
-
 /** Update the flow's TCP state and timestamp from a segment's flags. */
 void dp_flow_track(struct dp_flow *f, enum dp_dir dir, uint8_t tcp_flags, uint64_t now_ms);
+
+/* ------------------------------------------------------------ settings */
+
+#define DP_MAX_PORTS_CFG 8
+#define DP_MAX_WORKERS 16
+#define DP_KEYWORDS_MAX 16
+#define DP_KEYWORD_LEN 16
+
+/** Failure policies: what happens to traffic that cannot be inspected. */
+enum dp_fail { DP_FAIL_OPEN = 0, DP_FAIL_CLOSED = 1 };
+
+/** Everything the workers need from the configuration (read-only for them). */
+struct dp_settings {
+	uint16_t smpp_ports[DP_MAX_PORTS_CFG];
+	uint16_t tls_ports[DP_MAX_PORTS_CFG];
+	uint8_t n_smpp_ports, n_tls_ports;
+	uint8_t monitor;            /**< 1: record verdicts, forward everything */
+	uint8_t uninspectable_block; /**< TLS / junk on an SMPP port: block (1) or pass */
+	uint8_t fail_table, fail_reassembly, fail_ooo, fail_scan, fail_no_ruleset; /**< enum dp_fail */
+	uint8_t optout_scope_sender; /**< opt-outs cover only the sender answered */
+	uint8_t gsm_packed;         /**< data_coding 0 arrives packed */
+	uint8_t n_workers;          /**< rate limits are split between workers */
+	uint32_t flows_max;
+	struct dp_flow_timeouts timeouts;
+	uint32_t pdu_max;           /**< longest PDU reassembled */
+	uint32_t pool_chunks;       /**< reassembly chunks per worker */
+	uint32_t hold_window;       /**< bytes ahead of next_seq a segment may be held */
+	uint32_t ooo_max;           /**< out-of-order segments held per direction */
+	uint32_t status[DP_CAT__COUNT]; /**< command_status per category */
+	uint32_t status_bind_refused;
+	struct dp_customer default_customer; /**< profile of system_ids not in the store */
+	uint8_t accept_unknown;     /**< unknown system_ids get the default profile */
+	uint8_t default_alnum_senders; /**< default profile accepts alphanumeric senders */
+	uint32_t concat_max;        /**< concatenated messages in flight per worker */
+	uint32_t concat_timeout_ms;
+	uint32_t bulk_window_ms, bulk_recipients;
+	uint32_t velocity_window_ms, velocity_max;
+	uint32_t table_slots;       /**< rate/bulk/velocity/opt-out table slots per worker */
+	char optout_kw[DP_KEYWORDS_MAX][DP_KEYWORD_LEN];
+	char optin_kw[DP_KEYWORDS_MAX][DP_KEYWORD_LEN];
+	uint8_t n_optout_kw, n_optin_kw;
+	uint32_t event_ring_size;   /**< slots of each worker's event rings */
+};
+
+/** Fill @p s with the built-in defaults of the lab/CI profile. */
+void dp_settings_default(struct dp_settings *s);
+
+/* ------------------------------------------------------------ snapshots */
+
+struct pat_ruleset;
+struct pat_scratch;
+
+/**
+ * A loaded ruleset with what each worker needs to scan with it. Shared by
+ * consecutive snapshots while the ruleset does not change, so a customer
+ * update does not disturb concatenated messages in flight.
+ */
+struct dp_rules {
+	const struct pat_ruleset *rs;
+	struct pat_scratch *scratch[DP_MAX_WORKERS]; /**< one per worker */
+	size_t stream_size;                /**< pat_stream_size(rs), rounded to 8 */
+	uint8_t *concat_mem[DP_MAX_WORKERS]; /**< concat_max streams per worker */
+	uint64_t version;
+};
+
+/**
+ * What the main lcore publishes to the workers: immutable once published,
+ * freed only after every worker passed an RCU quiescent state. A worker
+ * never dereferences a snapshot it has replaced.
+ */
+struct dp_snapshot {
+	uint64_t generation;
+	const struct dp_rules *rules;      /**< NULL: no ruleset (failure_no_ruleset) */
+	const struct dp_customer *cust;    /**< sorted by system_id */
+	uint32_t n_cust;
+	const uint64_t *optouts;           /**< sorted dp_optout_key() values */
+	uint32_t n_optouts;
+};
+
+/** @return the customer with @p system_id in @p snap, or NULL. */
+const struct dp_customer *dp_snapshot_customer(const struct dp_snapshot *snap,
+					       const char *system_id);
+
+/** Key of an opt-out: customer, subscriber and (with sender scope) sender. */
+uint64_t dp_optout_key(const char *system_id, const uint8_t *subscriber, uint32_t sub_len,
+		       const uint8_t *sender, uint32_t sender_len);
+
+/* --------------------------------------------------------------- engine */
+
+struct dp_engine;
+
+/** Per-worker counters (read by telemetry, written by the worker only). */
+struct dp_counters {
+	uint64_t rx_frames, tx_frames, dropped;
+	uint64_t other_frames, bad_frames, ip_frags, non_smpp_tcp;
+	uint64_t smpp_frames, smpp_bytes;
+	uint64_t tls_flows, table_full_frames;
+	uint64_t pdus_by_cmd[24];  /**< index from dp_cmd_index() */
+	uint64_t binds, bind_ok, bind_failed, unbinds;
+	uint64_t submits, delivers, malformed, truncated_submits;
+	uint64_t verdicts[3];      /**< per enum dp_verdict */
+	uint64_t cat[DP_CAT__COUNT];
+	uint64_t optouts, optins;
+	uint64_t events, events_dropped, facts_dropped;
+	uint64_t concat_parts, concat_open, concat_evicted, concat_expired;
+	uint64_t scan_errors, unscanned_no_ruleset, text_truncated;
+	uint64_t snapshot_changes;
+	struct dp_stream_stats stream;
+};
+
+/** Events leave the engine through this (the worker's ring push, or a test). */
+typedef void (*dp_event_fn)(void *arg, const struct dp_event *ev);
+
+/**
+ * Create a worker engine: flow table, chunk pool, policy tables, concat
+ * streams. Needs an initialised EAL. @p id is the worker index (< DP_MAX_WORKERS).
+ * @return the engine or NULL.
+ */
+struct dp_engine *dp_engine_create(unsigned id, const struct dp_settings *s, int socket);
+/** Free an engine (NULL is fine). */
+void dp_engine_free(struct dp_engine *e);
+/** Where events go. */
+void dp_engine_set_event_sink(struct dp_engine *e, dp_event_fn fn, void *arg);
+/**
+ * Switch to snapshot @p snap. The previous snapshot is not dereferenced: when
+ * the ruleset changes, concatenated messages in flight are abandoned (their
+ * stream memory belonged to the old ruleset) and their remaining parts are
+ * scanned as new messages with the new ruleset; nothing goes unscanned.
+ */
+void dp_engine_set_snapshot(struct dp_engine *e, const struct dp_snapshot *snap);
+/** Set the engine's clock (milliseconds; tests use a fake clock). */
+void dp_engine_set_time(struct dp_engine *e, uint64_t now_ms);
+/** @return the engine's counters. */
+struct dp_counters *dp_engine_counters(struct dp_engine *e);
+/** @return the engine's flow table. */
+struct dp_flow_table *dp_engine_flows(struct dp_engine *e);
+/** @return the engine's chunk pool. */
+const struct dp_pool *dp_engine_pool(const struct dp_engine *e);
+
+/** What to do with a frame. */
+enum dp_action { DP_ACT_FORWARD = 0, DP_ACT_DROP = 1 };
+
+/**
+ * Process one frame (its bytes are never modified in monitor mode).
+ * @return DP_ACT_FORWARD or DP_ACT_DROP (only for fail-closed policies in
+ *         inline mode).
+ */
+enum dp_action dp_engine_frame(struct dp_engine *e, const uint8_t *p, uint32_t len);
+
+/** Expire idle flows: visit at most @p budget table slots. @return flows removed. */
+uint32_t dp_engine_expire(struct dp_engine *e, uint32_t budget);
+
+/** @return a dense index for an SMPP command_id (for pdus_by_cmd), 0 = other. */
+unsigned dp_cmd_index(uint32_t command_id);
+/** @return the name of a dp_cmd_index() slot. */
+const char *dp_cmd_index_name(unsigned idx);
+/** @return "none", "standing", "rate", ... */
+const char *dp_category_name(unsigned cat);
+/** @return "pass", "block", "throttle". */
+const char *dp_verdict_name(unsigned v);
 
 #endif

@@ -348,7 +348,7 @@ static bool hold(struct dp_stream_ctx *ctx, struct dp_stream_dir *s, uint32_t se
 			return true;
 		}
 	}
-	if (s->n_ooo == DP_OOO_MAX || len > ctx->pool->chunk_cap)
+	if (s->n_ooo >= ctx->ooo_max || s->n_ooo >= DP_OOO_MAX || len > ctx->pool->chunk_cap)
 		return false;
 	uint16_t idx = dp_pool_get(ctx->pool);
 	if (idx == DP_STREAM_NOBUF) {

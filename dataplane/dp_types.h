@@ -92,7 +92,7 @@ enum dp_stream_state {
 };
 
 #define DP_STREAM_NOBUF 0xffffu
-#define DP_OOO_MAX 4 /**< out-of-order segments held per direction */
+#define DP_OOO_MAX 16 /**< most out-of-order segments held per direction (ooo_max ≤ this) */
 
 /** Where the bytes of a PDU that spans segments wait, and the held
  *  out-of-order segments. Chunks come from a per-worker pool. */
@@ -127,7 +127,9 @@ struct dp_session {
 	uint32_t bind_cmd;     /**< command_id of the pending or accepted bind */
 	uint8_t state;         /**< enum dp_sess_state */
 	uint8_t version;       /**< interface_version from the bind */
-	uint16_t pad;
+	uint8_t known;         /**< system_id found in the customer snapshot */
+	uint8_t pad;
+	uint32_t cust_gen;     /**< snapshot generation `customer` indexes */
 	uint32_t pdus[2];      /**< PDUs seen, per direction (lo, hi) */
 	uint32_t submits, blocked_would;
 };
@@ -228,7 +230,10 @@ struct dp_event {
 	uint16_t text_len;
 	uint16_t msg_ref;        /**< concatenation reference (0 single part) */
 	uint8_t part, parts;
-	uint8_t pad[2];
+	uint8_t cp_category;     /**< the control plane's enum cp_category */
+	uint8_t monitor;         /**< 1: the verdict was only recorded (monitor mode) */
+	uint32_t rule_num;       /**< numeric rule id of a content/sender rule, 0 for built-in steps */
+	uint32_t flow_hash;      /**< identifies the connection in logs */
 	char system_id[DP_SYSTEM_ID_MAX];
 	char rule_id[DP_RULE_ID_MAX];
 	char src[DP_SENDER_MAX];

@@ -1,0 +1,81 @@
+/* dp_app.h — the smsfw-dataplane program: state shared by the main lcore
+ * (dp_main.c, dp_snapshot.c), the workers (dp_worker.c) and the telemetry
+ * callbacks (dp_telemetry.c). Not part of the core library. */
+#ifndef SMSFW_DP_APP_H
+#define SMSFW_DP_APP_H
+
+#include <pthread.h>
+#include <stdio.h>
+
+#include <rte_mempool.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include "dp.h"
+
+#define DP_MAX_PAIRS 8
+#define DP_BURST 32
+
+struct smsfw_conf;
+struct cp_reader;
+
+struct dp_app {
+	struct dp_settings set;
+	unsigned n_workers;
+	unsigned worker_lcore[DP_MAX_WORKERS];
+	struct dp_engine *eng[DP_MAX_WORKERS];
+	struct rte_ring *ring[DP_MAX_WORKERS];
+	uint16_t n_pairs;
+	uint16_t pair[DP_MAX_PAIRS][2]; /**< [esme side, smsc side] port ids */
+	struct rte_mempool *mp;
+	struct rte_rcu_qsbr *qsv;
+	struct dp_snapshot *snap;       /**< published (read by workers with acquire) */
+	struct dp_snapshot *retired;    /**< waiting for the grace period */
+	uint64_t retire_token;
+	volatile int quit;
+	volatile int reload;
+	uint32_t idle_sleep_us;
+	uint64_t tsc_hz, tsc0, unix_ms0;
+	/* events */
+	FILE *events;
+	uint64_t events_written;
+	/* sources of snapshots */
+	char rules[512];
+	char lmdb[512];
+	struct cp_reader *reader;
+	uint64_t lmdb_gen;
+	uint64_t generation;
+	uint64_t ruleset_version;
+	char ruleset_hash[65];
+	size_t ruleset_rules;
+	uint64_t swaps, swap_failures;
+	/* telemetry reads the snapshot under this lock (main frees under it) */
+	pthread_mutex_t lock;
+	uint64_t worker_loops[DP_MAX_WORKERS];
+	uint64_t worker_idle_sleeps[DP_MAX_WORKERS];
+	uint64_t tx_drops[DP_MAX_WORKERS];
+};
+
+extern struct dp_app dp_app;
+
+/** Milliseconds since the Unix epoch, from the TSC (cheap, for workers). */
+static inline uint64_t dp_app_now_ms(const struct dp_app *a)
+{
+	return a->unix_ms0 + (rte_get_tsc_cycles() - a->tsc0) * 1000 / a->tsc_hz;
+}
+
+/* dp_worker.c */
+int dp_worker_main(void *arg);
+
+/* dp_snapshot.c */
+int dp_snapshot_build(struct dp_app *a, struct dp_snapshot **out, char *err, size_t errlen);
+void dp_snapshot_free(struct dp_app *a, struct dp_snapshot *s);
+/** Build and publish a new snapshot; the old one is retired by RCU. */
+int dp_snapshot_publish(struct dp_app *a);
+/** Free the retired snapshot once every worker passed a quiescent state. */
+void dp_snapshot_reap(struct dp_app *a, bool wait);
+
+/* dp_telemetry.c */
+int dp_telemetry_register(struct dp_app *a);
+
+#endif

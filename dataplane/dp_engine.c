@@ -1,0 +1,503 @@
+/* dp_engine.c — one worker's frame → flow → stream → session path.
+ *
+ * dp_engine_frame() is the whole fast path for one frame except rx/tx: it
+ * classifies the frame, finds the flow, feeds the TCP payload to the stream
+ * layer and, through on_pdu(), tracks the SMPP session and hands messages to
+ * the policy (dp_policy.c). It never allocates: everything was sized in
+ * dp_engine_create().
+ */
+#include <string.h>
+
+#include <rte_malloc.h>
+
+#include "dp_priv.h"
+
+/* -------------------------------------------------------------- names */
+
+static const struct {
+	uint32_t id;
+	const char *name;
+} cmd_slots[] = {
+	{ 0, "other" },
+	{ 0x80000000u, "generic_nack" },
+	{ 0x00000001u, "bind_receiver" },
+	{ 0x80000001u, "bind_receiver_resp" },
+	{ 0x00000002u, "bind_transmitter" },
+	{ 0x80000002u, "bind_transmitter_resp" },
+	{ 0x00000009u, "bind_transceiver" },
+	{ 0x80000009u, "bind_transceiver_resp" },
+	{ 0x0000000bu, "outbind" },
+	{ 0x00000004u, "submit_sm" },
+	{ 0x80000004u, "submit_sm_resp" },
+	{ 0x00000005u, "deliver_sm" },
+	{ 0x80000005u, "deliver_sm_resp" },
+	{ 0x00000006u, "unbind" },
+	{ 0x80000006u, "unbind_resp" },
+	{ 0x00000015u, "enquire_link" },
+	{ 0x80000015u, "enquire_link_resp" },
+	{ 0x00000021u, "submit_multi" },
+	{ 0x80000021u, "submit_multi_resp" },
+	{ 0x00000103u, "data_sm" },
+	{ 0x80000103u, "data_sm_resp" },
+	{ 0x00000003u, "query_sm" },
+	{ 0x80000003u, "query_sm_resp" },
+};
+_Static_assert(sizeof(cmd_slots) / sizeof(cmd_slots[0]) <=
+		       sizeof(((struct dp_counters *)0)->pdus_by_cmd) / sizeof(uint64_t),
+	       "one counter per named command");
+
+unsigned dp_cmd_index(uint32_t id)
+{
+	for (unsigned i = 1; i < sizeof(cmd_slots) / sizeof(cmd_slots[0]); i++)
+		if (cmd_slots[i].id == id)
+			return i;
+	return 0;
+}
+
+const char *dp_cmd_index_name(unsigned idx)
+{
+	if (idx >= sizeof(cmd_slots) / sizeof(cmd_slots[0]))
+		return NULL;
+	return cmd_slots[idx].name;
+}
+
+const char *dp_category_name(unsigned cat)
+{
+	static const char *const n[DP_CAT__COUNT] = {
+		"none", "standing", "rate", "optout", "sender", "content", "bulk", "velocity",
+		"uninspectable",
+	};
+	return cat < DP_CAT__COUNT ? n[cat] : "unknown";
+}
+
+const char *dp_verdict_name(unsigned v)
+{
+	static const char *const n[] = { "pass", "block", "throttle" };
+	return v < 3 ? n[v] : "unknown";
+}
+
+/* ----------------------------------------------------------- settings */
+
+static void kw_set(char kw[][DP_KEYWORD_LEN], uint8_t *n, const char *const *words, unsigned cnt)
+{
+	*n = 0;
+	for (unsigned i = 0; i < cnt && i < DP_KEYWORDS_MAX; i++) {
+		snprintf(kw[i], DP_KEYWORD_LEN, "%s", words[i]);
+		(*n)++;
+	}
+}
+
+void dp_settings_default(struct dp_settings *s)
+{
+	static const char *const out[] = { "STOP", "UNSUBSCRIBE", "END", "QUIT",
+					   "STOPALL", "REVOKE", "OPTOUT", "CANCEL" };
+	static const char *const in[] = { "START", "UNSTOP" };
+	memset(s, 0, sizeof(*s));
+	s->smpp_ports[0] = 2775;
+	s->n_smpp_ports = 1;
+	s->tls_ports[0] = 3550;
+	s->n_tls_ports = 1;
+	s->monitor = 1;
+	s->uninspectable_block = 1;
+	s->fail_table = DP_FAIL_OPEN;
+	s->fail_reassembly = DP_FAIL_CLOSED;
+	s->fail_ooo = DP_FAIL_CLOSED;
+	s->fail_scan = DP_FAIL_CLOSED;
+	s->fail_no_ruleset = DP_FAIL_OPEN;
+	s->n_workers = 1;
+	s->flows_max = 16384;
+	s->timeouts.new_ms = 30000;
+	s->timeouts.established_ms = 300000;
+	s->timeouts.closing_ms = 10000;
+	s->pdu_max = 4096;
+	s->pool_chunks = 2048;
+	s->hold_window = 1u << 20;
+	s->ooo_max = 8;
+	s->status[DP_CAT_STANDING] = 0x45;
+	s->status[DP_CAT_RATE] = 0x58;
+	s->status[DP_CAT_OPTOUT] = 0x66;
+	s->status[DP_CAT_SENDER] = 0x0a;
+	s->status[DP_CAT_CONTENT] = 0x45;
+	s->status[DP_CAT_BULK] = 0x45;
+	s->status[DP_CAT_VELOCITY] = 0x45;
+	s->status[DP_CAT_UNINSPECTABLE] = 0x45;
+	s->status_bind_refused = 0x0d;
+	s->accept_unknown = 1;
+	s->default_alnum_senders = 1;
+	s->default_customer.any_sender = 1;
+	s->concat_max = 1024;
+	s->concat_timeout_ms = 60000;
+	s->bulk_window_ms = 300000;
+	s->bulk_recipients = 200;
+	s->velocity_window_ms = 3600000;
+	s->velocity_max = 30;
+	s->table_slots = 16384;
+	kw_set(s->optout_kw, &s->n_optout_kw, out, 8);
+	kw_set(s->optin_kw, &s->n_optin_kw, in, 2);
+	s->event_ring_size = 4096;
+}
+
+/* ------------------------------------------------------------- engine */
+
+static void on_pdu(void *arg, struct dp_flow *f, enum dp_dir dir, const uint8_t *pdu,
+		   uint32_t len, uint32_t seq, unsigned flags);
+
+struct dp_engine *dp_engine_create(unsigned id, const struct dp_settings *s, int socket)
+{
+	if (s == NULL || id >= DP_MAX_WORKERS || s->pdu_max < DP_SMPP_HDR_LEN ||
+	    s->pdu_max > 65535 || s->pool_chunks == 0 || s->pool_chunks >= DP_STREAM_NOBUF)
+		return NULL;
+	struct dp_engine *e = rte_zmalloc_socket("dp_engine", sizeof(*e), 64, socket);
+	if (e == NULL)
+		return NULL;
+	e->id = id;
+	e->set = s;
+	char name[32];
+	snprintf(name, sizeof(name), "dp_flows_%u", id);
+	e->ft = dp_flow_table_create(name, s->flows_max, socket);
+	if (e->ft == NULL)
+		goto fail;
+	e->pool_mem = rte_malloc_socket("dp_pool", dp_pool_mem_size(s->pool_chunks, s->pdu_max),
+					64, socket);
+	if (e->pool_mem == NULL)
+		goto fail_ft;
+	dp_pool_init(&e->pool, e->pool_mem, s->pool_chunks, s->pdu_max);
+	e->sctx.pool = &e->pool;
+	e->sctx.st = &e->c.stream;
+	e->sctx.on_pdu = on_pdu;
+	e->sctx.arg = e;
+	e->sctx.pdu_max = s->pdu_max;
+	e->sctx.hold_window = s->hold_window;
+	e->sctx.ooo_max = s->ooo_max;
+	if (dp_policy_init(e, socket) != DP_OK)
+		goto fail_pool;
+	return e;
+fail_pool:
+	rte_free(e->pool_mem);
+fail_ft:
+	dp_flow_table_free(e->ft);
+fail:
+	rte_free(e);
+	return NULL;
+}
+
+void dp_engine_free(struct dp_engine *e)
+{
+	if (e == NULL)
+		return;
+	dp_policy_close_streams(e, true);
+	dp_policy_free(e);
+	dp_flow_table_free(e->ft);
+	rte_free(e->pool_mem);
+	rte_free(e);
+}
+
+void dp_engine_set_event_sink(struct dp_engine *e, dp_event_fn fn, void *arg)
+{
+	e->ev_fn = fn;
+	e->ev_arg = arg;
+}
+
+void dp_engine_set_snapshot(struct dp_engine *e, const struct dp_snapshot *snap)
+{
+	if (snap == e->snap)
+		return;
+	const struct dp_rules *r = snap ? snap->rules : NULL;
+	if (r != e->rules && e->concat != NULL) {
+		/* The old ruleset may be gone already: forget its streams
+		 * without touching them (their memory was the old ruleset's). */
+		for (uint32_t i = 0; i < e->set->concat_max; i++)
+			if (e->concat[i].key != 0)
+				e->c.concat_evicted++;
+		memset(e->concat, 0, (size_t)e->set->concat_max * sizeof(*e->concat));
+	}
+	e->snap = snap;
+	e->rules = r;
+	e->c.snapshot_changes++;
+}
+
+void dp_engine_set_time(struct dp_engine *e, uint64_t now_ms)
+{
+	e->now_ms = now_ms;
+}
+
+struct dp_counters *dp_engine_counters(struct dp_engine *e)
+{
+	return &e->c;
+}
+
+struct dp_flow_table *dp_engine_flows(struct dp_engine *e)
+{
+	return e->ft;
+}
+
+const struct dp_pool *dp_engine_pool(const struct dp_engine *e)
+{
+	return &e->pool;
+}
+
+static bool port_in(const uint16_t *ports, unsigned n, uint16_t p)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (ports[i] == p)
+			return true;
+	return false;
+}
+
+static void emit_uninspectable(struct dp_engine *e, struct dp_flow *f)
+{
+	struct dp_event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = DP_EV_UNINSPECTABLE;
+	ev.category = DP_CAT_UNINSPECTABLE;
+	ev.verdict = e->set->uninspectable_block ? DP_VERDICT_BLOCK : DP_VERDICT_PASS;
+	snprintf(ev.rule_id, sizeof(ev.rule_id), "%s", f->tls ? "builtin:tls" : "builtin:not-smpp");
+	memcpy(ev.system_id, f->sess.system_id, sizeof(ev.system_id));
+	dp_event_emit(e, &ev);
+}
+
+enum dp_action dp_engine_frame(struct dp_engine *e, const uint8_t *p, uint32_t len)
+{
+	struct dp_frame fr;
+	const struct dp_settings *s = e->set;
+
+	e->c.rx_frames++;
+	enum dp_frame_kind k = dp_frame_parse(p, len, &fr);
+	switch (k) {
+	case DP_FRAME_OTHER:
+		e->c.other_frames++;
+		return DP_ACT_FORWARD;
+	case DP_FRAME_BAD:
+		/* A transparent bridge passes what it cannot parse. */
+		e->c.bad_frames++;
+		return DP_ACT_FORWARD;
+	case DP_FRAME_FRAG:
+		/* Fragments are forwarded uninspected (fail-open, counted): an
+		 * SMPP PDU carried in fragments is not reassembled. */
+		e->c.ip_frags++;
+		return DP_ACT_FORWARD;
+	case DP_FRAME_TCP:
+		break;
+	}
+	bool smpp_dst = port_in(s->smpp_ports, s->n_smpp_ports, fr.dport);
+	bool smpp_src = port_in(s->smpp_ports, s->n_smpp_ports, fr.sport);
+	bool tls_dst = port_in(s->tls_ports, s->n_tls_ports, fr.dport);
+	bool tls_src = port_in(s->tls_ports, s->n_tls_ports, fr.sport);
+	if (!smpp_dst && !smpp_src && !tls_dst && !tls_src) {
+		e->c.non_smpp_tcp++;
+		return DP_ACT_FORWARD;
+	}
+	e->c.smpp_frames++;
+	e->c.smpp_bytes += fr.payload_len;
+
+	struct dp_flow_key key;
+	enum dp_dir dir = dp_flow_key_make(&fr, &key);
+	struct dp_flow *f = dp_flow_lookup(e->ft, &key, true, e->now_ms);
+	if (f == NULL) {
+		e->c.table_full_frames++;
+		if (!s->monitor && s->fail_table == DP_FAIL_CLOSED) {
+			e->c.dropped++;
+			return DP_ACT_DROP;
+		}
+		return DP_ACT_FORWARD;
+	}
+	if (f->pkts[0] + f->pkts[1] == 0) {
+		/* The ESME is the side that talks to the SMPP port. */
+		f->smpp = 1;
+		f->esme_dir = (uint8_t)((smpp_dst || tls_dst) ? dir : !dir);
+		if ((tls_dst || tls_src) && !(smpp_dst || smpp_src)) {
+			f->tls = 1;
+			f->dir[0].state = f->dir[1].state = DP_STREAM_BYPASS;
+			e->c.tls_flows++;
+			emit_uninspectable(e, f);
+		}
+	}
+	f->pkts[dir]++;
+	f->bytes[dir] += fr.payload_len;
+	uint8_t was_tls = f->tls;
+	dp_flow_track(f, dir, fr.tcp_flags, e->now_ms);
+	if (fr.tcp_flags & DP_TCP_SYN) {
+		if (f->dir[dir].state != DP_STREAM_NONE && f->dir[dir].next_seq != fr.seq + 1) {
+			/* A new connection on a reused 5-tuple: start afresh. */
+			dp_stream_release(&e->sctx, f);
+			memset(&f->dir[dir], 0, sizeof(f->dir[dir]));
+			f->dir[dir].buf = DP_STREAM_NOBUF;
+			if (!(fr.tcp_flags & DP_TCP_ACK)) {
+				memset(&f->sess, 0, sizeof(f->sess));
+				f->sess.customer = DP_CUST_DEFAULT;
+			}
+		}
+		if (f->dir[dir].state != DP_STREAM_BYPASS)
+			dp_stream_syn(f, dir, fr.seq);
+	}
+	if (fr.payload_len > 0) {
+		uint32_t seq = fr.seq + ((fr.tcp_flags & DP_TCP_SYN) ? 1 : 0);
+		dp_stream_segment(&e->sctx, f, dir, seq, fr.payload, fr.payload_len);
+		if (f->tls && !was_tls) {
+			e->c.tls_flows++;
+			emit_uninspectable(e, f);
+		}
+	}
+	if ((fr.tcp_flags & DP_TCP_RST) || f->tcp_state == DP_TCP_CLOSED)
+		dp_stream_release(&e->sctx, f); /* chunks back now; the flow expires later */
+	/* Monitor mode forwards everything; inline enforcement of TLS/junk is
+	 * the editing layer's job (dataplane/edit/). */
+	if (!s->monitor && f->tls && s->uninspectable_block) {
+		e->c.dropped++;
+		return DP_ACT_DROP;
+	}
+	return DP_ACT_FORWARD;
+}
+
+static void on_expire(void *arg, struct dp_flow *f)
+{
+	struct dp_engine *e = arg;
+	dp_stream_release(&e->sctx, f);
+}
+
+uint32_t dp_engine_expire(struct dp_engine *e, uint32_t budget)
+{
+	uint32_t n = dp_flow_expire(e->ft, &e->set->timeouts, e->now_ms, budget, on_expire, e);
+	dp_policy_close_streams(e, false);
+	return n;
+}
+
+/* ------------------------------------------------------------ session */
+
+static inline uint32_t rd32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static bool is_bind(uint32_t id)
+{
+	return id == 0x1 || id == 0x2 || id == 0x9;
+}
+
+/* Copy the bind's system_id (the first C-Octet string of the body) as
+ * printable ASCII; the password that follows is never read. */
+static void bind_system_id(struct dp_session *ss, const uint8_t *pdu, uint32_t len)
+{
+	const uint8_t *b = pdu + DP_SMPP_HDR_LEN;
+	uint32_t blen = len - DP_SMPP_HDR_LEN;
+	uint32_t max = blen < DP_SYSTEM_ID_MAX ? blen : DP_SYSTEM_ID_MAX;
+	const uint8_t *nul = memchr(b, 0, max);
+	uint32_t n = nul ? (uint32_t)(nul - b) : 0; /* no NUL within 16: malformed */
+	for (uint32_t i = 0; i < n; i++)
+		ss->system_id[i] = (b[i] >= 0x20 && b[i] < 0x7f) ? (char)b[i] : '?';
+	ss->system_id[n] = '\0';
+	/* interface_version: after system_id, password (≤ 9), system_type (≤ 13). */
+	const uint8_t *q = nul ? nul + 1 : NULL;
+	for (int field = 0; q != NULL && field < 2; field++) {
+		uint32_t left = (uint32_t)(pdu + len - q);
+		const uint8_t *z = memchr(q, 0, left);
+		q = z ? z + 1 : NULL;
+	}
+	ss->version = (q != NULL && q < pdu + len) ? *q : 0;
+}
+
+const struct dp_customer *dp_engine_customer(struct dp_engine *e, struct dp_flow *f)
+{
+	struct dp_session *ss = &f->sess;
+	const struct dp_snapshot *snap = e->snap;
+	uint32_t gen = snap ? (uint32_t)snap->generation : 0;
+	if (ss->customer == DP_CUST_DEFAULT || ss->cust_gen != gen) {
+		const struct dp_customer *c =
+			(snap && ss->system_id[0]) ? dp_snapshot_customer(snap, ss->system_id) : NULL;
+		ss->cust_gen = gen;
+		ss->known = c != NULL;
+		ss->customer = c ? (uint32_t)(c - snap->cust) : DP_CUST_DEFAULT;
+	}
+	if (ss->customer != DP_CUST_DEFAULT && snap && ss->customer < snap->n_cust)
+		return &snap->cust[ss->customer];
+	return &e->set->default_customer;
+}
+
+static void emit_bind(struct dp_engine *e, struct dp_flow *f, uint32_t cmd, uint32_t seq,
+		      uint32_t status)
+{
+	struct dp_event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = DP_EV_BIND;
+	ev.command_id = cmd;
+	ev.sequence = seq;
+	ev.command_status = status;
+	memcpy(ev.system_id, f->sess.system_id, sizeof(ev.system_id));
+	const struct dp_customer *c = dp_engine_customer(e, f);
+	ev.standing = c->standing;
+	bool refused = c->standing >= DP_STANDING_SUSPENDED || (!f->sess.known && !e->set->accept_unknown);
+	ev.verdict = refused ? DP_VERDICT_BLOCK : DP_VERDICT_PASS;
+	ev.category = refused ? DP_CAT_STANDING : DP_CAT_NONE;
+	if (refused)
+		snprintf(ev.rule_id, sizeof(ev.rule_id), "%s",
+			 f->sess.known ? "builtin:standing" : "builtin:unknown-customer");
+	dp_event_emit(e, &ev);
+}
+
+static void on_pdu(void *arg, struct dp_flow *f, enum dp_dir dir, const uint8_t *pdu,
+		   uint32_t len, uint32_t seq, unsigned flags)
+{
+	struct dp_engine *e = arg;
+	struct dp_session *ss = &f->sess;
+	(void)seq;
+	uint32_t cmd = rd32(pdu + 4);
+	uint32_t status = rd32(pdu + 8);
+	uint32_t sqn = rd32(pdu + 12);
+	bool from_esme = dir == f->esme_dir;
+
+	e->c.pdus_by_cmd[dp_cmd_index(cmd)]++;
+	ss->pdus[dir == f->esme_dir ? 0 : 1]++;
+
+	if (is_bind(cmd) && from_esme) {
+		e->c.binds++;
+		if (!(flags & DP_PDU_TRUNCATED))
+			bind_system_id(ss, pdu, len);
+		ss->state = DP_SESS_BINDING;
+		ss->bind_seq = sqn;
+		ss->bind_cmd = cmd;
+		ss->customer = DP_CUST_DEFAULT;
+		emit_bind(e, f, cmd, sqn, 0);
+		return;
+	}
+	if (is_bind(cmd & 0x7fffffffu) && (cmd & 0x80000000u) && !from_esme) {
+		if (status == 0) {
+			ss->state = DP_SESS_BOUND;
+			e->c.bind_ok++;
+		} else {
+			ss->state = DP_SESS_UNBOUND;
+			e->c.bind_failed++;
+		}
+		return;
+	}
+	switch (cmd) {
+	case 0x00000006: /* unbind */
+		e->c.unbinds++;
+		ss->state = DP_SESS_UNBOUND;
+		return;
+	case 0x80000006: /* unbind_resp */
+		ss->state = DP_SESS_UNBOUND;
+		return;
+	case 0x00000004: /* submit_sm */
+	case 0x00000021: /* submit_multi */
+	case 0x00000103: /* data_sm */
+		if (from_esme) {
+			e->c.submits++;
+			ss->submits++;
+			dp_policy_submit(e, f, pdu, len, flags);
+		} else if (cmd == 0x00000103) {
+			e->c.delivers++; /* data_sm toward the ESME: a mobile-originated message */
+			if (!(flags & DP_PDU_TRUNCATED))
+				dp_policy_deliver(e, f, pdu, len);
+		}
+		return;
+	case 0x00000005: /* deliver_sm */
+		if (!from_esme) {
+			e->c.delivers++;
+			if (!(flags & DP_PDU_TRUNCATED))
+				dp_policy_deliver(e, f, pdu, len);
+		}
+		return;
+	default:
+		return; /* enquire_link, generic_nack, outbind, responses: counted above */
+	}
+}

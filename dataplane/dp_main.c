@@ -1,0 +1,549 @@
+/* dp_main.c — smsfw-dataplane: EAL, ports, workers, and the main lcore.
+ *
+ *   smsfw-dataplane [EAL options] -- [--config FILE] [--events FILE]
+ *                   [--rules PATH] [--lmdb DIR | --no-lmdb] [--monitor]
+ *                   [--idle-sleep-us N] [--stats-interval S]
+ *
+ * The main lcore does the slow work: it turns the configuration into worker
+ * settings, configures the bridge ports (symmetric RSS where the PMD has
+ * it), builds and swaps snapshots (rules, customers, opt-outs) by RCU,
+ * drains the workers' event rings into the event log, answers telemetry,
+ * and on SIGINT/SIGTERM stops the workers and prints the final counters.
+ * It sleeps between ticks; it never spins.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+#include "cp.h"
+#include "dp_app.h"
+#include "smsfw_conf.h"
+
+struct dp_app dp_app;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		dp_app.reload = 1;
+	else
+		dp_app.quit = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: smsfw-dataplane [EAL options] -- [options]\n"
+		"  --config FILE        smsfw.conf (default: built-in defaults)\n"
+		"  --events FILE        append verdict events as JSON lines ('-' = stdout)\n"
+		"  --rules PATH         standalone rules: compiled ruleset file or rule directory\n"
+		"  --lmdb DIR           the control plane's store (default: from the config)\n"
+		"  --no-lmdb            do not read the store: default customer profile only\n"
+		"  --monitor            record verdicts only, forward everything (the default\n"
+		"                       until inline enforcement lands)\n"
+		"  --idle-sleep-us N    worker back-off when idle (0 = busy poll)\n"
+		"  --stats-interval S   log counters every S seconds (0 = never)\n");
+}
+
+/* ------------------------------------------------------------ config */
+
+static int fail_of(const struct smsfw_conf *c, enum smsfw_conf_id id)
+{
+	return smsfw_conf_enum(c, id) == 0 ? DP_FAIL_OPEN : DP_FAIL_CLOSED;
+}
+
+static int settings_from_conf(struct dp_app *a, const struct smsfw_conf *c, char *err, size_t errlen)
+{
+	struct dp_settings *s = &a->set;
+	dp_settings_default(s);
+	s->monitor = 1; /* inline enforcement is dataplane/edit's; until then: monitor */
+	s->n_smpp_ports = 0;
+	for (size_t i = 0; i < smsfw_conf_list_len(c, SMSFW_CONF_dataplane_smpp_ports) &&
+			   i < DP_MAX_PORTS_CFG; i++)
+		s->smpp_ports[s->n_smpp_ports++] =
+			(uint16_t)smsfw_conf_intlist_item(c, SMSFW_CONF_dataplane_smpp_ports, i);
+	s->n_tls_ports = 0;
+	for (size_t i = 0; i < smsfw_conf_list_len(c, SMSFW_CONF_dataplane_tls_ports) &&
+			   i < DP_MAX_PORTS_CFG; i++)
+		s->tls_ports[s->n_tls_ports++] =
+			(uint16_t)smsfw_conf_intlist_item(c, SMSFW_CONF_dataplane_tls_ports, i);
+	s->flows_max = (uint32_t)smsfw_conf_int(c, SMSFW_CONF_dataplane_flows_max);
+	s->timeouts.established_ms = (uint32_t)smsfw_conf_int(c, SMSFW_CONF_dataplane_flow_idle_timeout) * 1000;
+	s->timeouts.closing_ms = (uint32_t)smsfw_conf_int(c, SMSFW_CONF_dataplane_flow_closed_timeout) * 1000;
+	s->timeouts.new_ms = s->timeouts.closing_ms * 3;
+	int64_t per_flow = smsfw_conf_int(c, SMSFW_CONF_dataplane_reassembly_per_flow);
+	s->pdu_max = (uint32_t)(per_flow > 65535 ? 65535 : per_flow);
+	int64_t chunks = smsfw_conf_int(c, SMSFW_CONF_dataplane_reassembly_global) / s->pdu_max /
+			 (a->n_workers ? a->n_workers : 1);
+	s->pool_chunks = (uint32_t)(chunks < 16 ? 16 : chunks > 65534 ? 65534 : chunks);
+	int64_t ooo = smsfw_conf_int(c, SMSFW_CONF_dataplane_ooo_segments_max);
+	s->ooo_max = (uint32_t)(ooo < 1 ? 1 : ooo > DP_OOO_MAX ? DP_OOO_MAX : ooo);
+	a->idle_sleep_us = (uint32_t)smsfw_conf_int(c, SMSFW_CONF_dataplane_idle_sleep_us);
+	s->fail_table = (uint8_t)fail_of(c, SMSFW_CONF_dataplane_failure_flow_table);
+	s->fail_reassembly = (uint8_t)fail_of(c, SMSFW_CONF_dataplane_failure_reassembly);
+	s->fail_ooo = (uint8_t)fail_of(c, SMSFW_CONF_dataplane_failure_ooo);
+	s->fail_scan = (uint8_t)fail_of(c, SMSFW_CONF_dataplane_failure_scan);
+	s->fail_no_ruleset = (uint8_t)fail_of(c, SMSFW_CONF_dataplane_failure_no_ruleset);
+	s->uninspectable_block = smsfw_conf_enum(c, SMSFW_CONF_dataplane_uninspectable) == 0;
+	s->status[DP_CAT_CONTENT] = (uint32_t)smsfw_conf_int(c, SMSFW_CONF_dataplane_status_content);
+	s->status[DP_CAT_BULK] = s->status[DP_CAT_CONTENT];
+	s->status[DP_CAT_VELOCITY] = s->status[DP_CAT_CONTENT];
+	s->status[DP_CAT_UNINSPECTABLE] = s->status[DP_CAT_CONTENT];
+	s->status[DP_CAT_SENDER] = (uint32_t)smsfw_conf_int(c, SMSFW_CONF_dataplane_status_sender);
+	s->status[DP_CAT_RATE] = (uint32_t)smsfw_conf_int(c, SMSFW_CONF_dataplane_status_rate);
+	s->status[DP_CAT_OPTOUT] = (uint32_t)smsfw_conf_int(c, SMSFW_CONF_dataplane_status_optout);
+	s->status[DP_CAT_STANDING] = (uint32_t)smsfw_conf_int(c, SMSFW_CONF_dataplane_status_suspended);
+	s->status_bind_refused = (uint32_t)smsfw_conf_int(c, SMSFW_CONF_dataplane_status_bind_refused);
+	s->accept_unknown = smsfw_conf_bool(c, SMSFW_CONF_dataplane_default_accept_unknown);
+	s->default_alnum_senders = smsfw_conf_bool(c, SMSFW_CONF_dataplane_default_alnum_senders);
+	memset(&s->default_customer, 0, sizeof(s->default_customer));
+	s->default_customer.any_sender = 1;
+	s->default_customer.rate_per_s = (uint32_t)smsfw_conf_int(c, SMSFW_CONF_dataplane_default_rate_per_sec);
+	s->default_customer.burst = (uint32_t)smsfw_conf_int(c, SMSFW_CONF_dataplane_default_rate_burst);
+	int64_t cmax = smsfw_conf_int(c, SMSFW_CONF_dataplane_concat_streams_max) /
+		       (a->n_workers ? a->n_workers : 1);
+	s->concat_max = (uint32_t)(cmax < 16 ? 16 : cmax);
+	s->concat_timeout_ms = (uint32_t)smsfw_conf_int(c, SMSFW_CONF_dataplane_concat_timeout) * 1000;
+	s->bulk_window_ms = (uint32_t)smsfw_conf_int(c, SMSFW_CONF_dataplane_bulk_window) * 1000;
+	s->bulk_recipients = (uint32_t)smsfw_conf_int(c, SMSFW_CONF_dataplane_bulk_recipients);
+	s->velocity_window_ms = (uint32_t)smsfw_conf_int(c, SMSFW_CONF_dataplane_velocity_window) * 1000;
+	s->velocity_max = (uint32_t)smsfw_conf_int(c, SMSFW_CONF_dataplane_velocity_max);
+	s->optout_scope_sender = smsfw_conf_enum(c, SMSFW_CONF_dataplane_optout_scope) == 1;
+	s->n_optout_kw = 0;
+	for (size_t i = 0; i < smsfw_conf_list_len(c, SMSFW_CONF_dataplane_optout_keywords) &&
+			   i < DP_KEYWORDS_MAX; i++)
+		snprintf(s->optout_kw[s->n_optout_kw++], DP_KEYWORD_LEN, "%s",
+			 smsfw_conf_list_item(c, SMSFW_CONF_dataplane_optout_keywords, i));
+	s->n_optin_kw = 0;
+	for (size_t i = 0; i < smsfw_conf_list_len(c, SMSFW_CONF_dataplane_optin_keywords) &&
+			   i < DP_KEYWORDS_MAX; i++)
+		snprintf(s->optin_kw[s->n_optin_kw++], DP_KEYWORD_LEN, "%s",
+			 smsfw_conf_list_item(c, SMSFW_CONF_dataplane_optin_keywords, i));
+	s->table_slots = s->flows_max < 65536 ? 16384 : 262144;
+	s->n_workers = (uint8_t)a->n_workers;
+
+	a->n_pairs = 0;
+	for (size_t i = 0; i < smsfw_conf_list_len(c, SMSFW_CONF_dataplane_bridges); i++) {
+		const char *b = smsfw_conf_list_item(c, SMSFW_CONF_dataplane_bridges, i);
+		unsigned x, y;
+		char tail;
+		if (sscanf(b, "%u:%u%c", &x, &y, &tail) != 2 || x >= RTE_MAX_ETHPORTS ||
+		    y >= RTE_MAX_ETHPORTS || x == y || a->n_pairs == DP_MAX_PAIRS) {
+			snprintf(err, errlen, "bridges: '%s' is not esme_port:smsc_port", b);
+			return DP_ECONFIG;
+		}
+		a->pair[a->n_pairs][0] = (uint16_t)x;
+		a->pair[a->n_pairs][1] = (uint16_t)y;
+		a->n_pairs++;
+	}
+	if (a->n_pairs == 0) {
+		snprintf(err, errlen, "bridges: no port pair configured");
+		return DP_ECONFIG;
+	}
+	snprintf(a->rules, sizeof(a->rules), "%s", smsfw_conf_str(c, SMSFW_CONF_dataplane_rules));
+	struct smsfw_conf_paths paths;
+	if (smsfw_conf_paths(c, &paths) == SMSFW_CONF_OK)
+		snprintf(a->lmdb, sizeof(a->lmdb), "%s", paths.lmdb);
+	return DP_OK;
+}
+
+/* ------------------------------------------------------------- ports */
+
+/* A symmetric Toeplitz key: the same hash for (a, b) and (b, a). */
+static uint8_t sym_rss_key[40] = {
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+};
+
+static int port_setup(struct dp_app *a, uint16_t port, char *err, size_t errlen)
+{
+	struct rte_eth_dev_info info;
+	if (!rte_eth_dev_is_valid_port(port) || rte_eth_dev_info_get(port, &info) != 0) {
+		snprintf(err, errlen, "port %u does not exist (check the --vdev options)", port);
+		return -1;
+	}
+	uint16_t q = (uint16_t)a->n_workers;
+	if (info.max_rx_queues < q || info.max_tx_queues < q) {
+		snprintf(err, errlen, "port %u (%s) has %u rx / %u tx queues, %u workers need one each",
+			 port, info.driver_name, info.max_rx_queues, info.max_tx_queues, q);
+		return -1;
+	}
+	struct rte_eth_conf conf;
+	memset(&conf, 0, sizeof(conf));
+	uint64_t hf = info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP);
+	if (q > 1 && hf != 0) {
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_key = sym_rss_key;
+		conf.rx_adv_conf.rss_conf.rss_key_len = sizeof(sym_rss_key);
+		conf.rx_adv_conf.rss_conf.rss_hf = hf;
+	}
+	int rc = rte_eth_dev_configure(port, q, q, &conf);
+	if (rc != 0) {
+		snprintf(err, errlen, "port %u: configure: %s", port, strerror(-rc));
+		return -1;
+	}
+	uint16_t nrx = 512, ntx = 512;
+	rte_eth_dev_adjust_nb_rx_tx_desc(port, &nrx, &ntx);
+	for (uint16_t i = 0; i < q; i++) {
+		int sock = rte_eth_dev_socket_id(port);
+		if ((rc = rte_eth_rx_queue_setup(port, i, nrx, sock, NULL, a->mp)) != 0 ||
+		    (rc = rte_eth_tx_queue_setup(port, i, ntx, sock, NULL)) != 0) {
+			snprintf(err, errlen, "port %u queue %u: %s", port, i, strerror(-rc));
+			return -1;
+		}
+	}
+	if ((rc = rte_eth_dev_start(port)) != 0) {
+		snprintf(err, errlen, "port %u: start: %s", port, strerror(-rc));
+		return -1;
+	}
+	rte_eth_promiscuous_enable(port);
+	RTE_LOG(INFO, USER1, "smsfw: port %u (%s) up, %u queue(s)%s\n", port, info.driver_name, q,
+		conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS ? ", symmetric RSS" : "");
+	return 0;
+}
+
+/* ------------------------------------------------------------ events */
+
+static json_t *event_json(const struct dp_event *ev)
+{
+	json_t *o = json_object();
+	static const char *const types[] = { "?", "verdict", "optout", "bind", "uninspectable" };
+	json_object_set_new(o, "type", json_string(ev->type < 5 ? types[ev->type] : "?"));
+	json_object_set_new(o, "time_ms", json_integer((json_int_t)ev->time_ms));
+	json_object_set_new(o, "worker", json_integer(ev->worker));
+	json_object_set_new(o, "system_id", json_stringn(ev->system_id, strnlen(ev->system_id, sizeof(ev->system_id))));
+	if (ev->type == DP_EV_OPTOUT) {
+		json_object_set_new(o, "optout", json_boolean(ev->optout_on));
+		json_object_set_new(o, "subscriber", json_string(ev->src));
+		json_object_set_new(o, "sender", json_string(ev->dst));
+		return o;
+	}
+	const char *cmd = NULL;
+	for (unsigned i = 1; dp_cmd_index_name(i) != NULL; i++)
+		if (dp_cmd_index(ev->command_id) == i)
+			cmd = dp_cmd_index_name(i);
+	if (cmd != NULL)
+		json_object_set_new(o, "command", json_string(cmd));
+	json_object_set_new(o, "sequence", json_integer(ev->sequence));
+	json_object_set_new(o, "verdict", json_string(dp_verdict_name(ev->verdict)));
+	json_object_set_new(o, "category", json_string(dp_category_name(ev->category)));
+	json_object_set_new(o, "cp_category", json_integer(ev->cp_category));
+	json_object_set_new(o, "rule", json_string(ev->rule_id));
+	json_object_set_new(o, "monitor", json_boolean(ev->monitor));
+	if (ev->type == DP_EV_VERDICT) {
+		json_object_set_new(o, "status", json_integer(ev->command_status));
+		json_object_set_new(o, "src", json_string(ev->src));
+		json_object_set_new(o, "dst", json_string(ev->dst));
+		json_object_set_new(o, "data_coding", json_integer(ev->data_coding));
+		if (ev->parts) {
+			json_object_set_new(o, "ref", json_integer(ev->msg_ref));
+			json_object_set_new(o, "part", json_integer(ev->part));
+			json_object_set_new(o, "parts", json_integer(ev->parts));
+		}
+		json_object_set_new(o, "text", json_stringn(ev->text, ev->text_len));
+	}
+	return o;
+}
+
+static unsigned drain_events(struct dp_app *a)
+{
+	struct dp_event ev[64];
+	unsigned total = 0;
+	for (unsigned w = 0; w < a->n_workers; w++) {
+		unsigned n;
+		while ((n = rte_ring_dequeue_burst_elem(a->ring[w], ev, sizeof(ev[0]), 64, NULL)) > 0) {
+			total += n;
+			for (unsigned i = 0; i < n && a->events != NULL; i++) {
+				json_t *o = event_json(&ev[i]);
+				json_dumpf(o, a->events, JSON_COMPACT);
+				fputc('\n', a->events);
+				json_decref(o);
+				a->events_written++;
+			}
+		}
+	}
+	if (total && a->events)
+		fflush(a->events);
+	return total;
+}
+
+/* ----------------------------------------------------------- counters */
+
+static void counters_sum(const struct dp_app *a, struct dp_counters *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (unsigned w = 0; w < a->n_workers; w++) {
+		const uint64_t *s = (const uint64_t *)dp_engine_counters(a->eng[w]);
+		uint64_t *d = (uint64_t *)t;
+		for (size_t i = 0; i < sizeof(*t) / sizeof(uint64_t); i++)
+			d[i] += s[i];
+	}
+}
+
+static void print_counters(struct dp_app *a, FILE *f, const char *what)
+{
+	struct dp_counters t;
+	counters_sum(a, &t);
+	uint64_t flows = 0;
+	for (unsigned w = 0; w < a->n_workers; w++)
+		flows += dp_flow_table_stats(dp_engine_flows(a->eng[w]))->created;
+	fprintf(f,
+		"smsfw-dataplane %s: rx %" PRIu64 " tx %" PRIu64 " dropped %" PRIu64
+		" smpp_frames %" PRIu64 " other %" PRIu64 " flows %" PRIu64 " pdus %" PRIu64
+		" submits %" PRIu64 " pass %" PRIu64 " block %" PRIu64 " throttle %" PRIu64
+		" events %" PRIu64 " events_dropped %" PRIu64 " facts_dropped %" PRIu64
+		" retrans %" PRIu64 " ooo_held %" PRIu64 " overlap_conflict %" PRIu64
+		" resync %" PRIu64 " tls %" PRIu64 "\n",
+		what, t.rx_frames, t.tx_frames, t.dropped, t.smpp_frames,
+		t.other_frames + t.non_smpp_tcp, flows, t.stream.pdus, t.submits,
+		t.verdicts[DP_VERDICT_PASS], t.verdicts[DP_VERDICT_BLOCK],
+		t.verdicts[DP_VERDICT_THROTTLE], t.events, t.events_dropped, t.facts_dropped,
+		t.stream.retrans, t.stream.ooo_held, t.stream.overlap_conflict, t.stream.resync,
+		t.stream.tls);
+	fflush(f);
+}
+
+/* --------------------------------------------------------------- main */
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int main(int argc, char **argv)
+{
+	struct dp_app *a = &dp_app;
+	char err[1024] = "";
+	int ret = 1;
+
+	int n = rte_eal_init(argc, argv);
+	if (n < 0) {
+		fprintf(stderr, "smsfw-dataplane: EAL init failed: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	argc -= n;
+	argv += n;
+
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "events", required_argument, NULL, 'e' },
+		{ "rules", required_argument, NULL, 'r' },
+		{ "lmdb", required_argument, NULL, 'l' },
+		{ "no-lmdb", no_argument, NULL, 'L' },
+		{ "monitor", no_argument, NULL, 'm' },
+		{ "idle-sleep-us", required_argument, NULL, 'i' },
+		{ "stats-interval", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = NULL, *events = NULL, *rules = NULL, *lmdb = NULL;
+	bool no_lmdb = false;
+	long idle_override = -1, stats_interval = 0;
+	int ch;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': config = optarg; break;
+		case 'e': events = optarg; break;
+		case 'r': rules = optarg; break;
+		case 'l': lmdb = optarg; break;
+		case 'L': no_lmdb = true; break;
+		case 'm': break; /* monitor is the only mode until enforcement lands */
+		case 'i': idle_override = strtol(optarg, NULL, 10); break;
+		case 's': stats_interval = strtol(optarg, NULL, 10); break;
+		case 'h': usage(stdout); rte_eal_cleanup(); return 0;
+		default: usage(stderr); rte_eal_cleanup(); return 2;
+		}
+	}
+
+	unsigned lc;
+	RTE_LCORE_FOREACH_WORKER(lc) {
+		if (a->n_workers == DP_MAX_WORKERS)
+			break;
+		a->worker_lcore[a->n_workers++] = lc;
+	}
+	if (a->n_workers == 0) {
+		fprintf(stderr, "smsfw-dataplane: needs a worker lcore besides the main one "
+				"(e.g. -l 0-1 or --lcores 0@0,1@0)\n");
+		goto out_eal;
+	}
+
+	struct smsfw_conf *conf = NULL;
+	int rc = smsfw_conf_load(config, &conf, err, sizeof(err));
+	if (rc != SMSFW_CONF_OK) {
+		fprintf(stderr, "smsfw-dataplane: %s\n", err);
+		goto out_eal;
+	}
+	rc = settings_from_conf(a, conf, err, sizeof(err));
+	smsfw_conf_free(conf);
+	if (rc != DP_OK) {
+		fprintf(stderr, "smsfw-dataplane: %s: %s\n", config ? config : "defaults", err);
+		goto out_eal;
+	}
+	if (rules)
+		snprintf(a->rules, sizeof(a->rules), "%s", rules);
+	if (lmdb)
+		snprintf(a->lmdb, sizeof(a->lmdb), "%s", lmdb);
+	if (no_lmdb)
+		a->lmdb[0] = '\0';
+	if (idle_override >= 0)
+		a->idle_sleep_us = (uint32_t)idle_override;
+	pthread_mutex_init(&a->lock, NULL);
+
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	a->tsc_hz = rte_get_tsc_hz();
+	a->tsc0 = rte_get_tsc_cycles();
+	a->unix_ms0 = (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+
+	if (events != NULL) {
+		a->events = strcmp(events, "-") == 0 ? stdout : fopen(events, "a");
+		if (a->events == NULL) {
+			fprintf(stderr, "smsfw-dataplane: %s: %s\n", events, strerror(errno));
+			goto out_eal;
+		}
+	}
+
+	unsigned n_ports = 2 * a->n_pairs;
+	a->mp = rte_pktmbuf_pool_create("dp_mbufs", n_ports * a->n_workers * 1024 + 4096, 256, 0,
+					RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	if (a->mp == NULL) {
+		fprintf(stderr, "smsfw-dataplane: mbuf pool: %s (give EAL more memory with -m)\n",
+			rte_strerror(rte_errno));
+		goto out_eal;
+	}
+	for (unsigned p = 0; p < a->n_pairs; p++)
+		for (int s = 0; s < 2; s++)
+			if (port_setup(a, a->pair[p][s], err, sizeof(err)) != 0) {
+				fprintf(stderr, "smsfw-dataplane: %s\n", err);
+				goto out_ports;
+			}
+
+	size_t qsz = rte_rcu_qsbr_get_memsize(a->n_workers);
+	a->qsv = rte_zmalloc("dp_rcu", qsz, RTE_CACHE_LINE_SIZE);
+	if (a->qsv == NULL || rte_rcu_qsbr_init(a->qsv, a->n_workers) != 0) {
+		fprintf(stderr, "smsfw-dataplane: RCU init failed\n");
+		goto out_ports;
+	}
+	for (unsigned w = 0; w < a->n_workers; w++) {
+		int sock = (int)rte_lcore_to_socket_id(a->worker_lcore[w]);
+		a->eng[w] = dp_engine_create(w, &a->set, sock);
+		char name[32];
+		snprintf(name, sizeof(name), "dp_events_%u", w);
+		a->ring[w] = rte_ring_create_elem(name, sizeof(struct dp_event), a->set.event_ring_size,
+						  sock, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (a->eng[w] == NULL || a->ring[w] == NULL) {
+			fprintf(stderr, "smsfw-dataplane: worker %u: no memory for %u flows "
+					"(lower flows_max or raise -m)\n", w, a->set.flows_max);
+			goto out_workers;
+		}
+	}
+	if (a->lmdb[0] != '\0') {
+		rc = cp_reader_open(a->lmdb, &a->reader);
+		if (rc == CP_OK)
+			RTE_LOG(INFO, USER1, "smsfw: store %s opened read-only\n", a->lmdb);
+		else
+			RTE_LOG(NOTICE, USER1, "smsfw: store %s: %s: default customer profile\n",
+				a->lmdb, cp_strerror(rc));
+	}
+	a->reload = 1;
+	if (dp_snapshot_publish(a) != DP_OK) {
+		fprintf(stderr, "smsfw-dataplane: no initial snapshot (see the log above)\n");
+		goto out_workers;
+	}
+	if (a->snap->rules == NULL)
+		RTE_LOG(WARNING, USER1, "smsfw: no ruleset: content is not scanned (failure_no_ruleset=%s)\n",
+			a->set.fail_no_ruleset == DP_FAIL_OPEN ? "open" : "closed");
+	dp_telemetry_register(a);
+
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	for (unsigned w = 0; w < a->n_workers; w++)
+		rte_eal_remote_launch(dp_worker_main, (void *)(uintptr_t)w, a->worker_lcore[w]);
+	RTE_LOG(INFO, USER1, "smsfw: %u worker(s), %u bridge pair(s), monitor mode, ready\n",
+		a->n_workers, a->n_pairs);
+	fprintf(stderr, "smsfw-dataplane: ready (%u workers, %u bridge pairs)\n", a->n_workers,
+		a->n_pairs);
+
+	uint64_t last_gen_check = 0, last_stats = mono_ms(), last_store_try = 0;
+	while (!a->quit) {
+		usleep(10000); /* the main lcore sleeps between ticks */
+		drain_events(a);
+		uint64_t now = mono_ms();
+		if (a->reader == NULL && a->lmdb[0] != '\0' && now - last_store_try >= 1000) {
+			last_store_try = now;
+			if (cp_reader_open(a->lmdb, &a->reader) == CP_OK) {
+				RTE_LOG(INFO, USER1, "smsfw: store %s appeared\n", a->lmdb);
+				a->reload = 1;
+			}
+		}
+		if (now - last_gen_check >= 50 && a->reader != NULL) {
+			/* Standing changes reach live sessions within 100 ms. */
+			last_gen_check = now;
+			uint64_t gen;
+			if (cp_reader_generation(a->reader, &gen) == CP_OK && gen != a->lmdb_gen)
+				dp_snapshot_publish(a);
+		}
+		if (a->reload)
+			dp_snapshot_publish(a);
+		dp_snapshot_reap(a, false);
+		if (stats_interval > 0 && now - last_stats >= (uint64_t)stats_interval * 1000) {
+			last_stats = now;
+			print_counters(a, stderr, "stats");
+		}
+	}
+	ret = 0;
+	fprintf(stderr, "smsfw-dataplane: stopping\n");
+	rte_eal_mp_wait_lcore();
+	drain_events(a);
+	print_counters(a, stdout, "final");
+	dp_snapshot_reap(a, true);
+
+out_workers:
+	if (ret != 0) {
+		a->quit = 1;
+		rte_eal_mp_wait_lcore();
+	}
+	for (unsigned w = 0; w < a->n_workers; w++) {
+		dp_engine_free(a->eng[w]);
+		rte_ring_free(a->ring[w]);
+	}
+	if (a->retired)
+		dp_snapshot_free(a, a->retired);
+	if (a->snap) {
+		struct dp_snapshot *s = a->snap;
+		a->snap = NULL;
+		dp_snapshot_free(a, s);
+	}
+	cp_reader_close(a->reader);
+	rte_free(a->qsv);
+out_ports:
+	for (unsigned p = 0; p < a->n_pairs; p++)
+		for (int s = 0; s < 2; s++) {
+			rte_eth_dev_stop(a->pair[p][s]);
+			rte_eth_dev_close(a->pair[p][s]);
+		}
+	if (a->events && a->events != stdout)
+		fclose(a->events);
+out_eal:
+	rte_eal_cleanup();
+	return ret;
+}

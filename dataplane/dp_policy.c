@@ -1,0 +1,779 @@
+/* dp_policy.c — the verdict pipeline of one worker.
+ *
+ * For submit_sm, data_sm and each destination of submit_multi, in order:
+ * customer standing → rate limits (token buckets per customer and per
+ * customer + sender) → opt-outs → sender-ID rules → content (block mode for
+ * single-part messages, one Hyperscan stream per concatenated message in
+ * flight) → bulk fingerprint → per-recipient velocity. The first step that
+ * objects decides; every verdict carries its rule id and category.
+ * deliver_sm (and data_sm toward the ESME) teach opt-outs from keywords.
+ *
+ * All state lives in fixed tables made at creation; nothing here allocates,
+ * blocks or locks.
+ */
+#include <string.h>
+
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+
+#include "dp_priv.h"
+#include "pat.h"
+#include "smpp.h"
+
+/* ------------------------------------------------------------- hashing */
+
+uint64_t dp_hash64(const void *p, size_t len, uint64_t seed)
+{
+	uint32_t a = rte_hash_crc(p, (uint32_t)len, (uint32_t)seed ^ 0x9e3779b9u);
+	uint32_t b = rte_hash_crc(p, (uint32_t)len, (uint32_t)(seed >> 32) ^ 0x85ebca6bu);
+	uint64_t h = ((uint64_t)a << 32) | b;
+	return h ? h : 1; /* 0 marks an empty slot */
+}
+
+static uint64_t hash_str(const char *s, uint64_t seed)
+{
+	return dp_hash64(s, strnlen(s, DP_SYSTEM_ID_MAX), seed);
+}
+
+/* Subscriber numbers are compared without a leading '+'. */
+static void addr_norm(const uint8_t **p, uint32_t *len)
+{
+	if (*len > 0 && (*p)[0] == '+') {
+		(*p)++;
+		(*len)--;
+	}
+}
+
+uint64_t dp_optout_key(const char *system_id, const uint8_t *sub, uint32_t sub_len,
+		       const uint8_t *sender, uint32_t sender_len)
+{
+	addr_norm(&sub, &sub_len);
+	uint64_t h = hash_str(system_id, 0x0b7001);
+	h = dp_hash64(sub, sub_len, h);
+	if (sender != NULL)
+		h = dp_hash64(sender, sender_len, h ^ 0x5e4de2);
+	return h;
+}
+
+const struct dp_customer *dp_snapshot_customer(const struct dp_snapshot *snap,
+					       const char *system_id)
+{
+	uint32_t lo = 0, hi = snap->n_cust;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		int c = strncmp(system_id, snap->cust[mid].system_id, DP_SYSTEM_ID_MAX);
+		if (c == 0)
+			return &snap->cust[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+static bool snapshot_optout(const struct dp_snapshot *snap, uint64_t key)
+{
+	if (snap == NULL)
+		return false;
+	uint32_t lo = 0, hi = snap->n_optouts;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (snap->optouts[mid] == key)
+			return true;
+		if (snap->optouts[mid] < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/* -------------------------------------------------------------- ctable */
+
+struct dp_cslot *dp_ct_get(struct dp_ctable *t, uint64_t key, uint64_t now_ms, bool create)
+{
+	uint32_t i = (uint32_t)key & t->mask;
+	struct dp_cslot *oldest = NULL;
+	for (unsigned n = 0; n < DP_CT_PROBE; n++, i = (i + 1) & t->mask) {
+		struct dp_cslot *s = &t->slots[i];
+		if (s->key == key)
+			return s;
+		if (s->key == 0) {
+			if (!create)
+				return NULL;
+			oldest = s;
+			break;
+		}
+		if (oldest == NULL || s->t_ms < oldest->t_ms)
+			oldest = s;
+	}
+	if (!create)
+		return NULL;
+	if (oldest->key != 0)
+		t->evictions++;
+	memset(oldest, 0, sizeof(*oldest));
+	oldest->key = key;
+	oldest->t_ms = now_ms;
+	return oldest;
+}
+
+void dp_ct_del(struct dp_ctable *t, uint64_t key)
+{
+	struct dp_cslot *s = dp_ct_get(t, key, 0, false);
+	if (s != NULL)
+		s->key = 0;
+	/* A hole inside a probe run only shortens later probes: a moved entry
+	 * is at worst re-created (a bucket refilled, a window restarted). */
+}
+
+static int ct_init(struct dp_ctable *t, uint32_t slots, int socket)
+{
+	uint32_t n = 64;
+	while (n < slots)
+		n <<= 1;
+	t->slots = rte_zmalloc_socket("dp_ctable", (size_t)n * sizeof(struct dp_cslot), 64, socket);
+	t->mask = n - 1;
+	return t->slots ? DP_OK : DP_ENOMEM;
+}
+
+/* ------------------------------------------------------------ lifetime */
+
+int dp_policy_init(struct dp_engine *e, int socket)
+{
+	uint32_t n = e->set->table_slots;
+	if (ct_init(&e->rate, n, socket) || ct_init(&e->bulk, n, socket) ||
+	    ct_init(&e->velo, n, socket) || ct_init(&e->optout, n, socket)) {
+		dp_policy_free(e);
+		return DP_ENOMEM;
+	}
+	e->concat = rte_zmalloc_socket("dp_concat", (size_t)e->set->concat_max * sizeof(*e->concat),
+				       64, socket);
+	if (e->concat == NULL) {
+		dp_policy_free(e);
+		return DP_ENOMEM;
+	}
+	return DP_OK;
+}
+
+void dp_policy_free(struct dp_engine *e)
+{
+	rte_free(e->rate.slots);
+	rte_free(e->bulk.slots);
+	rte_free(e->velo.slots);
+	rte_free(e->optout.slots);
+	rte_free(e->concat);
+	e->rate.slots = e->bulk.slots = e->velo.slots = e->optout.slots = NULL;
+	e->concat = NULL;
+}
+
+void dp_event_emit(struct dp_engine *e, struct dp_event *ev)
+{
+	ev->time_ms = e->now_ms;
+	ev->worker = (uint8_t)e->id;
+	ev->monitor = e->set->monitor;
+	e->c.events++;
+	if (e->ev_fn)
+		e->ev_fn(e->ev_arg, ev);
+}
+
+/* ------------------------------------------------------------- concat */
+
+static struct pat_scratch *scratch_of(const struct dp_engine *e)
+{
+	return e->rules ? e->rules->scratch[e->id] : NULL;
+}
+
+static const struct pat_ruleset *rs_of(const struct dp_engine *e)
+{
+	return e->rules ? e->rules->rs : NULL;
+}
+
+static void concat_free(struct dp_engine *e, struct dp_concat *c, bool expired)
+{
+	if (c->st != NULL && rs_of(e) != NULL) {
+		struct pat_result res;
+		pat_stream_close(rs_of(e), scratch_of(e), c->st, &res);
+	}
+	if (expired)
+		e->c.concat_expired++;
+	memset(c, 0, sizeof(*c));
+}
+
+void dp_policy_close_streams(struct dp_engine *e, bool all)
+{
+	if (e->concat == NULL)
+		return;
+	/* The periodic sweep visits a slice per call; a ruleset change closes all. */
+	uint32_t n = all ? e->set->concat_max : (e->set->concat_max < 64 ? e->set->concat_max : 64);
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t k = all ? i : e->concat_cursor;
+		if (!all && ++e->concat_cursor >= e->set->concat_max)
+			e->concat_cursor = 0;
+		struct dp_concat *c = &e->concat[k];
+		if (c->key == 0)
+			continue;
+		if (all || e->now_ms - c->t_ms >= e->set->concat_timeout_ms)
+			concat_free(e, c, !all);
+	}
+}
+
+static struct dp_concat *concat_get(struct dp_engine *e, uint64_t key, bool *fresh)
+{
+	uint32_t n = e->set->concat_max;
+	uint32_t i = (uint32_t)(key % n);
+	struct dp_concat *victim = NULL;
+	*fresh = false;
+	for (unsigned p = 0; p < DP_CT_PROBE; p++, i = (i + 1) % n) {
+		struct dp_concat *c = &e->concat[i];
+		if (c->key == key)
+			return c;
+		if (c->key == 0) {
+			victim = c;
+			break;
+		}
+		if (victim == NULL || c->t_ms < victim->t_ms)
+			victim = c;
+	}
+	if (victim->key != 0) {
+		e->c.concat_evicted++;
+		concat_free(e, victim, false);
+	}
+	/* Stream memory belongs to the snapshot, sized for its ruleset. */
+	if (e->rules == NULL || e->rules->concat_mem[e->id] == NULL)
+		return NULL;
+	uint8_t *mem = e->rules->concat_mem[e->id];
+	size_t cap = e->rules->stream_size;
+	if (pat_stream_open(rs_of(e), scratch_of(e), mem + (size_t)(victim - e->concat) * cap,
+			    cap, &victim->st) != PAT_OK)
+		return NULL;
+	victim->key = key;
+	victim->generation = e->rules->version;
+	*fresh = true;
+	e->c.concat_open++;
+	return victim;
+}
+
+/* -------------------------------------------------------------- verdict */
+
+struct verdict {
+	uint8_t verdict, category, cp_category;
+	uint32_t rule_num;
+	char rule[DP_RULE_ID_MAX];
+};
+
+static void set_v(struct verdict *v, uint8_t verdict, uint8_t cat, const char *rule)
+{
+	v->verdict = verdict;
+	v->category = cat;
+	snprintf(v->rule, sizeof(v->rule), "%s", rule);
+}
+
+/* The control plane's category for a built-in step (content rules map by
+ * their pattern category instead). */
+static uint8_t cp_cat_of(uint8_t cat)
+{
+	switch (cat) {
+	case DP_CAT_STANDING: return 8;  /* CP_CAT_SUSPENDED */
+	case DP_CAT_RATE: return 5;      /* CP_CAT_FLOOD */
+	case DP_CAT_OPTOUT: return 7;    /* CP_CAT_OPTOUT */
+	case DP_CAT_SENDER: return 4;    /* CP_CAT_SPOOFING */
+	case DP_CAT_BULK: return 6;      /* CP_CAT_BULK */
+	case DP_CAT_VELOCITY: return 3;  /* CP_CAT_HARASSMENT */
+	case DP_CAT_UNINSPECTABLE: return 10;
+	default: return 0;
+	}
+}
+
+static uint8_t cp_cat_of_pattern(const struct pat_ruleset *rs, int pcat)
+{
+	const char *n = pcat >= 0 ? pat_category_name(rs, (unsigned)pcat) : NULL;
+	if (n == NULL)
+		return 1; /* spam */
+	if (!strcmp(n, "fraud") || !strcmp(n, "malware") || !strcmp(n, "phishing"))
+		return 2;
+	if (!strcmp(n, "harassment"))
+		return 3;
+	if (!strcmp(n, "spoofing"))
+		return 4;
+	return 1;
+}
+
+static bool bucket_take(struct dp_engine *e, uint64_t key, uint32_t rate, uint32_t burst)
+{
+	if (rate == 0)
+		return true;
+	/* Each worker enforces its share: RSS spreads a customer's flows. */
+	double r = (double)rate / (e->set->n_workers ? e->set->n_workers : 1);
+	double cap = (double)(burst ? burst : rate) / (e->set->n_workers ? e->set->n_workers : 1);
+	if (cap < 1.0)
+		cap = 1.0;
+	struct dp_cslot *s = dp_ct_get(&e->rate, key, e->now_ms, false);
+	if (s == NULL) {
+		s = dp_ct_get(&e->rate, key, e->now_ms, true);
+		s->tokens = cap;
+	}
+	double add = (double)(e->now_ms - s->t_ms) * r / 1000.0;
+	s->tokens = s->tokens + add > cap ? cap : s->tokens + add;
+	s->t_ms = e->now_ms;
+	if (s->tokens < 1.0)
+		return false;
+	s->tokens -= 1.0;
+	return true;
+}
+
+static bool all_digits(const uint8_t *p, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+	return n > 0;
+}
+
+/* Sender-ID checks that need no rules: TON/NPI consistency and allow-lists. */
+static bool sender_check(struct dp_engine *e, const struct dp_flow *f, const struct dp_customer *c,
+			 const struct smpp_pdu *m, struct verdict *v)
+{
+	const uint8_t *sa = m->source_addr.p;
+	uint32_t sl = m->source_addr.len;
+	if (sl == 0)
+		return true; /* the SMSC applies the bind's default */
+	const uint8_t *d = sa;
+	uint32_t dl = sl;
+	addr_norm(&d, &dl);
+	if (all_digits(d, dl)) {
+		if (m->source_addr_ton == 5) {
+			set_v(v, DP_VERDICT_BLOCK, DP_CAT_SENDER, "builtin:sender.ton");
+			return false;
+		}
+		if (m->source_addr_ton == 1 && (dl < 7 || dl > 15 || d[0] == '0')) {
+			set_v(v, DP_VERDICT_BLOCK, DP_CAT_SENDER, "builtin:sender.e164");
+			return false;
+		}
+	} else {
+		if (m->source_addr_ton != 5) {
+			set_v(v, DP_VERDICT_BLOCK, DP_CAT_SENDER, "builtin:sender.ton");
+			return false;
+		}
+		if (sl > 11) {
+			set_v(v, DP_VERDICT_BLOCK, DP_CAT_SENDER, "builtin:sender.length");
+			return false;
+		}
+		if (!f->sess.known && !e->set->default_alnum_senders) {
+			set_v(v, DP_VERDICT_BLOCK, DP_CAT_SENDER, "builtin:sender.alnum");
+			return false;
+		}
+	}
+	if (!c->any_sender && c->n_senders > 0) {
+		for (unsigned i = 0; i < c->n_senders && i < DP_ALLOWED_SENDERS; i++) {
+			size_t al = strnlen(c->senders[i], DP_SENDER_MAX);
+			if (al == sl && memcmp(c->senders[i], sa, sl) == 0)
+				return true;
+		}
+		set_v(v, DP_VERDICT_BLOCK, DP_CAT_SENDER, "builtin:sender.allow");
+		return false;
+	}
+	return true;
+}
+
+/* Content: scan once per PDU (shared by submit_multi's destinations). */
+struct content {
+	bool done;
+	bool have_text;
+	size_t text_len;
+	struct smpp_concat cc;
+	struct pat_result res;
+	bool blocked;         /**< the message (or this part) is blocked */
+	bool sender_rule;     /**< the deciding rule matches the sender ID */
+	uint64_t fp;          /**< bulk fingerprint, 0 without text */
+	struct verdict fail;  /**< no ruleset / scan error under a fail-closed policy */
+};
+
+static void fingerprint(struct dp_engine *e, struct content *ct, const struct dp_customer *c)
+{
+	if (!ct->have_text || ct->text_len == 0)
+		return;
+	size_t n = pat_normalise((const char *)e->text, ct->text_len, (char *)e->norm,
+				 sizeof(e->norm), 0);
+	for (size_t i = 0; i < n; i++)
+		if (e->norm[i] >= '0' && e->norm[i] <= '9')
+			e->norm[i] = '#'; /* codes and amounts vary between copies */
+	ct->fp = dp_hash64(e->norm, n, hash_str(c->system_id, 0xb01c));
+}
+
+static void content_scan(struct dp_engine *e, struct dp_flow *f, const struct dp_customer *c,
+			 const struct smpp_pdu *m, const uint8_t *dest, uint32_t dest_len,
+			 struct content *ct)
+{
+	struct verdict *v = &ct->fail;
+	ct->done = true;
+	struct smpp_text_info ti;
+	int rc = smpp_pdu_text(m, e->set->gsm_packed ? SMPP_TEXT_GSM_PACKED : 0, e->text,
+			       sizeof(e->text), &ti);
+	if (rc == SMPP_OK || rc == SMPP_ENOSPACE) {
+		ct->have_text = true;
+		ct->text_len = ti.out_len;
+		if (rc == SMPP_ENOSPACE)
+			e->c.text_truncated++;
+	}
+	if (smpp_pdu_concat(m, &ct->cc) != SMPP_OK)
+		ct->cc.present = false;
+	fingerprint(e, ct, c);
+
+	const struct pat_ruleset *rs = rs_of(e);
+	if (rs == NULL || scratch_of(e) == NULL) {
+		e->c.unscanned_no_ruleset++;
+		if (e->set->fail_no_ruleset == DP_FAIL_CLOSED)
+			set_v(v, DP_VERDICT_BLOCK, DP_CAT_UNINSPECTABLE, "builtin:no-ruleset");
+		return;
+	}
+	struct pat_msg pm = {
+		.text = ct->have_text ? (const char *)e->text : NULL,
+		.text_len = ct->have_text ? ct->text_len : 0,
+		.sender = (const char *)m->source_addr.p,
+		.sender_len = m->source_addr.len,
+		.dest = (const char *)dest,
+		.dest_len = dest_len,
+		.system_id = f->sess.system_id,
+		.system_id_len = strnlen(f->sess.system_id, DP_SYSTEM_ID_MAX),
+	};
+	if (ct->cc.present && ct->cc.total > 1) {
+		e->c.concat_parts++;
+		uint64_t key = hash_str(f->sess.system_id, 0xc0ca7);
+		key = dp_hash64(m->source_addr.p, m->source_addr.len, key);
+		key = dp_hash64(dest, dest_len, key);
+		key = dp_hash64(&ct->cc.ref, sizeof(ct->cc.ref), key);
+		bool fresh;
+		struct dp_concat *cs = concat_get(e, key, &fresh);
+		if (cs == NULL) {
+			/* No stream memory: scan this part alone (still scanned). */
+			rc = pat_scan_msg(rs, scratch_of(e), &pm, &ct->res);
+		} else {
+			if (fresh)
+				cs->total = ct->cc.total;
+			cs->t_ms = e->now_ms;
+			cs->seen++;
+			rc = pat_stream_scan(rs, scratch_of(e), cs->st, &pm, &ct->res);
+			if (rc == PAT_OK && cs->seen >= cs->total) {
+				/* Last part: end-of-data matches, then the slot is free. */
+				rc = pat_stream_close(rs, scratch_of(e), cs->st, &ct->res);
+				cs->st = NULL;
+			}
+			if (rc == PAT_OK && ct->res.verdict == PAT_VERDICT_BLOCK && !cs->blocked) {
+				/* This part completes the match: it and later parts block. */
+				cs->blocked = 1;
+				cs->rule_num = ct->res.rule_id;
+				cs->category = (uint8_t)(ct->res.category < 0 ? 0 : ct->res.category);
+			}
+			if (cs->blocked) {
+				ct->res.verdict = PAT_VERDICT_BLOCK;
+				ct->res.rule_id = cs->rule_num;
+				ct->res.category = cs->category;
+			}
+			if (cs->st == NULL)
+				memset(cs, 0, sizeof(*cs));
+		}
+	} else {
+		rc = pat_scan_msg(rs, scratch_of(e), &pm, &ct->res);
+	}
+	if (rc != PAT_OK) {
+		e->c.scan_errors++;
+		if (e->set->fail_scan == DP_FAIL_CLOSED)
+			set_v(v, DP_VERDICT_BLOCK, DP_CAT_UNINSPECTABLE, "builtin:scan-error");
+		return;
+	}
+	if (ct->res.verdict == PAT_VERDICT_BLOCK)
+		ct->blocked = true;
+	if (ct->blocked && ct->res.rule_id != 0) {
+		struct pat_rule_info ri;
+		if (pat_rule_info(rs, ct->res.rule_id, &ri) == PAT_OK &&
+		    ri.target == PAT_TARGET_SENDER)
+			ct->sender_rule = true;
+	}
+}
+
+static void judge(struct dp_engine *e, struct dp_flow *f, const struct dp_customer *c,
+		  const struct smpp_pdu *m, const uint8_t *dest, uint32_t dest_len, bool rate_ok,
+		  const struct verdict *rate_v, struct content *ct, struct verdict *v)
+{
+	memset(v, 0, sizeof(*v));
+	/* 1. standing */
+	if (c->standing >= DP_STANDING_SUSPENDED) {
+		set_v(v, DP_VERDICT_BLOCK, DP_CAT_STANDING, "builtin:standing");
+		goto out;
+	}
+	if (!f->sess.known && !e->set->accept_unknown && f->sess.system_id[0]) {
+		set_v(v, DP_VERDICT_BLOCK, DP_CAT_STANDING, "builtin:unknown-customer");
+		goto out;
+	}
+	/* 2. rate limits (taken once per PDU by the caller) */
+	if (!rate_ok) {
+		*v = *rate_v;
+		goto out;
+	}
+	/* 3. opt-outs */
+	{
+		const uint8_t *snd = e->set->optout_scope_sender ? m->source_addr.p : NULL;
+		uint64_t k = dp_optout_key(f->sess.system_id, dest, dest_len, snd, m->source_addr.len);
+		struct dp_cslot *s = dp_ct_get(&e->optout, k, e->now_ms, false);
+		bool out = s != NULL ? s->count != 0 : snapshot_optout(e->snap, k);
+		if (out) {
+			set_v(v, DP_VERDICT_BLOCK, DP_CAT_OPTOUT, "builtin:optout");
+			goto out;
+		}
+	}
+	/* 4. sender ID: built-in checks, then sender rules of the ruleset */
+	if (!sender_check(e, f, c, m, v))
+		goto out;
+	if (!ct->done)
+		content_scan(e, f, c, m, dest, dest_len, ct);
+	if (ct->fail.verdict != DP_VERDICT_PASS) {
+		*v = ct->fail;
+		goto out;
+	}
+	if (ct->blocked && ct->sender_rule) {
+		set_v(v, DP_VERDICT_BLOCK, DP_CAT_SENDER, "");
+		goto rule;
+	}
+	/* 5. content */
+	if (ct->blocked) {
+		set_v(v, DP_VERDICT_BLOCK, DP_CAT_CONTENT, "");
+		goto rule;
+	}
+	/* 6. bulk fingerprint: one text to many recipients */
+	if (ct->fp != 0 && !c->bulk_ok) {
+		struct dp_cslot *s = dp_ct_get(&e->bulk, ct->fp, e->now_ms, true);
+		if (e->now_ms - s->t_ms >= e->set->bulk_window_ms) {
+			s->t_ms = e->now_ms;
+			s->count = 0;
+		}
+		uint32_t rh = (uint32_t)dp_hash64(dest, dest_len, 7);
+		if (s->aux != rh) { /* a repeat to the same recipient is not bulk */
+			s->aux = rh;
+			s->count++;
+		}
+		if (s->count >= e->set->bulk_recipients) {
+			set_v(v, DP_VERDICT_BLOCK, DP_CAT_BULK, "builtin:bulk");
+			goto out;
+		}
+	}
+	/* 7. per-recipient velocity */
+	{
+		uint64_t k = dp_hash64(dest, dest_len, hash_str(f->sess.system_id, 0x7e10));
+		struct dp_cslot *s = dp_ct_get(&e->velo, k, e->now_ms, true);
+		if (e->now_ms - s->t_ms >= e->set->velocity_window_ms) {
+			s->t_ms = e->now_ms;
+			s->count = 0;
+		}
+		if (++s->count > e->set->velocity_max) {
+			set_v(v, DP_VERDICT_BLOCK, DP_CAT_VELOCITY, "builtin:velocity");
+			goto out;
+		}
+	}
+	/* Monitor-action rules that matched still name themselves. */
+	if (ct->res.n_matches > 0 && ct->res.rule_id != 0) {
+		v->rule_num = ct->res.rule_id;
+		snprintf(v->rule, sizeof(v->rule), "%u", ct->res.rule_id);
+	}
+	return;
+rule:
+	v->rule_num = ct->res.rule_id;
+	snprintf(v->rule, sizeof(v->rule), "%u", ct->res.rule_id);
+	v->cp_category = v->category == DP_CAT_SENDER ? 4 : cp_cat_of_pattern(rs_of(e),
+									     ct->res.category);
+	return;
+out:
+	v->cp_category = cp_cat_of(v->category);
+}
+
+static void view_copy(char *dst, size_t cap, const uint8_t *p, uint32_t len)
+{
+	size_t n = len < cap - 1 ? len : cap - 1;
+	for (size_t i = 0; i < n; i++)
+		dst[i] = (p[i] >= 0x20 && p[i] < 0x7f) ? (char)p[i] : '?';
+	dst[n] = '\0';
+}
+
+/* Copy at most cap-1 bytes of UTF-8 without cutting a character. */
+static uint16_t text_copy(char *dst, size_t cap, const uint8_t *p, size_t len)
+{
+	size_t n = len < cap - 1 ? len : cap - 1;
+	if (n < len)
+		while (n > 0 && (p[n] & 0xc0) == 0x80)
+			n--;
+	memcpy(dst, p, n);
+	dst[n] = '\0';
+	return (uint16_t)n;
+}
+
+static void emit_verdict(struct dp_engine *e, struct dp_flow *f, const struct smpp_pdu *m,
+			 const uint8_t *dest, uint32_t dest_len, const struct content *ct,
+			 const struct verdict *v, uint8_t standing)
+{
+	struct dp_event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = DP_EV_VERDICT;
+	ev.verdict = v->verdict;
+	ev.category = v->category;
+	ev.cp_category = v->cp_category;
+	ev.rule_num = v->rule_num;
+	ev.standing = standing;
+	ev.command_id = m->hdr.command_id;
+	ev.sequence = m->hdr.sequence_number;
+	ev.command_status = v->verdict != DP_VERDICT_PASS ? e->set->status[v->category] : 0;
+	ev.data_coding = m->data_coding;
+	if (ct->cc.present && ct->cc.total > 1) {
+		ev.msg_ref = ct->cc.ref;
+		ev.part = ct->cc.seq;
+		ev.parts = ct->cc.total;
+	}
+	memcpy(ev.system_id, f->sess.system_id, sizeof(ev.system_id));
+	memcpy(ev.rule_id, v->rule, sizeof(ev.rule_id));
+	view_copy(ev.src, sizeof(ev.src), m->source_addr.p, m->source_addr.len);
+	view_copy(ev.dst, sizeof(ev.dst), dest, dest_len);
+	if (ct->have_text)
+		ev.text_len = text_copy(ev.text, sizeof(ev.text), e->text, ct->text_len);
+	e->c.verdicts[v->verdict]++;
+	e->c.cat[v->category]++;
+	if (v->verdict != DP_VERDICT_PASS)
+		f->sess.blocked_would++;
+	dp_event_emit(e, &ev);
+}
+
+void dp_policy_submit(struct dp_engine *e, struct dp_flow *f, const uint8_t *pdu, uint32_t len,
+		      unsigned flags)
+{
+	const struct dp_customer *c = dp_engine_customer(e, f);
+	struct smpp_pdu m;
+	struct content ct;
+	struct verdict v, rate_v;
+	memset(&ct, 0, sizeof(ct));
+	memset(&rate_v, 0, sizeof(rate_v));
+
+	struct smpp_decode_opts opts = { .max_pdu = DP_SMPP_MAX_PDU, .flags = SMPP_DEC_RELAX_CSTR_MAX };
+	int rc = (flags & DP_PDU_TRUNCATED) ? SMPP_ETRUNC : smpp_pdu_decode(pdu, len, &opts, &m);
+	if (rc != SMPP_OK) {
+		/* Oversize, no reassembly memory, or undecodable: cannot judge. */
+		if (flags & DP_PDU_TRUNCATED)
+			e->c.truncated_submits++;
+		else
+			e->c.malformed++;
+		memset(&m, 0, sizeof(m));
+		m.hdr.command_id = ((uint32_t)pdu[4] << 24) | ((uint32_t)pdu[5] << 16) |
+				   ((uint32_t)pdu[6] << 8) | pdu[7];
+		m.hdr.sequence_number = ((uint32_t)pdu[12] << 24) | ((uint32_t)pdu[13] << 16) |
+					((uint32_t)pdu[14] << 8) | pdu[15];
+		memset(&v, 0, sizeof(v));
+		uint8_t pol = (flags & DP_PDU_TRUNCATED) ? e->set->fail_reassembly : e->set->fail_scan;
+		if (pol == DP_FAIL_CLOSED)
+			set_v(&v, DP_VERDICT_BLOCK, DP_CAT_UNINSPECTABLE,
+			      (flags & DP_PDU_TRUNCATED) ? "builtin:oversize" : "builtin:malformed");
+		v.cp_category = cp_cat_of(v.category);
+		emit_verdict(e, f, &m, NULL, 0, &ct, &v, c->standing);
+		return;
+	}
+	/* Rate limits: one token per PDU, customer bucket then sender bucket. */
+	bool rate_ok = true;
+	if (c->standing < DP_STANDING_SUSPENDED) {
+		uint64_t kc = hash_str(f->sess.system_id, 0x4a7e);
+		if (!bucket_take(e, kc, c->rate_per_s, c->burst)) {
+			rate_ok = false;
+			set_v(&rate_v, DP_VERDICT_THROTTLE, DP_CAT_RATE, "builtin:rate.customer");
+		} else if (c->sender_rate_per_s != 0) {
+			uint64_t ks = dp_hash64(m.source_addr.p, m.source_addr.len, kc);
+			if (!bucket_take(e, ks, c->sender_rate_per_s, c->sender_rate_per_s)) {
+				rate_ok = false;
+				set_v(&rate_v, DP_VERDICT_THROTTLE, DP_CAT_RATE, "builtin:rate.sender");
+			}
+		}
+	}
+	/* Every part of a concatenated message feeds its stream, whatever an
+	 * earlier step decides, so the text stays continuous across parts. */
+	struct smpp_concat cc0;
+	if (m.hdr.command_id != 0x00000021u && smpp_pdu_concat(&m, &cc0) == SMPP_OK &&
+	    cc0.present && cc0.total > 1)
+		content_scan(e, f, c, &m, m.destination_addr.p, m.destination_addr.len, &ct);
+	if (m.hdr.command_id == 0x00000021u) {
+		/* submit_multi: a verdict per destination. */
+		struct smpp_list_iter it;
+		struct smpp_dest d;
+		smpp_dest_iter_init(&it, &m);
+		while (smpp_dest_next(&it, &d)) {
+			const uint8_t *dp = d.dest_flag == SMPP_DEST_SME ? d.destination_addr.p : d.dl_name.p;
+			uint32_t dl = d.dest_flag == SMPP_DEST_SME ? d.destination_addr.len : d.dl_name.len;
+			judge(e, f, c, &m, dp, dl, rate_ok, &rate_v, &ct, &v);
+			emit_verdict(e, f, &m, dp, dl, &ct, &v, c->standing);
+		}
+		return;
+	}
+	judge(e, f, c, &m, m.destination_addr.p, m.destination_addr.len, rate_ok, &rate_v, &ct, &v);
+	emit_verdict(e, f, &m, m.destination_addr.p, m.destination_addr.len, &ct, &v, c->standing);
+}
+
+/* The first word of an MO text, upper-cased, matched against keywords. */
+static int keyword_match(const struct dp_engine *e, const uint8_t *t, size_t n)
+{
+	size_t i = 0;
+	while (i < n && (t[i] == ' ' || t[i] == '\t' || t[i] == '\r' || t[i] == '\n'))
+		i++;
+	char w[DP_KEYWORD_LEN];
+	size_t k = 0;
+	while (i < n && k < sizeof(w) - 1 &&
+	       ((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z')))
+		w[k++] = (char)(t[i] >= 'a' ? t[i] - 32 : t[i]), i++;
+	w[k] = '\0';
+	/* Only the keyword, with trailing blanks or punctuation: "STOP", "Stop." */
+	while (i < n && (t[i] == ' ' || t[i] == '.' || t[i] == '!' || t[i] == '\r' || t[i] == '\n'))
+		i++;
+	if (k == 0 || i != n)
+		return 0;
+	for (unsigned j = 0; j < e->set->n_optout_kw; j++)
+		if (!strcmp(w, e->set->optout_kw[j]))
+			return 1;
+	for (unsigned j = 0; j < e->set->n_optin_kw; j++)
+		if (!strcmp(w, e->set->optin_kw[j]))
+			return -1;
+	return 0;
+}
+
+void dp_policy_deliver(struct dp_engine *e, struct dp_flow *f, const uint8_t *pdu, uint32_t len)
+{
+	struct smpp_pdu m;
+	struct smpp_decode_opts opts = { .max_pdu = DP_SMPP_MAX_PDU, .flags = SMPP_DEC_RELAX_CSTR_MAX };
+	if (smpp_pdu_decode(pdu, len, &opts, &m) != SMPP_OK) {
+		e->c.malformed++;
+		return;
+	}
+	if (m.esm_class & 0x3c)
+		return; /* delivery receipts and other non-MO messages */
+	struct smpp_text_info ti;
+	int rc = smpp_pdu_text(&m, e->set->gsm_packed ? SMPP_TEXT_GSM_PACKED : 0, e->text,
+			       sizeof(e->text), &ti);
+	if (rc != SMPP_OK)
+		return;
+	int kw = keyword_match(e, e->text, ti.out_len);
+	if (kw == 0)
+		return;
+	/* The subscriber is the MO's source; the sender it answered is the
+	 * MO's destination (often a short code, not the alphanumeric sender). */
+	const uint8_t *snd = e->set->optout_scope_sender ? m.destination_addr.p : NULL;
+	uint64_t k = dp_optout_key(f->sess.system_id, m.source_addr.p, m.source_addr.len, snd,
+				   m.destination_addr.len);
+	struct dp_cslot *s = dp_ct_get(&e->optout, k, e->now_ms, true);
+	s->count = kw > 0 ? 1 : 0; /* kept as an explicit opt-in over the snapshot */
+	if (kw > 0)
+		e->c.optouts++;
+	else
+		e->c.optins++;
+	struct dp_event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = DP_EV_OPTOUT;
+	ev.optout_on = kw > 0;
+	ev.command_id = m.hdr.command_id;
+	ev.sequence = m.hdr.sequence_number;
+	memcpy(ev.system_id, f->sess.system_id, sizeof(ev.system_id));
+	view_copy(ev.src, sizeof(ev.src), m.source_addr.p, m.source_addr.len);
+	view_copy(ev.dst, sizeof(ev.dst), m.destination_addr.p, m.destination_addr.len);
+	ev.text_len = text_copy(ev.text, sizeof(ev.text), e->text, ti.out_len);
+	dp_event_emit(e, &ev);
+}

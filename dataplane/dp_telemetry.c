@@ -1,0 +1,210 @@
+/* dp_telemetry.c — DPDK telemetry commands, so dpdk-telemetry.py shows:
+ *   /smsfw/stats      totals, per worker, per port, per category and command
+ *   /smsfw/flows      flow table use per worker, stream and pool counters
+ *   /smsfw/ruleset    the active ruleset and swap counts
+ *   /smsfw/customers  the customer snapshot (system_id, standing)
+ * Callbacks run on the telemetry thread: they read counters that one worker
+ * writes (64-bit aligned loads, a consistent enough view for monitoring)
+ * and the snapshot under the app lock, never worker-private tables.
+ */
+#include <string.h>
+
+#include <rte_ethdev.h>
+#include <rte_telemetry.h>
+
+#include "dp_app.h"
+
+static void add_u64(struct rte_tel_data *d, const char *name, uint64_t v)
+{
+	rte_tel_data_add_dict_u64(d, name, v);
+}
+
+static int cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct dp_app *a = &dp_app;
+	(void)cmd;
+	(void)params;
+	struct dp_counters t;
+	memset(&t, 0, sizeof(t));
+	for (unsigned w = 0; w < a->n_workers; w++) {
+		const uint64_t *s = (const uint64_t *)dp_engine_counters(a->eng[w]);
+		uint64_t *x = (uint64_t *)&t;
+		for (size_t i = 0; i < sizeof(t) / sizeof(uint64_t); i++)
+			x[i] += __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+	}
+	rte_tel_data_start_dict(d);
+	add_u64(d, "workers", a->n_workers);
+	add_u64(d, "rx_frames", t.rx_frames);
+	add_u64(d, "tx_frames", t.tx_frames);
+	add_u64(d, "dropped", t.dropped);
+	add_u64(d, "other_frames", t.other_frames);
+	add_u64(d, "bad_frames", t.bad_frames);
+	add_u64(d, "ip_frags", t.ip_frags);
+	add_u64(d, "non_smpp_tcp", t.non_smpp_tcp);
+	add_u64(d, "smpp_frames", t.smpp_frames);
+	add_u64(d, "smpp_bytes", t.smpp_bytes);
+	add_u64(d, "tls_flows", t.tls_flows);
+	add_u64(d, "pdus", t.stream.pdus);
+	add_u64(d, "binds", t.binds);
+	add_u64(d, "bind_ok", t.bind_ok);
+	add_u64(d, "bind_failed", t.bind_failed);
+	add_u64(d, "unbinds", t.unbinds);
+	add_u64(d, "submits", t.submits);
+	add_u64(d, "delivers", t.delivers);
+	add_u64(d, "malformed", t.malformed);
+	add_u64(d, "pass", t.verdicts[DP_VERDICT_PASS]);
+	add_u64(d, "block", t.verdicts[DP_VERDICT_BLOCK]);
+	add_u64(d, "throttle", t.verdicts[DP_VERDICT_THROTTLE]);
+	for (unsigned c = 1; c < DP_CAT__COUNT; c++) {
+		char n[48];
+		snprintf(n, sizeof(n), "cat_%s", dp_category_name(c));
+		add_u64(d, n, t.cat[c]);
+	}
+	for (unsigned i = 1; dp_cmd_index_name(i) != NULL; i++) {
+		char n[48];
+		snprintf(n, sizeof(n), "pdu_%s", dp_cmd_index_name(i));
+		add_u64(d, n, t.pdus_by_cmd[i]);
+	}
+	add_u64(d, "optouts", t.optouts);
+	add_u64(d, "optins", t.optins);
+	add_u64(d, "events", t.events);
+	add_u64(d, "events_dropped", t.events_dropped);
+	add_u64(d, "facts_dropped", t.facts_dropped);
+	add_u64(d, "events_written", a->events_written);
+	add_u64(d, "concat_parts", t.concat_parts);
+	add_u64(d, "concat_evicted", t.concat_evicted);
+	add_u64(d, "concat_expired", t.concat_expired);
+	add_u64(d, "scan_errors", t.scan_errors);
+	add_u64(d, "unscanned_no_ruleset", t.unscanned_no_ruleset);
+	for (unsigned p = 0; p < a->n_pairs; p++)
+		for (int s = 0; s < 2; s++) {
+			struct rte_eth_stats es;
+			uint16_t port = a->pair[p][s];
+			if (rte_eth_stats_get(port, &es) != 0)
+				continue;
+			char n[48];
+			snprintf(n, sizeof(n), "port%u_ipackets", port);
+			add_u64(d, n, es.ipackets);
+			snprintf(n, sizeof(n), "port%u_opackets", port);
+			add_u64(d, n, es.opackets);
+			snprintf(n, sizeof(n), "port%u_imissed", port);
+			add_u64(d, n, es.imissed);
+		}
+	for (unsigned w = 0; w < a->n_workers; w++) {
+		char n[48];
+		snprintf(n, sizeof(n), "worker%u_rx_frames", w);
+		add_u64(d, n, dp_engine_counters(a->eng[w])->rx_frames);
+		snprintf(n, sizeof(n), "worker%u_idle_sleeps", w);
+		add_u64(d, n, a->worker_idle_sleeps[w]);
+		snprintf(n, sizeof(n), "worker%u_tx_drops", w);
+		add_u64(d, n, a->tx_drops[w]);
+	}
+	return 0;
+}
+
+static int cmd_flows(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct dp_app *a = &dp_app;
+	(void)cmd;
+	(void)params;
+	rte_tel_data_start_dict(d);
+	uint64_t active = 0, created = 0, expired = 0, closed = 0, full = 0, cap = 0, chunks = 0;
+	struct dp_stream_stats st;
+	memset(&st, 0, sizeof(st));
+	for (unsigned w = 0; w < a->n_workers; w++) {
+		struct dp_flow_table *t = dp_engine_flows(a->eng[w]);
+		const struct dp_flow_stats *fs = dp_flow_table_stats(t);
+		active += fs->active;
+		created += fs->created;
+		expired += fs->expired;
+		closed += fs->closed;
+		full += fs->table_full;
+		cap += dp_flow_table_capacity(t);
+		chunks += dp_engine_pool(a->eng[w])->in_use;
+		const uint64_t *s = (const uint64_t *)&dp_engine_counters(a->eng[w])->stream;
+		uint64_t *x = (uint64_t *)&st;
+		for (size_t i = 0; i < sizeof(st) / sizeof(uint64_t); i++)
+			x[i] += s[i];
+		char n[48];
+		snprintf(n, sizeof(n), "worker%u_active", w);
+		add_u64(d, n, fs->active);
+	}
+	add_u64(d, "capacity", cap);
+	add_u64(d, "active", active);
+	add_u64(d, "created", created);
+	add_u64(d, "expired", expired);
+	add_u64(d, "closed", closed);
+	add_u64(d, "table_full", full);
+	add_u64(d, "reassembly_chunks_in_use", chunks);
+	add_u64(d, "pdus_reassembled", st.pdus_reassembled);
+	add_u64(d, "ooo_held", st.ooo_held);
+	add_u64(d, "ooo_replayed", st.ooo_replayed);
+	add_u64(d, "ooo_overflow", st.ooo_overflow);
+	add_u64(d, "gap_bytes", st.gap_bytes);
+	add_u64(d, "retrans", st.retrans);
+	add_u64(d, "overlap", st.overlap);
+	add_u64(d, "overlap_conflict", st.overlap_conflict);
+	add_u64(d, "resync", st.resync);
+	add_u64(d, "resync_bytes", st.resync_bytes);
+	add_u64(d, "desync", st.desync);
+	add_u64(d, "oversize", st.oversize);
+	add_u64(d, "nomem", st.nomem);
+	add_u64(d, "tls", st.tls);
+	return 0;
+}
+
+static int cmd_ruleset(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct dp_app *a = &dp_app;
+	(void)cmd;
+	(void)params;
+	rte_tel_data_start_dict(d);
+	pthread_mutex_lock(&a->lock);
+	bool loaded = a->snap != NULL && a->snap->rules != NULL;
+	rte_tel_data_add_dict_string(d, "loaded", loaded ? "yes" : "no");
+	rte_tel_data_add_dict_string(d, "source_sha256", loaded ? a->ruleset_hash : "");
+	add_u64(d, "version", loaded ? a->ruleset_version : 0);
+	add_u64(d, "rules", loaded ? a->ruleset_rules : 0);
+	add_u64(d, "generation", a->snap ? a->snap->generation : 0);
+	pthread_mutex_unlock(&a->lock);
+	add_u64(d, "swaps", a->swaps);
+	add_u64(d, "swap_failures", a->swap_failures);
+	rte_tel_data_add_dict_string(d, "source", a->reader ? "store" : a->rules);
+	return 0;
+}
+
+static int cmd_customers(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct dp_app *a = &dp_app;
+	static const char *const standing[] = { "active", "warned", "suspended", "terminated" };
+	(void)cmd;
+	(void)params;
+	rte_tel_data_start_dict(d);
+	pthread_mutex_lock(&a->lock);
+	const struct dp_snapshot *s = a->snap;
+	add_u64(d, "count", s ? s->n_cust : 0);
+	add_u64(d, "optouts", s ? s->n_optouts : 0);
+	/* The dictionary holds a bounded number of entries. */
+	for (uint32_t i = 0; s != NULL && i < s->n_cust && i < RTE_TEL_MAX_DICT_ENTRIES - 8; i++)
+		rte_tel_data_add_dict_string(d, s->cust[i].system_id,
+					     standing[s->cust[i].standing & 3]);
+	pthread_mutex_unlock(&a->lock);
+	rte_tel_data_add_dict_string(d, "(default profile)",
+				     a->set.accept_unknown ? "accept unknown" : "refuse unknown");
+	return 0;
+}
+
+int dp_telemetry_register(struct dp_app *a)
+{
+	(void)a;
+	int rc = 0;
+	rc |= rte_telemetry_register_cmd("/smsfw/stats", cmd_stats,
+					 "Dataplane counters: totals, categories, commands, ports, workers");
+	rc |= rte_telemetry_register_cmd("/smsfw/flows", cmd_flows,
+					 "Flow table and stream reassembly counters");
+	rc |= rte_telemetry_register_cmd("/smsfw/ruleset", cmd_ruleset,
+					 "Active ruleset: hash, version, rule count, swaps");
+	rc |= rte_telemetry_register_cmd("/smsfw/customers", cmd_customers,
+					 "Customer snapshot: system_id -> standing");
+	return rc;
+}
