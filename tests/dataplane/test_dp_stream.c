@@ -55,6 +55,7 @@ static void fx_init(struct fixture *fx, uint32_t chunks)
 	fx->ctx.arg = &fx->got;
 	fx->ctx.pdu_max = 512;
 	fx->ctx.hold_window = 1u << 20;
+	fx->ctx.ooo_max = 4;
 	fx->flow.sess.customer = DP_CUST_DEFAULT;
 	for (int d = 0; d < 2; d++) {
 		fx->flow.dir[d].buf = DP_STREAM_NOBUF;
@@ -271,7 +272,7 @@ static void test_oversize(void **state)
 	fx_done(&fx);
 }
 
-/* Held segments are bounded: past DP_OOO_MAX the gap is given up (counted)
+/* Held segments are bounded: past ooo_max (4 here) the gap is given up (counted)
  * and the stream resynchronises. */
 static void test_hold_bound(void **state)
 {
