@@ -99,6 +99,8 @@ int pat_ruleset_serialize(const struct pat_ruleset *rs, void **blob, size_t *len
 		put(&w, &rs->cat_block[c], sizeof(float));
 		put(&w, &rs->cat_monitor[c], sizeof(float));
 	}
+	put(&w, &rs->total_block, sizeof(float));
+	put(&w, &rs->total_monitor, sizeof(float));
 	put_u32(&w, rs->n_scope_names);
 	for (uint32_t i = 0; i < rs->n_scope_names; i++)
 		put_str(&w, rs->scope_names[i]);
@@ -267,6 +269,8 @@ int pat_ruleset_load(const void *blob, size_t len, struct pat_ruleset **out,
 		get(&r, &rs->cat_block[c], sizeof(float));
 		get(&r, &rs->cat_monitor[c], sizeof(float));
 	}
+	get(&r, &rs->total_block, sizeof(float));
+	get(&r, &rs->total_monitor, sizeof(float));
 	rs->n_scope_names = get_u32(&r);
 	if (r.bad || rs->n_scope_names > r.n / 4)
 		goto bad;

@@ -298,6 +298,8 @@ static int parse_weight(const char *s, size_t n, float *out)
 	double v = 0, scale = 0;
 	int digits = 0;
 
+	if (n == 0 || s[0] == '-')
+		return -1;
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] >= '0' && s[i] <= '9') {
 			digits++;
@@ -538,12 +540,18 @@ static int parse_rule(struct parser *p, const struct loc *at,
 	} else if (valis(faction, "monitor")) {
 		r.r.action = PAT_ACTION_MONITOR;
 	} else if (faction->val_len > 6 && memcmp(faction->val, "score:", 6) == 0) {
+		const char *wv = faction->val + 6;
+		size_t wl = faction->val_len - 6;
+		int neg = wl > 1 && wv[0] == '-';
+
 		r.r.action = PAT_ACTION_SCORE;
-		if (parse_weight(faction->val + 6, faction->val_len - 6, &r.r.weight)) {
+		if (parse_weight(wv + neg, wl - (size_t)neg, &r.r.weight)) {
 			rc = perr(p, at, faction->val_col + 6, PAT_ESYNTAX,
-				  "score weight must be a positive decimal number");
+				  "score weight must be a non-zero decimal number (e.g. 1.5 or -0.5)");
 			goto fail;
 		}
+		if (neg)
+			r.r.weight = -r.r.weight;
 	} else {
 		rc = perr(p, at, faction->val_col, PAT_ESYNTAX,
 			  "action must be block, monitor or score:WEIGHT");
@@ -701,6 +709,11 @@ static int parse_threshold(struct parser *p, const struct loc *at,
 	t.at = *at;
 	for (unsigned i = 0; i < nf; i++) {
 		if (keyis(&f[i], "cat") && !t.cat[0]) {
+			if (f[i].val_len == 1 && f[i].val[0] == '*') {
+				t.cat[0] = '*';
+				t.at.col = f[i].val_col;
+				continue;
+			}
 			if (!valid_name(f[i].val, f[i].val_len, PAT_CATEGORY_NAME_MAX))
 				return perr(p, at, f[i].val_col, PAT_ESYNTAX,
 					    "bad category name");
@@ -1085,6 +1098,17 @@ int pat_ruleset_compile_sources(const struct pat_source *srcs, size_t n,
 	rs->n_cats = p.n_cats;
 	memcpy(rs->cat_names, p.cats, sizeof(p.cats));
 	for (size_t i = 0; i < p.n_thr; i++) {
+		if (strcmp(p.thr[i].cat, "*") == 0) {
+			if (rs->total_block != 0 || rs->total_monitor != 0) {
+				pat_error_set(err, p.thr[i].at.file, p.thr[i].at.line,
+					      p.thr[i].at.col, "second threshold for cat=*");
+				rc = PAT_ESYNTAX;
+				goto fail;
+			}
+			rs->total_block = p.thr[i].block;
+			rs->total_monitor = p.thr[i].monitor;
+			continue;
+		}
 		int c = cat_lookup(&p, p.thr[i].cat);
 		if (c < 0) {
 			pat_error_set(err, p.thr[i].at.file, p.thr[i].at.line,

@@ -51,6 +51,7 @@ struct pat_ruleset {
 	char cat_names[PAT_MAX_CATEGORIES][PAT_CATEGORY_NAME_MAX + 1];
 	float cat_block[PAT_MAX_CATEGORIES];   /* 0: no threshold */
 	float cat_monitor[PAT_MAX_CATEGORIES]; /* 0: no threshold */
+	float total_block, total_monitor;      /* cat=*: sum over categories */
 	unsigned n_cats;
 	char (*scope_names)[PAT_SCOPE_NAME_MAX + 1];
 	uint32_t n_scope_names;

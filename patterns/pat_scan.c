@@ -33,6 +33,10 @@ struct pat_acc {
 	int block_cat, monitor_cat;
 	float best_w[PAT_MAX_CATEGORIES];
 	uint32_t best_rule[PAT_MAX_CATEGORIES];
+	float total;
+	float best_any_w; /* strongest score rule overall, for cat=* */
+	uint32_t best_any_rule;
+	int best_any_cat;
 };
 
 struct pat_stream {
@@ -117,6 +121,12 @@ static int on_match(unsigned int id, unsigned long long from,
 		break;
 	default:
 		res->scores[r->category] += r->weight;
+		a->total += r->weight;
+		if (r->weight > a->best_any_w) {
+			a->best_any_w = r->weight;
+			a->best_any_rule = r->id;
+			a->best_any_cat = r->category;
+		}
 		if (r->weight > a->best_w[r->category]) {
 			a->best_w[r->category] = r->weight;
 			a->best_rule[r->category] = r->id;
@@ -156,6 +166,11 @@ static void acc_verdict(const struct pat_ruleset *rs, struct pat_acc *a)
 		res->verdict = PAT_VERDICT_BLOCK;
 		res->rule_id = a->block_rule;
 		res->category = a->block_cat;
+	} else if (bc < 0 && rs->total_block > 0 && a->total >= rs->total_block &&
+		   a->best_any_rule) {
+		res->verdict = PAT_VERDICT_BLOCK;
+		res->rule_id = a->best_any_rule;
+		res->category = a->best_any_cat;
 	} else if (bc >= 0) {
 		res->verdict = PAT_VERDICT_BLOCK;
 		res->rule_id = a->best_rule[bc];
@@ -168,6 +183,11 @@ static void acc_verdict(const struct pat_ruleset *rs, struct pat_acc *a)
 		res->verdict = PAT_VERDICT_MONITOR;
 		res->rule_id = a->best_rule[mc];
 		res->category = mc;
+	} else if (rs->total_monitor > 0 && a->total >= rs->total_monitor &&
+		   a->best_any_rule) {
+		res->verdict = PAT_VERDICT_MONITOR;
+		res->rule_id = a->best_any_rule;
+		res->category = a->best_any_cat;
 	} else {
 		res->verdict = PAT_VERDICT_PASS;
 		res->rule_id = 0;

@@ -7,7 +7,7 @@
  *   smsfw-patc bundle -k NAME.key -o OUT.bundle [RULES_DIR]
  *   smsfw-patc verify -p NAME.pub BUNDLE
  *   smsfw-patc scan [--rules DIR] [--sender S] [--dest D] [--system-id ID] TEXT
- *   smsfw-patc test [--json] [--lines all|odd|even] --corpus FILE [RULES_DIR]
+ *   smsfw-patc test [--json] [--lines all|odd|even] [--matches] --corpus FILE [RULES_DIR]
  *
  * Exit codes: 0 success (for test: the corpus was scored, whatever the
  * score; for scan: the text was scanned, whatever the verdict); 1 the rules
@@ -48,7 +48,8 @@ static void usage(FILE *f)
 		"  bundle -k NAME.key -o OUT [RULES_DIR]    sign the rule files into a bundle\n"
 		"  verify -p NAME.pub BUNDLE                check a bundle and compile it\n"
 		"  scan [--rules DIR] [--sender S] [--dest D] [--system-id ID] TEXT\n"
-		"  test [--json] [--lines all|odd|even] --corpus FILE [RULES_DIR]\n"
+		"  test [--json] [--lines all|odd|even] [--matches] --corpus FILE [RULES_DIR]\n"
+		"     (--matches: one line per message: M, line, label, verdict, rule ids)\n"
 		"RULES_DIR defaults to the installed shipped rules (%s),\n"
 		"or %s when run from the build tree.\n"
 		"exit: 0 ok, 1 rules invalid, 2 usage, 3 I/O, 4 bundle refused, 5 other\n",
@@ -465,10 +466,12 @@ static int cmd_test(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "corpus", required_argument, NULL, 'c' },
 		{ "lines", required_argument, NULL, 'l' },
+		{ "matches", no_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *corpus = NULL;
 	int json = 0, lines = 0; /* 0 all, 1 odd, 2 even */
+	int per_msg = 0;
 	struct pat_ruleset *rs;
 	struct pat_scratch *s;
 	struct conf all = { 0 }, cats[PAT_MAX_CATEGORIES];
@@ -484,6 +487,7 @@ static int cmd_test(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = 1; break;
+		case 'm': per_msg = 1; break;
 		case 'c': corpus = optarg; break;
 		case 'l':
 			if (strcmp(optarg, "odd") == 0) lines = 1;
@@ -537,6 +541,12 @@ static int cmd_test(int argc, char **argv)
 			break;
 		}
 		scored++;
+		if (per_msg && !json) {
+			printf("M\t%lu\t%s\t%s\t", lineno, label, pat_verdict_name(r.verdict));
+			for (unsigned i = 0; i < r.n_matches; i++)
+				printf("%s%u", i ? "," : "", r.matches[i]);
+			printf("\n");
+		}
 		int actual = label_category(rs, label);
 		int pos = actual >= 0, pred = r.verdict == PAT_VERDICT_BLOCK;
 		if (pos && pred) all.tp++;
