@@ -326,6 +326,8 @@ static int dec_tlvs(const uint8_t *p, const uint8_t *end, struct smpp_pdu *o)
 int smpp_pdu_decode(const uint8_t *p, size_t len, const struct smpp_decode_opts *opts,
 		    struct smpp_pdu *out)
 {
+	const uint8_t *body;
+	bool err_resp;
 	struct rd r;
 	int rc;
 
@@ -339,11 +341,12 @@ int smpp_pdu_decode(const uint8_t *p, size_t len, const struct smpp_decode_opts 
 	r.end = p + out->hdr.command_length;
 	r.relax = opts ? (opts->flags & SMPP_DEC_RELAX_CSTR_MAX) : 0;
 
-	if ((out->hdr.command_id & SMPP_CMD_RESP_BIT) && out->hdr.command_status != 0 &&
-	    r.p == r.end) {
+	err_resp = (out->hdr.command_id & SMPP_CMD_RESP_BIT) && out->hdr.command_status != 0;
+	if (err_resp && r.p == r.end) {
 		out->body_absent = true;
 		return SMPP_OK;
 	}
+	body = r.p;
 	switch (out->hdr.command_id) {
 #define SMPP_PDU(UP, lo, id, fields) case id: rc = dec_##lo(&r, out); break;
 #include "smpp_pdus.def"
@@ -351,9 +354,20 @@ int smpp_pdu_decode(const uint8_t *p, size_t len, const struct smpp_decode_opts 
 	default:
 		return SMPP_ECMDID;
 	}
-	if (rc != SMPP_OK)
-		return rc;
-	rc = dec_tlvs(r.p, r.end, out);
+	if (rc == SMPP_OK)
+		rc = dec_tlvs(r.p, r.end, out);
+	if (rc != SMPP_OK && err_resp) {
+		/* An error response may omit its mandatory body and still carry
+		 * TLVs (additional_status_info_text, ...): try that reading. */
+		struct smpp_hdr h = out->hdr;
+
+		memset(out, 0, sizeof(*out));
+		out->hdr = h;
+		if (dec_tlvs(body, r.end, out) == SMPP_OK) {
+			out->body_absent = true;
+			return SMPP_OK;
+		}
+	}
 	if (rc != SMPP_OK)
 		return rc;
 	/* 3.4 §5.3.2.32: with message_payload, sm_length must be 0. */
@@ -649,6 +663,20 @@ int smpp_unsuccess_put(uint8_t *buf, size_t cap, size_t *off, uint8_t *count,
 	return SMPP_OK;
 }
 
+/* Header only, any command (error responses carry no body). */
+static int encode_header_only(uint32_t command_id, uint32_t seq, uint32_t status,
+				 uint8_t *out, size_t cap, size_t *out_len)
+{
+	if (cap < SMPP_HDR_LEN)
+		return SMPP_ENOSPACE;
+	smpp_wr32(out, SMPP_HDR_LEN);
+	smpp_wr32(out + 4, command_id);
+	smpp_wr32(out + 8, status);
+	smpp_wr32(out + 12, seq);
+	*out_len = SMPP_HDR_LEN;
+	return SMPP_OK;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Responses the firewall sends                                             */
 /* ------------------------------------------------------------------------ */
@@ -674,6 +702,7 @@ int smpp_encode_msgid_resp(uint32_t req_cmd, uint32_t seq, uint32_t status,
 	pdu.hdr.sequence_number = seq;
 	pdu.message_id = message_id;
 	pdu.tlvs = tlvs;
+	pdu.body_absent = status != 0;
 	return smpp_pdu_encode(&pdu, out, cap, out_len);
 }
 
@@ -693,6 +722,9 @@ int smpp_encode_submit_multi_resp(uint32_t seq, uint32_t status, struct smpp_vie
 		return SMPP_ENOSPACE;
 	w.p = out + SMPP_HDR_LEN;
 	w.end = out + cap;
+	if (status != 0)   /* no body on error (3.4 §4.5.2) */
+		return encode_header_only(SMPP_CMD_SUBMIT_MULTI_RESP, seq, status, out, cap,
+					  out_len);
 	if ((rc = wr_cstr(&w, message_id, 65)) != SMPP_OK || (rc = wr_u8(&w, 0)) != SMPP_OK)
 		return rc;
 	count = w.p - 1;
@@ -727,12 +759,6 @@ int smpp_encode_bind_resp(uint32_t req_cmd, uint32_t seq, uint32_t status,
 	default:
 		return SMPP_EINVAL;
 	}
-	if (opts && opts->sc_interface_version) {
-		rc = smpp_tlv_put(tlv, sizeof(tlv), &off, SMPP_TLV_SC_INTERFACE_VERSION,
-				  &opts->sc_interface_version, 1);
-		if (rc)
-			return rc;
-	}
 	if (opts && opts->additional_status_info_text.len) {
 		struct smpp_view t = opts->additional_status_info_text;
 
@@ -745,11 +771,18 @@ int smpp_encode_bind_resp(uint32_t req_cmd, uint32_t seq, uint32_t status,
 		tlv[off + 4 + t.len] = 0;
 		off += 4u + t.len + 1u;
 	}
+	if (opts && opts->sc_interface_version) {
+		rc = smpp_tlv_put(tlv, sizeof(tlv), &off, SMPP_TLV_SC_INTERFACE_VERSION,
+				  &opts->sc_interface_version, 1);
+		if (rc)
+			return rc;
+	}
 	memset(&pdu, 0, sizeof(pdu));
 	pdu.hdr.command_id = req_cmd | SMPP_CMD_RESP_BIT;
 	pdu.hdr.command_status = status;
 	pdu.hdr.sequence_number = seq;
 	pdu.system_id = system_id;
+	pdu.body_absent = status != 0;
 	pdu.tlvs.p = tlv;
 	pdu.tlvs.len = (uint32_t)off;
 	return smpp_pdu_encode(&pdu, out, cap, out_len);
@@ -771,12 +804,5 @@ int smpp_encode_empty(uint32_t command_id, uint32_t seq, uint32_t status,
 	default:
 		return SMPP_EINVAL;
 	}
-	if (cap < SMPP_HDR_LEN)
-		return SMPP_ENOSPACE;
-	smpp_wr32(out, SMPP_HDR_LEN);
-	smpp_wr32(out + 4, command_id);
-	smpp_wr32(out + 8, status);
-	smpp_wr32(out + 12, seq);
-	*out_len = SMPP_HDR_LEN;
-	return SMPP_OK;
+	return encode_header_only(command_id, seq, status, out, cap, out_len);
 }

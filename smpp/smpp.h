@@ -189,8 +189,10 @@ struct smpp_decode_opts {
  * framing, so the iterators below cannot fail on a decoded PDU.
  * message_payload with a non-empty short_message is refused (3.4 §5.3.2.32);
  * a second message_payload or SAR TLV is refused.
- * A response whose body is entirely absent is accepted when command_status
- * is non-zero (3.4 §4.4.2) and flagged body_absent.
+ * A response with a non-zero command_status may omit its mandatory body
+ * (3.4 §4.4.2), with or without TLVs after the header: when the body does
+ * not decode as mandatory fields but does as TLVs alone, that reading is
+ * taken and body_absent is set.
  * @return SMPP_OK, SMPP_AGAIN (len < command_length), or any of
  *   SMPP_ECMDLEN_SHORT, SMPP_ECMDLEN_LONG, SMPP_ECMDID, SMPP_ETRUNC,
  *   SMPP_ECSTR, SMPP_ESMLEN, SMPP_EDESTS, SMPP_EDESTFLAG, SMPP_ETLVHDR,
@@ -317,6 +319,11 @@ int smpp_unsuccess_put(uint8_t *buf, size_t cap, size_t *off, uint8_t *count,
  * Responses the firewall sends. Each returns SMPP_OK with *out_len set,
  * SMPP_EINVAL (bad argument) or SMPP_ENOSPACE. SMPP_RESP_MAX octets always
  * suffice for the fixed-size ones (all but submit_multi_resp and TLV text).
+ *
+ * With a non-zero status the mandatory body is omitted (SMPP 3.4 §4.4.2 and
+ * friends; node-smpp and libsmpp34 both expect that, libsmpp34 refuses a
+ * body): only the header and any TLVs given are sent. smpp_pdu_decode reads
+ * such PDUs back with body_absent set.
  */
 #define SMPP_RESP_MAX 96u
 

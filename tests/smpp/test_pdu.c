@@ -237,6 +237,21 @@ static void decode_resp_body_absent(void **state)
 	assert_int_equal(decode_hex("LLLLLLLL 80000002 0000000d 00000001", &b, &pdu), SMPP_OK);
 	assert_true(pdu.body_absent);
 	free(b);
+	/* bind_transceiver_resp, ESME_RBINDFAIL, no system_id, only
+	 * additional_status_info_text "no" (SMPP 5.0) */
+	assert_int_equal(decode_hex("LLLLLLLL 80000009 0000000d 00000001 001d 0003 6e6f00", &b, &pdu),
+			 SMPP_OK);
+	assert_true(pdu.body_absent);
+	assert_int_equal(pdu.n_tlvs, 1);
+	free(b);
+	/* with status 0 the body must start with system_id: 00 ends it at
+	 * once, then the misaligned TLV "1d00 036e" overruns */
+	expect_decode("LLLLLLLL 80000009 00000000 00000001 001d 0003 6e6f00", SMPP_ETLVLEN);
+	/* submit_sm_resp with an error status and a message_id: kept */
+	assert_int_equal(decode_hex("LLLLLLLL 80000004 00000045 00000009 616200", &b, &pdu), SMPP_OK);
+	assert_false(pdu.body_absent);
+	assert_view(pdu.message_id, "ab");
+	free(b);
 }
 
 /* ---- decode: every PDU ---- */
@@ -606,16 +621,22 @@ static void encode_firewall_responses(void **state)
 	/* submit_sm_resp seq 7, ESME_RSUBMITFAIL, message_id "" */
 	assert_int_equal(smpp_encode_msgid_resp(SMPP_CMD_SUBMIT_SM, 7, SMPP_ESME_RSUBMITFAIL, sv(""),
 						sv(""), out, sizeof(out), &n), SMPP_OK);
-	assert_int_equal(n, 17);
-	assert_memory_equal(out, "\x00\x00\x00\x11\x80\x00\x00\x04\x00\x00\x00\x45"
-				 "\x00\x00\x00\x07\x00", 17);
+	assert_int_equal(n, 16);   /* no body with an error status */
+	assert_memory_equal(out, "\x00\x00\x00\x10\x80\x00\x00\x04\x00\x00\x00\x45"
+				 "\x00\x00\x00\x07", 16);
+	/* submit_sm_resp seq 7, ESME_ROK, message_id "m7" */
+	assert_int_equal(smpp_encode_msgid_resp(SMPP_CMD_SUBMIT_SM, 7, SMPP_ESME_ROK, sv("m7"),
+						sv(""), out, sizeof(out), &n), SMPP_OK);
+	assert_int_equal(n, 19);
+	assert_memory_equal(out, "\x00\x00\x00\x13\x80\x00\x00\x04\x00\x00\x00\x00"
+				 "\x00\x00\x00\x07m7\x00", 19);
 	/* data_sm_resp and deliver_sm_resp */
 	assert_int_equal(smpp_encode_msgid_resp(SMPP_CMD_DATA_SM, 8, SMPP_ESME_RTHROTTLED, sv("x"),
 						sv(""), out, sizeof(out), &n), SMPP_OK);
 	assert_int_equal(smpp_pdu_decode(out, n, NULL, &pdu), SMPP_OK);
 	assert_int_equal(pdu.hdr.command_id, SMPP_CMD_DATA_SM_RESP);
 	assert_int_equal(pdu.hdr.command_status, SMPP_ESME_RTHROTTLED);
-	assert_view(pdu.message_id, "x");
+	assert_true(pdu.body_absent);
 	assert_int_equal(smpp_encode_msgid_resp(SMPP_CMD_DELIVER_SM, 9, SMPP_ESME_RX_R_APPN, sv(""),
 						sv(""), out, sizeof(out), &n), SMPP_OK);
 	assert_int_equal(smpp_pdu_decode(out, n, NULL, &pdu), SMPP_OK);
@@ -632,12 +653,20 @@ static void encode_firewall_responses(void **state)
 		assert_int_equal(smpp_pdu_decode(out, n, NULL, &pdu), SMPP_OK);
 		assert_int_equal(pdu.hdr.command_id, SMPP_CMD_BIND_TRANSCEIVER_RESP);
 		assert_int_equal(pdu.hdr.command_status, SMPP_ESME_RBINDFAIL);
-		assert_view(pdu.system_id, "smsfw");
+		assert_true(pdu.body_absent);   /* error: TLVs only */
+		assert_int_equal(pdu.n_tlvs, 2);
 		assert_true(smpp_tlv_find(&pdu, SMPP_TLV_SC_INTERFACE_VERSION, &t));
 		assert_int_equal(t.val[0], 0x50);
 		assert_true(smpp_tlv_find(&pdu, SMPP_TLV_ADDITIONAL_STATUS_INFO_TEXT, &t));
 		assert_int_equal(t.len, 10);
 		assert_memory_equal(t.val, "suspended\0", 10);
+		/* with ESME_ROK the system_id is sent */
+		assert_int_equal(smpp_encode_bind_resp(SMPP_CMD_BIND_RECEIVER, 2, 0, sv("smsfw"), &o,
+						       out, sizeof(out), &n), SMPP_OK);
+		assert_int_equal(smpp_pdu_decode(out, n, NULL, &pdu), SMPP_OK);
+		assert_false(pdu.body_absent);
+		assert_view(pdu.system_id, "smsfw");
+		assert_true(smpp_tlv_find(&pdu, SMPP_TLV_SC_INTERFACE_VERSION, &t));
 	}
 	/* header-only PDUs */
 	{
