@@ -1032,3 +1032,21 @@ int64_t cp_engine_purge(struct cp_engine *e)
 	} while (o.more);
 	return total;
 }
+
+int cp_engine_violations_count(struct cp_engine *e, const char *id, unsigned cat,
+			       uint64_t seconds, uint32_t limit, uint32_t *count)
+{
+	MDB_txn *txn;
+	uint8_t prefix[CP_SYSTEM_ID_MAX + 1];
+	uint64_t now = cp_engine_now(e);
+	int rc;
+
+	id_field((char *)prefix, id);
+	prefix[CP_SYSTEM_ID_MAX] = (uint8_t)cat;
+	if (mdb_txn_begin(e->store->env, NULL, MDB_RDONLY, &txn))
+		return CP_ERR_STORE;
+	rc = count_since(e->store, txn, CP_DBI_VIOL_IDX, prefix, sizeof(prefix),
+			 now > seconds ? now - seconds : 0, limit, count, NULL);
+	mdb_txn_abort(txn);
+	return rc;
+}

@@ -115,6 +115,11 @@ int cp_engine_complaint_add(struct cp_engine *e, const char *id, const char *msi
 int cp_engine_complaints_count(struct cp_engine *e, const char *id, uint64_t seconds,
 			       uint32_t *count);
 
+/** Counted (non-exempt) violations of @p cat within the last @p seconds,
+ *  stopping at @p limit. */
+int cp_engine_violations_count(struct cp_engine *e, const char *id, unsigned cat,
+			       uint64_t seconds, uint32_t limit, uint32_t *count);
+
 /** Expire warnings whose time has come (warned -> active, recorded).
  *  @return number of customers changed, or a negative cp_status. */
 int cp_engine_tick(struct cp_engine *e);
