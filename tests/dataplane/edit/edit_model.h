@@ -45,7 +45,18 @@ struct em {
 	uint32_t esme_acked;       /* ESME's view: orig offset acknowledged */
 	uint32_t last_held;        /* out.held of the last segment */
 	uint32_t last_action;
+	/* Ranges forwarded but delayed in the network toward the SMSC. */
+	struct {
+		uint32_t no, o, len;
+	} delayed[64];
+	uint32_t ndelayed;
 	char err[256];
+};
+
+enum em_mode {
+	EM_DELIVER = 0, /* forwarded ranges reach the SMSC */
+	EM_LOSE = 1,    /* forwarded ranges are lost after the dataplane */
+	EM_DELAY = 2    /* forwarded ranges reach the SMSC later (reordering) */
 };
 
 static inline int em_fail(struct em *m, const char *what, uint32_t a, uint32_t b)
@@ -91,36 +102,65 @@ static inline const struct em_pdu *em_pdu_at(const struct em *m, uint32_t off)
 	return NULL;
 }
 
-/* The SMSC acknowledges its rcv_nxt with a pure ACK (SMSC->ESME). */
-static inline int em_smsc_ack(struct em *m, uint64_t now)
+/* The SMSC acknowledges `ack_off` (new offset, at most its rcv_nxt; an
+ * older value models a reordered ACK) with a pure ACK (SMSC->ESME). */
+static inline int em_smsc_ack_at(struct em *m, uint32_t ack_off, uint64_t now)
 {
+	if (ack_off > m->rcv_nxt)
+		return em_fail(m, "model: ack beyond rcv_nxt", ack_off, m->rcv_nxt);
 	struct dp_edit_seg s = {.seq = m->smsc_seq,
-				.ack = m->base + m->rcv_nxt,
+				.ack = m->base + ack_off,
 				.len = 0,
 				.flags = DP_EDIT_TCP_ACK};
 	struct dp_edit_out out;
 	if (dp_edit_segment(&m->ctx, &m->f, DP_EDIT_S2E, &s, NULL, 0, now, &out) != DP_EDIT_OK)
-		return em_fail(m, "smsc ack refused", m->rcv_nxt, 0);
+		return em_fail(m, "smsc ack refused", ack_off, 0);
+	if (!(out.action & DP_EDIT_ACT_FORWARD))
+		return em_fail(m, "smsc ack not forwarded", ack_off, out.action);
 	/* What the ESME receives: the ack mapped back. */
-	uint32_t a = dp_edit_seqadj_unmap(&m->f.h[DP_EDIT_E2S].sa, m->base + m->rcv_nxt) - m->base;
+	uint32_t a = dp_edit_seqadj_unmap(&m->f.h[DP_EDIT_E2S].sa, m->base + ack_off) - m->base;
 	if (a > m->total)
 		return em_fail(m, "ESME ack beyond the stream", a, m->total);
-	if (a < m->esme_acked)
-		return em_fail(m, "ESME ack went backwards", a, m->esme_acked);
 	/* Every passed byte below the ack is at the SMSC; everything below it
 	 * was decided. */
 	if (a > dp_edit_dir_release_seq(&m->f, DP_EDIT_E2S) - m->base)
 		return em_fail(m, "ESME ack covers undecided bytes", a, 0);
 	uint32_t mapped = dp_edit_seqadj_map(&m->f.h[DP_EDIT_E2S].sa, m->base + a) - m->base;
-	if (mapped > m->rcv_nxt)
-		return em_fail(m, "ESME ack covers bytes the SMSC lacks", a, m->rcv_nxt);
-	m->esme_acked = a;
+	if (mapped > ack_off)
+		return em_fail(m, "ESME ack covers bytes the SMSC lacks", a, ack_off);
+	/* The ESME ignores ACKs below what it has seen acknowledged. */
+	if (a > m->esme_acked)
+		m->esme_acked = a;
 	return 0;
+}
+
+static inline int em_smsc_ack(struct em *m, uint64_t now)
+{
+	return em_smsc_ack_at(m, m->rcv_nxt, now);
+}
+
+static inline void em_rx(struct em *m, uint32_t no, uint32_t o, uint32_t len)
+{
+	for (uint32_t j = 0; j < len; j++) {
+		m->rx[no + j] = m->data[o + j];
+		m->rxhave[no + j] = 1;
+	}
+	while (m->rcv_nxt < m->expect_len && m->rxhave[m->rcv_nxt])
+		m->rcv_nxt++;
+}
+
+/* Delayed ranges arrive at the SMSC. */
+static inline void em_flush(struct em *m)
+{
+	for (uint32_t i = 0; i < m->ndelayed; i++)
+		em_rx(m, m->delayed[i].no, m->delayed[i].o, m->delayed[i].len);
+	m->ndelayed = 0;
 }
 
 /* The ESME sends stream bytes [off, off+len); the stream layer takes them
  * (holding out-of-order bytes) and the edit library decides. */
-static inline int em_segment(struct em *m, uint32_t off, uint32_t len, uint64_t now)
+static inline int em_segment_x(struct em *m, uint32_t off, uint32_t len, uint64_t now,
+			       enum em_mode mode)
 {
 	if (off + len > m->total)
 		return em_fail(m, "model: segment beyond stream", off, len);
@@ -177,13 +217,24 @@ static inline int em_segment(struct em *m, uint32_t off, uint32_t len, uint64_t 
 				return em_fail(m, "forwarded beyond the passed stream", no + j, o + j);
 			if (m->expect[no + j] != m->data[o + j])
 				return em_fail(m, "byte at the wrong SMSC position", no + j, o + j);
-			m->rx[no + j] = m->data[o + j];
-			m->rxhave[no + j] = 1;
+		}
+		if (mode == EM_DELIVER) {
+			em_rx(m, no, o, g->len);
+		} else if (mode == EM_DELAY) {
+			if (m->ndelayed == sizeof(m->delayed) / sizeof(m->delayed[0]))
+				em_flush(m);
+			m->delayed[m->ndelayed].no = no;
+			m->delayed[m->ndelayed].o = o;
+			m->delayed[m->ndelayed].len = g->len;
+			m->ndelayed++;
 		}
 	}
-	while (m->rcv_nxt < m->expect_len && m->rxhave[m->rcv_nxt])
-		m->rcv_nxt++;
 	return 0;
+}
+
+static inline int em_segment(struct em *m, uint32_t off, uint32_t len, uint64_t now)
+{
+	return em_segment_x(m, off, len, now, EM_DELIVER);
 }
 
 /* After the whole stream arrived: the SMSC has exactly the passed PDUs and
