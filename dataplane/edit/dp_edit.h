@@ -32,10 +32,12 @@
  *     ranges with their rewritten sequence numbers (payload from this
  *     segment, or held bytes from the stream layer's buffer), or a
  *     header-only segment, or nothing, or "reset both ends".
- *  4. For each range, build the outgoing segment (trim/copy the mbuf),
- *     call dp_edit_pkt_rewrite() on its TCP header (seq, ack, SACK, with an
- *     incremental checksum update) and, if the payload length changed,
- *     dp_edit_pkt_set_payload_len() and dp_edit_pkt_csum_full().
+ *  4. For each SEG/HELD range, build the outgoing segment (trim/copy the
+ *     mbuf), call dp_edit_pkt_rewrite() on its TCP header (seq, ack, SACK,
+ *     with an incremental checksum update) and, if the payload changed,
+ *     dp_edit_pkt_set_payload_len() and dp_edit_pkt_csum_full(). A
+ *     header-only result is the segment trimmed to no payload at hdr_seq.
+ *     Clear FIN unless DP_EDIT_ACT_FIN is set (only the last range).
  *  5. Call dp_edit_tx_next() until it returns DP_EDIT_AGAIN and send every
  *     injected segment it yields (new responses and resends); call it again
  *     from the worker's timer tick with the current clock.
@@ -45,6 +47,12 @@
  * segments through unchanged. `struct dp_edit_probe` recognises a flow whose
  * two sequence spaces no longer match (it was edited before the restart) and
  * dp_edit_build_rst() resets it toward both ends.
+ *
+ * Not handled (documented policy): the ESME's advertised window is not
+ * reduced by injected bytes in flight (the SMSC may overrun it by at most
+ * DP_EDIT_INJ_BYTES; the ESME drops the excess and it is resent); URG data
+ * is not adjusted; an IPv6 routing header's final destination is not used in
+ * the pseudo header of built segments (the template drops ext headers).
  *
  * Fail-open / fail-closed: every bound (held bytes, edits, injected bytes,
  * resends) has a named policy in `struct dp_edit_config` and a counter in
@@ -271,7 +279,10 @@ struct dp_edit_tmpl {
 	uint8_t ipver; /**< 0 = none saved, 4 or 6 */
 };
 
-/** Edit state of one flow (~1.6 KiB; attach it to flows in inline mode). */
+/** Edit state of one flow (2.3 KiB, checked at compile time). Keep it in a
+ *  pool beside the flow table and attach one to each SMPP flow in inline
+ *  mode; a flow that gets none is handled as monitor-only (count it under
+ *  the edits policy). */
 struct dp_edit_flow {
 	struct dp_edit_half h[2];         /**< indexed by enum dp_edit_dir */
 	struct dp_edit_inj inj[DP_EDIT_MAX_INJ]; /**< FIFO, inj[0] oldest */
@@ -377,6 +388,10 @@ uint32_t dp_edit_seqadj_prune(struct dp_edit_seqadj *sa, uint32_t acked_new);
  * them. Bytes of S2E are not held unless the caller marks their PDUs PENDING.
  * Injected responses waiting for a boundary are placed at the first S2E PDU
  * boundary at or after the release point (DP_EDIT_SRC_INJ ranges tell where).
+ * Past the hold bound with FAIL_OPEN, the held bytes up to this segment's end
+ * are released as HELD ranges; HELD bytes the stream layer does not have (a
+ * gap) are simply not sent: the sender retransmits them, and they are then
+ * forwarded as a retransmission.
  *
  * @param ctx   worker context (policy, counters)
  * @param f     flow

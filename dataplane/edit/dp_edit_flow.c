@@ -9,6 +9,10 @@
 
 #include <string.h>
 
+/* Per-flow state stays small enough to keep in a pool beside the flow. */
+_Static_assert(sizeof(struct dp_edit_flow) <= 2560, "dp_edit_flow grew");
+_Static_assert(DP_EDIT_INJ_BYTES <= UINT16_MAX, "inj offsets are 16-bit");
+
 static const char *const status_text[] = {
 	[0] = "ok",
 	[1] = "nothing to do now",
@@ -69,10 +73,10 @@ int dp_edit_dir_start(struct dp_edit_flow *f, enum dp_edit_dir dir, uint32_t seq
 	h->rel = seq;
 	if (!(h->flags & DP_EDIT_HF_SENT) || dp_edit_seq_lt(h->snd_max, seq))
 		h->snd_max = seq;
-	h->flags |= DP_EDIT_HF_SYNCED | DP_EDIT_HF_SENT;
-	h->flags &= (uint16_t)~DP_EDIT_HF_MID;
 	if (!(h->flags & DP_EDIT_HF_SENT) || dp_edit_seq_lt(h->snd_nxt_new, seq))
 		h->snd_nxt_new = seq;
+	h->flags |= DP_EDIT_HF_SYNCED | DP_EDIT_HF_SENT;
+	h->flags &= (uint16_t)~DP_EDIT_HF_MID;
 	return DP_EDIT_OK;
 }
 
