@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Check the lab run: every submit_sm the ESMEs sent has exactly one verdict
+event with the expected verdict, category and rule; the SMSC received every
+message unchanged (monitor mode); no connection failed; the ruleset swap
+happened and left nothing unscanned.
+   check_lab.py ESME.json SMSC.json EVENTS.jsonl DATAPLANE.log"""
+import json
+import sys
+from collections import Counter
+
+
+def main():
+    esme = json.load(open(sys.argv[1]))
+    smsc = json.load(open(sys.argv[2]))
+    events = [json.loads(l) for l in open(sys.argv[3]) if l.strip()]
+    log = open(sys.argv[4]).read()
+    fails = []
+
+    if esme["errors"]:
+        fails.append(f"ESME errors: {esme['errors'][:5]}")
+    if smsc["errors"]:
+        fails.append(f"SMSC errors: {smsc['errors'][:5]}")
+    results = esme["results"]
+    if len(results) != 2000:
+        fails.append(f"ESMEs sent {len(results)} submits, not 2000")
+
+    verdicts = {}
+    for e in events:
+        if e["type"] != "verdict" or e.get("command") != "submit_sm":
+            continue
+        key = (e["system_id"], e["sequence"])
+        if key in verdicts:
+            fails.append(f"two verdict events for {key}")
+        verdicts[key] = e
+
+    kinds = Counter()
+    throttled = 0
+    for r in results:
+        key = (r["sid"], r["seq"])
+        e = verdicts.get(key)
+        kinds[r["kind"]] += 1
+        if e is None:
+            fails.append(f"no verdict event for {r['kind']} {key}")
+            continue
+        exp = r["expect"]
+        if e["verdict"] not in exp["verdict"].split("|"):
+            fails.append(f"{r['kind']} {key}: verdict {e['verdict']} ({e['rule']}), expected {exp['verdict']}")
+            continue
+        if e["verdict"] == "throttle":
+            throttled += 1
+            if e["rule"] != "builtin:rate.customer":
+                fails.append(f"{key}: throttle by {e['rule']}")
+        if "category" in exp and e["category"] != exp["category"]:
+            fails.append(f"{r['kind']} {key}: category {e['category']}, expected {exp['category']}")
+        if "rule" in exp and e["rule"] != exp["rule"]:
+            fails.append(f"{r['kind']} {key}: rule {e['rule']}, expected {exp['rule']}")
+        if r["status"] != 0:
+            fails.append(f"{key}: SMSC status {r['status']} in monitor mode")
+    if len(verdicts) != len(results):
+        fails.append(f"{len(verdicts)} verdict events for {len(results)} submits")
+    if throttled == 0:
+        fails.append("the burst of 300 was never throttled")
+
+    # Monitor mode: the SMSC got every message, unchanged.
+    got = {(m["sid"], m["dst"], m["message"]) for m in smsc["received"]}
+    if len(smsc["received"]) != len(results):
+        fails.append(f"SMSC received {len(smsc['received'])} submits, ESMEs sent {len(results)}")
+    missing = [r for r in results if (r["sid"], r["dst"], r["message"]) not in got]
+    if missing:
+        fails.append(f"{len(missing)} messages did not reach the SMSC unchanged, e.g. {missing[0]}")
+
+    optouts = [e for e in events if e["type"] == "optout"]
+    if not any(e["optout"] and e["subscriber"] == "447700900999" and e["system_id"] == "charlie"
+               for e in optouts):
+        fails.append("the subscriber's STOP was not learned")
+
+    if log.count("ruleset ") < 2:
+        fails.append("no ruleset swap during the run")
+
+    final = [l for l in log.splitlines() if "smsfw-dataplane final:" in l]
+    if not final:
+        fails.append("the dataplane printed no final counters")
+    print(f"submits {len(results)} kinds {dict(kinds)} verdict events {len(verdicts)} "
+          f"throttled {throttled} optout events {len(optouts)}")
+    if final:
+        print(final[-1])
+    for f in fails[:30]:
+        print("FAIL:", f)
+    return 1 if fails else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
