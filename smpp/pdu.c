@@ -53,6 +53,18 @@ const char *smpp_cmd_name(uint32_t command_id)
 	return NULL;
 }
 
+/* Number of mandatory fields of a command (0 for header-only PDUs). */
+#define COUNT_FIELD(kind, name, max) +1
+static unsigned cmd_n_fields(uint32_t command_id)
+{
+	switch (command_id) {
+#define SMPP_PDU(UP, lo, id, fields) case id: return 0 fields(COUNT_FIELD);
+#include "smpp_pdus.def"
+#undef SMPP_PDU
+	}
+	return 0;
+}
+
 bool smpp_cmd_known(uint32_t command_id)
 {
 	switch (command_id) {
@@ -341,7 +353,8 @@ int smpp_pdu_decode(const uint8_t *p, size_t len, const struct smpp_decode_opts 
 	r.end = p + out->hdr.command_length;
 	r.relax = opts ? (opts->flags & SMPP_DEC_RELAX_CSTR_MAX) : 0;
 
-	err_resp = (out->hdr.command_id & SMPP_CMD_RESP_BIT) && out->hdr.command_status != 0;
+	err_resp = (out->hdr.command_id & SMPP_CMD_RESP_BIT) && out->hdr.command_status != 0 &&
+		   cmd_n_fields(out->hdr.command_id) > 0;
 	if (err_resp && r.p == r.end) {
 		out->body_absent = true;
 		return SMPP_OK;
