@@ -395,10 +395,17 @@ static void fingerprint(struct dp_engine *e, struct content *ct, const struct dp
 		return;
 	size_t n = pat_normalise((const char *)e->text, ct->text_len, (char *)e->norm,
 				 sizeof(e->norm), 0);
-	for (size_t i = 0; i < n; i++)
-		if (e->norm[i] >= '0' && e->norm[i] <= '9')
-			e->norm[i] = '#'; /* codes and amounts vary between copies */
-	ct->fp = dp_hash64(e->norm, n, hash_str(c->system_id, 0xb01c));
+	/* Codes and amounts vary between copies, in value and in length: a
+	 * run of digits becomes one '#'. */
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool digit = e->norm[i] >= '0' && e->norm[i] <= '9';
+		if (!digit)
+			e->norm[o++] = e->norm[i];
+		else if (o == 0 || e->norm[o - 1] != '#')
+			e->norm[o++] = '#';
+	}
+	ct->fp = dp_hash64(e->norm, o, hash_str(c->system_id, 0xb01c));
 }
 
 static void content_scan(struct dp_engine *e, struct dp_flow *f, const struct dp_customer *c,
@@ -484,11 +491,16 @@ static void content_scan(struct dp_engine *e, struct dp_flow *f, const struct dp
 	}
 	if (ct->res.verdict == PAT_VERDICT_BLOCK)
 		ct->blocked = true;
-	if (ct->blocked && ct->res.rule_id != 0) {
+	/* A blocking sender-ID rule decides before content rules, whichever
+	 * rule the scan reported as deciding. */
+	for (unsigned i = 0; ct->blocked && i < ct->res.n_matches && i < PAT_MAX_MATCHES; i++) {
 		struct pat_rule_info ri;
-		if (pat_rule_info(rs, ct->res.rule_id, &ri) == PAT_OK &&
-		    ri.target == PAT_TARGET_SENDER)
+		if (pat_rule_info(rs, ct->res.matches[i], &ri) == PAT_OK &&
+		    ri.target == PAT_TARGET_SENDER && ri.action == PAT_ACTION_BLOCK) {
 			ct->sender_rule = true;
+			ct->res.rule_id = ct->res.matches[i];
+			break;
+		}
 	}
 }
 

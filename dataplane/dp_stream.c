@@ -256,15 +256,17 @@ static void consume(struct dp_stream_ctx *ctx, struct dp_flow *f, enum dp_dir di
 			buf_free(ctx, s);
 			continue;
 		}
+		/* A TLS record cannot be an SMPP header (command_length's first
+		 * octet is 0 below 16 MiB): check it first, even on 3 bytes. */
+		if (looks_tls(p, len)) {
+			ctx->st->tls++;
+			f->tls = 1;
+			s->state = DP_STREAM_BYPASS;
+			continue;
+		}
 		uint32_t l = 0;
 		int rc = dp_smpp_hdr_check(p, len, &l);
 		if (rc == DP_EINVAL) {
-			if (looks_tls(p, len)) {
-				ctx->st->tls++;
-				f->tls = 1;
-				s->state = DP_STREAM_BYPASS;
-				continue;
-			}
 			ctx->st->desync++;
 			s->state = DP_STREAM_RESYNC;
 			/* Do not match the same junk header again. */

@@ -181,7 +181,8 @@ static void emit_new(struct dp_edit_out *out, struct dp_edit_ctx *ctx, const str
 }
 
 /* Retransmitted bytes [lo, hi) of this segment, all before the release
- * point: forward them minus every removed range they overlap. */
+ * point: forward them minus every removed range they overlap, split where
+ * bytes were inserted (the part after an insertion point moves). */
 static uint32_t emit_retrans(struct dp_edit_out *out, struct dp_edit_ctx *ctx,
 			     const struct dp_edit_half *h, uint32_t lo, uint32_t hi)
 {
@@ -189,13 +190,17 @@ static uint32_t emit_retrans(struct dp_edit_out *out, struct dp_edit_ctx *ctx,
 	bool edited = false;
 	for (uint32_t i = 0; i < h->sa.n && dp_edit_seq_lt(lo, hi); i++) {
 		const struct dp_edit_ent *ed = &h->sa.ent[i];
-		if (ed->rm == 0)
-			continue;
 		uint32_t rs = ed->pos, re = ed->pos + ed->rm;
-		if (dp_edit_seq_le(re, lo))
-			continue;
 		if (dp_edit_seq_le(hi, rs))
 			break;
+		if (ed->ins > 0 && dp_edit_seq_lt(lo, rs)) {
+			out_add(out, ctx, lo, rs - lo, dp_edit_seqadj_map(&h->sa, lo),
+				DP_EDIT_SRC_SEG);
+			lo = rs;
+			edited = true;
+		}
+		if (ed->rm == 0 || dp_edit_seq_le(re, lo))
+			continue;
 		if (dp_edit_seq_lt(lo, rs))
 			out_add(out, ctx, lo, rs - lo, dp_edit_seqadj_map(&h->sa, lo),
 				DP_EDIT_SRC_SEG);

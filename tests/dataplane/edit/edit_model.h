@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Test model around dp_edit for the ESME->SMSC direction: a minimal stream
- * layer (contiguous reassembly, PDU verdicts known once a PDU is complete)
- * feeds dp_edit_segment(); the ranges it returns are applied to a model SMSC
- * receive buffer in the SMSC's sequence space. The reference is simple: the
- * SMSC must receive exactly the passed PDUs in order, never a byte of a
- * blocked or undecided PDU, and the acknowledgements the ESME sees must never
- * cover a passed byte the SMSC does not have. Used by the cmocka tests and by
- * the libFuzzer target.
+ * Test model around dp_edit. ESME->SMSC: a minimal stream layer (contiguous
+ * reassembly, PDU verdicts known once a PDU is complete) feeds
+ * dp_edit_segment(); the ranges it returns are applied to a model SMSC
+ * receive buffer in the SMSC's sequence space. Optionally SMSC->ESME too:
+ * the SMSC sends its own PDUs, every blocked ESME PDU gets an injected
+ * response, and a model ESME receive buffer collects both.
+ *
+ * The reference is simple: the SMSC receives exactly the passed PDUs in
+ * order, never a byte of a blocked or undecided PDU; the ESME receives the
+ * SMSC's PDUs in order with each response exactly once, whole, between
+ * them; no ACK either side sees covers a byte its peer lacks. Used by the
+ * cmocka tests and by the libFuzzer target.
  */
 #ifndef EDIT_MODEL_H
 #define EDIT_MODEL_H
@@ -20,43 +24,67 @@
 
 #define EM_MAX_PDUS 64
 #define EM_MAX_BYTES 4096
+#define EM_RESP_LEN 17
 
 struct em_pdu {
 	uint32_t off, len;
 	uint32_t verdict; /* final: DP_EDIT_PDU_PASS or DP_EDIT_PDU_BLOCK */
 };
 
+enum em_mode {
+	EM_DELIVER = 0, /* forwarded bytes reach the peer */
+	EM_LOSE = 1,    /* forwarded bytes are lost after the dataplane */
+	EM_DELAY = 2    /* forwarded bytes reach the peer later (reordering) */
+};
+
+struct em_delayed {
+	uint32_t no, len;
+	const uint8_t *src;
+	int to_esme;
+};
+
 struct em {
 	struct dp_edit_ctx ctx;
 	struct dp_edit_flow f;
-	uint32_t base;      /* ESME sequence number of stream offset 0 */
-	uint32_t smsc_seq;  /* SMSC's own sequence number (no data in this model) */
+	/* ESME -> SMSC */
+	uint32_t base;             /* ESME sequence number of stream offset 0 */
 	uint8_t data[EM_MAX_BYTES];
 	uint32_t total;
 	struct em_pdu pdus[EM_MAX_PDUS];
 	uint32_t npdus;
-	uint8_t got[EM_MAX_BYTES]; /* stream layer holds orig byte */
+	uint8_t got[EM_MAX_BYTES]; /* the stream layer holds orig byte */
 	uint32_t R;                /* contiguous bytes held by the stream layer */
+	uint32_t esme_snd_max;     /* highest offset the ESME sent */
 	uint8_t rx[EM_MAX_BYTES];  /* SMSC receive buffer (new space offsets) */
 	uint8_t rxhave[EM_MAX_BYTES];
 	uint32_t rcv_nxt;          /* SMSC rcv_nxt, new offset */
 	uint8_t expect[EM_MAX_BYTES];
 	uint32_t expect_len;
 	uint32_t esme_acked;       /* ESME's view: orig offset acknowledged */
-	uint32_t last_held;        /* out.held of the last segment */
-	uint32_t last_action;
-	/* Ranges forwarded but delayed in the network toward the SMSC. */
-	struct {
-		uint32_t no, o, len;
-	} delayed[64];
+	/* SMSC -> ESME (when s2e) */
+	int s2e;
+	uint32_t sbase;            /* SMSC sequence number of its offset 0 */
+	uint8_t sdata[EM_MAX_BYTES];
+	uint32_t stotal;
+	struct em_pdu spdus[EM_MAX_PDUS];
+	uint32_t nspdus;
+	uint8_t sgot[EM_MAX_BYTES];
+	uint32_t sR;
+	uint32_t smsc_snd_max;
+	uint8_t erx[2 * EM_MAX_BYTES]; /* ESME receive buffer (new space offsets) */
+	uint8_t erxhave[2 * EM_MAX_BYTES];
+	uint32_t ercv;             /* ESME rcv_nxt, new offset */
+	uint32_t smsc_acked;       /* SMSC's view: its offset acknowledged */
+	uint8_t responded[EM_MAX_PDUS]; /* 1 injected, 2 refused (fail-open) */
+	uint8_t resp[EM_MAX_PDUS][EM_RESP_LEN];
+	uint32_t nresp;            /* responses injected */
+	int reset;                 /* the library asked for a reset: run over */
+	/* Bytes forwarded but delayed in the network. */
+	struct em_delayed delayed[64];
 	uint32_t ndelayed;
+	uint32_t last_held;        /* out.held of the last ESME segment */
+	uint32_t last_action;
 	char err[256];
-};
-
-enum em_mode {
-	EM_DELIVER = 0, /* forwarded ranges reach the SMSC */
-	EM_LOSE = 1,    /* forwarded ranges are lost after the dataplane */
-	EM_DELAY = 2    /* forwarded ranges reach the SMSC later (reordering) */
 };
 
 static inline int em_fail(struct em *m, const char *what, uint32_t a, uint32_t b)
@@ -66,7 +94,28 @@ static inline int em_fail(struct em *m, const char *what, uint32_t a, uint32_t b
 	return -1;
 }
 
-/* PDU lengths and verdicts; contents are a pattern that tells the PDU. */
+static inline uint32_t em_layout(struct em_pdu *dst, uint32_t *ndst, uint8_t *bytes,
+				 const struct em_pdu *pdus, uint32_t n, uint8_t tag)
+{
+	uint32_t off = 0;
+	*ndst = 0;
+	for (uint32_t i = 0; i < n && i < EM_MAX_PDUS; i++) {
+		if (off + pdus[i].len > EM_MAX_BYTES)
+			break;
+		dst[i] = pdus[i];
+		dst[i].off = off;
+		/* First byte 0 as in every real command_length; the rest tells
+		 * stream, PDU and offset apart. */
+		bytes[off] = 0;
+		for (uint32_t k = 1; k < pdus[i].len; k++)
+			bytes[off + k] = (uint8_t)(tag + i * 31 + k * 7 + (pdus[i].verdict << 6));
+		off += pdus[i].len;
+		*ndst = i + 1;
+	}
+	return off;
+}
+
+/* ESME PDUs with their verdicts; `cfg` NULL = defaults. */
 static inline void em_init(struct em *m, uint32_t base, const struct em_pdu *pdus, uint32_t n,
 			   const struct dp_edit_config *cfg)
 {
@@ -74,24 +123,25 @@ static inline void em_init(struct em *m, uint32_t base, const struct em_pdu *pdu
 	dp_edit_ctx_init(&m->ctx, cfg);
 	dp_edit_flow_init(&m->f);
 	m->base = base;
-	m->smsc_seq = 0x12345678u;
-	uint32_t off = 0;
-	for (uint32_t i = 0; i < n && i < EM_MAX_PDUS; i++) {
-		if (off + pdus[i].len > EM_MAX_BYTES)
-			break;
-		m->pdus[i] = pdus[i];
-		m->pdus[i].off = off;
-		for (uint32_t k = 0; k < pdus[i].len; k++)
-			m->data[off + k] = (uint8_t)(i * 31 + k * 7 + (pdus[i].verdict << 6));
-		if (pdus[i].verdict == DP_EDIT_PDU_PASS) {
-			memcpy(m->expect + m->expect_len, m->data + off, pdus[i].len);
-			m->expect_len += pdus[i].len;
+	m->sbase = 0x12345678u;
+	m->total = em_layout(m->pdus, &m->npdus, m->data, pdus, n, 0x11);
+	for (uint32_t i = 0; i < m->npdus; i++) {
+		if (m->pdus[i].verdict == DP_EDIT_PDU_PASS) {
+			memcpy(m->expect + m->expect_len, m->data + m->pdus[i].off, m->pdus[i].len);
+			m->expect_len += m->pdus[i].len;
 		}
-		off += pdus[i].len;
-		m->npdus = i + 1;
 	}
-	m->total = off;
 	dp_edit_dir_start(&m->f, DP_EDIT_E2S, base);
+}
+
+/* Model the SMSC->ESME direction too: the SMSC's PDUs (all passed). */
+static inline void em_init_s2e(struct em *m, uint32_t sbase, const struct em_pdu *spdus,
+			       uint32_t n)
+{
+	m->s2e = 1;
+	m->sbase = sbase;
+	m->stotal = em_layout(m->spdus, &m->nspdus, m->sdata, spdus, n, 0x77);
+	dp_edit_dir_start(&m->f, DP_EDIT_S2E, sbase);
 }
 
 static inline const struct em_pdu *em_pdu_at(const struct em *m, uint32_t off)
@@ -102,36 +152,104 @@ static inline const struct em_pdu *em_pdu_at(const struct em *m, uint32_t off)
 	return NULL;
 }
 
+static inline void em_rx(struct em *m, uint32_t no, const uint8_t *src, uint32_t len)
+{
+	for (uint32_t j = 0; j < len; j++) {
+		m->rx[no + j] = src[j];
+		m->rxhave[no + j] = 1;
+	}
+	while (m->rcv_nxt < m->expect_len && m->rxhave[m->rcv_nxt])
+		m->rcv_nxt++;
+}
+
+static inline int em_erx(struct em *m, uint32_t no, const uint8_t *src, uint32_t len)
+{
+	if (no > sizeof(m->erx) || len > sizeof(m->erx) - no)
+		return em_fail(m, "ESME byte beyond any stream", no, len);
+#ifdef EM_TRACE
+	fprintf(stderr, "  erx %u+%u first %02x\n", no, len, src[0]);
+#endif
+	for (uint32_t j = 0; j < len; j++) {
+		if (m->erxhave[no + j] && m->erx[no + j] != src[j])
+			return em_fail(m, "ESME got two different bytes at one place", no + j,
+				       src[j]);
+		m->erx[no + j] = src[j];
+		m->erxhave[no + j] = 1;
+	}
+	while (m->ercv < sizeof(m->erx) && m->erxhave[m->ercv])
+		m->ercv++;
+	return 0;
+}
+
+static inline int em_put(struct em *m, int to_esme, uint32_t no, const uint8_t *src,
+			 uint32_t len, enum em_mode mode)
+{
+	if (mode == EM_LOSE)
+		return 0;
+	if (mode == EM_DELAY && m->ndelayed < sizeof(m->delayed) / sizeof(m->delayed[0])) {
+		m->delayed[m->ndelayed++] = (struct em_delayed){no, len, src, to_esme};
+		return 0;
+	}
+	if (to_esme)
+		return em_erx(m, no, src, len);
+	em_rx(m, no, src, len);
+	return 0;
+}
+
+/* Delayed bytes arrive. Injected bytes are copied when delayed (the library
+ * reuses its buffer), so only stream bytes are delayed by pointer. */
+static inline int em_flush(struct em *m)
+{
+	for (uint32_t i = 0; i < m->ndelayed; i++) {
+		const struct em_delayed *d = &m->delayed[i];
+		if (d->to_esme) {
+			if (em_erx(m, d->no, d->src, d->len))
+				return -1;
+		} else {
+			em_rx(m, d->no, d->src, d->len);
+		}
+	}
+	m->ndelayed = 0;
+	return 0;
+}
+
+/* What the ESME makes of an ACK it receives (ESME space offset `a`). */
+static inline int em_esme_sees_ack(struct em *m, uint32_t a, uint32_t smsc_has)
+{
+	if (a > m->total)
+		return em_fail(m, "ESME ack beyond the stream", a, m->total);
+	if (a > dp_edit_dir_release_seq(&m->f, DP_EDIT_E2S) - m->base)
+		return em_fail(m, "ESME ack covers undecided bytes", a, 0);
+	uint32_t mapped = dp_edit_seqadj_map(&m->f.h[DP_EDIT_E2S].sa, m->base + a) - m->base;
+	if (mapped > smsc_has)
+		return em_fail(m, "ESME ack covers bytes the SMSC lacks", a, smsc_has);
+	/* The ESME ignores ACKs below what it has seen acknowledged. */
+	if (a > m->esme_acked)
+		m->esme_acked = a;
+	return 0;
+}
+
 /* The SMSC acknowledges `ack_off` (new offset, at most its rcv_nxt; an
  * older value models a reordered ACK) with a pure ACK (SMSC->ESME). */
 static inline int em_smsc_ack_at(struct em *m, uint32_t ack_off, uint64_t now)
 {
 	if (ack_off > m->rcv_nxt)
 		return em_fail(m, "model: ack beyond rcv_nxt", ack_off, m->rcv_nxt);
-	struct dp_edit_seg s = {.seq = m->smsc_seq,
+	struct dp_edit_seg s = {.seq = m->sbase + m->smsc_snd_max,
 				.ack = m->base + ack_off,
 				.len = 0,
 				.flags = DP_EDIT_TCP_ACK};
 	struct dp_edit_out out;
 	if (dp_edit_segment(&m->ctx, &m->f, DP_EDIT_S2E, &s, NULL, 0, now, &out) != DP_EDIT_OK)
 		return em_fail(m, "smsc ack refused", ack_off, 0);
+	if (out.action & DP_EDIT_ACT_RESET_BOTH) {
+		m->reset = 1;
+		return 0;
+	}
 	if (!(out.action & DP_EDIT_ACT_FORWARD))
 		return em_fail(m, "smsc ack not forwarded", ack_off, out.action);
-	/* What the ESME receives: the ack mapped back. */
 	uint32_t a = dp_edit_seqadj_unmap(&m->f.h[DP_EDIT_E2S].sa, m->base + ack_off) - m->base;
-	if (a > m->total)
-		return em_fail(m, "ESME ack beyond the stream", a, m->total);
-	/* Every passed byte below the ack is at the SMSC; everything below it
-	 * was decided. */
-	if (a > dp_edit_dir_release_seq(&m->f, DP_EDIT_E2S) - m->base)
-		return em_fail(m, "ESME ack covers undecided bytes", a, 0);
-	uint32_t mapped = dp_edit_seqadj_map(&m->f.h[DP_EDIT_E2S].sa, m->base + a) - m->base;
-	if (mapped > ack_off)
-		return em_fail(m, "ESME ack covers bytes the SMSC lacks", a, ack_off);
-	/* The ESME ignores ACKs below what it has seen acknowledged. */
-	if (a > m->esme_acked)
-		m->esme_acked = a;
-	return 0;
+	return em_esme_sees_ack(m, a, ack_off);
 }
 
 static inline int em_smsc_ack(struct em *m, uint64_t now)
@@ -139,22 +257,92 @@ static inline int em_smsc_ack(struct em *m, uint64_t now)
 	return em_smsc_ack_at(m, m->rcv_nxt, now);
 }
 
-static inline void em_rx(struct em *m, uint32_t no, uint32_t o, uint32_t len)
+/* The ESME acknowledges what it has (ESME->SMSC pure ACK). */
+static inline int em_esme_ack(struct em *m, uint64_t now)
 {
-	for (uint32_t j = 0; j < len; j++) {
-		m->rx[no + j] = m->data[o + j];
-		m->rxhave[no + j] = 1;
+	struct dp_edit_seg s = {.seq = m->base + m->esme_snd_max,
+				.ack = m->sbase + m->ercv,
+				.len = 0,
+				.flags = DP_EDIT_TCP_ACK};
+	struct dp_edit_out out;
+	if (dp_edit_segment(&m->ctx, &m->f, DP_EDIT_E2S, &s, NULL, 0, now, &out) != DP_EDIT_OK)
+		return em_fail(m, "esme ack refused", m->ercv, 0);
+	if (out.action & DP_EDIT_ACT_RESET_BOTH) {
+		m->reset = 1;
+		return 0;
 	}
-	while (m->rcv_nxt < m->expect_len && m->rxhave[m->rcv_nxt])
-		m->rcv_nxt++;
+	uint32_t a = dp_edit_seqadj_unmap(&m->f.h[DP_EDIT_S2E].sa, m->sbase + m->ercv) - m->sbase;
+	if (a > m->stotal)
+		return em_fail(m, "SMSC ack beyond its stream", a, m->stotal);
+	/* The SMSC's last acknowledged byte (a - 1) is at the ESME. Bytes
+	 * inserted before `a` need not be: they are not the SMSC's. */
+	if (a > 0) {
+		uint32_t last = dp_edit_seqadj_map(&m->f.h[DP_EDIT_S2E].sa, m->sbase + a - 1);
+		if (last - m->sbase >= m->ercv)
+			return em_fail(m, "SMSC ack covers bytes the ESME lacks", a, m->ercv);
+	}
+	if (a > m->smsc_acked)
+		m->smsc_acked = a;
+	return 0;
 }
 
-/* Delayed ranges arrive at the SMSC. */
-static inline void em_flush(struct em *m)
+/* Injected segments due now go toward the ESME. */
+static inline int em_tx(struct em *m, uint64_t now, enum em_mode mode)
 {
-	for (uint32_t i = 0; i < m->ndelayed; i++)
-		em_rx(m, m->delayed[i].no, m->delayed[i].o, m->delayed[i].len);
-	m->ndelayed = 0;
+	struct dp_edit_tx tx;
+	for (int guard = 0; guard < 4 * DP_EDIT_MAX_INJ + 4; guard++) {
+		int rc = dp_edit_tx_next(&m->ctx, &m->f, now, &tx);
+		if (rc == DP_EDIT_AGAIN)
+			return 0;
+		if (rc == DP_EDIT_EMISMATCH) {
+			m->reset = 1;
+			return 0;
+		}
+		if (rc != DP_EDIT_OK)
+			return em_fail(m, "tx_next failed", (uint32_t)-rc, 0);
+		if (tx.len != EM_RESP_LEN || tx.data[0] != 0xee)
+			return em_fail(m, "injected segment is not a whole response", tx.len, 0);
+		if (tx.ack_valid) {
+			uint32_t a = tx.ack - m->base;
+			if (em_esme_sees_ack(m, a, m->rcv_nxt))
+				return -1;
+		}
+		if (mode == EM_DELIVER || mode == EM_DELAY) {
+			if (em_erx(m, tx.seq - m->sbase, tx.data, tx.len))
+				return -1;
+		}
+	}
+	return em_fail(m, "tx_next never said AGAIN", 0, 0);
+}
+
+/* Responses for blocked PDUs that just became complete, in stream order. */
+static inline int em_respond(struct em *m, uint64_t now)
+{
+	if (!m->s2e)
+		return 0;
+	for (uint32_t i = 0; i < m->npdus; i++) {
+		const struct em_pdu *p = &m->pdus[i];
+		if (p->verdict != DP_EDIT_PDU_BLOCK || m->responded[i] || p->off + p->len > m->R)
+			continue;
+		uint8_t *r = m->resp[i];
+		memset(r, 0, EM_RESP_LEN);
+		r[0] = 0xee;
+		r[1] = (uint8_t)i;
+		r[2] = (uint8_t)(m->base >> 3);
+		r[EM_RESP_LEN - 1] = (uint8_t)(i * 13);
+		int rc = dp_edit_inject(&m->ctx, &m->f, r, EM_RESP_LEN, now);
+		if (rc == DP_EDIT_OK) {
+			m->responded[i] = 1;
+			m->nresp++;
+		} else if (rc == DP_EDIT_EFULL || rc == DP_EDIT_ESTATE) {
+			m->responded[i] = 2;
+			if (dp_edit_flow_reset_pending(&m->f))
+				m->reset = 1;
+		} else {
+			return em_fail(m, "inject failed", (uint32_t)-rc, i);
+		}
+	}
+	return 0;
 }
 
 /* The ESME sends stream bytes [off, off+len); the stream layer takes them
@@ -166,8 +354,12 @@ static inline int em_segment_x(struct em *m, uint32_t off, uint32_t len, uint64_
 		return em_fail(m, "model: segment beyond stream", off, len);
 	for (uint32_t k = off; k < off + len; k++)
 		m->got[k] = 1;
+	if (off + len > m->esme_snd_max)
+		m->esme_snd_max = off + len;
 	while (m->R < m->total && m->got[m->R])
 		m->R++;
+	if (em_respond(m, now))
+		return -1;
 	uint32_t rel = dp_edit_dir_release_seq(&m->f, DP_EDIT_E2S) - m->base;
 	struct dp_edit_pdu list[EM_MAX_PDUS];
 	uint32_t n = 0;
@@ -185,11 +377,15 @@ static inline int em_segment_x(struct em *m, uint32_t off, uint32_t len, uint64_
 			break;
 	}
 	struct dp_edit_seg s = {.seq = m->base + off,
-				.ack = m->smsc_seq,
+				.ack = m->sbase + m->ercv,
 				.len = len,
 				.flags = DP_EDIT_TCP_ACK | (len ? DP_EDIT_TCP_PSH : 0)};
 	struct dp_edit_out out;
 	int rc = dp_edit_segment(&m->ctx, &m->f, DP_EDIT_E2S, &s, list, n, now, &out);
+	if (out.action & DP_EDIT_ACT_RESET_BOTH) {
+		m->reset = 1;
+		return 0;
+	}
 	if (rc != DP_EDIT_OK)
 		return em_fail(m, "dp_edit_segment failed", (uint32_t)-rc, off);
 	m->last_held = out.held;
@@ -199,7 +395,7 @@ static inline int em_segment_x(struct em *m, uint32_t off, uint32_t len, uint64_
 	for (uint32_t r = 0; r < out.n; r++) {
 		const struct dp_edit_range *g = &out.r[r];
 		if (g->src == DP_EDIT_SRC_INJ)
-			continue;
+			return em_fail(m, "INJ range on the ESME->SMSC direction", g->seq, 0);
 		uint32_t o = g->seq - m->base, no = g->out_seq - m->base;
 		if (o > m->total || g->len > m->total - o)
 			return em_fail(m, "range outside the stream", o, g->len);
@@ -218,16 +414,7 @@ static inline int em_segment_x(struct em *m, uint32_t off, uint32_t len, uint64_
 			if (m->expect[no + j] != m->data[o + j])
 				return em_fail(m, "byte at the wrong SMSC position", no + j, o + j);
 		}
-		if (mode == EM_DELIVER) {
-			em_rx(m, no, o, g->len);
-		} else if (mode == EM_DELAY) {
-			if (m->ndelayed == sizeof(m->delayed) / sizeof(m->delayed[0]))
-				em_flush(m);
-			m->delayed[m->ndelayed].no = no;
-			m->delayed[m->ndelayed].o = o;
-			m->delayed[m->ndelayed].len = g->len;
-			m->ndelayed++;
-		}
+		em_put(m, 0, no, m->data + o, g->len, mode);
 	}
 	return 0;
 }
@@ -237,8 +424,74 @@ static inline int em_segment(struct em *m, uint32_t off, uint32_t len, uint64_t 
 	return em_segment_x(m, off, len, now, EM_DELIVER);
 }
 
-/* After the whole stream arrived: the SMSC has exactly the passed PDUs and
- * the ESME sees every byte acknowledged. */
+/* The SMSC sends its bytes [off, off+len) toward the ESME. Its PDUs pass;
+ * an incomplete one is forwarded as far as it goes (PASS with avail). */
+static inline int em_smsc_segment_x(struct em *m, uint32_t off, uint32_t len, uint64_t now,
+				    enum em_mode mode)
+{
+	if (off + len > m->stotal)
+		return em_fail(m, "model: SMSC segment beyond stream", off, len);
+	for (uint32_t k = off; k < off + len; k++)
+		m->sgot[k] = 1;
+	if (off + len > m->smsc_snd_max)
+		m->smsc_snd_max = off + len;
+	while (m->sR < m->stotal && m->sgot[m->sR])
+		m->sR++;
+	uint32_t rel = dp_edit_dir_release_seq(&m->f, DP_EDIT_S2E) - m->sbase;
+	struct dp_edit_pdu list[EM_MAX_PDUS];
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < m->nspdus; i++) {
+		const struct em_pdu *p = &m->spdus[i];
+		if (p->off + p->len <= rel || p->off > m->sR)
+			continue;
+		bool complete = p->off + p->len <= m->sR;
+		list[n].seq = m->sbase + p->off;
+		list[n].len = p->len;
+		list[n].avail = complete ? p->len : m->sR - p->off;
+		list[n].verdict = DP_EDIT_PDU_PASS;
+		n++;
+		if (!complete)
+			break;
+	}
+	struct dp_edit_seg s = {.seq = m->sbase + off,
+				.ack = m->base + m->rcv_nxt,
+				.len = len,
+				.flags = DP_EDIT_TCP_ACK};
+	struct dp_edit_out out;
+	int rc = dp_edit_segment(&m->ctx, &m->f, DP_EDIT_S2E, &s, list, n, now, &out);
+#ifdef EM_TRACE
+	fprintf(stderr, " smsc seg %u+%u npdus %u (first %u+%u avail %u) -> n %u\n", off, len, n,
+		n ? list[0].seq - m->sbase : 0, n ? list[0].len : 0, n ? list[0].avail : 0, out.n);
+	for (uint32_t r = 0; r < out.n; r++)
+		fprintf(stderr, "   r %u+%u -> %u src %u\n", out.r[r].seq - m->sbase, out.r[r].len,
+			out.r[r].out_seq - m->sbase, out.r[r].src);
+#endif
+	if (out.action & DP_EDIT_ACT_RESET_BOTH) {
+		m->reset = 1;
+		return 0;
+	}
+	if (rc != DP_EDIT_OK)
+		return em_fail(m, "dp_edit_segment (SMSC) failed", (uint32_t)-rc, off);
+	for (uint32_t r = 0; r < out.n; r++) {
+		const struct dp_edit_range *g = &out.r[r];
+		if (g->src == DP_EDIT_SRC_INJ)
+			continue; /* sent by em_tx() */
+		uint32_t o = g->seq - m->sbase, no = g->out_seq - m->sbase;
+		if (o > m->stotal || g->len > m->stotal - o)
+			return em_fail(m, "SMSC range outside its stream", o, g->len);
+		for (uint32_t j = 0; j < g->len; j++)
+			if (!m->sgot[o + j])
+				return em_fail(m, "forwarded an SMSC byte never received", o + j, 0);
+		if (em_put(m, 1, no, m->sdata + o, g->len, mode))
+			return -1;
+	}
+	/* The SMSC's segment also acknowledged ESME bytes. */
+	uint32_t a = dp_edit_seqadj_unmap(&m->f.h[DP_EDIT_E2S].sa, m->base + m->rcv_nxt) - m->base;
+	return em_esme_sees_ack(m, a, m->rcv_nxt);
+}
+
+/* After the whole ESME stream arrived: the SMSC has exactly the passed PDUs
+ * and the ESME sees every byte acknowledged. */
 static inline int em_check_done(struct em *m, uint64_t now)
 {
 	if (em_smsc_ack(m, now))
@@ -249,6 +502,43 @@ static inline int em_check_done(struct em *m, uint64_t now)
 		return em_fail(m, "SMSC bytes differ", 0, 0);
 	if (m->esme_acked != m->total)
 		return em_fail(m, "ESME not fully acknowledged", m->esme_acked, m->total);
+	return 0;
+}
+
+/* After everything arrived toward the ESME: its stream is the SMSC's PDUs in
+ * order with each injected response once, whole, at a PDU boundary; the
+ * SMSC sees all its bytes acknowledged; nothing is outstanding. */
+static inline int em_check_done_s2e(struct em *m)
+{
+	uint32_t want = m->stotal + m->nresp * EM_RESP_LEN;
+	if (m->ercv != want)
+		return em_fail(m, "ESME stream incomplete", m->ercv, want);
+	uint32_t pos = 0, sp = 0, seen = 0, last_resp = 0;
+	while (pos < want) {
+		if (m->erx[pos] == 0xee) {
+			uint32_t i = m->erx[pos + 1];
+			if (i >= m->npdus || m->responded[i] != 1 ||
+			    memcmp(m->erx + pos, m->resp[i], EM_RESP_LEN) != 0)
+				return em_fail(m, "ESME got a broken response", pos, i);
+			if (seen && i <= last_resp)
+				return em_fail(m, "responses out of order or twice", i, last_resp);
+			last_resp = i;
+			seen++;
+			pos += EM_RESP_LEN;
+			continue;
+		}
+		if (sp >= m->nspdus ||
+		    memcmp(m->erx + pos, m->sdata + m->spdus[sp].off, m->spdus[sp].len) != 0)
+			return em_fail(m, "ESME stream is not the SMSC's PDUs", pos, sp);
+		pos += m->spdus[sp].len;
+		sp++;
+	}
+	if (sp != m->nspdus || seen != m->nresp)
+		return em_fail(m, "ESME missed PDUs or responses", sp, seen);
+	if (m->smsc_acked != m->stotal)
+		return em_fail(m, "SMSC not fully acknowledged", m->smsc_acked, m->stotal);
+	if (dp_edit_inj_outstanding(&m->f) != 0)
+		return em_fail(m, "responses still outstanding", dp_edit_inj_outstanding(&m->f), 0);
 	return 0;
 }
 

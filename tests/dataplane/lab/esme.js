@@ -82,7 +82,7 @@ function plan() {
 	// submit to the subscriber who sent STOP
 	for (let i = 0; i < 300; i++)
 		cust.charlie.push({ kind: 'burst', burst: true, pdu: { ...intl, source_addr: '447700900003',
-			destination_addr: num(r++), short_message: `Your code is ${100000 + i}` },
+			destination_addr: num(r++), short_message: ham[Math.floor(rnd() * ham.length)] },
 		expect: { verdict: 'pass|throttle' } });
 	for (let i = 0; i < 39; i++)
 		cust.charlie.push({ kind: 'ham', afterBurst: i === 0, pdu: { ...intl, source_addr: '447700900003', destination_addr: num(r++),

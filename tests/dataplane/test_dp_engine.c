@@ -1,0 +1,769 @@
+/* The engine end to end on crafted frames (no ports): frame parsing
+ * (802.1Q, QinQ, IPv6 extension headers, fragments), flows (table full,
+ * timeouts), sessions, and every verdict step with a fake clock. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <rte_eal.h>
+
+#include "dp.h"
+#include "pat.h"
+
+/* ------------------------------------------------------------ frames */
+
+struct fb {
+	uint8_t b[2048];
+	uint32_t len;
+};
+
+static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+
+struct tcp_spec {
+	int v6;             /* 0: IPv4 */
+	int n_vlan;         /* 0..2 */
+	int v6_ext;         /* IPv6: add hop-by-hop and destination options */
+	int frag;           /* IPv4 MF / IPv6 fragment header */
+	uint8_t src_last, dst_last; /* last address byte: 198.18.0.x / 2001:db8::x */
+	uint16_t sport, dport;
+	uint32_t seq, ack;
+	uint8_t flags;
+};
+
+static void mk_tcp(struct fb *f, const struct tcp_spec *t, const uint8_t *pl, uint32_t plen)
+{
+	uint8_t *p = f->b;
+	memset(p, 0, sizeof(f->b));
+	memcpy(p, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01", 12);
+	uint32_t o = 12;
+	for (int i = 0; i < t->n_vlan; i++) {
+		put16(p + o, i == 0 && t->n_vlan == 2 ? 0x88a8 : 0x8100);
+		put16(p + o + 2, (uint16_t)(100 + i));
+		o += 4;
+	}
+	put16(p + o, t->v6 ? 0x86dd : 0x0800);
+	o += 2;
+	uint32_t l3 = o;
+	uint32_t tcp_len = 20 + plen;
+	if (!t->v6) {
+		p[o] = 0x45;
+		put16(p + o + 2, (uint16_t)(20 + tcp_len));
+		if (t->frag)
+			put16(p + o + 6, 0x2000); /* MF */
+		p[o + 8] = 64;
+		p[o + 9] = 6;
+		memcpy(p + o + 12, "\xc6\x12\x00", 3);
+		p[o + 15] = t->src_last;
+		memcpy(p + o + 16, "\xc6\x12\x00", 3);
+		p[o + 19] = t->dst_last;
+		o += 20;
+	} else {
+		uint32_t ext = (t->v6_ext ? 16 : 0) + (t->frag ? 8 : 0);
+		p[o] = 0x60;
+		put16(p + o + 4, (uint16_t)(ext + tcp_len));
+		p[o + 6] = t->v6_ext ? 0 : t->frag ? 44 : 6;
+		p[o + 7] = 64;
+		memcpy(p + o + 8, "\x20\x01\x0d\xb8", 4);
+		p[o + 23] = t->src_last;
+		memcpy(p + o + 24, "\x20\x01\x0d\xb8", 4);
+		p[o + 39] = t->dst_last;
+		o += 40;
+		if (t->v6_ext) {
+			p[o] = 60; /* hop-by-hop → destination options */
+			p[o + 1] = 0;
+			p[o + 2] = 1; p[o + 3] = 4; /* PadN */
+			o += 8;
+			p[o] = t->frag ? 44 : 6;
+			p[o + 1] = 0;
+			p[o + 2] = 1; p[o + 3] = 4;
+			o += 8;
+		}
+		if (t->frag) {
+			p[o] = 6;
+			put16(p + o + 2, 0x0001); /* offset 0, M set */
+			o += 8;
+		}
+	}
+	(void)l3;
+	put16(p + o, t->sport);
+	put16(p + o + 2, t->dport);
+	put32(p + o + 4, t->seq);
+	put32(p + o + 8, t->ack);
+	p[o + 12] = 0x50;
+	p[o + 13] = t->flags;
+	put16(p + o + 14, 65535);
+	o += 20;
+	memcpy(p + o, pl, plen);
+	f->len = o + plen;
+	if (f->len < 60)
+		f->len = 60; /* Ethernet padding: must not be taken as payload */
+}
+
+/* ------------------------------------------------------------- PDUs */
+
+static uint32_t cstr(uint8_t *p, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	memcpy(p, s, n);
+	return (uint32_t)n;
+}
+
+static uint32_t mk_hdr(uint8_t *p, uint32_t len, uint32_t cmd, uint32_t status, uint32_t seq)
+{
+	put32(p, len);
+	put32(p + 4, cmd);
+	put32(p + 8, status);
+	put32(p + 12, seq);
+	return 16;
+}
+
+static uint32_t mk_bind(uint8_t *p, uint32_t seq, const char *sid, const char *pw)
+{
+	uint32_t o = 16;
+	o += cstr(p + o, sid);
+	o += cstr(p + o, pw);
+	o += cstr(p + o, "");
+	p[o++] = 0x34;
+	p[o++] = 0;
+	p[o++] = 0;
+	o += cstr(p + o, "");
+	mk_hdr(p, o, 0x09, 0, seq);
+	return o;
+}
+
+/* submit_sm or deliver_sm (same body). */
+static uint32_t mk_sm(uint8_t *p, uint32_t cmd, uint32_t seq, uint8_t src_ton, const char *src,
+		      const char *dst, uint8_t esm, uint8_t dcs, const uint8_t *ud, uint32_t udlen)
+{
+	uint32_t o = 16;
+	o += cstr(p + o, "");
+	p[o++] = src_ton;
+	p[o++] = src_ton == 5 ? 0 : 1;
+	o += cstr(p + o, src);
+	p[o++] = 1;
+	p[o++] = 1;
+	o += cstr(p + o, dst);
+	p[o++] = esm;
+	p[o++] = 0;
+	p[o++] = 0;
+	o += cstr(p + o, "");
+	o += cstr(p + o, "");
+	p[o++] = 0;
+	p[o++] = 0;
+	p[o++] = dcs;
+	p[o++] = 0;
+	p[o++] = (uint8_t)udlen;
+	memcpy(p + o, ud, udlen);
+	o += udlen;
+	mk_hdr(p, o, cmd, 0, seq);
+	return o;
+}
+
+static uint32_t mk_text(uint8_t *p, uint32_t cmd, uint32_t seq, uint8_t ton, const char *src,
+			const char *dst, const char *text)
+{
+	return mk_sm(p, cmd, seq, ton, src, dst, 0, 1, (const uint8_t *)text, (uint32_t)strlen(text));
+}
+
+/* ----------------------------------------------------------- fixture */
+
+#define MAXEV 64
+
+struct fx {
+	struct dp_settings s;
+	struct dp_engine *e;
+	struct dp_event ev[MAXEV];
+	unsigned n_ev;
+	uint32_t cseq, sseq; /* next client / server TCP sequence numbers */
+	uint32_t pseq;       /* SMPP sequence_number of the next submit */
+	uint16_t cport;
+	struct tcp_spec t;
+	struct pat_ruleset *rs;
+	struct dp_rules rules;
+	struct dp_snapshot snap;
+	uint64_t now;
+};
+
+static void sink(void *arg, const struct dp_event *ev)
+{
+	struct fx *x = arg;
+	if (x->n_ev < MAXEV)
+		x->ev[x->n_ev++] = *ev;
+}
+
+static const char lab_rules[] =
+	"rule id=9001 cat=fraud target=norm action=block pat=/verify now at secure-bank\\.example/ desc=\"phishing URL\"\n"
+	"rule id=9002 cat=spam target=norm action=block pat=/win a free (iphone|prize)/ desc=\"prize spam\"\n"
+	"rule id=9004 cat=spoofing target=sender action=block pat=/^(hsbc|paypal)$/i desc=\"protected brand\"\n";
+
+static struct fx *fx_new(void (*tune)(struct dp_settings *))
+{
+	struct fx *x = calloc(1, sizeof(*x));
+	dp_settings_default(&x->s);
+	x->s.flows_max = 64;
+	x->s.pool_chunks = 64;
+	x->s.concat_max = 16;
+	x->s.table_slots = 256;
+	if (tune)
+		tune(&x->s);
+	x->e = dp_engine_create(0, &x->s, 0);
+	assert_non_null(x->e);
+	dp_engine_set_event_sink(x->e, sink, x);
+	x->now = 1000000;
+	dp_engine_set_time(x->e, x->now);
+	struct pat_source src = { "lab.rules", lab_rules, sizeof(lab_rules) - 1 };
+	struct pat_error err;
+	int rc = pat_ruleset_compile_sources(&src, 1, NULL, &x->rs, &err);
+	if (rc != PAT_OK)
+		fprintf(stderr, "rules: %s line %u: %s\n", pat_strerror(rc), err.line, err.message);
+	assert_int_equal(rc, PAT_OK);
+	x->rules.rs = x->rs;
+	assert_int_equal(pat_scratch_alloc(x->rs, &x->rules.scratch[0]), PAT_OK);
+	x->rules.stream_size = (pat_stream_size(x->rs) + 7) & ~(size_t)7;
+	x->rules.concat_mem[0] = calloc(x->s.concat_max, x->rules.stream_size);
+	x->snap.generation = 1;
+	x->snap.rules = &x->rules;
+	dp_engine_set_snapshot(x->e, &x->snap);
+	x->t = (struct tcp_spec){ .src_last = 1, .dst_last = 2, .sport = 40000, .dport = 2775 };
+	return x;
+}
+
+static void fx_free(struct fx *x)
+{
+	dp_engine_free(x->e);
+	pat_scratch_free(x->rules.scratch[0]);
+	free(x->rules.concat_mem[0]);
+	pat_ruleset_free(x->rs);
+	free(x);
+}
+
+static void advance(struct fx *x, uint64_t ms)
+{
+	x->now += ms;
+	dp_engine_set_time(x->e, x->now);
+}
+
+/* Send a segment from the client (ESME) or the server (SMSC). */
+static void seg(struct fx *x, bool from_client, uint8_t flags, const uint8_t *pl, uint32_t n)
+{
+	struct tcp_spec t = x->t;
+	if (!from_client) {
+		t.src_last = x->t.dst_last;
+		t.dst_last = x->t.src_last;
+		t.sport = x->t.dport;
+		t.dport = x->t.sport;
+	}
+	t.seq = from_client ? x->cseq : x->sseq;
+	t.ack = from_client ? x->sseq : x->cseq;
+	t.flags = flags;
+	struct fb f;
+	mk_tcp(&f, &t, pl, n);
+	assert_int_equal(dp_engine_frame(x->e, f.b, f.len), DP_ACT_FORWARD);
+	uint32_t adv = n + ((flags & (DP_TCP_SYN | DP_TCP_FIN)) ? 1 : 0);
+	if (from_client)
+		x->cseq += adv;
+	else
+		x->sseq += adv;
+}
+
+static void handshake(struct fx *x)
+{
+	x->cseq = 1000;
+	x->sseq = 5000;
+	seg(x, true, DP_TCP_SYN, NULL, 0);
+	seg(x, false, DP_TCP_SYN | DP_TCP_ACK, NULL, 0);
+	seg(x, true, DP_TCP_ACK, NULL, 0);
+}
+
+static void bind_ok(struct fx *x, const char *sid)
+{
+	uint8_t p[256];
+	uint32_t n = mk_bind(p, 1, sid, "s3cr3tpw");
+	seg(x, true, DP_TCP_ACK | DP_TCP_PSH, p, n);
+	n = mk_hdr(p, 16, 0x80000009, 0, 1);
+	n += cstr(p + n, "SMSC");
+	put32(p, n);
+	seg(x, false, DP_TCP_ACK | DP_TCP_PSH, p, n);
+}
+
+static const struct dp_event *submit(struct fx *x, uint8_t ton, const char *src, const char *dst,
+				     const char *text)
+{
+	uint8_t p[512];
+	uint32_t n = mk_text(p, 0x04, ++x->pseq, ton, src, dst, text);
+	unsigned before = x->n_ev;
+	seg(x, true, DP_TCP_ACK | DP_TCP_PSH, p, n);
+	assert_int_equal(x->n_ev, before + 1);
+	return &x->ev[x->n_ev - 1];
+}
+
+/* ------------------------------------------------------ frame tests */
+
+static void test_frame_kinds(void **state)
+{
+	(void)state;
+	struct fb f;
+	struct dp_frame fr;
+	static const uint8_t pl[] = "hello";
+	struct tcp_spec t = { .src_last = 1, .dst_last = 2, .sport = 1, .dport = 2775, .seq = 7 };
+
+	t.n_vlan = 1; /* 802.1Q */
+	mk_tcp(&f, &t, pl, 5);
+	assert_int_equal(dp_frame_parse(f.b, f.len, &fr), DP_FRAME_TCP);
+	assert_int_equal(fr.n_vlan, 1);
+	assert_int_equal(fr.vlan[0], 100);
+	assert_int_equal(fr.payload_len, 5); /* padding to 60 bytes not counted */
+	assert_int_equal(fr.dport, 2775);
+
+	t.n_vlan = 2; /* QinQ: 0x88a8 outer, 0x8100 inner */
+	mk_tcp(&f, &t, pl, 5);
+	assert_int_equal(dp_frame_parse(f.b, f.len, &fr), DP_FRAME_TCP);
+	assert_int_equal(fr.n_vlan, 2);
+	assert_int_equal(fr.vlan[1], 101);
+	assert_memory_equal(fr.payload, "hello", 5);
+
+	t.n_vlan = 0;
+	t.v6 = 1;
+	t.v6_ext = 1; /* hop-by-hop + destination options */
+	mk_tcp(&f, &t, pl, 5);
+	assert_int_equal(dp_frame_parse(f.b, f.len, &fr), DP_FRAME_TCP);
+	assert_int_equal(fr.family, 6);
+	assert_int_equal(fr.seq, 7);
+	assert_memory_equal(fr.payload, "hello", 5);
+
+	t.frag = 1; /* IPv6 fragment header, more fragments */
+	mk_tcp(&f, &t, pl, 5);
+	assert_int_equal(dp_frame_parse(f.b, f.len, &fr), DP_FRAME_FRAG);
+	t.v6 = 0;
+	t.v6_ext = 0; /* IPv4 MF */
+	mk_tcp(&f, &t, pl, 5);
+	assert_int_equal(dp_frame_parse(f.b, f.len, &fr), DP_FRAME_FRAG);
+
+	/* ARP: forwarded untouched */
+	uint8_t arp[60] = { 0 };
+	arp[12] = 0x08;
+	arp[13] = 0x06;
+	assert_int_equal(dp_frame_parse(arp, sizeof(arp), &fr), DP_FRAME_OTHER);
+	/* IPv4 total length beyond the frame: BAD, never read past it */
+	t.frag = 0;
+	mk_tcp(&f, &t, pl, 5);
+	assert_int_equal(dp_frame_parse(f.b, 14 + 20 + 10, &fr), DP_FRAME_BAD);
+	assert_int_equal(dp_frame_parse(f.b, 10, &fr), DP_FRAME_BAD);
+}
+
+static void test_flow_key_symmetric(void **state)
+{
+	(void)state;
+	struct fb f;
+	struct dp_frame a, b;
+	struct dp_flow_key ka, kb;
+	struct tcp_spec t = { .src_last = 9, .dst_last = 2, .sport = 40000, .dport = 2775 };
+	mk_tcp(&f, &t, NULL, 0);
+	dp_frame_parse(f.b, f.len, &a);
+	struct tcp_spec r = { .src_last = 2, .dst_last = 9, .sport = 2775, .dport = 40000 };
+	mk_tcp(&f, &r, NULL, 0);
+	dp_frame_parse(f.b, f.len, &b);
+	assert_int_not_equal(dp_flow_key_make(&a, &ka), dp_flow_key_make(&b, &kb));
+	assert_memory_equal(&ka, &kb, sizeof(ka));
+}
+
+/* ------------------------------------------------------- flow tests */
+
+static void small_table(struct dp_settings *s)
+{
+	s->flows_max = 16;
+}
+
+static void test_flow_table_full_and_timeouts(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(small_table);
+	struct dp_flow_table *t = dp_engine_flows(x->e);
+	for (int i = 0; i < 20; i++) {
+		x->t.sport = (uint16_t)(30000 + i);
+		handshake(x);
+	}
+	struct dp_flow_stats *st = dp_flow_table_stats(t);
+	assert_int_equal(st->created, 16);
+	assert_int_equal(st->active, 16);
+	assert_true(st->table_full >= 4);
+	assert_true(dp_engine_counters(x->e)->table_full_frames >= 4); /* forwarded, counted */
+	/* Idle established flows live 300 s. */
+	advance(x, 299000);
+	assert_int_equal(dp_engine_expire(x->e, 64), 0);
+	advance(x, 2000);
+	assert_int_equal(dp_engine_expire(x->e, 64), 16);
+	assert_int_equal(st->active, 0);
+	assert_int_equal(st->expired, 16);
+	/* A closed flow goes after the closing timeout (10 s). */
+	handshake(x);
+	seg(x, true, DP_TCP_FIN | DP_TCP_ACK, NULL, 0);
+	seg(x, false, DP_TCP_FIN | DP_TCP_ACK, NULL, 0);
+	advance(x, 9000);
+	assert_int_equal(dp_engine_expire(x->e, 64), 0);
+	advance(x, 2000);
+	assert_int_equal(dp_engine_expire(x->e, 64), 1);
+	assert_int_equal(st->closed, 1);
+	fx_free(x);
+}
+
+/* ---------------------------------------------------- session tests */
+
+static void test_session_bind(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(NULL);
+	x->t.n_vlan = 1;
+	handshake(x);
+	bind_ok(x, "alpha");
+	struct dp_counters *c = dp_engine_counters(x->e);
+	assert_int_equal(c->binds, 1);
+	assert_int_equal(c->bind_ok, 1);
+	assert_int_equal(x->n_ev, 1);
+	assert_int_equal(x->ev[0].type, DP_EV_BIND);
+	assert_string_equal(x->ev[0].system_id, "alpha");
+	/* The password is nowhere in the flow's memory. */
+	struct dp_frame fr;
+	struct dp_flow_key k;
+	struct fb f;
+	mk_tcp(&f, &x->t, NULL, 0);
+	dp_frame_parse(f.b, f.len, &fr);
+	dp_flow_key_make(&fr, &k);
+	struct dp_flow *fl = dp_flow_lookup(dp_engine_flows(x->e), &k, false, 0);
+	assert_non_null(fl);
+	assert_int_equal(fl->sess.state, DP_SESS_BOUND);
+	assert_null(memmem(fl, sizeof(*fl), "s3cr3tpw", 8));
+	const struct dp_event *ev = submit(x, 1, "447700900001", "447700900002", "hello there");
+	assert_int_equal(ev->verdict, DP_VERDICT_PASS);
+	assert_string_equal(ev->system_id, "alpha");
+	assert_string_equal(ev->text, "hello there");
+	fx_free(x);
+}
+
+/* A flow picked up mid-stream: the first segment starts inside a PDU. */
+static void test_midstream_flow(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(NULL);
+	x->t.v6 = 1;
+	x->t.v6_ext = 1;
+	x->cseq = 777;
+	x->sseq = 999;
+	uint8_t p[512];
+	uint32_t n = mk_text(p, 0x04, 41, 1, "447700900001", "447700900002", "first one");
+	uint32_t n2 = mk_text(p + n, 0x04, 42, 1, "447700900001", "447700900003", "win a free prize now");
+	seg(x, true, DP_TCP_ACK | DP_TCP_PSH, p + 10, n - 10 + n2);
+	assert_int_equal(x->n_ev, 1);
+	assert_int_equal(x->ev[0].sequence, 42);
+	assert_int_equal(x->ev[0].verdict, DP_VERDICT_BLOCK);
+	assert_int_equal(x->ev[0].rule_num, 9002);
+	assert_int_equal(dp_engine_counters(x->e)->stream.resync, 1);
+	fx_free(x);
+}
+
+static void test_tls_on_smpp_port(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(NULL);
+	handshake(x);
+	static const uint8_t hello[] = { 0x16, 0x03, 0x01, 0x00, 0x40, 0x01, 0x00, 0x00, 0x3c, 0x03, 0x03 };
+	seg(x, true, DP_TCP_ACK | DP_TCP_PSH, hello, sizeof(hello));
+	assert_int_equal(dp_engine_counters(x->e)->tls_flows, 1);
+	assert_int_equal(x->n_ev, 1);
+	assert_int_equal(x->ev[0].type, DP_EV_UNINSPECTABLE);
+	assert_int_equal(x->ev[0].verdict, DP_VERDICT_BLOCK); /* default policy: block */
+	assert_string_equal(x->ev[0].rule_id, "builtin:tls");
+	fx_free(x);
+}
+
+/* ---------------------------------------------------- verdict steps */
+
+static struct dp_customer custs[2];
+
+static void test_standing_first(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(NULL);
+	memset(custs, 0, sizeof(custs));
+	snprintf(custs[0].system_id, DP_SYSTEM_ID_MAX, "alpha");
+	custs[0].any_sender = 1;
+	snprintf(custs[1].system_id, DP_SYSTEM_ID_MAX, "bad");
+	custs[1].standing = DP_STANDING_SUSPENDED;
+	custs[1].any_sender = 1;
+	static struct dp_snapshot s2;
+	s2 = x->snap;
+	s2.generation = 2;
+	s2.cust = custs;
+	s2.n_cust = 2;
+	dp_engine_set_snapshot(x->e, &s2);
+	handshake(x);
+	bind_ok(x, "bad");
+	/* Spam from a suspended customer: standing decides, before content. */
+	const struct dp_event *ev = submit(x, 1, "447700900001", "447700900002", "win a free iphone");
+	assert_int_equal(ev->verdict, DP_VERDICT_BLOCK);
+	assert_int_equal(ev->category, DP_CAT_STANDING);
+	assert_int_equal(ev->command_status, 0x45);
+	/* The standing changes (a new snapshot): the live session follows. */
+	custs[1].standing = DP_STANDING_WARNED;
+	static struct dp_snapshot s3;
+	s3 = s2;
+	s3.generation = 3;
+	dp_engine_set_snapshot(x->e, &s3);
+	ev = submit(x, 1, "447700900001", "447700900002", "hello");
+	assert_int_equal(ev->verdict, DP_VERDICT_PASS);
+	ev = submit(x, 1, "447700900001", "447700900002", "WIN a FREE iPhone");
+	assert_int_equal(ev->category, DP_CAT_CONTENT);
+	assert_int_equal(ev->rule_num, 9002);
+	assert_string_equal(ev->rule_id, "9002");
+	fx_free(x);
+}
+
+static void rate2(struct dp_settings *s)
+{
+	s->default_customer.rate_per_s = 2;
+	s->default_customer.burst = 2;
+}
+
+static void test_rate_limit_fake_clock(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(rate2);
+	handshake(x);
+	bind_ok(x, "alpha");
+	assert_int_equal(submit(x, 1, "447700900001", "447700900002", "a")->verdict, DP_VERDICT_PASS);
+	assert_int_equal(submit(x, 1, "447700900001", "447700900003", "b")->verdict, DP_VERDICT_PASS);
+	const struct dp_event *ev = submit(x, 1, "447700900001", "447700900004", "win a free prize");
+	/* Rate comes before content: throttled, not blocked. */
+	assert_int_equal(ev->verdict, DP_VERDICT_THROTTLE);
+	assert_string_equal(ev->rule_id, "builtin:rate.customer");
+	assert_int_equal(ev->command_status, 0x58);
+	advance(x, 499);
+	assert_int_equal(submit(x, 1, "447700900001", "447700900005", "c")->verdict, DP_VERDICT_THROTTLE);
+	advance(x, 2);
+	assert_int_equal(submit(x, 1, "447700900001", "447700900006", "d")->verdict, DP_VERDICT_PASS);
+	fx_free(x);
+}
+
+static void test_optout_then_optin(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(NULL);
+	handshake(x);
+	bind_ok(x, "alpha");
+	uint8_t p[256];
+	/* The subscriber answers "Stop" to a short code (deliver_sm from the SMSC). */
+	uint32_t n = mk_text(p, 0x05, 900, 1, "+447700900999", "70123", "Stop ");
+	seg(x, false, DP_TCP_ACK | DP_TCP_PSH, p, n);
+	assert_int_equal(x->ev[x->n_ev - 1].type, DP_EV_OPTOUT);
+	assert_int_equal(x->ev[x->n_ev - 1].optout_on, 1);
+	const struct dp_event *ev = submit(x, 5, "AlphaShop", "447700900999", "hello again");
+	assert_int_equal(ev->verdict, DP_VERDICT_BLOCK);
+	assert_int_equal(ev->category, DP_CAT_OPTOUT);
+	assert_int_equal(ev->command_status, 0x66);
+	/* Other subscribers are not affected; a sentence with STOP in it is not a STOP. */
+	assert_int_equal(submit(x, 5, "AlphaShop", "447700900998", "hi")->verdict, DP_VERDICT_PASS);
+	n = mk_text(p, 0x05, 901, 1, "447700900998", "70123", "please do not stop");
+	seg(x, false, DP_TCP_ACK | DP_TCP_PSH, p, n);
+	assert_int_equal(submit(x, 5, "AlphaShop", "447700900998", "hi")->verdict, DP_VERDICT_PASS);
+	n = mk_text(p, 0x05, 902, 1, "447700900999", "70123", "START");
+	seg(x, false, DP_TCP_ACK | DP_TCP_PSH, p, n);
+	assert_int_equal(submit(x, 5, "AlphaShop", "447700900999", "welcome back")->verdict,
+			 DP_VERDICT_PASS);
+	assert_int_equal(dp_engine_counters(x->e)->optouts, 1);
+	assert_int_equal(dp_engine_counters(x->e)->optins, 1);
+	fx_free(x);
+}
+
+static void test_sender_rules(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(NULL);
+	handshake(x);
+	bind_ok(x, "alpha");
+	const struct dp_event *ev = submit(x, 1, "AlphaShop", "447700900002", "hi");
+	assert_int_equal(ev->category, DP_CAT_SENDER);
+	assert_string_equal(ev->rule_id, "builtin:sender.ton"); /* alphanumeric needs TON 5 */
+	ev = submit(x, 5, "AlphaShopping", "447700900002", "hi");
+	assert_string_equal(ev->rule_id, "builtin:sender.length"); /* 13 > 11 */
+	ev = submit(x, 1, "0123", "447700900002", "hi");
+	assert_string_equal(ev->rule_id, "builtin:sender.e164");
+	ev = submit(x, 5, "PayPal", "447700900002", "win a free iphone");
+	/* Sender rules come before content rules. */
+	assert_int_equal(ev->category, DP_CAT_SENDER);
+	assert_int_equal(ev->rule_num, 9004);
+	assert_int_equal(ev->command_status, 0x0a);
+	assert_int_equal(submit(x, 5, "AlphaShop", "447700900002", "hi")->verdict, DP_VERDICT_PASS);
+	fx_free(x);
+}
+
+static void allow_list(struct dp_settings *s)
+{
+	s->default_customer.any_sender = 0;
+	s->default_customer.n_senders = 1;
+	snprintf(s->default_customer.senders[0], DP_SENDER_MAX, "AlphaShop");
+}
+
+static void test_sender_allow_list(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(allow_list);
+	handshake(x);
+	bind_ok(x, "alpha");
+	assert_int_equal(submit(x, 5, "AlphaShop", "447700900002", "hi")->verdict, DP_VERDICT_PASS);
+	assert_string_equal(submit(x, 5, "OtherShop", "447700900002", "hi")->rule_id,
+			    "builtin:sender.allow");
+	fx_free(x);
+}
+
+static const struct dp_event *part(struct fx *x, uint8_t ref, uint8_t i, const char *text)
+{
+	uint8_t ud[200] = { 5, 0, 3, ref, 2, i };
+	size_t n = strlen(text);
+	memcpy(ud + 6, text, n);
+	uint8_t p[512];
+	uint32_t len = mk_sm(p, 0x04, ++x->pseq, 1, "447700900001", "447700900002", 0x40, 1, ud,
+			     (uint32_t)(6 + n));
+	unsigned before = x->n_ev;
+	seg(x, true, DP_TCP_ACK | DP_TCP_PSH, p, len);
+	assert_int_equal(x->n_ev, before + 1);
+	return &x->ev[x->n_ev - 1];
+}
+
+static void test_concat_split_url_and_expiry(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(NULL);
+	handshake(x);
+	bind_ok(x, "alpha");
+	/* The URL is split across the parts: part 2 completes the match. */
+	assert_int_equal(part(x, 7, 1, "Your account is locked. Verify now at secure-")->verdict,
+			 DP_VERDICT_PASS);
+	const struct dp_event *ev = part(x, 7, 2, "bank.example/login today");
+	assert_int_equal(ev->verdict, DP_VERDICT_BLOCK);
+	assert_int_equal(ev->rule_num, 9001);
+	assert_int_equal(ev->part, 2);
+	assert_int_equal(ev->parts, 2);
+	/* Each part alone is harmless. */
+	assert_int_equal(part(x, 8, 2, "bank.example/login today")->verdict, DP_VERDICT_PASS);
+	/* A message whose next part comes after concat_timeout starts over. */
+	part(x, 9, 1, "Your account is locked. Verify now at secure-");
+	advance(x, x->s.concat_timeout_ms + 1);
+	for (int i = 0; i < 64; i++)
+		dp_engine_expire(x->e, 1);
+	assert_true(dp_engine_counters(x->e)->concat_expired >= 1);
+	assert_int_equal(part(x, 9, 2, "bank.example/login today")->verdict, DP_VERDICT_PASS);
+	fx_free(x);
+}
+
+static void bulk5(struct dp_settings *s)
+{
+	s->bulk_recipients = 5;
+	s->bulk_window_ms = 60000;
+}
+
+static void test_bulk_fingerprint(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(bulk5);
+	handshake(x);
+	bind_ok(x, "alpha");
+	char dst[32], text[64];
+	for (int i = 0; i < 4; i++) {
+		snprintf(dst, sizeof(dst), "4477009000%02d", i);
+		snprintf(text, sizeof(text), "Your code is %d", 1000 + i); /* digits vary */
+		assert_int_equal(submit(x, 1, "447700900001", dst, text)->verdict, DP_VERDICT_PASS);
+	}
+	/* A repeat to the same recipient does not count as another recipient. */
+	assert_int_equal(submit(x, 1, "447700900001", dst, "Your code is 77")->verdict, DP_VERDICT_PASS);
+	const struct dp_event *ev = submit(x, 1, "447700900001", "447700900099", "Your code is 5");
+	assert_int_equal(ev->category, DP_CAT_BULK);
+	/* A different text is not bulk; after the window the count restarts. */
+	assert_int_equal(submit(x, 1, "447700900001", "447700900098", "Another text")->verdict,
+			 DP_VERDICT_PASS);
+	advance(x, 60001);
+	assert_int_equal(submit(x, 1, "447700900001", "447700900097", "Your code is 6")->verdict,
+			 DP_VERDICT_PASS);
+	fx_free(x);
+}
+
+static void velo3(struct dp_settings *s)
+{
+	s->velocity_max = 3;
+	s->velocity_window_ms = 60000;
+}
+
+static void test_velocity(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(velo3);
+	handshake(x);
+	bind_ok(x, "alpha");
+	const char *texts[] = { "one", "two", "three", "four" };
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(submit(x, 1, "447700900001", "447700900002", texts[i])->verdict,
+				 DP_VERDICT_PASS);
+	const struct dp_event *ev = submit(x, 1, "447700900001", "447700900002", texts[3]);
+	assert_int_equal(ev->category, DP_CAT_VELOCITY);
+	assert_int_equal(submit(x, 1, "447700900001", "447700900003", "other")->verdict, DP_VERDICT_PASS);
+	advance(x, 60001);
+	assert_int_equal(submit(x, 1, "447700900001", "447700900002", "later")->verdict, DP_VERDICT_PASS);
+	fx_free(x);
+}
+
+static void test_no_ruleset_fail_policy(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(NULL);
+	static struct dp_snapshot empty;
+	empty.generation = 9;
+	dp_engine_set_snapshot(x->e, &empty);
+	handshake(x);
+	bind_ok(x, "alpha");
+	/* failure_no_ruleset defaults to open: passed, and counted. */
+	assert_int_equal(submit(x, 1, "447700900001", "447700900002", "win a free iphone")->verdict,
+			 DP_VERDICT_PASS);
+	assert_int_equal(dp_engine_counters(x->e)->unscanned_no_ruleset, 1);
+	fx_free(x);
+}
+
+int main(void)
+{
+	char prefix[64];
+	snprintf(prefix, sizeof(prefix), "--file-prefix=dpeng%d", (int)getpid());
+	char *eal[] = { "test_dp_engine", "--no-huge", "--no-shconf", "--no-pci", "-m", "256",
+			"-l", "0", "--no-telemetry", "--log-level=*:error", prefix, NULL };
+	if (rte_eal_init(11, eal) < 0) {
+		fprintf(stderr, "EAL init failed\n");
+		return 1;
+	}
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_frame_kinds),
+		cmocka_unit_test(test_flow_key_symmetric),
+		cmocka_unit_test(test_flow_table_full_and_timeouts),
+		cmocka_unit_test(test_session_bind),
+		cmocka_unit_test(test_midstream_flow),
+		cmocka_unit_test(test_tls_on_smpp_port),
+		cmocka_unit_test(test_standing_first),
+		cmocka_unit_test(test_rate_limit_fake_clock),
+		cmocka_unit_test(test_optout_then_optin),
+		cmocka_unit_test(test_sender_rules),
+		cmocka_unit_test(test_sender_allow_list),
+		cmocka_unit_test(test_concat_split_url_and_expiry),
+		cmocka_unit_test(test_bulk_fingerprint),
+		cmocka_unit_test(test_velocity),
+		cmocka_unit_test(test_no_ruleset_fail_policy),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	rte_eal_cleanup();
+	return rc;
+}
