@@ -8,9 +8,10 @@
  *      (full-width, mathematical, enclosed, superscript forms, ligatures);
  *   2. NFKC then canonical decomposition with combining marks dropped, when
  *      that is only ASCII letters/digits (accented Latin letters);
- *   3. ICU's confusable skeleton (uspoof_getSkeleton) of the lower-case form,
- *      then of the code point itself, lower-cased, when that is only ASCII
- *      letters/digits (Cyrillic/Greek homoglyphs, ...);
+ *   3. ICU's confusable skeleton (uspoof_getSkeleton), when that is only
+ *      ASCII letters/digits (Cyrillic/Greek homoglyphs, ...); a one-letter
+ *      skeleton is resolved to the ASCII look-alike of the same kind (see
+ *      pick_ascii), then lower-cased;
  *   4. the empty string for default-ignorable code points (zero-width and
  *      format characters, variation selectors, soft hyphen), which the
  *      normaliser removes.
@@ -47,6 +48,60 @@ static int ascii_alnum(const UChar *u, int32_t n, char *out)
 	return 1;
 }
 
+/* Skeleton of each ASCII letter and digit: ICU folds several of them onto
+ * one (I, l and 1 all have skeleton "l"; O and 0 have "O"). */
+static UChar ascii_skel[128];
+
+static void ascii_skeletons(USpoofChecker *sc)
+{
+	for (UChar a = '0'; a <= 'z'; a++) {
+		UChar in[1] = { a }, out[8];
+		UErrorCode st = U_ZERO_ERROR;
+		int32_t n;
+
+		if (!((a >= '0' && a <= '9') || (a >= 'A' && a <= 'Z') ||
+		      (a >= 'a' && a <= 'z')))
+			continue;
+		n = uspoof_getSkeleton(sc, 0, in, 1, out, 8, &st);
+		ascii_skel[a] = (U_SUCCESS(st) && n == 1) ? out[0] : 0;
+	}
+}
+
+/*
+ * A one-character skeleton names a class of look-alikes (I, l, 1). Pick the
+ * ASCII member of the class that matches the code point's own kind (an
+ * upper-case letter looks like an upper-case letter, a digit like a digit),
+ * so Cyrillic "І" becomes "i" as ASCII "I" does, and "З" stays "3".
+ */
+static void pick_ascii(UChar32 cp, UChar skel, char *out)
+{
+	int want_upper = u_isupper(cp), want_lower = u_islower(cp),
+	    want_digit = u_isdigit(cp);
+	UChar best = 0;
+	int best_rank = 99;
+
+	for (UChar a = '0'; a <= 'z'; a++) {
+		int rank;
+
+		if (!ascii_skel[a] || ascii_skel[a] != skel)
+			continue;
+		if (a >= 'A' && a <= 'Z')
+			rank = want_upper ? 0 : want_digit ? 3 : 2;
+		else if (a >= 'a' && a <= 'z')
+			rank = want_lower ? 0 : want_digit ? 3 : 1;
+		else
+			rank = want_digit ? 0 : 4;
+		if (rank < best_rank) {
+			best_rank = rank;
+			best = a;
+		}
+	}
+	if (best) {
+		out[0] = (char)(best >= 'A' && best <= 'Z' ? best + 32 : best);
+		out[1] = 0;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	UErrorCode st = U_ZERO_ERROR;
@@ -66,6 +121,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "gen_lookalike: ICU: %s\n", u_errorName(st));
 		return 1;
 	}
+	ascii_skeletons(sc);
 	f = fopen(argv[1], "w");
 	if (!f) {
 		perror(argv[1]);
@@ -101,25 +157,13 @@ int main(int argc, char **argv)
 			}
 		}
 		if (!ok) {
-			/* The lower-case form first: ICU folds the capital
-			 * Cyrillic I to "l" but the small one to "i". */
-			UChar lo[8];
-			int32_t nl;
-
-			st = U_ZERO_ERROR;
-			nl = u_strToLower(lo, 8, in, n, "", &st);
-			st = U_SUCCESS(st) ? U_ZERO_ERROR : st;
-			if (U_SUCCESS(st)) {
-				nc = uspoof_getSkeleton(sc, 0, lo, nl, c, 64, &st);
-				if (U_SUCCESS(st) && ascii_alnum(c, nc, out))
-					ok = 1;
-			}
-		}
-		if (!ok) {
 			st = U_ZERO_ERROR;
 			nc = uspoof_getSkeleton(sc, 0, in, n, c, 64, &st);
-			if (U_SUCCESS(st) && ascii_alnum(c, nc, out))
+			if (U_SUCCESS(st) && ascii_alnum(c, nc, out)) {
 				ok = 1;
+				if (nc == 1)
+					pick_ascii(cp, c[0], out);
+			}
 		}
 		if (!ok && u_hasBinaryProperty(cp, UCHAR_DEFAULT_IGNORABLE_CODE_POINT)) {
 			out[0] = 0;

@@ -1,0 +1,411 @@
+/*
+ * test_scan.c — what a scan decides: direct block/monitor, score thresholds
+ * (per category and total), scopes, sender/destination/URL targets, raw vs
+ * normalised text, the bounded match list, and streaming over concatenated
+ * parts (a URL split across two parts is found; state lives compressed in
+ * caller memory).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "pat.h"
+
+static const char rules[] =
+	"category name=lottery\n"
+	"threshold cat=spam block=3 monitor=1.5\n"
+	"threshold cat=* block=5\n"
+	"rule id=1 cat=fraud target=norm action=block pat=/verify your account/ desc=\"verify\"\n"
+	"rule id=2 cat=spam target=text action=monitor pat=/PROMO/ desc=\"promo\"\n"
+	"rule id=3 cat=spam target=norm action=score:2 pat=/\\bprize\\b/ desc=\"prize\"\n"
+	"rule id=4 cat=spam target=norm action=score:1.5 pat=/\\bclaim\\b/ desc=\"claim\"\n"
+	"rule id=5 cat=lottery target=norm action=score:1 pat=/\\bdraw\\b/ desc=\"draw\"\n"
+	"rule id=6 cat=fraud target=norm action=score:2.5 pat=/\\burgent\\b/ desc=\"urgent\"\n"
+	"rule id=7 cat=spam target=norm action=score:-2 pat=/\\blol\\b/ desc=\"personal\"\n"
+	"rule id=20 cat=spoofing target=sender action=block list=senders.txt match=exact scope=except:bank_ok desc=\"protected\"\n"
+	"rule id=21 cat=spoofing target=sender action=monitor list=senders.txt desc=\"contains protected\"\n"
+	"rule id=22 cat=spam target=dest action=block pat=/^999/ desc=\"emergency number\"\n"
+	"rule id=30 cat=malware target=url action=block list=hosts.txt desc=\"bad host\"\n"
+	"rule id=31 cat=malware target=url action=monitor pat=/^bit\\.ly$/ desc=\"shortener\"\n"
+	"rule id=40 cat=fraud target=norm-subst action=block pat=/\\bfree cash\\b/ desc=\"subst\"\n"
+	"rule id=50 cat=spam target=norm action=block pat=/only for acme/ scope=only:acme,acme2 desc=\"only\"\n"
+	"rule id=51 cat=spam target=norm action=block pat=/except acme/ scope=except:acme desc=\"except\"\n"
+	"rule id=60 cat=spam target=norm action=block pat=/the end$/ desc=\"end anchor\"\n";
+
+static struct pat_ruleset *rs;
+static struct pat_scratch *sc;
+
+static int setup(void **state)
+{
+	struct pat_source s[3] = {
+		{ "t.rules", rules, sizeof(rules) - 1 },
+		{ "senders.txt", "HSBC\nPayPal\n", 12 },
+		{ "hosts.txt", "evil.example\n", 13 },
+	};
+	struct pat_error e;
+
+	(void)state;
+	if (pat_ruleset_compile_sources(s, 3, NULL, &rs, &e)) {
+		print_error("%s:%u:%u %s\n", e.file, e.line, e.column, e.message);
+		return -1;
+	}
+	return pat_scratch_alloc(rs, &sc);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	pat_scratch_free(sc);
+	pat_ruleset_free(rs);
+	return 0;
+}
+
+static struct pat_result scan(const char *text, const char *sender,
+			      const char *dest, const char *sysid)
+{
+	struct pat_msg m = { 0 };
+	struct pat_result r;
+
+	m.text = text;
+	m.text_len = text ? strlen(text) : 0;
+	m.sender = sender;
+	m.sender_len = sender ? strlen(sender) : 0;
+	m.dest = dest;
+	m.dest_len = dest ? strlen(dest) : 0;
+	m.system_id = sysid;
+	m.system_id_len = sysid ? strlen(sysid) : 0;
+	assert_int_equal(pat_scan_msg(rs, sc, &m, &r), PAT_OK);
+	return r;
+}
+
+static int has(const struct pat_result *r, uint32_t id)
+{
+	for (unsigned i = 0; i < r->n_matches; i++)
+		if (r->matches[i] == id)
+			return 1;
+	return 0;
+}
+
+static void test_bad_args(void **state)
+{
+	struct pat_msg m = { .text = "x", .text_len = 1 };
+	struct pat_result r;
+	struct pat_ruleset *other;
+	struct pat_scratch *osc;
+	struct pat_source s = { "o.rules", "rule id=1 cat=spam target=text action=block pat=/x/ desc=\"d\"\n", 61 };
+
+	(void)state;
+	assert_int_equal(pat_scan_msg(NULL, sc, &m, &r), PAT_EINVAL);
+	assert_int_equal(pat_scan_msg(rs, sc, NULL, &r), PAT_EINVAL);
+	assert_int_equal(pat_ruleset_compile_sources(&s, 1, NULL, &other, NULL), PAT_OK);
+	assert_int_equal(pat_scratch_alloc(other, &osc), PAT_OK);
+	/* scratch made for another ruleset */
+	assert_int_equal(pat_scan_msg(rs, osc, &m, &r), PAT_ESCRATCH);
+	assert_int_equal(pat_scan_msg(other, osc, &m, &r), PAT_OK);
+	assert_int_equal(r.verdict, PAT_VERDICT_BLOCK);
+	pat_scratch_free(osc);
+	pat_ruleset_free(other);
+}
+
+static void test_direct(void **state)
+{
+	struct pat_result r;
+
+	(void)state;
+	r = scan("hello there", NULL, NULL, NULL);
+	assert_int_equal(r.verdict, PAT_VERDICT_PASS);
+	assert_int_equal(r.rule_id, 0);
+	assert_int_equal(r.category, -1);
+	assert_int_equal(r.n_matches, 0);
+
+	/* normalised target sees through look-alikes and zero-width spaces */
+	r = scan("Please V\xd0\x95RIFY y\xd0\xbeur\xe2\x80\x8b account", NULL, NULL, NULL);
+	assert_int_equal(r.verdict, PAT_VERDICT_BLOCK);
+	assert_int_equal(r.rule_id, 1);
+	assert_int_equal(r.category, PAT_CAT_FRAUD);
+
+	/* raw-text target is case sensitive and sees the raw bytes */
+	r = scan("big PROMO today", NULL, NULL, NULL);
+	assert_int_equal(r.verdict, PAT_VERDICT_MONITOR);
+	assert_int_equal(r.rule_id, 2);
+	r = scan("big promo today", NULL, NULL, NULL);
+	assert_int_equal(r.verdict, PAT_VERDICT_PASS);
+
+	/* block beats monitor */
+	r = scan("PROMO: verify your account", NULL, NULL, NULL);
+	assert_int_equal(r.verdict, PAT_VERDICT_BLOCK);
+	assert_true(has(&r, 1) && has(&r, 2));
+
+	/* substitution target: digits and symbols folded */
+	r = scan("get fr33 c@sh", NULL, NULL, NULL);
+	assert_int_equal(r.rule_id, 40);
+	r = scan("get free cash", NULL, NULL, NULL);
+	assert_int_equal(r.rule_id, 40);
+}
+
+static void test_scores(void **state)
+{
+	struct pat_result r;
+
+	(void)state;
+	/* 2 < 3 (spam block) but >= 1.5 (spam monitor) */
+	r = scan("a prize", NULL, NULL, NULL);
+	assert_int_equal(r.verdict, PAT_VERDICT_MONITOR);
+	assert_int_equal(r.rule_id, 3);
+	assert_true(r.scores[PAT_CAT_SPAM] == 2.0f);
+	/* 2 + 1.5 = 3.5 >= 3: block, decided by the heavier rule */
+	r = scan("claim a prize", NULL, NULL, NULL);
+	assert_int_equal(r.verdict, PAT_VERDICT_BLOCK);
+	assert_int_equal(r.category, PAT_CAT_SPAM);
+	assert_int_equal(r.rule_id, 3);
+	assert_true(r.scores[PAT_CAT_SPAM] == 3.5f);
+	/* a negative weight pulls the score back under the threshold */
+	r = scan("claim a prize lol", NULL, NULL, NULL);
+	assert_true(r.scores[PAT_CAT_SPAM] == 1.5f);
+	assert_int_equal(r.verdict, PAT_VERDICT_MONITOR);
+	/* no category reaches its own threshold, the total (5) does:
+	 * prize 2 + draw 1 (lottery) + urgent 2.5 (fraud) = 5.5 */
+	r = scan("urgent: prize draw", NULL, NULL, NULL);
+	assert_int_equal(r.verdict, PAT_VERDICT_BLOCK);
+	assert_int_equal(r.rule_id, 6);
+	assert_int_equal(r.category, PAT_CAT_FRAUD);
+	assert_true(r.scores[5] == 1.0f);
+	/* 2.5 + 1 = 3.5 < 5, no category threshold for fraud/lottery */
+	r = scan("urgent draw", NULL, NULL, NULL);
+	assert_int_equal(r.verdict, PAT_VERDICT_PASS);
+	assert_int_equal(r.n_matches, 2);
+}
+
+static void test_scope(void **state)
+{
+	struct pat_result r;
+
+	(void)state;
+	r = scan("only for acme", NULL, NULL, "acme");
+	assert_int_equal(r.rule_id, 50);
+	r = scan("only for acme", NULL, NULL, "acme2");
+	assert_int_equal(r.rule_id, 50);
+	r = scan("only for acme", NULL, NULL, "acm");
+	assert_int_equal(r.verdict, PAT_VERDICT_PASS);
+	assert_int_equal(r.n_matches, 0); /* out of scope: not even listed */
+	r = scan("only for acme", NULL, NULL, NULL);
+	assert_int_equal(r.verdict, PAT_VERDICT_PASS);
+	r = scan("except acme", NULL, NULL, "acme");
+	assert_int_equal(r.verdict, PAT_VERDICT_PASS);
+	r = scan("except acme", NULL, NULL, "other");
+	assert_int_equal(r.rule_id, 51);
+	r = scan("except acme", NULL, NULL, NULL);
+	assert_int_equal(r.rule_id, 51);
+}
+
+static void test_sender_dest(void **state)
+{
+	struct pat_result r;
+
+	(void)state;
+	r = scan("hi", "HSBC", NULL, "shop");
+	assert_int_equal(r.verdict, PAT_VERDICT_BLOCK);
+	assert_int_equal(r.rule_id, 20);
+	assert_int_equal(r.category, PAT_CAT_SPOOFING);
+	r = scan("hi", "hsbc", NULL, "shop"); /* lists are caseless */
+	assert_int_equal(r.rule_id, 20);
+	/* the bank's own account is exempt from the exact rule; the
+	 * contains rule still monitors */
+	r = scan("hi", "HSBC", NULL, "bank_ok");
+	assert_int_equal(r.verdict, PAT_VERDICT_MONITOR);
+	assert_int_equal(r.rule_id, 21);
+	/* "HSBC-UK" is not an exact match, but contains the name */
+	r = scan("hi", "HSBC-UK", NULL, "shop");
+	assert_int_equal(r.verdict, PAT_VERDICT_MONITOR);
+	assert_int_equal(r.rule_id, 21);
+	r = scan("hi", "ACME", NULL, "shop");
+	assert_int_equal(r.verdict, PAT_VERDICT_PASS);
+	r = scan("hi", NULL, "999123", NULL);
+	assert_int_equal(r.rule_id, 22);
+	r = scan("hi", NULL, "123999", NULL);
+	assert_int_equal(r.verdict, PAT_VERDICT_PASS);
+}
+
+static void test_urls(void **state)
+{
+	struct pat_result r;
+
+	(void)state;
+	r = scan("go to https://WWW.Evil.Example/login now", NULL, NULL, NULL);
+	assert_int_equal(r.rule_id, 30);
+	assert_int_equal(r.category, PAT_CAT_MALWARE);
+	r = scan("go to evil.example/login", NULL, NULL, NULL);
+	assert_int_equal(r.rule_id, 30);
+	r = scan("see http://a.b.evil.example.", NULL, NULL, NULL);
+	assert_int_equal(r.rule_id, 30);
+	/* a label boundary is required: notevil.example is another host */
+	r = scan("see http://notevil.example/x", NULL, NULL, NULL);
+	assert_int_equal(r.verdict, PAT_VERDICT_PASS);
+	/* nor is the name inside the path a host */
+	r = scan("see http://good.example/evil.example", NULL, NULL, NULL);
+	assert_int_equal(r.verdict, PAT_VERDICT_PASS);
+	/* regex over the host, anchored per host */
+	r = scan("tap bit.ly/abc or http://x.bit.ly/", NULL, NULL, NULL);
+	assert_int_equal(r.verdict, PAT_VERDICT_MONITOR);
+	assert_int_equal(r.rule_id, 31);
+	/* a bare name with an unknown TLD and no path is no URL */
+	r = scan("ok.so see you", NULL, NULL, NULL);
+	assert_int_equal(r.n_matches, 0);
+}
+
+static void test_match_list_bound(void **state)
+{
+	char src[40 * 96];
+	size_t o = 0;
+	struct pat_ruleset *big;
+	struct pat_scratch *bs;
+	struct pat_result r;
+	struct pat_msg m = { .text = "aaa", .text_len = 3 };
+
+	(void)state;
+	for (unsigned i = 1; i <= 40; i++)
+		o += (size_t)snprintf(src + o, sizeof(src) - o,
+				      "rule id=%u cat=spam target=text action=score:0.1 pat=/a/ desc=\"a\"\n", i);
+	struct pat_source s = { "b.rules", src, o };
+	assert_int_equal(pat_ruleset_compile_sources(&s, 1, NULL, &big, NULL), PAT_OK);
+	assert_int_equal(pat_scratch_alloc(big, &bs), PAT_OK);
+	assert_int_equal(pat_scan_msg(big, bs, &m, &r), PAT_OK);
+	assert_int_equal(r.n_matches, PAT_MAX_MATCHES);
+	assert_int_equal(r.matches_dropped, 40 - PAT_MAX_MATCHES);
+	/* every rule matched once (single match), all scores counted */
+	assert_true(r.scores[PAT_CAT_SPAM] > 3.99f && r.scores[PAT_CAT_SPAM] < 4.01f);
+	pat_scratch_free(bs);
+	pat_ruleset_free(big);
+}
+
+/* ---- streaming ---- */
+
+static void *stream_mem(size_t *cap)
+{
+	*cap = pat_stream_size(rs);
+	assert_true(*cap > 0);
+	return aligned_alloc(8, (*cap + 7) & ~(size_t)7);
+}
+
+static struct pat_result feed(struct pat_stream *st, const char *part)
+{
+	struct pat_msg m = { .text = part, .text_len = strlen(part) };
+	struct pat_result r;
+	assert_int_equal(pat_stream_scan(rs, sc, st, &m, &r), PAT_OK);
+	return r;
+}
+
+static void test_stream_split_url(void **state)
+{
+	size_t cap;
+	void *mem = stream_mem(&cap);
+	struct pat_stream *st;
+	struct pat_result r;
+	const char *p1 = "Your parcel is held, pay the fee at http://ev";
+	const char *p2 = "il.example/pay today";
+
+	(void)state;
+	/* each part alone is innocent */
+	assert_int_equal(scan(p1, NULL, NULL, NULL).verdict, PAT_VERDICT_PASS);
+	assert_int_equal(scan(p2, NULL, NULL, NULL).verdict, PAT_VERDICT_PASS);
+
+	assert_int_equal(pat_stream_open(rs, sc, mem, cap, &st), PAT_OK);
+	r = feed(st, p1);
+	assert_int_equal(r.verdict, PAT_VERDICT_PASS);
+	r = feed(st, p2);
+	assert_int_equal(r.verdict, PAT_VERDICT_BLOCK);
+	assert_int_equal(r.rule_id, 30);
+	assert_int_equal(pat_stream_close(rs, sc, st, &r), PAT_OK);
+	assert_int_equal(r.rule_id, 30);
+	free(mem);
+}
+
+/* A URL in the last part with nothing after it is found at close. */
+static void test_stream_url_at_end(void **state)
+{
+	size_t cap;
+	void *mem = stream_mem(&cap);
+	struct pat_stream *st;
+	struct pat_result r;
+
+	(void)state;
+	assert_int_equal(pat_stream_open(rs, sc, mem, cap, &st), PAT_OK);
+	feed(st, "click http://evil.");
+	r = feed(st, "example");
+	assert_int_equal(r.verdict, PAT_VERDICT_PASS);
+	assert_int_equal(pat_stream_close(rs, sc, st, &r), PAT_OK);
+	assert_int_equal(r.rule_id, 30);
+	free(mem);
+}
+
+/* Text patterns span parts; two messages in flight stay independent; an
+ * end anchor is decided at close; scores are counted once per message. */
+static void test_stream_interleaved(void **state)
+{
+	size_t cap;
+	void *m1 = stream_mem(&cap), *m2 = stream_mem(&cap);
+	struct pat_stream *a, *b;
+	struct pat_result r;
+
+	(void)state;
+	assert_int_equal(pat_stream_open(rs, sc, m1, cap, &a), PAT_OK);
+	assert_int_equal(pat_stream_open(rs, sc, m2, cap, &b), PAT_OK);
+	feed(a, "please veri");
+	feed(b, "a prize, a prize and this is the e");
+	r = feed(a, "fy your acc");
+	assert_int_equal(r.verdict, PAT_VERDICT_PASS);
+	r = feed(b, "nd");
+	assert_int_equal(r.verdict, PAT_VERDICT_MONITOR);
+	assert_true(r.scores[PAT_CAT_SPAM] == 2.0f); /* prize twice: counted once */
+	r = feed(a, "ount now");
+	assert_int_equal(r.verdict, PAT_VERDICT_BLOCK);
+	assert_int_equal(r.rule_id, 1);
+	assert_int_equal(pat_stream_close(rs, sc, b, &r), PAT_OK);
+	assert_int_equal(r.verdict, PAT_VERDICT_BLOCK);
+	assert_int_equal(r.rule_id, 60);
+	assert_int_equal(pat_stream_close(rs, sc, a, &r), PAT_OK);
+	assert_int_equal(r.rule_id, 1);
+	free(m1);
+	free(m2);
+}
+
+static void test_stream_bad(void **state)
+{
+	size_t cap;
+	void *mem = stream_mem(&cap);
+	struct pat_stream *st;
+	struct pat_result r;
+
+	(void)state;
+	assert_int_equal(pat_stream_open(rs, sc, mem, cap - 1, &st), PAT_ENOSPACE);
+	assert_int_equal(pat_stream_open(NULL, sc, mem, cap, &st), PAT_EINVAL);
+	assert_int_equal(pat_stream_open(rs, sc, mem, cap, &st), PAT_OK);
+	assert_int_equal(pat_stream_close(rs, sc, st, &r), PAT_OK);
+	/* a closed state is not a stream any more */
+	assert_int_equal(pat_stream_close(rs, sc, st, &r), PAT_ESCRATCH);
+	free(mem);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bad_args),
+		cmocka_unit_test(test_direct),
+		cmocka_unit_test(test_scores),
+		cmocka_unit_test(test_scope),
+		cmocka_unit_test(test_sender_dest),
+		cmocka_unit_test(test_urls),
+		cmocka_unit_test(test_match_list_bound),
+		cmocka_unit_test(test_stream_bad),
+		cmocka_unit_test(test_stream_split_url),
+		cmocka_unit_test(test_stream_url_at_end),
+		cmocka_unit_test(test_stream_interleaved),
+	};
+	return cmocka_run_group_tests_name("pat_scan", tests, setup, teardown);
+}
