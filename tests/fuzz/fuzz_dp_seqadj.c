@@ -8,8 +8,13 @@
  * undecided byte, and the ESME never sees an ACK for a passed byte the SMSC
  * lacks; after recovery everything is delivered and acknowledged.
  *
- * Input: 4 bytes base sequence number, 1 byte PDU count, 2 bytes per PDU
- * (length, verdict), then 3-byte operations.
+ * With a non-zero SMSC PDU count the SMSC->ESME direction is modelled too:
+ * the SMSC sends PDUs, every blocked ESME PDU gets an injected response, and
+ * the injected segments are lost, delayed and resent (timer, dup ACKs).
+ *
+ * Input: 4 bytes base sequence number, 1 byte ESME PDU count, 2 bytes per
+ * PDU (length, verdict), 1 byte SMSC PDU count, 1 byte per SMSC PDU (length),
+ * then 3-byte operations.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -44,6 +49,27 @@ static void send_seg(uint32_t off, uint32_t len, uint64_t now, enum em_mode mode
 	check(em_segment_x(&M, off, len, now, mode), "segment");
 }
 
+static void send_smsc(uint32_t off, uint32_t len, uint64_t now, enum em_mode mode)
+{
+	if (!M.s2e || off >= M.stotal)
+		return;
+	if (len > M.stotal - off)
+		len = M.stotal - off;
+	if (len == 0)
+		return;
+	check(em_smsc_segment_x(&M, off, len, now, mode), "smsc segment");
+}
+
+static int all_done(void)
+{
+	if (M.esme_acked != M.total || M.rcv_nxt != M.expect_len)
+		return 0;
+	if (!M.s2e)
+		return 1;
+	return M.smsc_acked == M.stotal && dp_edit_inj_outstanding(&M.f) == 0 &&
+	       M.ercv == M.stotal + M.nresp * EM_RESP_LEN;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* Exact-size copy so an over-read faults under ASan. */
@@ -71,13 +97,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(in);
 		return 0;
 	}
-	em_init(&M, base, pdus, n, NULL);
+	struct dp_edit_config cfg;
+	dp_edit_config_default(&cfg);
+	cfg.rto_initial_ns = 5000;
+	cfg.rto_max_ns = 40000;
+	cfg.max_resends = 100000;
+	cfg.inj_policy = DP_EDIT_FAIL_OPEN;
+	em_init(&M, base, pdus, n, &cfg);
+	if (pos < size) {
+		uint32_t ns = in[pos++] % 24;
+		struct em_pdu sp[24];
+		uint32_t k = 0;
+		for (; k < ns && pos < size; k++, pos++)
+			sp[k] = (struct em_pdu){0, 16 + in[pos] % 120, DP_EDIT_PDU_PASS};
+		if (k > 0)
+			em_init_s2e(&M, base * 2654435761u, sp, k);
+	}
 	memset(sent, 0, sizeof(sent));
 	uint64_t now = 1;
-	uint32_t next = 0; /* lowest offset the ESME has not sent yet */
+	uint32_t next = 0, snext = 0; /* lowest offsets not sent yet */
 
-	for (; pos + 3 <= size; pos += 3) {
-		uint8_t op = in[pos] % 8, a = in[pos + 1], b = in[pos + 2];
+	for (; pos + 3 <= size && !M.reset; pos += 3) {
+		uint8_t op = in[pos] % 12, a = in[pos + 1], b = in[pos + 2];
 		enum em_mode mode = (b % 5) < 3 ? EM_DELIVER : (b % 5 == 3 ? EM_LOSE : EM_DELAY);
 		now += 1000;
 		while (next < M.total && sent[next])
@@ -104,26 +145,50 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			      "stale ack");
 			break;
 		case 7: /* a later segment overtakes an earlier one; delayed
-			 * ranges reach the SMSC */
+			 * bytes reach their peer */
 			if (a & 1)
-				em_flush(&M);
+				check(em_flush(&M), "flush");
 			send_seg(next + 1 + a % 60u, 1 + b % 100u, now, mode);
 			break;
+		case 8: /* the SMSC sends its next bytes */
+			send_smsc(snext, 1 + a % 90u, now, mode);
+			snext = M.smsc_snd_max;
+			break;
+		case 9: /* the SMSC retransmits from its unacknowledged point */
+			send_smsc(M.smsc_acked, 1 + a % 150u, now, mode);
+			break;
+		case 10: /* time passes: resend timers expire */
+			now += (uint64_t)a * 1000u;
+			break;
+		case 11: /* the ESME acknowledges what it has (dup ACKs too) */
+			if (M.s2e)
+				check(em_esme_ack(&M, now), "esme ack");
+			break;
 		}
+		if (M.s2e && !M.reset)
+			check(em_tx(&M, now, mode), "tx");
 	}
 
-	/* Recovery: delayed bytes arrive, then the ESME retransmits from its
-	 * unacknowledged point until everything is acknowledged. */
-	em_flush(&M);
-	for (int round = 0; round < 64; round++) {
+	/* Recovery: delayed bytes arrive, then both ends retransmit from their
+	 * unacknowledged points until everything is acknowledged. */
+	check(em_flush(&M), "flush");
+	for (int round = 0; round < 200 && !M.reset && !all_done(); round++) {
 		check(em_smsc_ack(&M, now), "recovery ack");
-		if (M.esme_acked == M.total)
-			break;
+		if (M.s2e) {
+			check(em_esme_ack(&M, now), "recovery esme ack");
+			check(em_tx(&M, now, EM_DELIVER), "recovery tx");
+			for (uint32_t off = M.smsc_acked; off < M.stotal; off += 61)
+				send_smsc(off, 61, now, EM_DELIVER);
+		}
 		for (uint32_t off = M.esme_acked; off < M.total; off += 97)
 			send_seg(off, 97, now, EM_DELIVER);
-		now += 200000;
+		now += 50000;
 	}
-	check(em_check_done(&M, now), "done");
+	if (!M.reset) {
+		check(em_check_done(&M, now), "done");
+		if (M.s2e)
+			check(em_check_done_s2e(&M), "done s2e");
+	}
 	free(in);
 	return 0;
 }

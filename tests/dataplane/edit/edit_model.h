@@ -166,9 +166,6 @@ static inline int em_erx(struct em *m, uint32_t no, const uint8_t *src, uint32_t
 {
 	if (no > sizeof(m->erx) || len > sizeof(m->erx) - no)
 		return em_fail(m, "ESME byte beyond any stream", no, len);
-#ifdef EM_TRACE
-	fprintf(stderr, "  erx %u+%u first %02x\n", no, len, src[0]);
-#endif
 	for (uint32_t j = 0; j < len; j++) {
 		if (m->erxhave[no + j] && m->erx[no + j] != src[j])
 			return em_fail(m, "ESME got two different bytes at one place", no + j,
@@ -459,13 +456,6 @@ static inline int em_smsc_segment_x(struct em *m, uint32_t off, uint32_t len, ui
 				.flags = DP_EDIT_TCP_ACK};
 	struct dp_edit_out out;
 	int rc = dp_edit_segment(&m->ctx, &m->f, DP_EDIT_S2E, &s, list, n, now, &out);
-#ifdef EM_TRACE
-	fprintf(stderr, " smsc seg %u+%u npdus %u (first %u+%u avail %u) -> n %u\n", off, len, n,
-		n ? list[0].seq - m->sbase : 0, n ? list[0].len : 0, n ? list[0].avail : 0, out.n);
-	for (uint32_t r = 0; r < out.n; r++)
-		fprintf(stderr, "   r %u+%u -> %u src %u\n", out.r[r].seq - m->sbase, out.r[r].len,
-			out.r[r].out_seq - m->sbase, out.r[r].src);
-#endif
 	if (out.action & DP_EDIT_ACT_RESET_BOTH) {
 		m->reset = 1;
 		return 0;

@@ -147,6 +147,28 @@ static void test_inject_waits_for_boundary(void **state)
 	assert_int_equal(tx.seq, SMSC0 + 60);
 }
 
+/* An SMSC retransmission that spans the insertion point is split: the part
+ * after it moves by the response's length (found by fuzz_dp_seqadj). */
+static void test_retrans_across_insertion(void **state)
+{
+	(void)state;
+	smsc_data(0, 30, 0, 30, 30, ESME0);
+	assert_int_equal(dp_edit_inject(&X.ctx, &X.f, resp, 17, X.now), DP_EDIT_OK);
+	smsc_data(30, 40, 30, 40, 40, ESME0);
+	struct dp_edit_pdu p = {SMSC0, 30, 30, P};
+	struct dp_edit_seg s = {.seq = SMSC0 + 10, .ack = ESME0, .len = 50,
+				.flags = DP_EDIT_TCP_ACK};
+	struct dp_edit_out o;
+	assert_int_equal(dp_edit_segment(&X.ctx, &X.f, DP_EDIT_S2E, &s, &p, 1, X.now, &o), 0);
+	assert_int_equal(o.n, 2);
+	assert_int_equal(o.r[0].seq, SMSC0 + 10);
+	assert_int_equal(o.r[0].len, 20);
+	assert_int_equal(o.r[0].out_seq, SMSC0 + 10);
+	assert_int_equal(o.r[1].seq, SMSC0 + 30);
+	assert_int_equal(o.r[1].len, 30);
+	assert_int_equal(o.r[1].out_seq, SMSC0 + 47);
+}
+
 /* Timer resend with exponential backoff up to the ceiling, then reset. */
 static void test_resend_timer_backoff(void **state)
 {
@@ -359,6 +381,7 @@ int main(void)
 		cmocka_unit_test_setup(test_inject_invalid, setup),
 		cmocka_unit_test_setup(test_inject_shift, setup),
 		cmocka_unit_test_setup(test_inject_waits_for_boundary, setup),
+		cmocka_unit_test_setup(test_retrans_across_insertion, setup),
 		cmocka_unit_test_setup(test_resend_timer_backoff, setup),
 		cmocka_unit_test_setup(test_resend_stops_on_ack, setup),
 		cmocka_unit_test_setup(test_resend_dupack, setup),
