@@ -71,15 +71,15 @@ extern "C" {
 #endif
 
 /** Edits remembered per direction (pruned as the receiver acknowledges). */
-#define DP_EDIT_MAX_EDITS 24
+#define DP_EDIT_MAX_EDITS  24
 /** Injected response PDUs outstanding per flow (placed or waiting). */
-#define DP_EDIT_MAX_INJ 8
+#define DP_EDIT_MAX_INJ	   8
 /** Bytes of injected response PDUs outstanding per flow. */
-#define DP_EDIT_INJ_BYTES 1024
+#define DP_EDIT_INJ_BYTES  1024
 /** Byte ranges dp_edit_segment() can return for one segment. */
 #define DP_EDIT_MAX_RANGES 16
 /** Bytes of L2+L3+L4 header kept per direction as a template for injection. */
-#define DP_EDIT_TMPL_MAX 160
+#define DP_EDIT_TMPL_MAX   160
 
 /** Library status: 0 OK, negative errors. */
 enum dp_edit_status {
@@ -99,63 +99,63 @@ const char *dp_edit_strerror(int status);
 /** Direction of a segment. */
 enum dp_edit_dir {
 	DP_EDIT_E2S = 0, /**< ESME -> SMSC: blocked PDUs are removed here */
-	DP_EDIT_S2E = 1  /**< SMSC -> ESME: responses are inserted here */
+	DP_EDIT_S2E = 1	 /**< SMSC -> ESME: responses are inserted here */
 };
 
 /** What to do past a bound. */
 enum dp_edit_policy {
-	DP_EDIT_FAIL_OPEN = 0,  /**< forward unedited, count */
+	DP_EDIT_FAIL_OPEN = 0,	/**< forward unedited, count */
 	DP_EDIT_FAIL_CLOSED = 1 /**< reset the flow toward both ends, count */
 };
 
 /** Per-worker configuration; defaults from dp_edit_config_default(). */
 struct dp_edit_config {
-	uint32_t max_hold_bytes;          /**< undecided bytes held per direction */
+	uint32_t max_hold_bytes;	  /**< undecided bytes held per direction */
 	enum dp_edit_policy hold_policy;  /**< past max_hold_bytes */
 	enum dp_edit_policy edits_policy; /**< edit list full, or block on a flow not synced */
-	enum dp_edit_policy inj_policy;   /**< injection buffer full */
-	uint64_t rto_initial_ns;          /**< first resend of an injected segment */
-	uint64_t rto_max_ns;              /**< backoff ceiling (doubling) */
-	uint32_t max_resends;             /**< then the flow is reset toward both ends */
-	uint32_t dupack_threshold;        /**< ESME dup ACKs that trigger a resend */
-	uint32_t probe_dupacks;           /**< restart probe: stuck dup ACKs before mismatch */
+	enum dp_edit_policy inj_policy;	  /**< injection buffer full */
+	uint64_t rto_initial_ns;	  /**< first resend of an injected segment */
+	uint64_t rto_max_ns;		  /**< backoff ceiling (doubling) */
+	uint32_t max_resends;		  /**< then the flow is reset toward both ends */
+	uint32_t dupack_threshold;	  /**< ESME dup ACKs that trigger a resend */
+	uint32_t probe_dupacks;		  /**< restart probe: stuck dup ACKs before mismatch */
 };
 
 /** Counters, one set per worker (plain integers: the worker owns them). */
 struct dp_edit_counters {
-	uint64_t segments;        /**< segments seen by dp_edit_segment() */
-	uint64_t passthrough;     /**< segments of unsynced directions passed unchanged */
-	uint64_t bytes_removed;   /**< blocked bytes removed (first time) */
-	uint64_t bytes_held;      /**< bytes held because their PDU was undecided */
-	uint64_t bytes_released;  /**< held bytes released from the stream buffer */
-	uint64_t retrans_edited;  /**< retransmissions that covered an edited range */
+	uint64_t segments;	      /**< segments seen by dp_edit_segment() */
+	uint64_t passthrough;	      /**< segments of unsynced directions passed unchanged */
+	uint64_t bytes_removed;	      /**< blocked bytes removed (first time) */
+	uint64_t bytes_held;	      /**< bytes held because their PDU was undecided */
+	uint64_t bytes_released;      /**< held bytes released from the stream buffer */
+	uint64_t retrans_edited;      /**< retransmissions that covered an edited range */
 	uint64_t retrans_below_floor; /**< retransmitted bytes the receiver had acked: dropped */
-	uint64_t hdr_suppressed;  /**< header-only segments not forwarded (nothing new) */
-	uint64_t ack_probes;      /**< header-only probes sent to elicit the receiver's ACK */
-	uint64_t acks_mapped;     /**< ack fields rewritten */
-	uint64_t sack_mapped;     /**< SACK blocks rewritten */
-	uint64_t sack_dropped;    /**< SACK blocks that mapped to nothing (NOP-filled) */
-	uint64_t ack_invalid;     /**< acks outside the sent range, not used for pruning */
-	uint64_t edits_pruned;    /**< edit entries pruned after acknowledgement */
-	uint64_t edits_merged;    /**< adjacent removals merged into one entry */
-	uint64_t inj_queued;      /**< responses queued for injection */
-	uint64_t inj_sent;        /**< injected segments sent first time */
-	uint64_t inj_resent_timer;  /**< injected segments resent on the timer */
-	uint64_t inj_resent_dupack; /**< injected segments resent on duplicate ACKs */
-	uint64_t inj_acked;       /**< injected responses acknowledged by the ESME */
-	uint64_t fin_held;        /**< FIN held back because bytes before it were held */
-	uint64_t rst_forwarded;   /**< RST forwarded (seq set to the receiver's rcv_nxt) */
-	uint64_t close_with_inj;  /**< FIN/RST while injected bytes were outstanding */
-	uint64_t late_block;      /**< BLOCK for bytes already forwarded (after fail-open) */
-	uint64_t hold_open;       /**< hold bound hit, policy FAIL_OPEN */
-	uint64_t hold_closed;     /**< hold bound hit, policy FAIL_CLOSED */
-	uint64_t edits_open;      /**< edit table full or unsynced, FAIL_OPEN (PDU passed) */
-	uint64_t edits_closed;    /**< edit table full or unsynced, FAIL_CLOSED */
-	uint64_t inj_open;        /**< injection buffer full, FAIL_OPEN (no response) */
-	uint64_t inj_closed;      /**< injection buffer full, FAIL_CLOSED */
-	uint64_t resend_exhausted; /**< max_resends reached: flow reset toward both ends */
-	uint64_t probe_mismatch;  /**< restart probe found mismatched sequence spaces */
-	uint64_t bad_pdu_list;    /**< PDU descriptions not contiguous from the release point */
+	uint64_t hdr_suppressed;      /**< header-only segments not forwarded (nothing new) */
+	uint64_t ack_probes;	      /**< header-only probes sent to elicit the receiver's ACK */
+	uint64_t acks_mapped;	      /**< ack fields rewritten */
+	uint64_t sack_mapped;	      /**< SACK blocks rewritten */
+	uint64_t sack_dropped;	      /**< SACK blocks that mapped to nothing (NOP-filled) */
+	uint64_t ack_invalid;	      /**< acks outside the sent range, not used for pruning */
+	uint64_t edits_pruned;	      /**< edit entries pruned after acknowledgement */
+	uint64_t edits_merged;	      /**< adjacent removals merged into one entry */
+	uint64_t inj_queued;	      /**< responses queued for injection */
+	uint64_t inj_sent;	      /**< injected segments sent first time */
+	uint64_t inj_resent_timer;    /**< injected segments resent on the timer */
+	uint64_t inj_resent_dupack;   /**< injected segments resent on duplicate ACKs */
+	uint64_t inj_acked;	      /**< injected responses acknowledged by the ESME */
+	uint64_t fin_held;	      /**< FIN held back because bytes before it were held */
+	uint64_t rst_forwarded;	      /**< RST forwarded (seq set to the receiver's rcv_nxt) */
+	uint64_t close_with_inj;      /**< FIN/RST while injected bytes were outstanding */
+	uint64_t late_block;	      /**< BLOCK for bytes already forwarded (after fail-open) */
+	uint64_t hold_open;	      /**< hold bound hit, policy FAIL_OPEN */
+	uint64_t hold_closed;	      /**< hold bound hit, policy FAIL_CLOSED */
+	uint64_t edits_open;	      /**< edit table full or unsynced, FAIL_OPEN (PDU passed) */
+	uint64_t edits_closed;	      /**< edit table full or unsynced, FAIL_CLOSED */
+	uint64_t inj_open;	      /**< injection buffer full, FAIL_OPEN (no response) */
+	uint64_t inj_closed;	      /**< injection buffer full, FAIL_CLOSED */
+	uint64_t resend_exhausted;    /**< max_resends reached: flow reset toward both ends */
+	uint64_t probe_mismatch;      /**< restart probe found mismatched sequence spaces */
+	uint64_t bad_pdu_list;	      /**< PDU descriptions not contiguous from the release point */
 };
 
 /** Worker context: configuration and counters. */
@@ -167,31 +167,31 @@ struct dp_edit_ctx {
 /** One edit at sender position `pos`: `rm` sender bytes removed from there,
  *  `ins` bytes inserted before the sender byte at `pos`. */
 struct dp_edit_ent {
-	uint32_t pos;   /**< sender (orig) sequence number of the edit */
-	uint32_t rm;    /**< sender bytes removed from pos */
-	uint32_t ins;   /**< bytes inserted at pos */
+	uint32_t pos;	/**< sender (orig) sequence number of the edit */
+	uint32_t rm;	/**< sender bytes removed from pos */
+	uint32_t ins;	/**< bytes inserted at pos */
 	uint32_t delta; /**< cumulative new - orig (mod 2^32) for sender bytes after it */
 };
 
 /** Bounded list of edits of one direction, in stream order. */
 struct dp_edit_seqadj {
 	uint32_t base_delta; /**< delta before the first entry (from pruned entries) */
-	uint32_t n;         /**< entries in use */
+	uint32_t n;	     /**< entries in use */
 	struct dp_edit_ent ent[DP_EDIT_MAX_EDITS];
 };
 
 /** Verdict of one PDU as the stream layer knows it. */
 enum dp_edit_verdict {
 	DP_EDIT_PDU_PENDING = 0, /**< not complete or not decided: its bytes are held */
-	DP_EDIT_PDU_PASS = 1,    /**< forward (S2E PDUs may be PASS while incomplete) */
-	DP_EDIT_PDU_BLOCK = 2    /**< remove from the stream (E2S only) */
+	DP_EDIT_PDU_PASS = 1,	 /**< forward (S2E PDUs may be PASS while incomplete) */
+	DP_EDIT_PDU_BLOCK = 2	 /**< remove from the stream (E2S only) */
 };
 
 /** One PDU of a direction's stream, in the sender's sequence space. */
 struct dp_edit_pdu {
-	uint32_t seq;     /**< first byte (its command_length) */
-	uint32_t len;     /**< command_length */
-	uint32_t avail;   /**< bytes from seq the stream layer holds contiguously
+	uint32_t seq;	  /**< first byte (its command_length) */
+	uint32_t len;	  /**< command_length */
+	uint32_t avail;	  /**< bytes from seq the stream layer holds contiguously
 			       (this segment included); len once complete */
 	uint32_t verdict; /**< enum dp_edit_verdict */
 };
@@ -205,10 +205,10 @@ struct dp_edit_pdu {
 
 /** The parts of a segment's TCP header the edit logic needs (host order). */
 struct dp_edit_seg {
-	uint32_t seq;     /**< sequence number */
-	uint32_t ack;     /**< acknowledgement number (if flags & ACK) */
-	uint32_t len;     /**< payload length */
-	uint8_t flags;    /**< DP_EDIT_TCP_* */
+	uint32_t seq;  /**< sequence number */
+	uint32_t ack;  /**< acknowledgement number (if flags & ACK) */
+	uint32_t len;  /**< payload length */
+	uint8_t flags; /**< DP_EDIT_TCP_* */
 };
 
 /** Where the bytes of an output range come from. */
@@ -220,17 +220,17 @@ enum dp_edit_src {
 
 /** One byte range to forward, each becomes (part of) one outgoing segment. */
 struct dp_edit_range {
-	uint32_t seq;     /**< sender sequence number of the first byte (orig) */
-	uint32_t len;     /**< bytes */
+	uint32_t seq;	  /**< sender sequence number of the first byte (orig) */
+	uint32_t len;	  /**< bytes */
 	uint32_t out_seq; /**< sequence number to put in the outgoing header (new) */
-	uint32_t src;     /**< enum dp_edit_src */
+	uint32_t src;	  /**< enum dp_edit_src */
 };
 
 /** Action bits of struct dp_edit_out. */
-#define DP_EDIT_ACT_FORWARD 0x01   /**< forward ranges (or a header-only segment) */
-#define DP_EDIT_ACT_HDR_ONLY 0x02  /**< n == 0: forward the header alone at hdr_seq */
-#define DP_EDIT_ACT_FIN 0x04       /**< set FIN on the last forwarded segment */
-#define DP_EDIT_ACT_RST 0x08       /**< forward as RST at hdr_seq (no payload) */
+#define DP_EDIT_ACT_FORWARD    0x01 /**< forward ranges (or a header-only segment) */
+#define DP_EDIT_ACT_HDR_ONLY   0x02 /**< n == 0: forward the header alone at hdr_seq */
+#define DP_EDIT_ACT_FIN	       0x04 /**< set FIN on the last forwarded segment */
+#define DP_EDIT_ACT_RST	       0x08 /**< forward as RST at hdr_seq (no payload) */
 #define DP_EDIT_ACT_RESET_BOTH 0x10 /**< drop the segment; dp_edit_build_rst() both ways */
 
 /** Result of dp_edit_segment(). The ack/SACK/window fields of every forwarded
@@ -238,9 +238,9 @@ struct dp_edit_range {
  *  the action bits say are to be cleared. */
 struct dp_edit_out {
 	uint32_t action;  /**< DP_EDIT_ACT_* bits; 0 = drop the segment */
-	uint32_t n;       /**< ranges in use */
+	uint32_t n;	  /**< ranges in use */
 	uint32_t hdr_seq; /**< seq of a header-only or RST segment (new space) */
-	uint32_t held;    /**< bytes of this segment held (not forwarded yet) */
+	uint32_t held;	  /**< bytes of this segment held (not forwarded yet) */
 	uint32_t removed; /**< bytes of this segment removed (blocked or below floor) */
 	struct dp_edit_range r[DP_EDIT_MAX_RANGES];
 };
@@ -248,26 +248,26 @@ struct dp_edit_out {
 /** State of one direction. */
 struct dp_edit_half {
 	struct dp_edit_seqadj sa; /**< edits of this direction */
-	uint32_t rel;        /**< orig: every byte before was decided and forwarded or removed */
-	uint32_t snd_max;    /**< orig: highest sequence number + len seen from the sender */
-	uint32_t floor;      /**< orig: what the receiver has acknowledged (unmapped) */
-	uint32_t rcv_ack;    /**< new: last ack seen from the receiver */
-	uint32_t fwd_ack;    /**< last ack forwarded to the receiver (sender's ack, unmapped) */
+	uint32_t rel;	      /**< orig: every byte before was decided and forwarded or removed */
+	uint32_t snd_max;     /**< orig: highest sequence number + len seen from the sender */
+	uint32_t floor;	      /**< orig: what the receiver has acknowledged (unmapped) */
+	uint32_t rcv_ack;     /**< new: last ack seen from the receiver */
+	uint32_t fwd_ack;     /**< last ack forwarded to the receiver (sender's ack, unmapped) */
 	uint32_t snd_nxt_new; /**< new: highest sequence number sent toward the receiver */
-	uint32_t fin_seq;    /**< orig: sequence number of the sender's FIN */
-	uint32_t dup_ack;    /**< receiver ack value being counted as duplicate */
-	uint16_t dup_cnt;    /**< duplicate ACKs at dup_ack */
-	uint16_t flags;      /**< DP_EDIT_HF_* (internal) */
+	uint32_t fin_seq;     /**< orig: sequence number of the sender's FIN */
+	uint32_t dup_ack;     /**< receiver ack value being counted as duplicate */
+	uint16_t dup_cnt;     /**< duplicate ACKs at dup_ack */
+	uint16_t flags;	      /**< DP_EDIT_HF_* (internal) */
 };
 
 /** One injected response PDU (internal bookkeeping, read-only to callers). */
 struct dp_edit_inj {
-	uint32_t pos;     /**< S2E orig position it was inserted at (placed only) */
+	uint32_t pos;	  /**< S2E orig position it was inserted at (placed only) */
 	uint32_t out_seq; /**< S2E new sequence number of its first byte */
-	uint16_t off;     /**< offset in dp_edit_flow.inj_buf */
-	uint16_t len;     /**< bytes */
+	uint16_t off;	  /**< offset in dp_edit_flow.inj_buf */
+	uint16_t len;	  /**< bytes */
 	uint16_t placed;  /**< 0 = waiting for an S2E PDU boundary */
-	uint16_t sent;    /**< 0 = never sent */
+	uint16_t sent;	  /**< 0 = never sent */
 };
 
 /** Raw header template of one direction (last segment seen). */
@@ -284,17 +284,17 @@ struct dp_edit_tmpl {
  *  mode; a flow that gets none is handled as monitor-only (count it under
  *  the edits policy). */
 struct dp_edit_flow {
-	struct dp_edit_half h[2];         /**< indexed by enum dp_edit_dir */
+	struct dp_edit_half h[2];		 /**< indexed by enum dp_edit_dir */
 	struct dp_edit_inj inj[DP_EDIT_MAX_INJ]; /**< FIFO, inj[0] oldest */
 	uint8_t inj_buf[DP_EDIT_INJ_BYTES];
-	uint32_t inj_n;         /**< entries in inj[] */
-	uint32_t inj_used;      /**< bytes used in inj_buf (compacted on ack) */
-	uint64_t rto_deadline;  /**< clock value of the next timer resend (0 = none) */
-	uint64_t rto_cur;       /**< current backoff interval */
-	uint32_t resends;       /**< consecutive resends without progress */
-	uint16_t rs_next;       /**< resend round: next inj[] index to resend */
-	uint16_t rs_end;        /**< resend round: end index (exclusive) */
-	uint32_t flags;         /**< DP_EDIT_FF_* (internal) */
+	uint32_t inj_n;		     /**< entries in inj[] */
+	uint32_t inj_used;	     /**< bytes used in inj_buf (compacted on ack) */
+	uint64_t rto_deadline;	     /**< clock value of the next timer resend (0 = none) */
+	uint64_t rto_cur;	     /**< current backoff interval */
+	uint32_t resends;	     /**< consecutive resends without progress */
+	uint16_t rs_next;	     /**< resend round: next inj[] index to resend */
+	uint16_t rs_end;	     /**< resend round: end index (exclusive) */
+	uint32_t flags;		     /**< DP_EDIT_FF_* (internal) */
 	struct dp_edit_tmpl tmpl[2]; /**< last headers per direction */
 };
 
@@ -431,11 +431,11 @@ int dp_edit_inject(struct dp_edit_ctx *ctx, struct dp_edit_flow *f, const uint8_
 /** An injected segment to send toward the ESME. */
 struct dp_edit_tx {
 	const uint8_t *data; /**< bytes (valid until the next call on the flow) */
-	uint32_t len;        /**< bytes */
-	uint32_t seq;        /**< S2E new sequence number */
-	uint32_t ack;        /**< ack toward the ESME (SMSC's last ack, unmapped) */
-	bool ack_valid;      /**< false: the SMSC has not acknowledged anything yet */
-	bool resend;         /**< this is a resend */
+	uint32_t len;	     /**< bytes */
+	uint32_t seq;	     /**< S2E new sequence number */
+	uint32_t ack;	     /**< ack toward the ESME (SMSC's last ack, unmapped) */
+	bool ack_valid;	     /**< false: the SMSC has not acknowledged anything yet */
+	bool resend;	     /**< this is a resend */
 };
 
 /**
@@ -467,12 +467,12 @@ bool dp_edit_flow_done(const struct dp_edit_flow *f);
 
 /** A parsed packet: pointers into the caller's frame (host-order lengths). */
 struct dp_edit_pkt {
-	uint8_t *l3;         /**< IPv4 or IPv6 header */
-	uint8_t *l4;         /**< TCP header */
-	uint32_t l3_len;     /**< bytes from l3 to l4 (IPv4 options, IPv6 ext headers) */
-	uint32_t l4_len;     /**< TCP header length incl. options (data offset * 4) */
+	uint8_t *l3;	      /**< IPv4 or IPv6 header */
+	uint8_t *l4;	      /**< TCP header */
+	uint32_t l3_len;      /**< bytes from l3 to l4 (IPv4 options, IPv6 ext headers) */
+	uint32_t l4_len;      /**< TCP header length incl. options (data offset * 4) */
 	uint32_t payload_len; /**< TCP payload bytes following the header */
-	uint8_t ipver;       /**< 4 or 6 */
+	uint8_t ipver;	      /**< 4 or 6 */
 };
 
 /**
@@ -494,8 +494,8 @@ int dp_edit_pkt_parse(struct dp_edit_pkt *pkt, uint8_t *l3, uint32_t len);
  * @return DP_EDIT_OK; DP_EDIT_ETRUNC on malformed options (header untouched
  *         except seq/ack).
  */
-int dp_edit_pkt_rewrite(struct dp_edit_ctx *ctx, const struct dp_edit_flow *f,
-			enum dp_edit_dir dir, struct dp_edit_pkt *pkt, uint32_t out_seq);
+int dp_edit_pkt_rewrite(struct dp_edit_ctx *ctx, const struct dp_edit_flow *f, enum dp_edit_dir dir,
+			struct dp_edit_pkt *pkt, uint32_t out_seq);
 
 /** Set seq and ack fields with an incremental checksum update (RFC 1624). */
 void dp_edit_tcp_set_seq_ack(uint8_t *l4, uint32_t seq, uint32_t ack);
@@ -572,8 +572,8 @@ void dp_edit_probe_init(struct dp_edit_probe *p);
  * @return DP_EDIT_OK (consistent so far); DP_EDIT_EMISMATCH (reset the flow
  *         with dp_edit_build_rst() both ways, counted).
  */
-int dp_edit_probe_segment(struct dp_edit_ctx *ctx, struct dp_edit_probe *p,
-			  enum dp_edit_dir dir, const struct dp_edit_seg *seg);
+int dp_edit_probe_segment(struct dp_edit_ctx *ctx, struct dp_edit_probe *p, enum dp_edit_dir dir,
+			  const struct dp_edit_seg *seg);
 
 #ifdef __cplusplus
 }

@@ -14,14 +14,14 @@ _Static_assert(sizeof(struct dp_edit_flow) <= 2560, "dp_edit_flow grew");
 _Static_assert(DP_EDIT_INJ_BYTES <= UINT16_MAX, "inj offsets are 16-bit");
 
 static const char *const status_text[] = {
-	[0] = "ok",
-	[1] = "nothing to do now",
-	[2] = "invalid argument",
-	[3] = "bounded table full",
-	[4] = "not in stream order",
-	[5] = "header truncated or malformed",
-	[6] = "not valid in the flow's state",
-	[7] = "sequence spaces do not match",
+    [0] = "ok",
+    [1] = "nothing to do now",
+    [2] = "invalid argument",
+    [3] = "bounded table full",
+    [4] = "not in stream order",
+    [5] = "header truncated or malformed",
+    [6] = "not valid in the flow's state",
+    [7] = "sequence spaces do not match",
 };
 
 const char *dp_edit_strerror(int status)
@@ -151,8 +151,8 @@ static void out_add(struct dp_edit_out *out, struct dp_edit_ctx *ctx, uint32_t s
 		ctx->cnt.bad_pdu_list++;
 		return;
 	}
-	out->r[out->n++] = (struct dp_edit_range){
-		.seq = seq, .len = len, .out_seq = out_seq, .src = src};
+	out->r[out->n++] =
+	    (struct dp_edit_range){.seq = seq, .len = len, .out_seq = out_seq, .src = src};
 }
 
 /* Bytes [lo, hi) that the stream layer or this segment holds: SEG for the
@@ -390,8 +390,8 @@ int dp_edit_tx_next(struct dp_edit_ctx *ctx, struct dp_edit_flow *f, uint64_t no
 			return DP_EDIT_EMISMATCH;
 		}
 		f->resends++;
-		f->rto_cur = f->rto_cur * 2 > ctx->cfg.rto_max_ns ? ctx->cfg.rto_max_ns
-								 : f->rto_cur * 2;
+		f->rto_cur =
+		    f->rto_cur * 2 > ctx->cfg.rto_max_ns ? ctx->cfg.rto_max_ns : f->rto_cur * 2;
 		f->rto_deadline = now + f->rto_cur;
 		uint32_t n = 0;
 		while (n < f->inj_n && f->inj[n].sent)
@@ -479,8 +479,8 @@ int dp_edit_segment(struct dp_edit_ctx *ctx, struct dp_edit_flow *f, enum dp_edi
 	if (seg->flags & DP_EDIT_TCP_RST) {
 		/* RFC 5961: only a RST at exactly rcv_nxt resets at once; the
 		 * receiver's last ACK tells its rcv_nxt in its own space. */
-		uint32_t rs = (h->flags & DP_EDIT_HF_ACK_VALID) ? h->rcv_ack
-							      : dp_edit_seqadj_map(&h->sa, s);
+		uint32_t rs =
+		    (h->flags & DP_EDIT_HF_ACK_VALID) ? h->rcv_ack : dp_edit_seqadj_map(&h->sa, s);
 		out_hdr(out, rs, DP_EDIT_ACT_RST);
 		if (f->inj_n > 0)
 			ctx->cnt.close_with_inj++;
@@ -625,7 +625,8 @@ int dp_edit_segment(struct dp_edit_ctx *ctx, struct dp_edit_flow *f, enum dp_edi
 
 	for (uint32_t i = 0; i < out->n; i++) {
 		const struct dp_edit_range *r = &out->r[i];
-		if (r->src != DP_EDIT_SRC_INJ && dp_edit_seq_lt(h->snd_nxt_new, r->out_seq + r->len))
+		if (r->src != DP_EDIT_SRC_INJ &&
+		    dp_edit_seq_lt(h->snd_nxt_new, r->out_seq + r->len))
 			h->snd_nxt_new = r->out_seq + r->len;
 	}
 

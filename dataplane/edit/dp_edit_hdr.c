@@ -9,10 +9,10 @@
 
 #include <string.h>
 
-#define TCPOPT_EOL 0
-#define TCPOPT_NOP 1
+#define TCPOPT_EOL  0
+#define TCPOPT_NOP  1
 #define TCPOPT_SACK 5
-#define TCPOPT_TS 8
+#define TCPOPT_TS   8
 
 static uint16_t rd16(const uint8_t *p)
 {
@@ -185,8 +185,8 @@ static int sack_rewrite(struct dp_edit_ctx *ctx, const struct dp_edit_seqadj *sa
 	return DP_EDIT_OK;
 }
 
-int dp_edit_pkt_rewrite(struct dp_edit_ctx *ctx, const struct dp_edit_flow *f,
-			enum dp_edit_dir dir, struct dp_edit_pkt *pkt, uint32_t out_seq)
+int dp_edit_pkt_rewrite(struct dp_edit_ctx *ctx, const struct dp_edit_flow *f, enum dp_edit_dir dir,
+			struct dp_edit_pkt *pkt, uint32_t out_seq)
 {
 	if (!ctx || !f || !pkt || !pkt->l4 || pkt->l4_len < 20 || pkt->l4_len > 60)
 		return DP_EDIT_EINVAL;
@@ -260,8 +260,8 @@ bool dp_edit_pkt_csum_ok(const struct dp_edit_pkt *pkt)
 {
 	/* The sum over everything, checksum field included, is all ones. */
 	uint32_t tl = pkt->l4_len + pkt->payload_len;
-	uint32_t acc = pkt->ipver == 4 ? sum16(pkt->l3 + 12, 8, 0)
-				       : sum16(pkt->l3 + 8, 32, 0) + (tl >> 16);
+	uint32_t acc =
+	    pkt->ipver == 4 ? sum16(pkt->l3 + 12, 8, 0) : sum16(pkt->l3 + 8, 32, 0) + (tl >> 16);
 	acc += 6 + (tl & 0xffff);
 	return fold(sum16(pkt->l4, tl, acc)) == 0xffff;
 }
@@ -376,8 +376,8 @@ int dp_edit_build_rst(const struct dp_edit_flow *f, enum dp_edit_dir dir, uint8_
 	if (!f || !buf)
 		return DP_EDIT_EINVAL;
 	const struct dp_edit_half *h = &f->h[dir];
-	uint32_t seq = (h->flags & DP_EDIT_HF_ACK_VALID) ? h->rcv_ack
-							: dp_edit_seqadj_map(&h->sa, h->snd_max);
+	uint32_t seq =
+	    (h->flags & DP_EDIT_HF_ACK_VALID) ? h->rcv_ack : dp_edit_seqadj_map(&h->sa, h->snd_max);
 	bool valid;
 	uint32_t ack = dp_edit_ack_for(f, dir, &valid);
 	uint8_t flags = DP_EDIT_TCP_RST | (valid ? DP_EDIT_TCP_ACK : 0);

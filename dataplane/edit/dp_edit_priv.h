@@ -6,19 +6,19 @@
 #include "dp_edit.h"
 
 /* Half (direction) flags. */
-#define DP_EDIT_HF_SYNCED 0x0001    /* dp_edit_dir_start() called */
+#define DP_EDIT_HF_SYNCED    0x0001 /* dp_edit_dir_start() called */
 #define DP_EDIT_HF_ACK_VALID 0x0002 /* rcv_ack holds a receiver ack */
-#define DP_EDIT_HF_MID 0x0004       /* release point inside a PASS PDU */
-#define DP_EDIT_HF_FIN 0x0008       /* sender's FIN forwarded (fin_seq) */
-#define DP_EDIT_HF_FWD_ACK 0x0010   /* fwd_ack valid */
-#define DP_EDIT_HF_SENT 0x0020      /* snd_nxt_new / snd_max valid */
+#define DP_EDIT_HF_MID	     0x0004 /* release point inside a PASS PDU */
+#define DP_EDIT_HF_FIN	     0x0008 /* sender's FIN forwarded (fin_seq) */
+#define DP_EDIT_HF_FWD_ACK   0x0010 /* fwd_ack valid */
+#define DP_EDIT_HF_SENT	     0x0020 /* snd_nxt_new / snd_max valid */
 #define DP_EDIT_HF_FIN_ACKED 0x0040 /* receiver acknowledged the FIN */
 
 /* Flow flags. */
-#define DP_EDIT_FF_RST 0x0001       /* a RST passed: flow is over */
-#define DP_EDIT_FF_RESET 0x0002     /* fail-closed: reset toward both ends */
-#define DP_EDIT_FF_DUPACK 0x0004    /* dup ACK threshold reached: resend now */
-#define DP_EDIT_FF_EXHAUST 0x0008   /* resend_exhausted counted */
+#define DP_EDIT_FF_RST	   0x0001 /* a RST passed: flow is over */
+#define DP_EDIT_FF_RESET   0x0002 /* fail-closed: reset toward both ends */
+#define DP_EDIT_FF_DUPACK  0x0004 /* dup ACK threshold reached: resend now */
+#define DP_EDIT_FF_EXHAUST 0x0008 /* resend_exhausted counted */
 
 /* Sequence number comparisons modulo 2^32. */
 static inline int dp_edit_seq_cmp(uint32_t a, uint32_t b)

@@ -10,18 +10,18 @@
 
 #include <string.h>
 
-#define PF_SEEN(d) (0x01u << (d))     /* any segment of direction d */
-#define PF_DATA(d) (0x04u << (d))     /* a data segment of direction d */
-#define PF_ACK(d) (0x10u << (d))      /* ack[d] valid */
-#define PF_STUCK(d) (0x40u << (d))    /* stuck_ack[d] valid */
+#define PF_SEEN(d)  (0x01u << (d)) /* any segment of direction d */
+#define PF_DATA(d)  (0x04u << (d)) /* a data segment of direction d */
+#define PF_ACK(d)   (0x10u << (d)) /* ack[d] valid */
+#define PF_STUCK(d) (0x40u << (d)) /* stuck_ack[d] valid */
 
 void dp_edit_probe_init(struct dp_edit_probe *p)
 {
 	memset(p, 0, sizeof(*p));
 }
 
-int dp_edit_probe_segment(struct dp_edit_ctx *ctx, struct dp_edit_probe *p,
-			  enum dp_edit_dir dir, const struct dp_edit_seg *seg)
+int dp_edit_probe_segment(struct dp_edit_ctx *ctx, struct dp_edit_probe *p, enum dp_edit_dir dir,
+			  const struct dp_edit_seg *seg)
 {
 	if (!ctx || !p || !seg || (dir != DP_EDIT_E2S && dir != DP_EDIT_S2E))
 		return DP_EDIT_EINVAL;

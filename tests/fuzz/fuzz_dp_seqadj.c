@@ -81,7 +81,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(in);
 		return 0;
 	}
-	uint32_t base = (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
+	uint32_t base =
+	    (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
 	/* At most 2 * DP_EDIT_MAX_EDITS - 1 PDUs: without any SMSC ACK the
 	 * removals still fit the edit table (fail-closed is tested elsewhere). */
 	uint32_t npdus = 1 + in[4] % (2 * DP_EDIT_MAX_EDITS - 1);
@@ -140,9 +141,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check(em_smsc_ack(&M, now), "ack");
 			break;
 		case 6: /* a stale ACK arrives late */
-			check(em_smsc_ack_at(&M, M.rcv_nxt ? (uint32_t)a % (M.rcv_nxt + 1) : 0,
-					     now),
-			      "stale ack");
+			check(
+			    em_smsc_ack_at(&M, M.rcv_nxt ? (uint32_t)a % (M.rcv_nxt + 1) : 0, now),
+			    "stale ack");
 			break;
 		case 7: /* a later segment overtakes an earlier one; delayed
 			 * bytes reach their peer */

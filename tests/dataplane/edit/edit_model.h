@@ -22,9 +22,9 @@
 
 #include "dp_edit.h"
 
-#define EM_MAX_PDUS 64
+#define EM_MAX_PDUS  64
 #define EM_MAX_BYTES 4096
-#define EM_RESP_LEN 17
+#define EM_RESP_LEN  17
 
 struct em_pdu {
 	uint32_t off, len;
@@ -33,8 +33,8 @@ struct em_pdu {
 
 enum em_mode {
 	EM_DELIVER = 0, /* forwarded bytes reach the peer */
-	EM_LOSE = 1,    /* forwarded bytes are lost after the dataplane */
-	EM_DELAY = 2    /* forwarded bytes reach the peer later (reordering) */
+	EM_LOSE = 1,	/* forwarded bytes are lost after the dataplane */
+	EM_DELAY = 2	/* forwarded bytes reach the peer later (reordering) */
 };
 
 struct em_delayed {
@@ -47,23 +47,23 @@ struct em {
 	struct dp_edit_ctx ctx;
 	struct dp_edit_flow f;
 	/* ESME -> SMSC */
-	uint32_t base;             /* ESME sequence number of stream offset 0 */
+	uint32_t base; /* ESME sequence number of stream offset 0 */
 	uint8_t data[EM_MAX_BYTES];
 	uint32_t total;
 	struct em_pdu pdus[EM_MAX_PDUS];
 	uint32_t npdus;
 	uint8_t got[EM_MAX_BYTES]; /* the stream layer holds orig byte */
-	uint32_t R;                /* contiguous bytes held by the stream layer */
-	uint32_t esme_snd_max;     /* highest offset the ESME sent */
+	uint32_t R;		   /* contiguous bytes held by the stream layer */
+	uint32_t esme_snd_max;	   /* highest offset the ESME sent */
 	uint8_t rx[EM_MAX_BYTES];  /* SMSC receive buffer (new space offsets) */
 	uint8_t rxhave[EM_MAX_BYTES];
-	uint32_t rcv_nxt;          /* SMSC rcv_nxt, new offset */
+	uint32_t rcv_nxt; /* SMSC rcv_nxt, new offset */
 	uint8_t expect[EM_MAX_BYTES];
 	uint32_t expect_len;
-	uint32_t esme_acked;       /* ESME's view: orig offset acknowledged */
+	uint32_t esme_acked; /* ESME's view: orig offset acknowledged */
 	/* SMSC -> ESME (when s2e) */
 	int s2e;
-	uint32_t sbase;            /* SMSC sequence number of its offset 0 */
+	uint32_t sbase; /* SMSC sequence number of its offset 0 */
 	uint8_t sdata[EM_MAX_BYTES];
 	uint32_t stotal;
 	struct em_pdu spdus[EM_MAX_PDUS];
@@ -73,16 +73,16 @@ struct em {
 	uint32_t smsc_snd_max;
 	uint8_t erx[2 * EM_MAX_BYTES]; /* ESME receive buffer (new space offsets) */
 	uint8_t erxhave[2 * EM_MAX_BYTES];
-	uint32_t ercv;             /* ESME rcv_nxt, new offset */
-	uint32_t smsc_acked;       /* SMSC's view: its offset acknowledged */
+	uint32_t ercv;			/* ESME rcv_nxt, new offset */
+	uint32_t smsc_acked;		/* SMSC's view: its offset acknowledged */
 	uint8_t responded[EM_MAX_PDUS]; /* 1 injected, 2 refused (fail-open) */
 	uint8_t resp[EM_MAX_PDUS][EM_RESP_LEN];
-	uint32_t nresp;            /* responses injected */
-	int reset;                 /* the library asked for a reset: run over */
+	uint32_t nresp; /* responses injected */
+	int reset;	/* the library asked for a reset: run over */
 	/* Bytes forwarded but delayed in the network. */
 	struct em_delayed delayed[64];
 	uint32_t ndelayed;
-	uint32_t last_held;        /* out.held of the last ESME segment */
+	uint32_t last_held; /* out.held of the last ESME segment */
 	uint32_t last_action;
 	char err[256];
 };
@@ -135,8 +135,7 @@ static inline void em_init(struct em *m, uint32_t base, const struct em_pdu *pdu
 }
 
 /* Model the SMSC->ESME direction too: the SMSC's PDUs (all passed). */
-static inline void em_init_s2e(struct em *m, uint32_t sbase, const struct em_pdu *spdus,
-			       uint32_t n)
+static inline void em_init_s2e(struct em *m, uint32_t sbase, const struct em_pdu *spdus, uint32_t n)
 {
 	m->s2e = 1;
 	m->sbase = sbase;
@@ -178,8 +177,8 @@ static inline int em_erx(struct em *m, uint32_t no, const uint8_t *src, uint32_t
 	return 0;
 }
 
-static inline int em_put(struct em *m, int to_esme, uint32_t no, const uint8_t *src,
-			 uint32_t len, enum em_mode mode)
+static inline int em_put(struct em *m, int to_esme, uint32_t no, const uint8_t *src, uint32_t len,
+			 enum em_mode mode)
 {
 	if (mode == EM_LOSE)
 		return 0;
@@ -407,7 +406,8 @@ static inline int em_segment_x(struct em *m, uint32_t off, uint32_t len, uint64_
 			if (p->off + p->len > m->R)
 				return em_fail(m, "forwarded a byte of an undecided PDU", o + j, 0);
 			if (no + j >= m->expect_len)
-				return em_fail(m, "forwarded beyond the passed stream", no + j, o + j);
+				return em_fail(m, "forwarded beyond the passed stream", no + j,
+					       o + j);
 			if (m->expect[no + j] != m->data[o + j])
 				return em_fail(m, "byte at the wrong SMSC position", no + j, o + j);
 		}
@@ -471,7 +471,8 @@ static inline int em_smsc_segment_x(struct em *m, uint32_t off, uint32_t len, ui
 			return em_fail(m, "SMSC range outside its stream", o, g->len);
 		for (uint32_t j = 0; j < g->len; j++)
 			if (!m->sgot[o + j])
-				return em_fail(m, "forwarded an SMSC byte never received", o + j, 0);
+				return em_fail(m, "forwarded an SMSC byte never received", o + j,
+					       0);
 		if (em_put(m, 1, no, m->sdata + o, g->len, mode))
 			return -1;
 	}

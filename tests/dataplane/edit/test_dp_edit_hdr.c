@@ -253,7 +253,8 @@ static void test_rewrite_checksum(void **state)
 		/* Incremental result equals a full recompute. */
 		uint16_t have = (uint16_t)(t[16] << 8 | t[17]);
 		uint16_t want = ref_tcp_csum(pkt.l3, v6, t, pkt.l4_len + plen);
-		if (have != want && !(have == 0xffff && want == 0) && !(have == 0 && want == 0xffff))
+		if (have != want && !(have == 0xffff && want == 0) &&
+		    !(have == 0 && want == 0xffff))
 			fail_msg("iteration %u (v%d): incremental %#x full %#x", it, v6 ? 6 : 4,
 				 have, want);
 		assert_true(dp_edit_pkt_csum_ok(&pkt));
@@ -294,7 +295,8 @@ static void test_rewrite_checksum(void **state)
 				assert_int_equal(o[i + 1], 2 + 8 * nw);
 				for (uint32_t b = 0; b < nw; b++) {
 					assert_int_equal(rd32(o + i + 2 + 8 * b), want_blk[2 * b]);
-					assert_int_equal(rd32(o + i + 6 + 8 * b), want_blk[2 * b + 1]);
+					assert_int_equal(rd32(o + i + 6 + 8 * b),
+							 want_blk[2 * b + 1]);
 				}
 			}
 		}
@@ -378,12 +380,13 @@ static void test_build_from_template(void **state)
 	struct dp_edit_flow fl;
 	dp_edit_flow_init(&fl);
 	uint8_t f[512], out[512];
-	static const uint8_t payload[17] = {0, 0, 0, 0x11, 0x80, 0, 0, 4, 0, 0, 0, 0x45, 0, 0, 0, 7, 0};
+	static const uint8_t payload[17] = {0, 0, 0,	0x11, 0x80, 0, 0, 4, 0,
+					    0, 0, 0x45, 0,    0,    0, 7, 0};
 	for (int v6 = 0; v6 < 2; v6++) {
 		dp_edit_flow_init(&fl);
-		assert_int_equal(dp_edit_build_seg(&fl, DP_EDIT_S2E, 1, 2, 0x18, NULL, 0, out,
-						   sizeof(out)),
-				 DP_EDIT_ESTATE);
+		assert_int_equal(
+		    dp_edit_build_seg(&fl, DP_EDIT_S2E, 1, 2, 0x18, NULL, 0, out, sizeof(out)),
+		    DP_EDIT_ESTATE);
 		uint32_t blk[2] = {1, 2};
 		/* An SMSC->ESME segment is the template for injected ones. */
 		uint32_t n = mk_frame(f, v6, 1000, 2000, 1, blk, 30, 5);
@@ -399,18 +402,19 @@ static void test_build_from_template(void **state)
 		struct dp_edit_pkt b;
 		assert_int_equal(dp_edit_pkt_parse(&b, out + 14, (uint32_t)len - 14), DP_EDIT_OK);
 		assert_int_equal(b.l3_len, v6 ? 40 : 20); /* ext header dropped */
-		assert_int_equal(b.l4_len, 32);           /* NOP NOP TS only */
+		assert_int_equal(b.l4_len, 32);		  /* NOP NOP TS only */
 		assert_int_equal(b.payload_len, 17);
 		assert_true(dp_edit_pkt_csum_ok(&b));
 		assert_memory_equal(out, f, 14);
 		assert_int_equal(rd32(b.l4 + 4), 0xfffffff0u);
 		assert_int_equal(rd32(b.l4 + 8), 0x12345678u);
 		assert_int_equal(b.l4[13], 0x18);
-		assert_memory_equal(b.l4, pkt.l4, 4);        /* ports */
+		assert_memory_equal(b.l4, pkt.l4, 4);		 /* ports */
 		assert_memory_equal(b.l4 + 22, pkt.l4 + 22, 10); /* TS option */
 		assert_memory_equal(b.l4 + b.l4_len, payload, 17);
 		if (!v6)
-			assert_int_equal((out[14 + 10] << 8 | out[14 + 11]), ref_ipv4_csum(out + 14));
+			assert_int_equal((out[14 + 10] << 8 | out[14 + 11]),
+					 ref_ipv4_csum(out + 14));
 		/* Only the ESME->SMSC template known: the segment toward the ESME
 		 * is built from it with both ends swapped. */
 		struct dp_edit_flow g;
@@ -435,13 +439,10 @@ static void test_build_from_template(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_invalid),
-		cmocka_unit_test(test_parse_valid),
-		cmocka_unit_test(test_rewrite_checksum),
-		cmocka_unit_test(test_set_seq_ack),
-		cmocka_unit_test(test_rewrite_bad_options),
-		cmocka_unit_test(test_trim_payload),
-		cmocka_unit_test(test_build_from_template),
+	    cmocka_unit_test(test_parse_invalid),	cmocka_unit_test(test_parse_valid),
+	    cmocka_unit_test(test_rewrite_checksum),	cmocka_unit_test(test_set_seq_ack),
+	    cmocka_unit_test(test_rewrite_bad_options), cmocka_unit_test(test_trim_payload),
+	    cmocka_unit_test(test_build_from_template),
 	};
 	return cmocka_run_group_tests_name("dp_edit_hdr", tests, NULL, NULL);
 }

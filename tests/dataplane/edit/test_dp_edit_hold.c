@@ -19,8 +19,7 @@
 
 /* submit_sm-like lengths; blocked PDUs first, adjacent and last. */
 static const struct em_pdu stream[] = {
-	{0, 33, B}, {0, 40, P}, {0, 17, P}, {0, 50, B}, {0, 16, B},
-	{0, 60, P}, {0, 16, P}, {0, 21, B},
+    {0, 33, B}, {0, 40, P}, {0, 17, P}, {0, 50, B}, {0, 16, B}, {0, 60, P}, {0, 16, P}, {0, 21, B},
 };
 #define NSTREAM (sizeof(stream) / sizeof(stream[0]))
 
@@ -42,10 +41,10 @@ static int teardown(void **state)
 	return 0;
 }
 
-#define RUN(expr)                                                              \
-	do {                                                                   \
-		if ((expr) != 0)                                               \
-			fail_msg("%s: %s", #expr, M->err);                     \
+#define RUN(expr)                                                                                  \
+	do {                                                                                       \
+		if ((expr) != 0)                                                                   \
+			fail_msg("%s: %s", #expr, M->err);                                         \
 	} while (0)
 
 /* Bytes of the segment [0, c) that belong to an incomplete PDU. */
@@ -241,8 +240,8 @@ static void test_edits_full(void **state)
 		/* No ACK from the SMSC: nothing is pruned. */
 		struct dp_edit_pdu list[2 * DP_EDIT_MAX_EDITS + 2];
 		for (uint32_t i = 0; i < M->npdus; i++)
-			list[i] = (struct dp_edit_pdu){1 + M->pdus[i].off, 16, 16,
-						       M->pdus[i].verdict};
+			list[i] =
+			    (struct dp_edit_pdu){1 + M->pdus[i].off, 16, 16, M->pdus[i].verdict};
 		struct dp_edit_seg s = {.seq = 1, .len = M->total, .flags = DP_EDIT_TCP_ACK};
 		struct dp_edit_out out;
 		int rc = dp_edit_segment(&M->ctx, &M->f, DP_EDIT_E2S, &s, list, M->npdus, 0, &out);
@@ -272,10 +271,10 @@ static void test_fin(void **state)
 	/* The stream layer decides the truncated PDU at FIN (block): now the
 	 * FIN goes out on its own at the collapsed position. */
 	struct dp_edit_pdu l2[] = {{940, 30, 30, B}};
-	struct dp_edit_seg s2b = {.seq = 940, .len = 30, .flags = DP_EDIT_TCP_ACK | DP_EDIT_TCP_FIN};
+	struct dp_edit_seg s2b = {
+	    .seq = 940, .len = 30, .flags = DP_EDIT_TCP_ACK | DP_EDIT_TCP_FIN};
 	assert_int_equal(dp_edit_segment(&M->ctx, &M->f, DP_EDIT_E2S, &s2b, l2, 1, 0, &out), 0);
-	assert_int_equal(out.action,
-			 DP_EDIT_ACT_FORWARD | DP_EDIT_ACT_HDR_ONLY | DP_EDIT_ACT_FIN);
+	assert_int_equal(out.action, DP_EDIT_ACT_FORWARD | DP_EDIT_ACT_HDR_ONLY | DP_EDIT_ACT_FIN);
 	assert_int_equal(out.hdr_seq, 940);
 	/* The SMSC acks the FIN (new 941): the ESME sees 971. */
 	assert_int_equal(dp_edit_seqadj_unmap(&M->f.h[DP_EDIT_E2S].sa, 941), 971);
@@ -303,16 +302,16 @@ static void test_unsynced_passthrough(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_invalid),
-		cmocka_unit_test(test_every_cut_in_order),
-		cmocka_unit_test(test_every_double_cut),
-		cmocka_unit_test(test_every_cut_reordered),
-		cmocka_unit_test(test_retrans_partial_overlap),
-		cmocka_unit_test(test_blocked_only_segment_acked),
-		cmocka_unit_test(test_hold_bound),
-		cmocka_unit_test(test_edits_full),
-		cmocka_unit_test(test_fin),
-		cmocka_unit_test(test_unsynced_passthrough),
+	    cmocka_unit_test(test_invalid),
+	    cmocka_unit_test(test_every_cut_in_order),
+	    cmocka_unit_test(test_every_double_cut),
+	    cmocka_unit_test(test_every_cut_reordered),
+	    cmocka_unit_test(test_retrans_partial_overlap),
+	    cmocka_unit_test(test_blocked_only_segment_acked),
+	    cmocka_unit_test(test_hold_bound),
+	    cmocka_unit_test(test_edits_full),
+	    cmocka_unit_test(test_fin),
+	    cmocka_unit_test(test_unsynced_passthrough),
 	};
 	return cmocka_run_group_tests_name("dp_edit_hold", tests, setup, teardown);
 }

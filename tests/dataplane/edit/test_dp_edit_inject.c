@@ -16,8 +16,8 @@
 #include "dp_edit.h"
 
 #define MS 1000000ull
-#define P DP_EDIT_PDU_PASS
-#define B DP_EDIT_PDU_BLOCK
+#define P  DP_EDIT_PDU_PASS
+#define B  DP_EDIT_PDU_BLOCK
 
 static const uint32_t ESME0 = 0xfffffe00u; /* ESME stream crosses 2^32 */
 static const uint32_t SMSC0 = 0xffffffd0u;
@@ -47,12 +47,12 @@ static int setup(void **state)
 
 /* The SMSC sends complete PASS PDUs [off, off+len) (offsets from SMSC0);
  * `avail` < len marks the last one incomplete (forwarded as it comes). */
-static struct dp_edit_out smsc_data(uint32_t off, uint32_t len, uint32_t pdu_off,
-				    uint32_t pdu_len, uint32_t avail, uint32_t esme_ack)
+static struct dp_edit_out smsc_data(uint32_t off, uint32_t len, uint32_t pdu_off, uint32_t pdu_len,
+				    uint32_t avail, uint32_t esme_ack)
 {
 	struct dp_edit_pdu p = {SMSC0 + pdu_off, pdu_len, avail, P};
-	struct dp_edit_seg s = {.seq = SMSC0 + off, .ack = esme_ack, .len = len,
-				.flags = DP_EDIT_TCP_ACK};
+	struct dp_edit_seg s = {
+	    .seq = SMSC0 + off, .ack = esme_ack, .len = len, .flags = DP_EDIT_TCP_ACK};
 	struct dp_edit_out out;
 	assert_int_equal(dp_edit_segment(&X.ctx, &X.f, DP_EDIT_S2E, &s, &p, 1, X.now, &out),
 			 DP_EDIT_OK);
@@ -131,8 +131,8 @@ static void test_inject_waits_for_boundary(void **state)
 	assert_int_equal(dp_edit_tx_next(&X.ctx, &X.f, X.now, &tx), DP_EDIT_AGAIN);
 	/* Rest of PDU 1 (30 bytes) and 20 bytes of PDU 2 in one segment. */
 	struct dp_edit_pdu p[2] = {{SMSC0, 60, 60, P}, {SMSC0 + 60, 40, 20, P}};
-	struct dp_edit_seg s = {.seq = SMSC0 + 30, .ack = ESME0, .len = 50,
-				.flags = DP_EDIT_TCP_ACK};
+	struct dp_edit_seg s = {
+	    .seq = SMSC0 + 30, .ack = ESME0, .len = 50, .flags = DP_EDIT_TCP_ACK};
 	assert_int_equal(dp_edit_segment(&X.ctx, &X.f, DP_EDIT_S2E, &s, p, 2, X.now, &o), 0);
 	assert_int_equal(o.n, 3);
 	assert_int_equal(o.r[0].src, DP_EDIT_SRC_SEG);
@@ -156,8 +156,8 @@ static void test_retrans_across_insertion(void **state)
 	assert_int_equal(dp_edit_inject(&X.ctx, &X.f, resp, 17, X.now), DP_EDIT_OK);
 	smsc_data(30, 40, 30, 40, 40, ESME0);
 	struct dp_edit_pdu p = {SMSC0, 30, 30, P};
-	struct dp_edit_seg s = {.seq = SMSC0 + 10, .ack = ESME0, .len = 50,
-				.flags = DP_EDIT_TCP_ACK};
+	struct dp_edit_seg s = {
+	    .seq = SMSC0 + 10, .ack = ESME0, .len = 50, .flags = DP_EDIT_TCP_ACK};
 	struct dp_edit_out o;
 	assert_int_equal(dp_edit_segment(&X.ctx, &X.f, DP_EDIT_S2E, &s, &p, 1, X.now, &o), 0);
 	assert_int_equal(o.n, 2);
@@ -248,7 +248,8 @@ static void test_resend_dupack(void **state)
 	esme_ack(ESME0, SMSC0 + 40);
 	assert_int_equal(dp_edit_tx_next(&X.ctx, &X.f, X.now, &tx), DP_EDIT_AGAIN);
 	/* Data from the ESME with the same ack is not a duplicate ACK. */
-	struct dp_edit_seg d = {.seq = ESME0, .ack = SMSC0 + 40, .len = 5, .flags = DP_EDIT_TCP_ACK};
+	struct dp_edit_seg d = {
+	    .seq = ESME0, .ack = SMSC0 + 40, .len = 5, .flags = DP_EDIT_TCP_ACK};
 	struct dp_edit_out o;
 	assert_int_equal(dp_edit_segment(&X.ctx, &X.f, DP_EDIT_E2S, &d, NULL, 0, X.now, &o), 0);
 	assert_int_equal(dp_edit_tx_next(&X.ctx, &X.f, X.now, &tx), DP_EDIT_AGAIN);
@@ -275,13 +276,14 @@ static void test_blocked_only_acked_by_response(void **state)
 	struct dp_edit_seg s1 = {.seq = ESME0, .ack = SMSC0, .len = 40, .flags = DP_EDIT_TCP_ACK};
 	assert_int_equal(dp_edit_segment(&X.ctx, &X.f, DP_EDIT_E2S, &s1, &p1, 1, X.now, &o), 0);
 	/* SMSC acks the 40 bytes. */
-	struct dp_edit_seg a = {.seq = SMSC0, .ack = ESME0 + 40, .len = 0, .flags = DP_EDIT_TCP_ACK};
+	struct dp_edit_seg a = {
+	    .seq = SMSC0, .ack = ESME0 + 40, .len = 0, .flags = DP_EDIT_TCP_ACK};
 	assert_int_equal(dp_edit_segment(&X.ctx, &X.f, DP_EDIT_S2E, &a, NULL, 0, X.now, &o), 0);
 	/* The blocked submit_sm (33 bytes) alone in a segment. */
 	assert_int_equal(dp_edit_inject(&X.ctx, &X.f, resp, 17, X.now), DP_EDIT_OK);
 	struct dp_edit_pdu p2 = {ESME0 + 40, 33, 33, B};
-	struct dp_edit_seg s2 = {.seq = ESME0 + 40, .ack = SMSC0, .len = 33,
-				 .flags = DP_EDIT_TCP_ACK};
+	struct dp_edit_seg s2 = {
+	    .seq = ESME0 + 40, .ack = SMSC0, .len = 33, .flags = DP_EDIT_TCP_ACK};
 	assert_int_equal(dp_edit_segment(&X.ctx, &X.f, DP_EDIT_E2S, &s2, &p2, 1, X.now, &o), 0);
 	assert_int_equal(o.n, 0);
 	assert_int_equal(o.removed, 33);
@@ -300,8 +302,8 @@ static void test_fin_with_injection(void **state)
 	assert_int_equal(dp_edit_inject(&X.ctx, &X.f, resp, 17, X.now), DP_EDIT_OK);
 	struct dp_edit_tx tx;
 	assert_int_equal(dp_edit_tx_next(&X.ctx, &X.f, X.now, &tx), DP_EDIT_OK);
-	struct dp_edit_seg fin = {.seq = SMSC0 + 20, .ack = ESME0, .len = 0,
-				  .flags = DP_EDIT_TCP_ACK | DP_EDIT_TCP_FIN};
+	struct dp_edit_seg fin = {
+	    .seq = SMSC0 + 20, .ack = ESME0, .len = 0, .flags = DP_EDIT_TCP_ACK | DP_EDIT_TCP_FIN};
 	struct dp_edit_out o;
 	assert_int_equal(dp_edit_segment(&X.ctx, &X.f, DP_EDIT_S2E, &fin, NULL, 0, X.now, &o), 0);
 	assert_int_equal(o.action, DP_EDIT_ACT_FORWARD | DP_EDIT_ACT_HDR_ONLY | DP_EDIT_ACT_FIN);
@@ -314,14 +316,14 @@ static void test_fin_with_injection(void **state)
 	assert_int_equal(dp_edit_tx_next(&X.ctx, &X.f, X.now + 200 * MS, &tx), DP_EDIT_OK);
 	assert_true(tx.resend);
 	/* ESME acks everything and the FIN (ESME space 38), then closes. */
-	struct dp_edit_seg ef = {.seq = ESME0, .ack = SMSC0 + 38, .len = 0,
-				 .flags = DP_EDIT_TCP_ACK | DP_EDIT_TCP_FIN};
+	struct dp_edit_seg ef = {
+	    .seq = ESME0, .ack = SMSC0 + 38, .len = 0, .flags = DP_EDIT_TCP_ACK | DP_EDIT_TCP_FIN};
 	assert_int_equal(dp_edit_segment(&X.ctx, &X.f, DP_EDIT_E2S, &ef, NULL, 0, X.now, &o), 0);
 	assert_int_equal(o.action & DP_EDIT_ACT_FIN, DP_EDIT_ACT_FIN);
 	assert_int_equal(dp_edit_inj_outstanding(&X.f), 0);
 	assert_false(dp_edit_flow_done(&X.f));
-	struct dp_edit_seg sa = {.seq = SMSC0 + 21, .ack = ESME0 + 1, .len = 0,
-				 .flags = DP_EDIT_TCP_ACK};
+	struct dp_edit_seg sa = {
+	    .seq = SMSC0 + 21, .ack = ESME0 + 1, .len = 0, .flags = DP_EDIT_TCP_ACK};
 	assert_int_equal(dp_edit_segment(&X.ctx, &X.f, DP_EDIT_S2E, &sa, NULL, 0, X.now, &o), 0);
 	assert_true(dp_edit_flow_done(&X.f));
 }
@@ -336,8 +338,8 @@ static void test_rst_with_injection(void **state)
 	assert_int_equal(dp_edit_inject(&X.ctx, &X.f, resp, 17, X.now), DP_EDIT_OK);
 	struct dp_edit_tx tx;
 	assert_int_equal(dp_edit_tx_next(&X.ctx, &X.f, X.now, &tx), DP_EDIT_OK);
-	struct dp_edit_seg rst = {.seq = SMSC0 + 20, .ack = ESME0, .len = 0,
-				  .flags = DP_EDIT_TCP_ACK | DP_EDIT_TCP_RST};
+	struct dp_edit_seg rst = {
+	    .seq = SMSC0 + 20, .ack = ESME0, .len = 0, .flags = DP_EDIT_TCP_ACK | DP_EDIT_TCP_RST};
 	struct dp_edit_out o;
 	assert_int_equal(dp_edit_segment(&X.ctx, &X.f, DP_EDIT_S2E, &rst, NULL, 0, X.now, &o), 0);
 	assert_int_equal(o.action, DP_EDIT_ACT_FORWARD | DP_EDIT_ACT_HDR_ONLY | DP_EDIT_ACT_RST);
@@ -378,17 +380,17 @@ static void test_inject_full(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_inject_invalid, setup),
-		cmocka_unit_test_setup(test_inject_shift, setup),
-		cmocka_unit_test_setup(test_inject_waits_for_boundary, setup),
-		cmocka_unit_test_setup(test_retrans_across_insertion, setup),
-		cmocka_unit_test_setup(test_resend_timer_backoff, setup),
-		cmocka_unit_test_setup(test_resend_stops_on_ack, setup),
-		cmocka_unit_test_setup(test_resend_dupack, setup),
-		cmocka_unit_test_setup(test_blocked_only_acked_by_response, setup),
-		cmocka_unit_test_setup(test_fin_with_injection, setup),
-		cmocka_unit_test_setup(test_rst_with_injection, setup),
-		cmocka_unit_test_setup(test_inject_full, setup),
+	    cmocka_unit_test_setup(test_inject_invalid, setup),
+	    cmocka_unit_test_setup(test_inject_shift, setup),
+	    cmocka_unit_test_setup(test_inject_waits_for_boundary, setup),
+	    cmocka_unit_test_setup(test_retrans_across_insertion, setup),
+	    cmocka_unit_test_setup(test_resend_timer_backoff, setup),
+	    cmocka_unit_test_setup(test_resend_stops_on_ack, setup),
+	    cmocka_unit_test_setup(test_resend_dupack, setup),
+	    cmocka_unit_test_setup(test_blocked_only_acked_by_response, setup),
+	    cmocka_unit_test_setup(test_fin_with_injection, setup),
+	    cmocka_unit_test_setup(test_rst_with_injection, setup),
+	    cmocka_unit_test_setup(test_inject_full, setup),
 	};
 	return cmocka_run_group_tests_name("dp_edit_inject", tests, NULL, NULL);
 }

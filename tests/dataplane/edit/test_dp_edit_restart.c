@@ -42,45 +42,45 @@ static int run(const struct step *st, size_t n, struct dp_edit_ctx *ctx)
 /* ESME seq from 1000, SMSC seq from 90000: a normal exchange seen from the
  * middle, with a lost segment, dup ACKs, fast retransmit, and keepalives. */
 static const struct step consistent[] = {
-	{E, 1000, 90000, 100, A},
-	{S, 90000, 1100, 0, A},
-	{S, 90000, 1100, 40, A},
-	{E, 1100, 90040, 0, A},
-	{E, 1100, 90040, 100, A}, /* lost toward the SMSC */
-	{E, 1200, 90040, 100, A},
-	{S, 90040, 1100, 0, A},   /* dup */
-	{E, 1300, 90040, 100, A},
-	{S, 90040, 1100, 0, A},   /* dup */
-	{E, 1400, 90040, 100, A},
-	{S, 90040, 1100, 0, A},   /* dup */
-	{E, 1500, 90040, 100, A},
-	{S, 90040, 1100, 0, A},   /* dup */
-	{E, 1100, 90040, 100, A}, /* fast retransmit of the hole */
-	{S, 90040, 1600, 0, A},
-	{E, 1599, 90040, 0, A},   /* keepalive: snd_una - 1 */
-	{S, 90039, 1600, 0, A},   /* keepalive from the SMSC */
-	{E, 1600, 90040, 0, A | DP_EDIT_TCP_FIN},
-	{S, 90040, 1601, 0, A | DP_EDIT_TCP_FIN},
+    {E, 1000, 90000, 100, A},
+    {S, 90000, 1100, 0, A},
+    {S, 90000, 1100, 40, A},
+    {E, 1100, 90040, 0, A},
+    {E, 1100, 90040, 100, A}, /* lost toward the SMSC */
+    {E, 1200, 90040, 100, A},
+    {S, 90040, 1100, 0, A}, /* dup */
+    {E, 1300, 90040, 100, A},
+    {S, 90040, 1100, 0, A}, /* dup */
+    {E, 1400, 90040, 100, A},
+    {S, 90040, 1100, 0, A}, /* dup */
+    {E, 1500, 90040, 100, A},
+    {S, 90040, 1100, 0, A},   /* dup */
+    {E, 1100, 90040, 100, A}, /* fast retransmit of the hole */
+    {S, 90040, 1600, 0, A},
+    {E, 1599, 90040, 0, A}, /* keepalive: snd_una - 1 */
+    {S, 90039, 1600, 0, A}, /* keepalive from the SMSC */
+    {E, 1600, 90040, 0, A | DP_EDIT_TCP_FIN},
+    {S, 90040, 1601, 0, A | DP_EDIT_TCP_FIN},
 };
 
 /* Before the restart 17 response bytes were injected toward the ESME: the
  * ESME acknowledges 90057, the SMSC's own snd_nxt is 90040. */
 static const struct step injected[] = {
-	{E, 1000, 90057, 100, A},
-	{S, 90040, 1100, 0, A},
+    {E, 1000, 90057, 100, A},
+    {S, 90040, 1100, 0, A},
 };
 
 /* Before the restart 33 blocked bytes were removed: the SMSC expects 1067
  * in its space, the ESME sends from 1100 and believes 1100 acknowledged. */
 static const struct step removed[] = {
-	{E, 1100, 90000, 100, A},
-	{S, 90000, 1067, 0, A},
-	{E, 1200, 90000, 100, A},
-	{S, 90000, 1067, 0, A},
-	{S, 90000, 1067, 0, A},
-	{E, 1100, 90000, 100, A}, /* RTO retransmission above the stuck point */
-	{E, 1100, 90000, 100, A},
-	{E, 1100, 90000, 100, A},
+    {E, 1100, 90000, 100, A},
+    {S, 90000, 1067, 0, A},
+    {E, 1200, 90000, 100, A},
+    {S, 90000, 1067, 0, A},
+    {S, 90000, 1067, 0, A},
+    {E, 1100, 90000, 100, A}, /* RTO retransmission above the stuck point */
+    {E, 1100, 90000, 100, A},
+    {E, 1100, 90000, 100, A},
 };
 
 static void test_probe_invalid(void **state)
@@ -180,11 +180,9 @@ static void test_rst_both_ends(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_probe_invalid),
-		cmocka_unit_test(test_probe_consistent),
-		cmocka_unit_test(test_probe_injected),
-		cmocka_unit_test(test_probe_removed),
-		cmocka_unit_test(test_rst_both_ends),
+	    cmocka_unit_test(test_probe_invalid),  cmocka_unit_test(test_probe_consistent),
+	    cmocka_unit_test(test_probe_injected), cmocka_unit_test(test_probe_removed),
+	    cmocka_unit_test(test_rst_both_ends),
 	};
 	return cmocka_run_group_tests_name("dp_edit_restart", tests, NULL, NULL);
 }

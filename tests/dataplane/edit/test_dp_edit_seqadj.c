@@ -69,9 +69,9 @@ struct edit {
 	uint32_t pos, rm, ins;
 };
 struct query {
-	uint32_t x;      /* offset from base */
-	uint32_t map;    /* expected forward map (offset from base) */
-	uint32_t unmap;  /* expected unmap of x (offset from base) */
+	uint32_t x;	/* offset from base */
+	uint32_t map;	/* expected forward map (offset from base) */
+	uint32_t unmap; /* expected unmap of x (offset from base) */
 };
 struct table_case {
 	const char *name;
@@ -82,41 +82,65 @@ struct table_case {
 };
 
 static const struct table_case table[] = {
-	{"one removal [100,150)",
-	 {{100, 50, 0}},
-	 1,
-	 /* bytes 100..149 collapse to 100; 150 -> 100; new 100 -> orig 150 */
-	 {{0, 0, 0}, {99, 99, 99}, {100, 100, 150}, {120, 100, 170}, {149, 100, 199},
-	  {150, 100, 200}, {151, 101, 201}, {1000, 950, 1050}},
-	 8},
-	{"one insertion of 30 at 100",
-	 {{100, 0, 30}},
-	 1,
-	 /* new [100,130) are the inserted bytes: unmap to 100 */
-	 {{99, 99, 99}, {100, 130, 100}, {101, 131, 100}, {129, 159, 100}, {130, 160, 100},
-	  {131, 161, 101}, {200, 230, 170}},
-	 7},
-	{"two removals in one window",
-	 {{100, 50, 0}, {200, 20, 0}},
-	 2,
-	 /* new = orig - 50 after 150, - 70 after 220 */
-	 /* new 150 is where both removals collapse: unmaps past the second */
-	 {{150, 100, 220}, {199, 149, 269}, {200, 150, 270}, {210, 150, 280}, {220, 150, 290},
-	  {221, 151, 291}, {149, 100, 199}},
-	 7},
-	{"removal then insertion then removal",
-	 {{100, 40, 0}, {300, 0, 25}, {400, 10, 0}},
-	 3,
-	 /* delta -40 from 140; +25 at 300 (new 260..285 inserted, delta -15);
-	  * -10 at 400 (new 385, delta -25) */
-	 {{140, 100, 180}, {299, 259, 314}, {300, 285, 315}, {260, 220, 300}, {284, 244, 300},
-	  {285, 245, 300}, {399, 384, 424}, {400, 385, 425}, {410, 385, 435}, {411, 386, 436}},
-	 10},
-	{"adjacent removals merge",
-	 {{100, 10, 0}, {110, 10, 0}, {120, 10, 0}},
-	 3,
-	 {{100, 100, 130}, {129, 100, 159}, {130, 100, 160}, {131, 101, 161}},
-	 4},
+    {"one removal [100,150)",
+     {{100, 50, 0}},
+     1,
+     /* bytes 100..149 collapse to 100; 150 -> 100; new 100 -> orig 150 */
+     {{0, 0, 0},
+      {99, 99, 99},
+      {100, 100, 150},
+      {120, 100, 170},
+      {149, 100, 199},
+      {150, 100, 200},
+      {151, 101, 201},
+      {1000, 950, 1050}},
+     8},
+    {"one insertion of 30 at 100",
+     {{100, 0, 30}},
+     1,
+     /* new [100,130) are the inserted bytes: unmap to 100 */
+     {{99, 99, 99},
+      {100, 130, 100},
+      {101, 131, 100},
+      {129, 159, 100},
+      {130, 160, 100},
+      {131, 161, 101},
+      {200, 230, 170}},
+     7},
+    {"two removals in one window",
+     {{100, 50, 0}, {200, 20, 0}},
+     2,
+     /* new = orig - 50 after 150, - 70 after 220 */
+     /* new 150 is where both removals collapse: unmaps past the second */
+     {{150, 100, 220},
+      {199, 149, 269},
+      {200, 150, 270},
+      {210, 150, 280},
+      {220, 150, 290},
+      {221, 151, 291},
+      {149, 100, 199}},
+     7},
+    {"removal then insertion then removal",
+     {{100, 40, 0}, {300, 0, 25}, {400, 10, 0}},
+     3,
+     /* delta -40 from 140; +25 at 300 (new 260..285 inserted, delta -15);
+      * -10 at 400 (new 385, delta -25) */
+     {{140, 100, 180},
+      {299, 259, 314},
+      {300, 285, 315},
+      {260, 220, 300},
+      {284, 244, 300},
+      {285, 245, 300},
+      {399, 384, 424},
+      {400, 385, 425},
+      {410, 385, 435},
+      {411, 386, 436}},
+     10},
+    {"adjacent removals merge",
+     {{100, 10, 0}, {110, 10, 0}, {120, 10, 0}},
+     3,
+     {{100, 100, 130}, {129, 100, 159}, {130, 100, 160}, {131, 101, 161}},
+     4},
 };
 
 static void test_table(void **state)
@@ -137,9 +161,10 @@ static void test_table(void **state)
 				uint32_t m = dp_edit_seqadj_map(&sa, base + q->x);
 				uint32_t u = dp_edit_seqadj_unmap(&sa, base + q->x);
 				if (m != base + q->map || u != base + q->unmap)
-					fail_msg("%s base %#x x %u: map %u (want %u) unmap %u (want %u)",
-						 table[t].name, base, q->x, m - base, q->map,
-						 u - base, q->unmap);
+					fail_msg(
+					    "%s base %#x x %u: map %u (want %u) unmap %u (want %u)",
+					    table[t].name, base, q->x, m - base, q->map, u - base,
+					    q->unmap);
 			}
 		}
 	}
@@ -166,8 +191,8 @@ static uint32_t model_map(const struct model *m, uint32_t x)
 	return n + m->ins_before[x];
 }
 
-static void build_random(struct model *m, struct dp_edit_seqadj *sa, uint32_t base,
-			 unsigned seed, unsigned nedits, int kind)
+static void build_random(struct model *m, struct dp_edit_seqadj *sa, uint32_t base, unsigned seed,
+			 unsigned nedits, int kind)
 {
 	memset(m, 0, sizeof(*m));
 	dp_edit_seqadj_init(sa);
@@ -204,8 +229,8 @@ static void test_many_edits_model(void **state)
 				uint32_t got = dp_edit_seqadj_map(&sa, bases[b] + x) - bases[b];
 				if (!m->removed[x] || x == 0 || !m->removed[x - 1])
 					if (got != want)
-						fail_msg("kind %d base %#x x %u map %u want %u", kind,
-							 bases[b], x, got, want);
+						fail_msg("kind %d base %#x x %u map %u want %u",
+							 kind, bases[b], x, got, want);
 				/* Monotonic in the new space. */
 				assert_true(x == 0 || got >= prev);
 				prev = got;
@@ -270,13 +295,13 @@ static void test_prune_keeps_partial_insert(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_add_invalid),
-		cmocka_unit_test(test_add_full),
-		cmocka_unit_test(test_empty_identity),
-		cmocka_unit_test(test_table),
-		cmocka_unit_test(test_many_edits_model),
-		cmocka_unit_test(test_prune),
-		cmocka_unit_test(test_prune_keeps_partial_insert),
+	    cmocka_unit_test(test_add_invalid),
+	    cmocka_unit_test(test_add_full),
+	    cmocka_unit_test(test_empty_identity),
+	    cmocka_unit_test(test_table),
+	    cmocka_unit_test(test_many_edits_model),
+	    cmocka_unit_test(test_prune),
+	    cmocka_unit_test(test_prune_keeps_partial_insert),
 	};
 	return cmocka_run_group_tests_name("dp_edit_seqadj", tests, NULL, NULL);
 }
