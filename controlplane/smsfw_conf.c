@@ -262,7 +262,8 @@ static int parse_value(enum smsfw_conf_id id, const char *text, struct conf_val 
 	return SMSFW_CONF_OK;
 }
 
-static void ctx_error(struct parse_ctx *x, int status, int line, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static void ctx_error(struct parse_ctx *x, int status, int line,
+							 const char *fmt, ...)
 {
 	va_list ap;
 	int n;
