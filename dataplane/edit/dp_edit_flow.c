@@ -512,7 +512,9 @@ int dp_edit_segment(struct dp_edit_ctx *ctx, struct dp_edit_flow *f, enum dp_edi
 		return DP_EDIT_OK;
 	}
 
-	if (dp_edit_seq_lt(h->snd_max, e))
+	/* Only payload counts toward what is held: a pure ACK's seq says
+	 * nothing about bytes the stream layer has. */
+	if (seg->len > 0 && dp_edit_seq_lt(h->snd_max, e))
 		h->snd_max = e;
 	int rc = DP_EDIT_OK;
 	uint32_t below = 0, removed = 0;
@@ -597,7 +599,8 @@ int dp_edit_segment(struct dp_edit_ctx *ctx, struct dp_edit_flow *f, enum dp_edi
 	}
 
 	/* 3. Holding bound. */
-	if (dp_edit_seq_lt(cur, h->snd_max) && h->snd_max - cur > ctx->cfg.max_hold_bytes) {
+	if (seg->len > 0 && dp_edit_seq_lt(cur, h->snd_max) &&
+	    h->snd_max - cur > ctx->cfg.max_hold_bytes) {
 		if (ctx->cfg.hold_policy == DP_EDIT_FAIL_CLOSED) {
 			ctx->cnt.hold_closed++;
 			return fail_closed(f, out);

@@ -185,6 +185,24 @@ static int sack_rewrite(struct dp_edit_ctx *ctx, const struct dp_edit_seqadj *sa
 	return DP_EDIT_OK;
 }
 
+/* @return true if the option area holds a SACK option (well-formed or not). */
+static bool has_sack(const uint8_t *opt, uint32_t olen)
+{
+	uint32_t i = 0;
+	while (i < olen && opt[i] != TCPOPT_EOL) {
+		if (opt[i] == TCPOPT_NOP) {
+			i++;
+			continue;
+		}
+		if (opt[i] == TCPOPT_SACK)
+			return true;
+		if (i + 1 >= olen || opt[i + 1] < 2)
+			return true; /* malformed: let sack_rewrite() say so */
+		i += opt[i + 1];
+	}
+	return false;
+}
+
 int dp_edit_pkt_rewrite(struct dp_edit_ctx *ctx, const struct dp_edit_flow *f, enum dp_edit_dir dir,
 			struct dp_edit_pkt *pkt, uint32_t out_seq)
 {
@@ -192,22 +210,28 @@ int dp_edit_pkt_rewrite(struct dp_edit_ctx *ctx, const struct dp_edit_flow *f, e
 		return DP_EDIT_EINVAL;
 	uint8_t *t = pkt->l4;
 	const struct dp_edit_seqadj *rsa = &f->h[!dir].sa;
+	const bool ack = (t[13] & DP_EDIT_TCP_ACK) != 0;
+	if (!ack || pkt->l4_len == 20 || !has_sack(t + 20, pkt->l4_len - 20)) {
+		/* Common case: only seq and ack change (8 bytes, aligned). */
+		uint32_t a = rd32(t + 8);
+		uint32_t na = ack ? dp_edit_seqadj_unmap(rsa, a) : a;
+		if (na != a)
+			ctx->cnt.acks_mapped++;
+		if (na != a || rd32(t + 4) != out_seq)
+			dp_edit_tcp_set_seq_ack(t, out_seq, na);
+		return DP_EDIT_OK;
+	}
 	uint8_t old[60];
 	memcpy(old, t, pkt->l4_len);
 	wr32(t + 4, out_seq);
-	if (t[13] & DP_EDIT_TCP_ACK) {
-		uint32_t a = rd32(t + 8);
-		uint32_t na = dp_edit_seqadj_unmap(rsa, a);
-		if (na != a)
-			ctx->cnt.acks_mapped++;
-		wr32(t + 8, na);
-	}
-	int rc = DP_EDIT_OK;
-	if (pkt->l4_len > 20 && (t[13] & DP_EDIT_TCP_ACK)) {
-		rc = sack_rewrite(ctx, rsa, t + 20, pkt->l4_len - 20);
-		if (rc != DP_EDIT_OK)
-			memcpy(t + 20, old + 20, pkt->l4_len - 20);
-	}
+	uint32_t a = rd32(t + 8);
+	uint32_t na = dp_edit_seqadj_unmap(rsa, a);
+	if (na != a)
+		ctx->cnt.acks_mapped++;
+	wr32(t + 8, na);
+	int rc = sack_rewrite(ctx, rsa, t + 20, pkt->l4_len - 20);
+	if (rc != DP_EDIT_OK)
+		memcpy(t + 20, old + 20, pkt->l4_len - 20);
 	/* Sum the header without its checksum field, before and after. */
 	uint16_t m_old = fold(sum16(old + 18, pkt->l4_len - 18, sum16(old, 16, 0)));
 	uint16_t m_new = fold(sum16(t + 18, pkt->l4_len - 18, sum16(t, 16, 0)));

@@ -205,6 +205,14 @@ static void test_hold_bound(void **state)
 	assert_int_equal(M->ctx.cnt.hold_closed, 1);
 	assert_true(dp_edit_flow_reset_pending(&M->f));
 
+	/* A pure ACK far ahead holds nothing: no reset. */
+	em_init(M, 77, big, 2, &cfg);
+	struct dp_edit_seg pa = {.seq = 77 + 100000, .len = 0, .flags = DP_EDIT_TCP_ACK};
+	assert_int_equal(dp_edit_segment(&M->ctx, &M->f, DP_EDIT_E2S, &pa, NULL, 0, 0, &out), 0);
+	assert_int_equal(out.action, DP_EDIT_ACT_FORWARD | DP_EDIT_ACT_HDR_ONLY);
+	assert_int_equal(out.hdr_seq, 77);
+	assert_false(dp_edit_flow_reset_pending(&M->f));
+
 	cfg.hold_policy = DP_EDIT_FAIL_OPEN;
 	em_init(M, 77, big, 2, &cfg);
 	RUN(em_segment(M, 0, 90, 0));
