@@ -502,6 +502,10 @@ int dp_edit_segment(struct dp_edit_ctx *ctx, struct dp_edit_flow *f, enum dp_edi
 		if (!(h->flags & DP_EDIT_HF_SENT) || dp_edit_seq_lt(h->snd_nxt_new, end))
 			h->snd_nxt_new = dp_edit_seqadj_map(&h->sa, end);
 		h->flags |= DP_EDIT_HF_SENT;
+		if (fin) {
+			h->flags |= DP_EDIT_HF_FIN;
+			h->fin_seq = e;
+		}
 		if (seg->len > 0) {
 			out->action = DP_EDIT_ACT_FORWARD | (fin ? DP_EDIT_ACT_FIN : 0);
 			out_add(out, ctx, s, seg->len, dp_edit_seqadj_map(&h->sa, s),

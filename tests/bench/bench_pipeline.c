@@ -254,7 +254,7 @@ int main(void)
 	unsigned n_texts = FLOWS * PER_FLOW, n_block_t = 0, n_ucs2 = 0, n_concat = 0;
 	for (unsigned i = 0; i < n_texts; i++) {
 		struct text *t = &texts[i];
-		size_t target = 100 + rnd(55);
+		size_t target = 125 + rnd(36);
 		t->len = 0;
 		t->block = rnd(100) < 20;
 		t->ucs2 = rnd(100) < 10;
@@ -321,8 +321,8 @@ int main(void)
 			}
 			uint8_t dcs = t->ucs2 ? 8 : 1;
 			size_t tl = t->len;
-			if (t->ucs2 && tl > 67)
-				tl = 67; /* 134 octets: within a single SMS */
+			if (t->ucs2 && tl > 120)
+				tl = 120; /* 240 octets of short_message (SMPP allows 254) */
 			if (udlen + (t->ucs2 ? 2 * tl : tl) > 254)
 				tl = (254 - udlen) / (t->ucs2 ? 2 : 1);
 			udlen += t->ucs2 ? to_ucs2(t->utf8, tl, ud + udlen) : (memcpy(ud + udlen, t->utf8, tl), (uint32_t)tl);
