@@ -137,14 +137,14 @@ struct rd {
  * NUL found inside both the body and the maximum; an empty body here is
  * truncation, bytes without a NUL are an unterminated string.
  */
-static inline int rd_cstr(struct rd *r, struct smpp_view *v, uint32_t max)
+static inline int rd_cstr_as(struct rd *r, struct smpp_view *v, uint32_t max, uint32_t relax)
 {
 	size_t avail = (size_t)(r->end - r->p);
 	size_t lim = avail, i;
 
 	if (SMPP_UNLIKELY(avail == 0))
 		return SMPP_ETRUNC;
-	if (lim > max && !r->relax)
+	if (lim > max && !relax)
 		lim = max;
 	for (i = 0; i < lim; i++)
 		if (r->p[i] == 0)
@@ -155,6 +155,11 @@ static inline int rd_cstr(struct rd *r, struct smpp_view *v, uint32_t max)
 	v->len = (uint32_t)i;
 	r->p += i + 1;
 	return SMPP_OK;
+}
+
+static inline int rd_cstr(struct rd *r, struct smpp_view *v, uint32_t max)
+{
+	return rd_cstr_as(r, v, max, r->relax);
 }
 
 /* sm_length then that many octets of short_message. */
@@ -174,7 +179,11 @@ static inline int rd_sm(struct rd *r, struct smpp_pdu *o)
 	return SMPP_OK;
 }
 
-/* One SME address: ton, npi, 21-octet C string. */
+/*
+ * One SME address of a submit_multi list: ton, npi, 21-octet C string.
+ * List entries are always held to the spec maximum, relaxed or not, so
+ * the list iterators (which know no options) agree with the decoder.
+ */
 static int rd_sme(struct rd *r, uint8_t *ton, uint8_t *npi, struct smpp_view *addr)
 {
 	if ((size_t)(r->end - r->p) < 2)
@@ -182,7 +191,7 @@ static int rd_sme(struct rd *r, uint8_t *ton, uint8_t *npi, struct smpp_view *ad
 	*ton = r->p[0];
 	*npi = r->p[1];
 	r->p += 2;
-	return rd_cstr(r, addr, 21);
+	return rd_cstr_as(r, addr, 21, 0);
 }
 
 /* number_of_dests and the dest_address list of submit_multi. */
@@ -206,7 +215,7 @@ static int rd_dests(struct rd *r, struct smpp_pdu *o)
 		if (d.dest_flag == SMPP_DEST_SME)
 			rc = rd_sme(r, &d.dest_addr_ton, &d.dest_addr_npi, &d.destination_addr);
 		else if (d.dest_flag == SMPP_DEST_DL)
-			rc = rd_cstr(r, &d.dl_name, 21);
+			rc = rd_cstr_as(r, &d.dl_name, 21, 0);
 		else
 			rc = SMPP_EDESTFLAG;
 		if (rc)

@@ -179,7 +179,8 @@ struct smpp_decode_opts {
 	uint32_t max_pdu;   /**< command_length bound; 0 = SMPP_DEFAULT_MAX_PDU */
 	uint32_t flags;     /**< SMPP_DEC_* */
 };
-/** Accept C-Octet strings longer than the spec maximum (still bounded by the PDU). */
+/** Accept C-Octet strings longer than the spec maximum (still bounded by the
+ * PDU); submit_multi list entries stay strict. */
 #define SMPP_DEC_RELAX_CSTR_MAX 0x1u
 
 /**

@@ -267,6 +267,10 @@ int smpp_text_decode(enum smpp_charset cs, const uint8_t *ud, size_t len, size_t
 	info->charset = cs;
 	if (udh_len > len)
 		return SMPP_EUDH;
+	if (cs == SMPP_CS_BINARY)
+		return SMPP_EBINARY;
+	if (len == 0)      /* empty views may carry a NULL pointer */
+		return SMPP_OK;
 	switch (cs) {
 	case SMPP_CS_GSM7:
 		if (flags & SMPP_TEXT_GSM_PACKED)
