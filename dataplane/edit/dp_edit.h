@@ -556,6 +556,7 @@ struct dp_edit_probe {
 	uint32_t ack[2];       /**< last ack seen from the receiver of each direction */
 	uint32_t stuck_ack[2]; /**< receiver ack that stays below the sender's data */
 	uint16_t stuck_cnt[2];
+	uint16_t unsent_cnt[2]; /**< new data segments below what the peer acked */
 	uint16_t flags;
 };
 
@@ -566,7 +567,8 @@ void dp_edit_probe_init(struct dp_edit_probe *p);
  * Feed one segment of a flow picked up mid-stream. Recognises sequence spaces
  * that cannot belong to one unedited connection: an ACK of bytes the other
  * side provably never sent (a zero-length segment showing its snd_nxt below
- * the ack seen earlier: bytes were injected), or a receiver that keeps
+ * the ack seen earlier, or two new data segments starting below it: bytes
+ * were injected), or a receiver that keeps
  * acknowledging a point below every byte the sender sends and the sender
  * never goes back to it (bytes were removed): `probe_dupacks` such ACKs.
  * @return DP_EDIT_OK (consistent so far); DP_EDIT_EMISMATCH (reset the flow

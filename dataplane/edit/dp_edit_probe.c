@@ -39,6 +39,17 @@ int dp_edit_probe_segment(struct dp_edit_ctx *ctx, struct dp_edit_probe *p, enum
 		ctx->cnt.probe_mismatch++;
 		return DP_EDIT_EMISMATCH;
 	}
+	/* The same from new data: a segment past everything seen from this
+	 * sender starts at its snd_nxt, which cannot be below what the peer
+	 * acknowledged. Two of them, since the first segment after pick-up
+	 * may be a retransmission of bytes sent before it. */
+	if (seg->len > 0 && (p->flags & PF_ACK(d)) && (p->flags & PF_SEEN(d)) &&
+	    !dp_edit_seq_lt(s, p->snd_max[d]) && dp_edit_seq_lt(s + 1, p->ack[d])) {
+		if (++p->unsent_cnt[d] >= 2) {
+			ctx->cnt.probe_mismatch++;
+			return DP_EDIT_EMISMATCH;
+		}
+	}
 	/* Removed bytes before the restart: the receiver is stuck at A, the
 	 * sender never sent byte A since pick-up and retransmits data above
 	 * it only. */

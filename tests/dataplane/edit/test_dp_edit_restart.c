@@ -70,6 +70,15 @@ static const struct step injected[] = {
     {S, 90040, 1100, 0, A},
 };
 
+/* The same seen from the SMSC's data: it sends enquire_links (16 bytes) at
+ * its own snd_nxt, below what the ESME acknowledged. */
+static const struct step injected_data[] = {
+    {S, 90000, 1000, 20, A},
+    {E, 1000, 90057, 16, A},
+    {S, 90020, 1000, 16, A},
+    {S, 90036, 1000, 16, A},
+};
+
 /* Before the restart 33 blocked bytes were removed: the SMSC expects 1067
  * in its space, the ESME sends from 1100 and believes 1100 acknowledged. */
 static const struct step removed[] = {
@@ -111,6 +120,15 @@ static void test_probe_injected(void **state)
 	struct dp_edit_ctx ctx;
 	dp_edit_ctx_init(&ctx, NULL);
 	assert_int_equal(run(injected, 2, &ctx), 1);
+	assert_int_equal(ctx.cnt.probe_mismatch, 1);
+}
+
+static void test_probe_injected_data(void **state)
+{
+	(void)state;
+	struct dp_edit_ctx ctx;
+	dp_edit_ctx_init(&ctx, NULL);
+	assert_int_equal(run(injected_data, 4, &ctx), 3);
 	assert_int_equal(ctx.cnt.probe_mismatch, 1);
 }
 
@@ -181,8 +199,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_probe_invalid),  cmocka_unit_test(test_probe_consistent),
-	    cmocka_unit_test(test_probe_injected), cmocka_unit_test(test_probe_removed),
-	    cmocka_unit_test(test_rst_both_ends),
+	    cmocka_unit_test(test_probe_injected), cmocka_unit_test(test_probe_injected_data),
+	    cmocka_unit_test(test_probe_removed),  cmocka_unit_test(test_rst_both_ends),
 	};
 	return cmocka_run_group_tests_name("dp_edit_restart", tests, NULL, NULL);
 }
