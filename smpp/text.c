@@ -12,6 +12,10 @@
 #include "smpp_priv.h"
 #include "gsm_tables.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #define UTF8_REPLACEMENT 0x03bdbfefu  /* U+FFFD: EF BF BD, 3 octets */
 
 /* data_coding -> charset, by the SMPP 3.4 table and the 23.038 coding groups. */
@@ -146,33 +150,87 @@ static inline uint32_t gsm_ext_entry(uint8_t c2, struct smpp_text_info *info)
 		}                                                                \
 	} while (0)
 
+static inline void store4(uint8_t *q, uint32_t e)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(q, &e, 4);
+#else
+	q[0] = (uint8_t)e;
+	q[1] = (uint8_t)(e >> 8);
+	q[2] = (uint8_t)(e >> 16);
+	q[3] = (uint8_t)(e >> 24);
+#endif
+}
+
+#ifdef __SSE2__
+/* Per octet: 0xFF where the GSM septet equals its ASCII character. */
+static inline __m128i in_range(__m128i v, uint8_t lo, uint8_t hi)
+{
+	__m128i d = _mm_sub_epi8(v, _mm_set1_epi8((char)lo));
+
+	/* unsigned d <= hi - lo  <=>  min(d, hi - lo) == d */
+	return _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8((char)(hi - lo))), d);
+}
+
+static inline __m128i gsm_ascii_run16(__m128i v)
+{
+	return _mm_or_si128(_mm_or_si128(in_range(v, 0x20, 0x23), in_range(v, 0x25, 0x3F)),
+			    _mm_or_si128(in_range(v, 0x41, 0x5A), in_range(v, 0x61, 0x7A)));
+}
+#endif
+
 static void dec_gsm_unpacked(struct out *o, const uint8_t *p, size_t n, struct smpp_text_info *info)
 {
 	size_t k = 0, total = n;
 
-	/* Fast path: output room for 4 octets per septet, no checks inside. */
+	/*
+	 * Fast path: with room for 4 octets per septet (every character
+	 * needs at most 3, the store writes 4) nothing inside is checked.
+	 */
 	if ((size_t)(o->end - o->p) >= 4 * n + 4) {
 		uint8_t *q = o->p;
 		uint32_t chars = 0;
 
 		while (k < n) {
-			uint32_t e = gsm_dec256[p[k]];
+			uint8_t c;
+			uint32_t e;
 
-			if (SMPP_UNLIKELY(e & GSM_SLOW))
+#ifdef __SSE2__
+			/* 16 septets at a time while they are characters that
+			 * GSM and ASCII share (space to '#', '%' to '?', 'A' to
+			 * 'Z', 'a' to 'z'): those copy through unchanged. */
+			while (n - k >= 16) {
+				__m128i v = _mm_loadu_si128((const __m128i *)(p + k));
+				__m128i ok = gsm_ascii_run16(v);
+
+				if (_mm_movemask_epi8(ok) != 0xFFFF)
+					break;
+				_mm_storeu_si128((__m128i *)q, v);
+				q += 16;
+				k += 16;
+				chars += 16;
+			}
+			if (k >= n)
 				break;
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-			memcpy(q, &e, 4);
-#else
-			q[0] = (uint8_t)e;
-			q[1] = (uint8_t)(e >> 8);
-			q[2] = (uint8_t)(e >> 16);
 #endif
-			q += e >> 24;
-			k++;
+			c = p[k++];
+			e = gsm_dec256[c];
+
+			if (SMPP_UNLIKELY(e & GSM_SLOW)) {
+				if (c == 0x1B && k < n) {
+					e = gsm_ext_entry(p[k++], info);
+				} else {
+					info->replaced++;
+					e = UTF8_REPLACEMENT;
+				}
+			}
+			store4(q, e);
+			q += (e >> 24) & 0x7F;
 			chars++;
 		}
 		o->p = q;
 		info->chars += chars;
+		return;
 	}
 #define SEPT_UNPACKED(i) (p[i])
 	GSM_DECODE_LOOP(SEPT_UNPACKED);
@@ -225,10 +283,79 @@ static void dec_ia5(struct out *o, const uint8_t *p, size_t n, struct smpp_text_
 	}
 }
 
+/*
+ * One UTF-16 code unit (not a surrogate) as a table-style entry, without
+ * branches: messages mix ASCII and other scripts unpredictably.
+ */
+static inline uint32_t bmp_entry(uint32_t u)
+{
+	uint32_t e1 = u;
+	uint32_t e2 = (0xC0 | u >> 6) | (uint32_t)(0x80 | (u & 0x3F)) << 8;
+	uint32_t e3 = (0xE0 | u >> 12) | (uint32_t)(0x80 | ((u >> 6) & 0x3F)) << 8 |
+		      (uint32_t)(0x80 | (u & 0x3F)) << 16;
+	uint32_t n = 1 + (u >= 0x80) + (u >= 0x800);
+	uint32_t e = u >= 0x800 ? e3 : e2;
+
+	e = u < 0x80 ? e1 : e;
+	return e | n << 24;
+}
+
 static void dec_ucs2(struct out *o, const uint8_t *p, size_t n, struct smpp_text_info *info)
 {
 	size_t i = 0;
 
+	/* Fast path: 2 input octets never give more than 3 output octets, and
+	 * a surrogate pair (4 in) gives 4 out: room for 2n + 4 needs no checks. */
+	if ((size_t)(o->end - o->p) >= 2 * n + 4) {
+		uint8_t *q = o->p;
+
+		for (; i + 1 < n; i += 2) {
+			uint32_t u, e;
+
+#ifdef __SSE2__
+			/* 8 units at a time while all are ASCII: 00 xx -> xx */
+			while (n - i >= 16) {
+				__m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+
+				/* little-endian lanes hold (hi | lo << 8) of each BE unit */
+				if (_mm_movemask_epi8(_mm_cmpeq_epi16(
+					    _mm_and_si128(v, _mm_set1_epi16((short)0x80FF)),
+					    _mm_setzero_si128())) != 0xFFFF)
+					break;
+				_mm_storel_epi64((__m128i *)q,
+						 _mm_packus_epi16(_mm_srli_epi16(v, 8), _mm_setzero_si128()));
+				q += 8;
+				i += 16;
+				info->chars += 8;
+			}
+			if (i + 1 >= n)
+				break;
+#endif
+			u = smpp_rd16(p + i);
+
+			info->chars++;
+			if (SMPP_LIKELY(u < 0xD800 || u > 0xDFFF)) {
+				e = bmp_entry(u);
+			} else if (u <= 0xDBFF && i + 3 < n &&
+				   smpp_rd16(p + i + 2) >= 0xDC00 && smpp_rd16(p + i + 2) <= 0xDFFF) {
+				uint32_t cp = 0x10000 + ((u - 0xD800) << 10) + (smpp_rd16(p + i + 2) - 0xDC00);
+
+				q[0] = (uint8_t)(0xF0 | cp >> 18);
+				q[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
+				q[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+				q[3] = (uint8_t)(0x80 | (cp & 0x3F));
+				q += 4;
+				i += 2;
+				continue;
+			} else {
+				e = UTF8_REPLACEMENT;   /* lone surrogate */
+				info->replaced++;
+			}
+			store4(q, e);
+			q += e >> 24;
+		}
+		o->p = q;
+	}
 	for (; i + 1 < n && !o->err; i += 2) {
 		uint32_t u = smpp_rd16(p + i);
 

@@ -263,6 +263,44 @@ static void gsm_roundtrip_random(void **state)
 	}
 }
 
+/* Long runs take the 16-at-a-time paths; breaks inside them must not. */
+static void long_runs(void **state)
+{
+	char text[400], back[1700];
+	uint8_t enc[800];
+	struct smpp_text_info info;
+	size_t tl = 0, n, s;
+
+	(void)state;
+	for (int i = 0; i < 5; i++) {
+		memcpy(text + tl, "The quick brown fox jumps over 13 lazy dogs", 43);
+		tl += 43;
+		/* a break at a different offset of each 16-octet block */
+		memcpy(text + tl, i % 2 ? "\xe2\x82\xac" : "{\xc3\xa9}", i % 2 ? 3 : 4);
+		tl += i % 2 ? 3 : 4;
+	}
+	assert_int_equal(smpp_text_encode_gsm7((uint8_t *)text, tl, 0, 0, enc, sizeof(enc), &n, &s),
+			 SMPP_OK);
+	assert_int_equal(smpp_text_decode(SMPP_CS_GSM7, enc, n, 0, 0, (uint8_t *)back, sizeof(back),
+					  &info), SMPP_OK);
+	assert_int_equal(info.out_len, tl);
+	assert_memory_equal(back, text, tl);
+	assert_int_equal(info.chars, 5 * 43 + 2 * 1 + 3 * 3);
+	/* UCS-2: ASCII runs with an emoji and a Cyrillic letter between */
+	assert_int_equal(smpp_text_encode_ucs2((uint8_t *)text, 43, enc, sizeof(enc), &n), SMPP_OK);
+	memcpy(enc + n, "\xd8\x3d\xde\x00\x04\x1f", 6);
+	assert_int_equal(smpp_text_encode_ucs2((uint8_t *)text, 43, enc + n + 6, sizeof(enc) - n - 6,
+					       &s), SMPP_OK);
+	n += 6 + s;
+	assert_int_equal(smpp_text_decode(SMPP_CS_UCS2, enc, n, 0, 0, (uint8_t *)back, sizeof(back),
+					  &info), SMPP_OK);
+	assert_int_equal(info.out_len, 43 + 4 + 2 + 43);
+	assert_memory_equal(back, text, 43);
+	assert_memory_equal(back + 43, "\xf0\x9f\x98\x80\xd0\x9f", 6);
+	assert_memory_equal(back + 49, text, 43);
+	assert_int_equal(info.chars, 43 + 1 + 1 + 43);
+}
+
 static void pdu_text(void **state)
 {
 	struct smpp_text_info info;
@@ -311,6 +349,7 @@ int main(void)
 		cmocka_unit_test(ucs2),
 		cmocka_unit_test(encoders),
 		cmocka_unit_test(gsm_roundtrip_random),
+		cmocka_unit_test(long_runs),
 		cmocka_unit_test(pdu_text),
 	};
 
