@@ -195,6 +195,7 @@ static int split_fields(struct parser *p, const struct loc *at, const char *s,
 	size_t i = *pos;
 	unsigned k = 0;
 
+	*nf = 0;
 	for (;;) {
 		while (i < n && is_space(s[i]))
 			i++;
@@ -205,6 +206,7 @@ static int split_fields(struct parser *p, const struct loc *at, const char *s,
 				    "too many fields (at most %d)", MAX_FIELDS);
 		struct field *fl = &f[k];
 		memset(fl, 0, sizeof(*fl));
+		*nf = k + 1; /* the caller frees what this field allocates */
 		fl->key = s + i;
 		fl->key_col = (unsigned)i + 1;
 		while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '_' || s[i] == '-'))
@@ -225,12 +227,9 @@ static int split_fields(struct parser *p, const struct loc *at, const char *s,
 					j++;
 				fl->unq[o++] = s[j++];
 			}
-			if (j >= n) {
-				k++;
-				*nf = k;
+			if (j >= n)
 				return perr(p, at, fl->val_col, PAT_ESYNTAX,
 					    "unterminated string");
-			}
 			fl->unq[o] = 0;
 			fl->quoted = 1;
 			fl->val = fl->unq;
@@ -249,12 +248,9 @@ static int split_fields(struct parser *p, const struct loc *at, const char *s,
 				}
 				fl->unq[o++] = s[j++];
 			}
-			if (j >= n) {
-				k++;
-				*nf = k;
+			if (j >= n)
 				return perr(p, at, fl->val_col, PAT_ESYNTAX,
 					    "unterminated /pattern/");
-			}
 			fl->unq[o] = 0;
 			fl->quoted = 2;
 			fl->val = fl->unq;

@@ -13,10 +13,27 @@
 
 /* ASCII byte → output byte: lower case, controls and whitespace → ' '. */
 static unsigned char ascii_map[128];
-static int ascii_ready;
+static unsigned char subst_map[256]; /* identity except the substitutions */
+static unsigned char is_lower[256];
 
-static void ascii_init(void)
+/* The tables are filled once, before main(), so concurrent scanners only
+ * ever read them. */
+static void tables_init(void) __attribute__((constructor));
+
+static void tables_init(void)
 {
+	for (unsigned c = 0; c < 256; c++) {
+		subst_map[c] = (unsigned char)c;
+		is_lower[c] = c >= 'a' && c <= 'z';
+	}
+	subst_map['0'] = 'o';
+	subst_map['1'] = 'i';
+	subst_map['3'] = 'e';
+	subst_map['4'] = 'a';
+	subst_map['5'] = 's';
+	subst_map['7'] = 't';
+	subst_map['@'] = 'a';
+	subst_map['$'] = 's';
 	for (unsigned c = 0; c < 128; c++) {
 		unsigned char m = (unsigned char)c;
 		if (c < 0x20 || c == 0x7f)
@@ -25,7 +42,6 @@ static void ascii_init(void)
 			m = (unsigned char)(c - 'A' + 'a');
 		ascii_map[c] = m;
 	}
-	__atomic_store_n(&ascii_ready, 1, __ATOMIC_RELEASE);
 }
 
 static const struct pat_lookalike *lookalike_find(uint32_t cp)
@@ -98,6 +114,38 @@ static inline int is_sep(unsigned char c)
 	return c == ' ' || c == '.' || c == '-' || c == '_' || c == '*';
 }
 
+/* Character classes for the collapse prefilter: 1 letter/digit, 2 separator. */
+static const unsigned char cls_map[256] = {
+	[' '] = 2, ['.'] = 2, ['-'] = 2, ['_'] = 2, ['*'] = 2,
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+	['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+	['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+	['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+	['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+	['y'] = 1, ['z'] = 1,
+};
+
+/* Window of the last six classes (2 bits each) that ends a run of three
+ * single letters: sep letter sep letter sep letter. */
+#define RUN3 ((2u << 10) | (1u << 8) | (2u << 6) | (1u << 4) | (2u << 2) | 1u)
+#define RUN3_MASK 0xFFFu
+
+/* True when s[0..n) may hold a run of three single letters (a separator or
+ * the end must follow the third one; collapse_singles() checks exactly).
+ * Branch-light: most messages have no such run and skip the rewrite. */
+static int has_single_run(const unsigned char *b, size_t n)
+{
+	unsigned w = 2; /* start of text counts as a separator */
+	unsigned hit = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		w = ((w << 2) | cls_map[b[i]]) & RUN3_MASK;
+		hit |= w == RUN3;
+	}
+	return hit != 0;
+}
+
 /* "f r e e", "f.r.e.e" → "free": runs of at least three single letters
  * joined by one repeated separator lose the separator. In place; returns the
  * new length. */
@@ -107,6 +155,8 @@ static size_t collapse_singles(char *s, size_t n)
 	size_t i = 0, w = 0;
 	unsigned char prev = ' ';
 
+	if (!has_single_run(b, n))
+		return n;
 	while (i < n) {
 		if (is_alnum(b[i]) && is_sep(prev) &&
 		    (i + 1 == n || is_sep(b[i + 1]))) {
@@ -132,10 +182,7 @@ static size_t collapse_singles(char *s, size_t n)
 	return w;
 }
 
-static const unsigned char subst_map[128] = {
-	['0'] = 'o', ['1'] = 'i', ['3'] = 'e', ['4'] = 'a',
-	['5'] = 's', ['7'] = 't', ['@'] = 'a', ['$'] = 's',
-};
+
 
 /* Digit/symbol → letter inside every space-delimited word that holds at
  * least one letter ("fr33" → "free", "c@sh" → "cash"; "1000" stays). */
@@ -148,15 +195,11 @@ void pat_normalise_subst(char *s, size_t n)
 		size_t j = i;
 		int letter = 0;
 
-		while (j < n && b[j] != ' ') {
-			if (b[j] >= 'a' && b[j] <= 'z')
-				letter = 1;
-			j++;
-		}
+		while (j < n && b[j] != ' ')
+			letter |= is_lower[b[j++]];
 		if (letter)
 			for (size_t k = i; k < j; k++)
-				if (b[k] < 128 && subst_map[b[k]])
-					b[k] = subst_map[b[k]];
+				b[k] = subst_map[b[k]];
 		i = j + 1;
 	}
 }
@@ -168,29 +211,25 @@ size_t pat_normalise(const char *utf8, size_t len, char *out, size_t cap,
 	size_t i = 0, o = 0;
 	int space = 1; /* no leading space, no double space */
 
-	if (!__atomic_load_n(&ascii_ready, __ATOMIC_ACQUIRE))
-		ascii_init();
 	if (!utf8 || !out)
 		return 0;
 	while (i < len) {
 		unsigned char c = p[i];
 
 		if (c < 0x80) {
-			unsigned char m = ascii_map[c];
-			i++;
-			if (m == ' ') {
-				if (!space) {
-					if (o >= cap)
-						break;
-					out[o++] = ' ';
-					space = 1;
-				}
-				continue;
-			}
-			if (o >= cap)
+			/* ASCII run: store every mapped byte, advance the output
+			 * unless it is a space after a space. No data-dependent
+			 * branch per byte; the capacity is checked once per run. */
+			size_t room = cap - o, end = len - i < room ? len : i + room;
+			if (room == 0)
 				break;
-			out[o++] = (char)m;
-			space = 0;
+			while (i < end && p[i] < 0x80) {
+				unsigned char m = ascii_map[p[i++]];
+				int sp = m == ' ';
+				out[o] = (char)m;
+				o += !(sp & space);
+				space = sp;
+			}
 			continue;
 		}
 

@@ -87,23 +87,27 @@ unsigned pat_url_hosts(const char *text, size_t len, char *re_out,
 		       size_t re_cap, size_t *re_len, char *lit_out,
 		       size_t lit_cap, size_t *lit_len)
 {
-	size_t i = 0, ro = 0, lo = 0;
+	size_t pos = 0, ro = 0, lo = 0;
 	unsigned count = 0;
 
 	if (lit_cap > 0)
 		lit_out[lo++] = '\n';
-	while (i < len) {
-		while (i < len && tok_sep((unsigned char)text[i]))
-			i++;
-		size_t b = i;
+	/* Only tokens holding a dot can hold a host: jump from dot to dot
+	 * (memchr) instead of examining every token. */
+	while (pos < len) {
+		const char *dot = memchr(text + pos, '.', len - pos);
+		if (!dot)
+			break;
+		size_t b = (size_t)(dot - text), i = b;
+		while (b > pos && !tok_sep((unsigned char)text[b - 1]))
+			b--;
 		while (i < len && !tok_sep((unsigned char)text[i]))
 			i++;
+		pos = i + 1;
 		const char *t = text + b;
 		size_t n = i - b, hb = 0, he;
 		int scheme = 0, path = 0, known;
 
-		if (n == 0)
-			continue;
 		if (ci_prefix(t, n, "http://")) {
 			hb = 7;
 			scheme = 1;
