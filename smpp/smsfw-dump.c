@@ -804,29 +804,27 @@ int main(int argc, char **argv)
 		case 'p':
 			if (!parse_u32(optarg, 65535, &v) || d->o.n_ports >= DUMP_MAX_PORTS) {
 				fprintf(stderr, "smsfw-dump: bad --port '%s'\n", optarg);
-				return 2;
+				goto usage_error;
 			}
 			d->o.ports[d->o.n_ports++] = (uint16_t)v;
 			break;
 		case 'm':
 			if (!parse_u32(optarg, UINT32_MAX, &v) || v < SMPP_HDR_LEN) {
 				fprintf(stderr, "smsfw-dump: bad --max-pdu '%s'\n", optarg);
-				return 2;
+				goto usage_error;
 			}
 			d->o.max_pdu = v;
 			break;
 		case 'h':
 			usage(stdout);
+			free(d);
 			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			goto usage_error;
 		}
 	}
-	if (optind != argc - 1) {
-		usage(stderr);
-		return 2;
-	}
+	if (optind != argc - 1)
+		goto usage_error;
 	if (d->o.n_ports == 0)
 		d->o.ports[d->o.n_ports++] = 2775;
 	pc = pcap_open_offline(argv[optind], errbuf);
@@ -850,4 +848,9 @@ int main(int argc, char **argv)
 	free_flows(d);
 	free(d);
 	return 0;
+
+usage_error:
+	usage(stderr);
+	free(d);
+	return 2;
 }
