@@ -39,7 +39,7 @@
 
 #define MAX_CLIENTS 64
 #define CLI_BUF_MAX (1 << 20)
-#define MAX_KEYS 16
+#define MAX_KEYS    16
 
 enum client_kind { CL_NONE, CL_CLI, CL_EVENT };
 
@@ -415,7 +415,8 @@ static void event_read(struct client *c)
 			c->cap = nc;
 		}
 		ssize_t n = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+		if (n == 0 ||
+		    (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
 			if (c->n_pend)
 				event_flush(c);
 			if (c->kind == CL_EVENT) {
@@ -466,13 +467,13 @@ static void cli_handle_line(struct client *c, const char *line, size_t len)
 		resp = cp_ctl_error("usage", "request is not a JSON object");
 	} else {
 		struct cp_ctl_ctx ctx = {
-			.eng = &S.eng,
-			.conf = S.conf,
-			.keys = S.keys,
-			.n_keys = S.n_keys,
-			.actor = c->actor,
-			.started = S.started,
-			.dp_connected = 0,
+		    .eng = &S.eng,
+		    .conf = S.conf,
+		    .keys = S.keys,
+		    .n_keys = S.n_keys,
+		    .actor = c->actor,
+		    .started = S.started,
+		    .dp_connected = 0,
 		};
 		for (int i = 0; i < MAX_CLIENTS; i++)
 			if (S.cl[i].kind == CL_EVENT && S.cl[i].hello)
@@ -512,7 +513,8 @@ static void cli_read(struct client *c)
 			c->cap = nc;
 		}
 		ssize_t n = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+		if (n == 0 ||
+		    (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
 			client_close(c);
 			return;
 		}
@@ -643,20 +645,21 @@ static void timers(void)
 		int64_t n = cp_engine_purge(&S.eng);
 		if (n > 0)
 			logm(L_INFO, "retention purge removed %lld records", (long long)n);
-		S.next_purge = wall + (uint64_t)smsfw_conf_int(S.conf, SMSFW_CONF_controld_purge_interval);
+		S.next_purge =
+		    wall + (uint64_t)smsfw_conf_int(S.conf, SMSFW_CONF_controld_purge_interval);
 	}
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"foreground", no_argument, NULL, 'f'},
-		{"config", required_argument, NULL, 'c'},
-		{"state-dir", required_argument, NULL, 'd'},
-		{"socket", required_argument, NULL, 's'},
-		{"event-socket", required_argument, NULL, 'e'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"state-dir", required_argument, NULL, 'd'},
+	    {"socket", required_argument, NULL, 's'},
+	    {"event-socket", required_argument, NULL, 'e'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *config = NULL, *state_dir = NULL, *sock = NULL, *evsock = NULL;
 	bool foreground = false;
@@ -667,13 +670,27 @@ int main(int argc, char **argv)
 
 	while ((o = getopt_long(argc, argv, "fc:d:s:e:h", opts, NULL)) != -1) {
 		switch (o) {
-		case 'f': foreground = true; break;
-		case 'c': config = optarg; break;
-		case 'd': state_dir = optarg; break;
-		case 's': sock = optarg; break;
-		case 'e': evsock = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'f':
+			foreground = true;
+			break;
+		case 'c':
+			config = optarg;
+			break;
+		case 'd':
+			state_dir = optarg;
+			break;
+		case 's':
+			sock = optarg;
+			break;
+		case 'e':
+			evsock = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind != argc) {
@@ -691,10 +708,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "smsfw-controld: %s\n", err);
 		return 2;
 	}
-	if ((state_dir && (smsfw_conf_set(S.conf, "general", "state_dir", state_dir, err, sizeof(err)) ||
-			   smsfw_conf_set(S.conf, "general", "run_dir", state_dir, err, sizeof(err)))) ||
+	if ((state_dir &&
+	     (smsfw_conf_set(S.conf, "general", "state_dir", state_dir, err, sizeof(err)) ||
+	      smsfw_conf_set(S.conf, "general", "run_dir", state_dir, err, sizeof(err)))) ||
 	    (sock && smsfw_conf_set(S.conf, "general", "socket", sock, err, sizeof(err))) ||
-	    (evsock && smsfw_conf_set(S.conf, "general", "event_socket", evsock, err, sizeof(err)))) {
+	    (evsock &&
+	     smsfw_conf_set(S.conf, "general", "event_socket", evsock, err, sizeof(err)))) {
 		fprintf(stderr, "smsfw-controld: %s\n", err);
 		return 2;
 	}
@@ -761,7 +780,8 @@ int main(int argc, char **argv)
 	S.started = (uint64_t)time(NULL);
 	S.next_tick = 0;
 	S.next_purge = S.started + 60;
-	logm(L_NOTICE, "ready: store %s (generation %llu), socket %s, events %s, %zu trusted key(s)",
+	logm(L_NOTICE,
+	     "ready: store %s (generation %llu), socket %s, events %s, %zu trusted key(s)",
 	     S.paths.lmdb, (unsigned long long)S.store->generation, S.paths.socket,
 	     S.paths.event_socket, S.n_keys);
 
@@ -804,8 +824,12 @@ int main(int argc, char **argv)
 				}
 				break;
 			}
-			case -2: client_accept(S.cli_fd, CL_CLI); break;
-			case -3: client_accept(S.ev_fd, CL_EVENT); break;
+			case -2:
+				client_accept(S.cli_fd, CL_CLI);
+				break;
+			case -3:
+				client_accept(S.ev_fd, CL_EVENT);
+				break;
 			case -4: {
 				char buf[4096];
 				while (read(S.ino_fd, buf, sizeof(buf)) > 0)

@@ -43,10 +43,10 @@ extern "C" {
 /** One status enum for the control-plane library: 0 OK, errors negative. */
 enum cp_status {
 	CP_OK = 0,
-	CP_AGAIN = -1,        /**< need more bytes (event decoder) */
+	CP_AGAIN = -1,	      /**< need more bytes (event decoder) */
 	CP_ERR_INVAL = -2,    /**< bad argument */
 	CP_ERR_NOMEM = -3,    /**< allocation failed */
-	CP_ERR_IO = -4,       /**< system call failed (see errno at call site) */
+	CP_ERR_IO = -4,	      /**< system call failed (see errno at call site) */
 	CP_ERR_STORE = -5,    /**< LMDB error */
 	CP_ERR_NOTFOUND = -6, /**< no such record */
 	CP_ERR_SCHEMA = -7,   /**< store or record written by a newer smsfw */
@@ -73,32 +73,32 @@ const char *cp_strerror(int status);
 #define CP_SCHEMA_VERSION 1
 
 /** Named databases in the environment (mdb_dbi_open names). */
-#define CP_DB_CUSTOMERS "customers"   /**< system_id -> struct cp_customer_rec */
+#define CP_DB_CUSTOMERS	 "customers"  /**< system_id -> struct cp_customer_rec */
 #define CP_DB_VIOLATIONS "violations" /**< u64 BE id -> struct cp_violation_rec */
 #define CP_DB_COMPLAINTS "complaints" /**< u64 BE id -> struct cp_complaint_rec */
-#define CP_DB_MESSAGES "messages"     /**< u64 BE id -> struct cp_message_rec */
-#define CP_DB_EVIDENCE "evidence"     /**< u64 BE message id -> cp_evidence_rec + text */
-#define CP_DB_OPTOUTS "optouts"       /**< struct cp_optout_key -> cp_optout_rec */
-#define CP_DB_RULESETS "rulesets"     /**< u64 BE version -> cp_ruleset_rec + blob + source */
-#define CP_DB_HISTORY "history"       /**< u64 BE id -> struct cp_history_rec */
-#define CP_DB_META "meta"             /**< ASCII key -> value, see CP_META_* */
+#define CP_DB_MESSAGES	 "messages"   /**< u64 BE id -> struct cp_message_rec */
+#define CP_DB_EVIDENCE	 "evidence"   /**< u64 BE message id -> cp_evidence_rec + text */
+#define CP_DB_OPTOUTS	 "optouts"    /**< struct cp_optout_key -> cp_optout_rec */
+#define CP_DB_RULESETS	 "rulesets"   /**< u64 BE version -> cp_ruleset_rec + blob + source */
+#define CP_DB_HISTORY	 "history"    /**< u64 BE id -> struct cp_history_rec */
+#define CP_DB_META	 "meta"	      /**< ASCII key -> value, see CP_META_* */
 /** Index: customer[16] + category u8 + time u64 BE + violation id u64 BE -> "" */
-#define CP_DB_VIOL_IDX "violations_by_customer"
+#define CP_DB_VIOL_IDX	 "violations_by_customer"
 /** Index: customer[16] + time u64 BE + complaint id u64 BE -> "" */
-#define CP_DB_COMPL_IDX "complaints_by_customer"
+#define CP_DB_COMPL_IDX	 "complaints_by_customer"
 /** Index: customer[16] + FNV-1a 64 of the destination (BE) + time_ms u64 BE +
  *  message id u64 BE -> "" (finds a subscriber's messages for a complaint) */
-#define CP_DB_MSG_IDX "messages_by_destination"
+#define CP_DB_MSG_IDX	 "messages_by_destination"
 /** Number of named databases (for mdb_env_set_maxdbs, with headroom). */
-#define CP_DB_MAX 16
+#define CP_DB_MAX	 16
 
 /** meta "schema": uint32_t, the store's schema version. */
-#define CP_META_SCHEMA "schema"
+#define CP_META_SCHEMA	     "schema"
 /** meta "generation": uint64_t, bumped by every commit the dataplane must see
  *  (customers, opt-outs, current ruleset). */
-#define CP_META_GENERATION "generation"
+#define CP_META_GENERATION   "generation"
 /** meta "ruleset": uint64_t, version of the current ruleset (0 = none). */
-#define CP_META_RULESET "ruleset"
+#define CP_META_RULESET	     "ruleset"
 /** meta "dp-seq:<instance hex>": uint64_t, last fact sequence committed
  *  from that dataplane instance (exactly-once ingestion across reconnects). */
 #define CP_META_DPSEQ_PREFIX "dp-seq:"
@@ -108,19 +108,19 @@ const char *cp_strerror(int status);
 
 /** Sizes of the fixed-width text fields (NUL padded, not necessarily
  *  NUL-terminated when full: always use the paired length or strnlen). */
-#define CP_SYSTEM_ID_MAX 16 /**< SMPP system_id is at most 15 octets + NUL */
-#define CP_ADDR_MAX 24      /**< SMPP source/destination addr: 20 octets + NUL */
-#define CP_MAX_SENDERS 16   /**< allowed sender IDs per customer */
-#define CP_MAX_IPRANGES 8   /**< allowed source prefixes per customer */
+#define CP_SYSTEM_ID_MAX  16 /**< SMPP system_id is at most 15 octets + NUL */
+#define CP_ADDR_MAX	  24 /**< SMPP source/destination addr: 20 octets + NUL */
+#define CP_MAX_SENDERS	  16 /**< allowed sender IDs per customer */
+#define CP_MAX_IPRANGES	  8  /**< allowed source prefixes per customer */
 #define CP_MAX_EXCEPTIONS 16 /**< rule exceptions per customer */
-#define CP_ACTOR_MAX 32
-#define CP_REASON_MAX 128
-#define CP_SIGNER_MAX 64
+#define CP_ACTOR_MAX	  32
+#define CP_REASON_MAX	  128
+#define CP_SIGNER_MAX	  64
 
 /** Customer standing, ordered by severity. */
 enum cp_standing {
-	CP_STANDING_ACTIVE = 0,     /**< pass */
-	CP_STANDING_WARNED = 1,     /**< pass, on notice */
+	CP_STANDING_ACTIVE = 0,	    /**< pass */
+	CP_STANDING_WARNED = 1,	    /**< pass, on notice */
 	CP_STANDING_SUSPENDED = 2,  /**< binds refused, submits refused */
 	CP_STANDING_TERMINATED = 3, /**< final unless an operator forces */
 };
@@ -130,16 +130,16 @@ enum cp_standing {
 enum cp_category {
 	CP_CAT_NONE = 0,
 	CP_CAT_SPAM = 1,
-	CP_CAT_FRAUD = 2,       /**< phishing, scams */
-	CP_CAT_HARASSMENT = 3,  /**< per-recipient velocity, abusive content */
-	CP_CAT_SPOOFING = 4,    /**< forged or disallowed sender ID */
-	CP_CAT_FLOOD = 5,       /**< rate limit */
-	CP_CAT_BULK = 6,        /**< bulk without opt-in flag */
-	CP_CAT_OPTOUT = 7,      /**< submit to a subscriber who opted out */
-	CP_CAT_SUSPENDED = 8,   /**< customer not in good standing */
-	CP_CAT_BIND = 9,        /**< bind refused (IP, count, attempts) */
+	CP_CAT_FRAUD = 2,	   /**< phishing, scams */
+	CP_CAT_HARASSMENT = 3,	   /**< per-recipient velocity, abusive content */
+	CP_CAT_SPOOFING = 4,	   /**< forged or disallowed sender ID */
+	CP_CAT_FLOOD = 5,	   /**< rate limit */
+	CP_CAT_BULK = 6,	   /**< bulk without opt-in flag */
+	CP_CAT_OPTOUT = 7,	   /**< submit to a subscriber who opted out */
+	CP_CAT_SUSPENDED = 8,	   /**< customer not in good standing */
+	CP_CAT_BIND = 9,	   /**< bind refused (IP, count, attempts) */
 	CP_CAT_UNINSPECTABLE = 10, /**< TLS / not SMPP on an SMPP port */
-	CP_CAT_COMPLAINTS = 11, /**< complaint threshold crossed (controld only) */
+	CP_CAT_COMPLAINTS = 11,	   /**< complaint threshold crossed (controld only) */
 	CP_CAT_COUNT
 };
 
@@ -153,9 +153,9 @@ const char *cp_standing_name(unsigned standing);
 int cp_standing_parse(const char *name);
 
 /** Customer flags. */
-#define CP_CUST_F_BULK_OPTIN 0x01  /**< may send bulk (has opt-in evidence) */
-#define CP_CUST_F_GSM_PACKED 0x02  /**< data_coding 0 arrives packed */
-#define CP_CUST_F_REVIEW 0x04      /**< automatic suspension awaits operator */
+#define CP_CUST_F_BULK_OPTIN 0x01 /**< may send bulk (has opt-in evidence) */
+#define CP_CUST_F_GSM_PACKED 0x02 /**< data_coding 0 arrives packed */
+#define CP_CUST_F_REVIEW     0x04 /**< automatic suspension awaits operator */
 
 /** An allowed source prefix for binds (IPv4 as ::ffff:a.b.c.d/96+len). */
 struct cp_ip_range {
@@ -170,26 +170,26 @@ _Static_assert(sizeof(struct cp_ip_range) == 20, "cp_ip_range layout");
  * Zero in a rate or count field means "unlimited".
  */
 struct cp_customer_rec {
-	uint16_t schema;        /**< CP_SCHEMA_VERSION at write time */
-	uint16_t size;          /**< sizeof(struct cp_customer_rec) at write time */
-	uint8_t standing;       /**< enum cp_standing */
-	uint8_t flags;          /**< CP_CUST_F_* */
-	uint8_t n_senders;      /**< used entries of senders[] (0 = any sender) */
-	uint8_t n_ipranges;     /**< used entries of ipranges[] (0 = any source) */
-	uint8_t n_exceptions;   /**< used entries of exempt_rules[] */
-	uint8_t pending_standing; /**< review mode: proposed standing, else = standing */
-	uint16_t max_binds;     /**< concurrent binds */
-	uint32_t binds_per_min; /**< bind attempts per minute */
-	uint32_t rate_per_sec;  /**< submits per second, whole customer */
-	uint32_t rate_burst;    /**< token bucket depth, whole customer */
-	uint32_t sender_rate_per_sec; /**< submits per second per sender ID */
-	uint32_t sender_burst;  /**< token bucket depth per sender ID */
-	uint32_t exempt_categories; /**< bit (1 << cp_category): never blocked for */
-	uint32_t violations;    /**< lifetime violation count */
-	uint64_t created;        /**< unix seconds */
-	uint64_t standing_since; /**< unix seconds */
-	uint64_t warn_expires;   /**< unix seconds; 0 = no expiry pending */
-	char system_id[CP_SYSTEM_ID_MAX];             /**< same bytes as the key */
+	uint16_t schema;		  /**< CP_SCHEMA_VERSION at write time */
+	uint16_t size;			  /**< sizeof(struct cp_customer_rec) at write time */
+	uint8_t standing;		  /**< enum cp_standing */
+	uint8_t flags;			  /**< CP_CUST_F_* */
+	uint8_t n_senders;		  /**< used entries of senders[] (0 = any sender) */
+	uint8_t n_ipranges;		  /**< used entries of ipranges[] (0 = any source) */
+	uint8_t n_exceptions;		  /**< used entries of exempt_rules[] */
+	uint8_t pending_standing;	  /**< review mode: proposed standing, else = standing */
+	uint16_t max_binds;		  /**< concurrent binds */
+	uint32_t binds_per_min;		  /**< bind attempts per minute */
+	uint32_t rate_per_sec;		  /**< submits per second, whole customer */
+	uint32_t rate_burst;		  /**< token bucket depth, whole customer */
+	uint32_t sender_rate_per_sec;	  /**< submits per second per sender ID */
+	uint32_t sender_burst;		  /**< token bucket depth per sender ID */
+	uint32_t exempt_categories;	  /**< bit (1 << cp_category): never blocked for */
+	uint32_t violations;		  /**< lifetime violation count */
+	uint64_t created;		  /**< unix seconds */
+	uint64_t standing_since;	  /**< unix seconds */
+	uint64_t warn_expires;		  /**< unix seconds; 0 = no expiry pending */
+	char system_id[CP_SYSTEM_ID_MAX]; /**< same bytes as the key */
 	char senders[CP_MAX_SENDERS][CP_ADDR_MAX];    /**< allowed sender IDs */
 	struct cp_ip_range ipranges[CP_MAX_IPRANGES]; /**< allowed bind sources */
 	uint32_t exempt_rules[CP_MAX_EXCEPTIONS];     /**< rule ids never blocked */
@@ -200,30 +200,30 @@ _Static_assert(sizeof(struct cp_customer_rec) == 64 + 16 + 16 * 24 + 8 * 20 + 16
 /** A violation (key: u64 big-endian id, increasing). */
 struct cp_violation_rec {
 	uint16_t schema;
-	uint8_t category;     /**< enum cp_category */
-	uint8_t source;       /**< CP_SRC_* */
+	uint8_t category; /**< enum cp_category */
+	uint8_t source;	  /**< CP_SRC_* */
 	uint32_t rule_id;
-	uint64_t time;        /**< unix seconds */
-	uint64_t message_id;  /**< messages/evidence key, 0 if none */
+	uint64_t time;	     /**< unix seconds */
+	uint64_t message_id; /**< messages/evidence key, 0 if none */
 	char customer[CP_SYSTEM_ID_MAX];
 };
 _Static_assert(sizeof(struct cp_violation_rec) == 40, "cp_violation_rec layout");
 
 #define CP_SRC_DATAPLANE 1
-#define CP_SRC_OPERATOR 2
-#define CP_SRC_POLICY 3
+#define CP_SRC_OPERATOR	 2
+#define CP_SRC_POLICY	 3
 
 /** A complaint (key: u64 big-endian id). */
 struct cp_complaint_rec {
 	uint16_t schema;
-	uint16_t text_len;     /**< used bytes of text[] */
+	uint16_t text_len; /**< used bytes of text[] */
 	uint32_t pad0;
-	uint64_t time;         /**< unix seconds the complaint was received */
-	uint64_t message_id;   /**< matching evidence, 0 if none found */
+	uint64_t time;	     /**< unix seconds the complaint was received */
+	uint64_t message_id; /**< matching evidence, 0 if none found */
 	char customer[CP_SYSTEM_ID_MAX];
-	char msisdn[CP_ADDR_MAX];  /**< the complaining subscriber */
-	char source[16];           /**< "7726", "email", ... */
-	char text[160];            /**< what the subscriber forwarded */
+	char msisdn[CP_ADDR_MAX]; /**< the complaining subscriber */
+	char source[16];	  /**< "7726", "email", ... */
+	char text[160];		  /**< what the subscriber forwarded */
 };
 _Static_assert(sizeof(struct cp_complaint_rec) == 24 + 16 + 24 + 16 + 160,
 	       "cp_complaint_rec layout");
@@ -239,17 +239,17 @@ enum cp_verdict {
 /** One message the dataplane saw (key: u64 big-endian id, time ordered). */
 struct cp_message_rec {
 	uint16_t schema;
-	uint8_t verdict;       /**< enum cp_verdict */
-	uint8_t category;      /**< enum cp_category */
+	uint8_t verdict;  /**< enum cp_verdict */
+	uint8_t category; /**< enum cp_category */
 	uint32_t rule_id;
-	uint64_t time_ms;      /**< unix milliseconds */
-	uint64_t content_hash; /**< of the decoded text */
+	uint64_t time_ms;	 /**< unix milliseconds */
+	uint64_t content_hash;	 /**< of the decoded text */
 	uint32_t command_status; /**< SMPP status answered, 0 if passed */
-	uint8_t has_evidence;  /**< evidence DB holds the text under the same key */
-	uint8_t dest_masked;   /**< destination[] is masked */
+	uint8_t has_evidence;	 /**< evidence DB holds the text under the same key */
+	uint8_t dest_masked;	 /**< destination[] is masked */
 	uint8_t data_coding;
 	uint8_t parts;
-	uint64_t dest_hash;    /**< FNV-1a 64 of the clear destination (index key) */
+	uint64_t dest_hash; /**< FNV-1a 64 of the clear destination (index key) */
 	char customer[CP_SYSTEM_ID_MAX];
 	char sender[CP_ADDR_MAX];
 	char destination[CP_ADDR_MAX];
@@ -278,9 +278,9 @@ _Static_assert(sizeof(struct cp_optout_key) == 64, "cp_optout_key layout");
 
 struct cp_optout_rec {
 	uint16_t schema;
-	uint8_t source;  /**< CP_SRC_DATAPLANE (STOP keyword) or CP_SRC_OPERATOR */
+	uint8_t source; /**< CP_SRC_DATAPLANE (STOP keyword) or CP_SRC_OPERATOR */
 	uint8_t pad[5];
-	uint64_t time;   /**< unix seconds */
+	uint64_t time; /**< unix seconds */
 };
 _Static_assert(sizeof(struct cp_optout_rec) == 16, "cp_optout_rec layout");
 
@@ -293,9 +293,9 @@ struct cp_ruleset_rec {
 	uint32_t blob_len;
 	uint32_t src_len;
 	uint32_t n_rules;
-	uint64_t version;       /**< signed version of the bundle */
-	uint64_t published;     /**< unix seconds */
-	uint8_t src_sha256[32]; /**< of the source bundle */
+	uint64_t version;	    /**< signed version of the bundle */
+	uint64_t published;	    /**< unix seconds */
+	uint8_t src_sha256[32];	    /**< of the source bundle */
 	char signer[CP_SIGNER_MAX]; /**< key name, "" when unsigned */
 };
 _Static_assert(sizeof(struct cp_ruleset_rec) == 32 + 32 + 64, "cp_ruleset_rec layout");
@@ -303,19 +303,19 @@ _Static_assert(sizeof(struct cp_ruleset_rec) == 32 + 32 + 64, "cp_ruleset_rec la
 /** A standing change (key: u64 big-endian id). */
 struct cp_history_rec {
 	uint16_t schema;
-	uint8_t from;          /**< enum cp_standing */
-	uint8_t to;            /**< enum cp_standing */
-	uint8_t source;        /**< CP_SRC_OPERATOR or CP_SRC_POLICY */
-	uint8_t pending;       /**< 1 = proposed, awaiting review */
-	uint8_t category;      /**< triggering category (policy changes) */
+	uint8_t from;	  /**< enum cp_standing */
+	uint8_t to;	  /**< enum cp_standing */
+	uint8_t source;	  /**< CP_SRC_OPERATOR or CP_SRC_POLICY */
+	uint8_t pending;  /**< 1 = proposed, awaiting review */
+	uint8_t category; /**< triggering category (policy changes) */
 	uint8_t pad;
-	uint32_t n_facts;      /**< how many facts crossed the threshold */
+	uint32_t n_facts; /**< how many facts crossed the threshold */
 	uint32_t pad1;
-	uint64_t time;         /**< unix seconds */
-	uint64_t first_fact;   /**< first violation id of the window, 0 if none */
-	uint64_t last_fact;    /**< last violation id of the window */
+	uint64_t time;	     /**< unix seconds */
+	uint64_t first_fact; /**< first violation id of the window, 0 if none */
+	uint64_t last_fact;  /**< last violation id of the window */
 	char customer[CP_SYSTEM_ID_MAX];
-	char actor[CP_ACTOR_MAX];    /**< "policy" or the operator's name */
+	char actor[CP_ACTOR_MAX]; /**< "policy" or the operator's name */
 	char reason[CP_REASON_MAX];
 };
 _Static_assert(sizeof(struct cp_history_rec) == 40 + 16 + 32 + 128, "cp_history_rec layout");
@@ -350,8 +350,8 @@ int cp_reader_generation(struct cp_reader *r, uint64_t *gen);
 /** Visitor for customers; return non-zero to stop the iteration early. */
 typedef int (*cp_customer_fn)(const struct cp_customer_rec *rec, void *arg);
 /** Visitor for opt-outs; return non-zero to stop the iteration early. */
-typedef int (*cp_optout_fn)(const struct cp_optout_key *key,
-			    const struct cp_optout_rec *rec, void *arg);
+typedef int (*cp_optout_fn)(const struct cp_optout_key *key, const struct cp_optout_rec *rec,
+			    void *arg);
 
 /**
  * Visit every customer inside one read transaction, then end it. @p gen
@@ -363,8 +363,7 @@ typedef int (*cp_optout_fn)(const struct cp_optout_key *key,
  *         CP_ERR_SCHEMA for a record written by a newer build;
  *         CP_ERR_FORMAT for a truncated record; CP_ERR_STORE.
  */
-int cp_reader_customers_each(struct cp_reader *r, cp_customer_fn fn, void *arg,
-			     uint64_t *gen);
+int cp_reader_customers_each(struct cp_reader *r, cp_customer_fn fn, void *arg, uint64_t *gen);
 
 /**
  * Look up one customer by system_id (bytes, no NUL needed).
@@ -439,12 +438,12 @@ int cp_reader_ruleset_load(struct cp_reader *r, struct cp_ruleset_rec *hdr, void
  * a bad magic, version, length or checksum closes the connection.
  */
 
-#define CP_EV_MAGIC 0x56454653u /* "SFEV" read as little-endian u32 */
-#define CP_EV_VERSION 1
-#define CP_EV_HDR_LEN 24
+#define CP_EV_MAGIC	  0x56454653u /* "SFEV" read as little-endian u32 */
+#define CP_EV_VERSION	  1
+#define CP_EV_HDR_LEN	  24
 #define CP_EV_REC_HDR_LEN 12
-#define CP_EV_BATCH_MAX 65536 /**< bytes, header included */
-#define CP_EV_TEXT_MAX 4096   /**< evidence text bytes kept per message */
+#define CP_EV_BATCH_MAX	  65536 /**< bytes, header included */
+#define CP_EV_TEXT_MAX	  4096	/**< evidence text bytes kept per message */
 
 enum cp_ev_type {
 	CP_EV_HELLO = 1,       /**< dp -> cd: instance, pid, last-spooled seq */
@@ -453,7 +452,7 @@ enum cp_ev_type {
 	CP_EV_OPTOUT = 4,      /**< dp -> cd: fact */
 	CP_EV_OPTIN = 5,       /**< dp -> cd: fact */
 	CP_EV_STATS = 6,       /**< dp -> cd: counters snapshot */
-	CP_EV_ACK = 16,        /**< cd -> dp: facts <= seq committed */
+	CP_EV_ACK = 16,	       /**< cd -> dp: facts <= seq committed */
 	CP_EV_GENERATION = 17, /**< cd -> dp: look again at generation */
 };
 
@@ -471,18 +470,18 @@ struct cp_view {
 
 /** Message body shared by OBSERVATION and VIOLATION. */
 struct cp_ev_message {
-	uint64_t time_ms;       /**< unix milliseconds */
+	uint64_t time_ms; /**< unix milliseconds */
 	uint64_t content_hash;
-	uint32_t rule_id;       /**< 0 = no rule */
+	uint32_t rule_id;	 /**< 0 = no rule */
 	uint32_t command_status; /**< SMPP status answered (0 = passed) */
-	uint8_t verdict;        /**< enum cp_verdict */
-	uint8_t category;       /**< enum cp_category */
+	uint8_t verdict;	 /**< enum cp_verdict */
+	uint8_t category;	 /**< enum cp_category */
 	uint8_t data_coding;
-	uint8_t parts;          /**< concatenated parts, 1 for single */
+	uint8_t parts;		    /**< concatenated parts, 1 for single */
 	struct cp_view customer;    /**< system_id, <= 15 */
-	struct cp_view sender;      /**< source_addr, <= 20 */
+	struct cp_view sender;	    /**< source_addr, <= 20 */
 	struct cp_view destination; /**< destination_addr in clear, <= 20 */
-	struct cp_view text;        /**< UTF-8, <= CP_EV_TEXT_MAX; may be empty */
+	struct cp_view text;	    /**< UTF-8, <= CP_EV_TEXT_MAX; may be empty */
 };
 
 /** OPTOUT / OPTIN body. */
@@ -490,12 +489,12 @@ struct cp_ev_optout {
 	uint64_t time_ms;
 	struct cp_view customer;   /**< whose session received the deliver_sm */
 	struct cp_view subscriber; /**< the subscriber who sent STOP */
-	struct cp_view sender;     /**< empty = all senders of the customer */
+	struct cp_view sender;	   /**< empty = all senders of the customer */
 };
 
 /** HELLO body. */
 struct cp_ev_hello {
-	uint64_t instance;  /**< random per spool (survives dataplane restarts) */
+	uint64_t instance; /**< random per spool (survives dataplane restarts) */
 	uint32_t pid;
 	uint32_t workers;
 };
@@ -521,9 +520,9 @@ struct cp_event {
 
 /** Batch builder: a caller-owned buffer of CP_EV_BATCH_MAX bytes. */
 struct cp_ev_batch {
-	uint8_t *buf;   /**< caller's buffer */
-	uint32_t cap;   /**< its size (CP_EV_HDR_LEN .. CP_EV_BATCH_MAX) */
-	uint32_t len;   /**< bytes used, header included */
+	uint8_t *buf;	/**< caller's buffer */
+	uint32_t cap;	/**< its size (CP_EV_HDR_LEN .. CP_EV_BATCH_MAX) */
+	uint32_t len;	/**< bytes used, header included */
 	uint32_t count; /**< records appended */
 };
 

@@ -31,11 +31,16 @@ static json_t *ok(json_t *result)
 static json_t *status_error(int rc, const char *what)
 {
 	switch (rc) {
-	case CP_ERR_NOTFOUND: return cp_ctl_error("not_found", "%s: not found", what);
-	case CP_ERR_EXISTS: return cp_ctl_error("exists", "%s: already exists", what);
-	case CP_ERR_REFUSED: return cp_ctl_error("refused", "%s: refused", what);
-	case CP_ERR_INVAL: return cp_ctl_error("usage", "%s: invalid argument", what);
-	default: return cp_ctl_error("internal", "%s: %s", what, cp_strerror(rc));
+	case CP_ERR_NOTFOUND:
+		return cp_ctl_error("not_found", "%s: not found", what);
+	case CP_ERR_EXISTS:
+		return cp_ctl_error("exists", "%s: already exists", what);
+	case CP_ERR_REFUSED:
+		return cp_ctl_error("refused", "%s: refused", what);
+	case CP_ERR_INVAL:
+		return cp_ctl_error("usage", "%s: invalid argument", what);
+	default:
+		return cp_ctl_error("internal", "%s: %s", what, cp_strerror(rc));
 	}
 }
 
@@ -203,13 +208,13 @@ static json_t *patch_from_args(json_t *args, struct cp_customer_patch *p)
 	json_t *a;
 
 	memset(p, 0, sizeof(*p));
-#define INTF(name, field, flag, max)                                                   \
-	if (json_object_get(args, name)) {                                             \
-		if (!arg_int(args, name, &v) || v < 0 || v > (max))                    \
-			return cp_ctl_error("usage", "%s must be an integer 0..%lld", name, \
-					    (long long)(max));                         \
-		p->v.field = (typeof(p->v.field))v;                                    \
-		p->mask |= flag;                                                       \
+#define INTF(name, field, flag, max)                                                               \
+	if (json_object_get(args, name)) {                                                         \
+		if (!arg_int(args, name, &v) || v < 0 || v > (max))                                \
+			return cp_ctl_error("usage", "%s must be an integer 0..%lld", name,        \
+					    (long long)(max));                                     \
+		p->v.field = (typeof(p->v.field))v;                                                \
+		p->mask |= flag;                                                                   \
 	}
 	INTF("rate", rate_per_sec, CP_PATCH_RATE, 0xffffffffLL)
 	INTF("burst", rate_burst, CP_PATCH_BURST, 0xffffffffLL)
@@ -228,8 +233,10 @@ static json_t *patch_from_args(json_t *args, struct cp_customer_patch *p)
 		size_t i;
 		json_t *x;
 		if (!json_is_array(a) || json_array_size(a) > CP_MAX_SENDERS)
-			return cp_ctl_error("usage", "senders: at most %d sender IDs", CP_MAX_SENDERS);
-		json_array_foreach(a, i, x) {
+			return cp_ctl_error("usage", "senders: at most %d sender IDs",
+					    CP_MAX_SENDERS);
+		json_array_foreach(a, i, x)
+		{
 			const char *s = json_string_value(x);
 			if (!s || !*s || strlen(s) > 20)
 				return cp_ctl_error("usage", "sender ID must be 1..20 characters");
@@ -242,8 +249,10 @@ static json_t *patch_from_args(json_t *args, struct cp_customer_patch *p)
 		size_t i;
 		json_t *x;
 		if (!json_is_array(a) || json_array_size(a) > CP_MAX_IPRANGES)
-			return cp_ctl_error("usage", "ip_ranges: at most %d prefixes", CP_MAX_IPRANGES);
-		json_array_foreach(a, i, x) {
+			return cp_ctl_error("usage", "ip_ranges: at most %d prefixes",
+					    CP_MAX_IPRANGES);
+		json_array_foreach(a, i, x)
+		{
 			const char *s = json_string_value(x);
 			if (!s || range_parse(s, &p->v.ipranges[i]))
 				return cp_ctl_error("usage", "'%s' is not an address/prefix",
@@ -258,7 +267,8 @@ static json_t *patch_from_args(json_t *args, struct cp_customer_patch *p)
 		if (!json_is_array(a) || json_array_size(a) > CP_MAX_EXCEPTIONS)
 			return cp_ctl_error("usage", "exempt_rules: at most %d rule ids",
 					    CP_MAX_EXCEPTIONS);
-		json_array_foreach(a, i, x) {
+		json_array_foreach(a, i, x)
+		{
 			if (!json_is_integer(x) || json_integer_value(x) <= 0 ||
 			    json_integer_value(x) > 0xffffffffLL)
 				return cp_ctl_error("usage", "rule ids are positive integers");
@@ -272,7 +282,8 @@ static json_t *patch_from_args(json_t *args, struct cp_customer_patch *p)
 		json_t *x;
 		if (!json_is_array(a))
 			return cp_ctl_error("usage", "exempt_categories must be a list");
-		json_array_foreach(a, i, x) {
+		json_array_foreach(a, i, x)
+		{
 			const char *s = json_string_value(x);
 			int cat = s ? cp_category_parse(s) : -1;
 			if (cat <= 0)
@@ -320,17 +331,19 @@ static json_t *history_json(struct cp_ctl_ctx *x, const char *id)
 			json_object_set_new(e, "reason", jfield(h.reason, sizeof(h.reason)));
 			json_object_set_new(e, "from", json_string(cp_standing_name(h.from)));
 			json_object_set_new(e, "to", json_string(cp_standing_name(h.to)));
-			json_object_set_new(e, "source", json_string(h.source == CP_SRC_POLICY
-									      ? "policy"
-									      : "operator"));
+			json_object_set_new(
+			    e, "source",
+			    json_string(h.source == CP_SRC_POLICY ? "policy" : "operator"));
 			json_object_set_new(e, "pending_review", json_boolean(h.pending));
 			if (h.category)
 				json_object_set_new(e, "category",
 						    json_string(cp_category_name(h.category)));
 			if (h.n_facts) {
 				json_object_set_new(e, "facts", json_integer(h.n_facts));
-				json_object_set_new(e, "first_violation", json_integer((json_int_t)h.first_fact));
-				json_object_set_new(e, "last_violation", json_integer((json_int_t)h.last_fact));
+				json_object_set_new(e, "first_violation",
+						    json_integer((json_int_t)h.first_fact));
+				json_object_set_new(e, "last_violation",
+						    json_integer((json_int_t)h.last_fact));
 			}
 			json_array_append_new(a, e);
 		}
@@ -436,13 +449,14 @@ static json_t *cmd_customers_standing(struct cp_ctl_ctx *x, json_t *args)
 		return cp_ctl_error("usage", "needs an ID and a standing");
 	if (!reason || !*reason)
 		return cp_ctl_error("usage", "a reason is required (--reason TEXT)");
-	snprintf(actor, sizeof(actor), "%s", arg_str(args, "actor") ? arg_str(args, "actor") : x->actor);
+	snprintf(actor, sizeof(actor), "%s",
+		 arg_str(args, "actor") ? arg_str(args, "actor") : x->actor);
 	rc = cp_engine_set_standing(x->eng, id, (enum cp_standing)st, actor, reason,
 				    arg_bool(args, "force"), &changed);
 	if (rc == CP_ERR_REFUSED)
-		return cp_ctl_error("refused",
-				    "%s is terminated; termination is final unless --force is given",
-				    id);
+		return cp_ctl_error(
+		    "refused", "%s is terminated; termination is final unless --force is given",
+		    id);
 	if (rc)
 		return status_error(rc, id);
 	struct cp_customer_rec c;
@@ -465,9 +479,9 @@ static json_t *complaint_json(uint64_t id, const struct cp_complaint_rec *r, boo
 	json_object_set_new(o, "customer", jfield(r->customer, sizeof(r->customer)));
 	json_object_set_new(o, "msisdn", jmasked(r->msisdn, sizeof(r->msisdn), unmask));
 	json_object_set_new(o, "source", jfield(r->source, sizeof(r->source)));
-	json_object_set_new(o, "text", json_stringn(r->text, r->text_len <= sizeof(r->text)
-								     ? r->text_len
-								     : sizeof(r->text)));
+	json_object_set_new(
+	    o, "text",
+	    json_stringn(r->text, r->text_len <= sizeof(r->text) ? r->text_len : sizeof(r->text)));
 	json_object_set_new(o, "message_id",
 			    r->message_id ? json_integer((json_int_t)r->message_id) : json_null());
 	return o;
@@ -529,7 +543,8 @@ static json_t *cmd_complaints_list(struct cp_ctl_ctx *x, json_t *args)
 			memcpy(&r, v.mv_data, sizeof(r));
 			if (id && strncmp(r.customer, id, sizeof(r.customer)) != 0)
 				continue;
-			json_array_append_new(a, complaint_json(cp_key_get_u64(k.mv_data), &r, unmask));
+			json_array_append_new(
+			    a, complaint_json(cp_key_get_u64(k.mv_data), &r, unmask));
 		}
 		mdb_cursor_close(cur);
 	}
@@ -549,10 +564,11 @@ static json_t *message_json(MDB_txn *txn, struct cp_store *s, uint64_t id,
 	json_object_set_new(o, "time_ms", json_integer((json_int_t)m->time_ms));
 	json_object_set_new(o, "customer", jfield(m->customer, sizeof(m->customer)));
 	json_object_set_new(o, "sender", jfield(m->sender, sizeof(m->sender)));
-	json_object_set_new(o, "verdict", json_string(m->verdict == CP_VERDICT_PASS      ? "pass"
-						      : m->verdict == CP_VERDICT_BLOCK   ? "block"
-						      : m->verdict == CP_VERDICT_MONITOR ? "monitor"
-											 : "throttle"));
+	json_object_set_new(o, "verdict",
+			    json_string(m->verdict == CP_VERDICT_PASS	   ? "pass"
+					: m->verdict == CP_VERDICT_BLOCK   ? "block"
+					: m->verdict == CP_VERDICT_MONITOR ? "monitor"
+									   : "throttle"));
 	json_object_set_new(o, "category", json_string(cp_category_name(m->category)));
 	json_object_set_new(o, "rule_id", json_integer(m->rule_id));
 	json_object_set_new(o, "command_status", json_integer(m->command_status));
@@ -576,7 +592,7 @@ static json_t *message_json(MDB_txn *txn, struct cp_store *s, uint64_t id,
 	}
 	if (!dest)
 		dest = m->dest_masked && unmask ? json_string("(clear number not kept)")
-		       : unmask ? jfield(m->destination, sizeof(m->destination))
+		       : unmask			? jfield(m->destination, sizeof(m->destination))
 				: jmasked(m->destination, sizeof(m->destination), false);
 	json_object_set_new(o, "destination", dest);
 	json_object_set_new(o, "text", text);
@@ -612,7 +628,8 @@ static json_t *cmd_evidence(struct cp_ctl_ctx *x, json_t *args)
 	} else {
 		if (!id || !msisdn) {
 			mdb_txn_abort(txn);
-			return cp_ctl_error("usage", "needs --complaint ID, or --customer and --msisdn");
+			return cp_ctl_error("usage",
+					    "needs --complaint ID, or --customer and --msisdn");
 		}
 		cp_field_set(cust, sizeof(cust), id, strnlen(id, sizeof(cust) - 1));
 		cp_field_set(dest, sizeof(dest), msisdn, strnlen(msisdn, sizeof(dest) - 1));
@@ -636,17 +653,21 @@ static json_t *cmd_evidence(struct cp_ctl_ctx *x, json_t *args)
 		int rc;
 		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
 		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			if (k.mv_size != sizeof(ikey) || memcmp(k.mv_data, ikey, CP_SYSTEM_ID_MAX + 8))
+			if (k.mv_size != sizeof(ikey) ||
+			    memcmp(k.mv_data, ikey, CP_SYSTEM_ID_MAX + 8))
 				break;
-			uint64_t t = cp_key_get_u64((const uint8_t *)k.mv_data + CP_SYSTEM_ID_MAX + 8);
+			uint64_t t =
+			    cp_key_get_u64((const uint8_t *)k.mv_data + CP_SYSTEM_ID_MAX + 8);
 			if (t > to_ms)
 				break;
-			uint64_t mid = cp_key_get_u64((const uint8_t *)k.mv_data + CP_SYSTEM_ID_MAX + 16);
+			uint64_t mid =
+			    cp_key_get_u64((const uint8_t *)k.mv_data + CP_SYSTEM_ID_MAX + 16);
 			uint8_t mk[8];
 			MDB_val mkv = {8, mk}, mv;
 			struct cp_message_rec m;
 			cp_key_u64(mk, mid);
-			if (mdb_get(txn, s->dbi[CP_DBI_MESSAGES], &mkv, &mv) || mv.mv_size < sizeof(m))
+			if (mdb_get(txn, s->dbi[CP_DBI_MESSAGES], &mkv, &mv) ||
+			    mv.mv_size < sizeof(m))
 				continue;
 			memcpy(&m, mv.mv_data, sizeof(m));
 			json_array_append_new(a, message_json(txn, s, mid, &m, unmask));
@@ -687,7 +708,8 @@ static json_t *cmd_events(struct cp_ctl_ctx *x, json_t *args, bool tail)
 	}
 	if (mdb_cursor_open(txn, s->dbi[CP_DBI_MESSAGES], &cur) == 0) {
 		MDB_cursor_op op = tail ? MDB_PREV : MDB_NEXT;
-		while ((long long)json_array_size(a) < limit && mdb_cursor_get(cur, &k, &v, op) == 0) {
+		while ((long long)json_array_size(a) < limit &&
+		       mdb_cursor_get(cur, &k, &v, op) == 0) {
 			struct cp_message_rec m;
 			if (v.mv_size < sizeof(m) || k.mv_size != 8)
 				continue;
@@ -698,8 +720,8 @@ static json_t *cmd_events(struct cp_ctl_ctx *x, json_t *args, bool tail)
 				continue;
 			if (until && m.time_ms >= (uint64_t)until * 1000)
 				continue;
-			json_array_append_new(a, message_json(txn, s, cp_key_get_u64(k.mv_data), &m,
-							      unmask));
+			json_array_append_new(
+			    a, message_json(txn, s, cp_key_get_u64(k.mv_data), &m, unmask));
 		}
 		mdb_cursor_close(cur);
 	}
@@ -735,15 +757,17 @@ static json_t *cmd_optouts_list(struct cp_ctl_ctx *x, json_t *args)
 			if (id && strncmp(ok_.customer, id, sizeof(ok_.customer)) != 0)
 				continue;
 			json_t *o = json_object();
-			json_object_set_new(o, "customer", jfield(ok_.customer, sizeof(ok_.customer)));
-			json_object_set_new(o, "subscriber",
-					    jmasked(ok_.subscriber, sizeof(ok_.subscriber), unmask));
-			json_object_set_new(o, "sender", ok_.sender[0]
-								 ? jfield(ok_.sender, sizeof(ok_.sender))
-								 : json_null());
-			json_object_set_new(o, "source", json_string(r.source == CP_SRC_DATAPLANE
-									      ? "subscriber"
-									      : "operator"));
+			json_object_set_new(o, "customer",
+					    jfield(ok_.customer, sizeof(ok_.customer)));
+			json_object_set_new(
+			    o, "subscriber",
+			    jmasked(ok_.subscriber, sizeof(ok_.subscriber), unmask));
+			json_object_set_new(o, "sender",
+					    ok_.sender[0] ? jfield(ok_.sender, sizeof(ok_.sender))
+							  : json_null());
+			json_object_set_new(
+			    o, "source",
+			    json_string(r.source == CP_SRC_DATAPLANE ? "subscriber" : "operator"));
 			json_object_set_new(o, "time", jtime(r.time));
 			json_array_append_new(a, o);
 		}
@@ -911,11 +935,13 @@ static json_t *cmd_status(struct cp_ctl_ctx *x)
 		MDB_val rk = {8, key}, rv;
 		struct cp_ruleset_rec h;
 		cp_key_u64(key, cv);
-		if (mdb_get(txn, s->dbi[CP_DBI_RULESETS], &rk, &rv) == 0 && rv.mv_size >= sizeof(h)) {
+		if (mdb_get(txn, s->dbi[CP_DBI_RULESETS], &rk, &rv) == 0 &&
+		    rv.mv_size >= sizeof(h)) {
 			memcpy(&h, rv.mv_data, sizeof(h));
 			rs = ruleset_json(&h, cv);
-			json_object_set_new(rs, "age_seconds",
-					    json_integer((json_int_t)(cp_engine_now(e) - h.published)));
+			json_object_set_new(
+			    rs, "age_seconds",
+			    json_integer((json_int_t)(cp_engine_now(e) - h.published)));
 		}
 	}
 	size_t counts[3] = {0};
@@ -933,28 +959,28 @@ static json_t *cmd_status(struct cp_ctl_ctx *x)
 		if (e->by_category[i])
 			json_object_set_new(cats, cp_category_name(i),
 					    json_integer((json_int_t)e->by_category[i]));
-	dp = json_pack("{s:b, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "up",
-		       x->dp_connected > 0, "connected", x->dp_connected, "connects",
-		       (json_int_t)x->dp_connects, "rx_pdus", (json_int_t)e->dp_stats.rx_pdus,
-		       "passed", (json_int_t)e->dp_stats.passed, "blocked",
-		       (json_int_t)e->dp_stats.blocked, "throttled",
-		       (json_int_t)e->dp_stats.throttled, "observations_dropped",
-		       (json_int_t)e->dp_stats.obs_dropped, "flows", (json_int_t)e->dp_stats.flows,
-		       "errors", (json_int_t)e->dp_stats.errors);
+	dp = json_pack(
+	    "{s:b, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "up", x->dp_connected > 0,
+	    "connected", x->dp_connected, "connects", (json_int_t)x->dp_connects, "rx_pdus",
+	    (json_int_t)e->dp_stats.rx_pdus, "passed", (json_int_t)e->dp_stats.passed, "blocked",
+	    (json_int_t)e->dp_stats.blocked, "throttled", (json_int_t)e->dp_stats.throttled,
+	    "observations_dropped", (json_int_t)e->dp_stats.obs_dropped, "flows",
+	    (json_int_t)e->dp_stats.flows, "errors", (json_int_t)e->dp_stats.errors);
 	ing = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "observations",
 			(json_int_t)e->ingested_obs, "facts", (json_int_t)e->ingested_facts,
 			"duplicate_facts", (json_int_t)e->duplicate_facts, "bad_events",
 			(json_int_t)e->bad_events, "passed", (json_int_t)e->passed, "blocked",
 			(json_int_t)e->blocked, "acks_sent", (json_int_t)x->acks_sent,
 			"generations_sent", (json_int_t)x->gens_sent);
-	store = json_pack("{s:s, s:I, s:I, s:i, s:I, s:I, s:I, s:i}", "path", x->lmdb_path,
-			  "map_size", (json_int_t)s->map_size, "map_used",
-			  (json_int_t)(info.me_last_pgno + 1) * 4096, "map_grows", (int)s->map_grows,
-			  "messages", (json_int_t)counts[0], "violations", (json_int_t)counts[1],
-			  "complaints", (json_int_t)counts[2], "schema", CP_SCHEMA_VERSION);
-	json_object_set_new(o, "mode", json_string(smsfw_conf_enum(x->conf, SMSFW_CONF_general_mode)
-							   ? "monitor"
-							   : "inline"));
+	store =
+	    json_pack("{s:s, s:I, s:I, s:i, s:I, s:I, s:I, s:i}", "path", x->lmdb_path, "map_size",
+		      (json_int_t)s->map_size, "map_used",
+		      (json_int_t)(info.me_last_pgno + 1) * 4096, "map_grows", (int)s->map_grows,
+		      "messages", (json_int_t)counts[0], "violations", (json_int_t)counts[1],
+		      "complaints", (json_int_t)counts[2], "schema", CP_SCHEMA_VERSION);
+	json_object_set_new(
+	    o, "mode",
+	    json_string(smsfw_conf_enum(x->conf, SMSFW_CONF_general_mode) ? "monitor" : "inline"));
 	json_object_set_new(o, "generation", json_integer((json_int_t)s->generation));
 	json_object_set_new(o, "uptime_seconds",
 			    json_integer((json_int_t)((uint64_t)time(NULL) - x->started)));

@@ -21,16 +21,15 @@ struct cp_ctl_ctx {
 	const struct smsfw_conf *conf;
 	const struct cp_trusted_key *keys;
 	size_t n_keys;
-	const char *actor;      /**< user name of the peer */
+	const char *actor; /**< user name of the peer */
 	const char *lmdb_path;
-	uint64_t started;       /**< unix seconds */
-	unsigned dp_connected;  /**< dataplanes connected now (after HELLO) */
+	uint64_t started;      /**< unix seconds */
+	unsigned dp_connected; /**< dataplanes connected now (after HELLO) */
 	uint64_t dp_connects, acks_sent, gens_sent;
 };
 
 /** Build an error answer. */
-json_t *cp_ctl_error(const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+json_t *cp_ctl_error(const char *code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /** Handle one request; never NULL. */
 json_t *cp_ctl_dispatch(struct cp_ctl_ctx *ctx, json_t *req);

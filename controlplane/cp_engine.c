@@ -64,9 +64,9 @@ void cp_policy_cfg_from_conf(struct cp_policy_cfg *p, const struct smsfw_conf *c
 	p->evidence_all = smsfw_conf_bool(c, SMSFW_CONF_controld_evidence_all);
 	p->mask_destinations = smsfw_conf_bool(c, SMSFW_CONF_controld_mask_destinations);
 	p->messages_retention =
-		(uint64_t)smsfw_conf_int(c, SMSFW_CONF_controld_messages_retention_days) * CP_DAY;
+	    (uint64_t)smsfw_conf_int(c, SMSFW_CONF_controld_messages_retention_days) * CP_DAY;
 	p->evidence_retention =
-		(uint64_t)smsfw_conf_int(c, SMSFW_CONF_controld_evidence_retention_days) * CP_DAY;
+	    (uint64_t)smsfw_conf_int(c, SMSFW_CONF_controld_evidence_retention_days) * CP_DAY;
 }
 
 uint64_t cp_dest_hash(const char *p, size_t len)
@@ -141,8 +141,8 @@ static int put_empty(struct cp_store *s, MDB_txn *txn, enum cp_db db, const uint
 	return mdb_put(txn, s->dbi[db], &k, &v, 0);
 }
 
-static int put_u64key(struct cp_store *s, MDB_txn *txn, enum cp_db db, uint64_t id,
-		      const void *val, size_t vlen)
+static int put_u64key(struct cp_store *s, MDB_txn *txn, enum cp_db db, uint64_t id, const void *val,
+		      size_t vlen)
 {
 	uint8_t key[8];
 	MDB_val k = {8, key}, v = {vlen, (void *)val};
@@ -207,8 +207,8 @@ static int record_change(struct cp_engine *e, MDB_txn *txn, struct cp_customer_r
 
 /* The ladder: a violation of @p cat (id @p vid) was just recorded and
  * indexed for customer @p c. */
-static int apply_ladder(struct cp_engine *e, MDB_txn *txn, struct cp_customer_rec *c,
-			unsigned cat, uint64_t vid, uint64_t now)
+static int apply_ladder(struct cp_engine *e, MDB_txn *txn, struct cp_customer_rec *c, unsigned cat,
+			uint64_t vid, uint64_t now)
 {
 	uint8_t prefix[CP_SYSTEM_ID_MAX + 1];
 	uint64_t window = cat == CP_CAT_COMPLAINTS ? 90 * (uint64_t)CP_DAY : e->cfg.window;
@@ -238,20 +238,21 @@ static int apply_ladder(struct cp_engine *e, MDB_txn *txn, struct cp_customer_re
 		return CP_OK;
 	if (to == CP_STANDING_SUSPENDED && e->cfg.review && c->pending_standing == to)
 		return CP_OK; /* already proposed, waiting for an operator */
-	snprintf(reason, sizeof(reason), "%u %s violations within %llu s reached the %s threshold %u",
-		 n, cp_category_name(cat), (unsigned long long)window,
+	snprintf(reason, sizeof(reason),
+		 "%u %s violations within %llu s reached the %s threshold %u", n,
+		 cp_category_name(cat), (unsigned long long)window,
 		 to == CP_STANDING_SUSPENDED ? "suspend" : "warn",
 		 to == CP_STANDING_SUSPENDED ? susp : warn);
 	struct change ch = {
-		.to = to,
-		.source = CP_SRC_POLICY,
-		.category = (uint8_t)cat,
-		.pending = to == CP_STANDING_SUSPENDED && e->cfg.review,
-		.n_facts = n,
-		.first_fact = first,
-		.last_fact = vid,
-		.actor = "policy",
-		.reason = reason,
+	    .to = to,
+	    .source = CP_SRC_POLICY,
+	    .category = (uint8_t)cat,
+	    .pending = to == CP_STANDING_SUSPENDED && e->cfg.review,
+	    .n_facts = n,
+	    .first_fact = first,
+	    .last_fact = vid,
+	    .actor = "policy",
+	    .reason = reason,
 	};
 	return record_change(e, txn, c, &ch, now);
 }
@@ -267,8 +268,8 @@ static bool exempt(const struct cp_customer_rec *c, unsigned cat, uint32_t rule)
 }
 
 /* Record a violation for customer @p c (record written back by caller). */
-static int add_violation(struct cp_engine *e, MDB_txn *txn, struct cp_customer_rec *c,
-			 unsigned cat, uint32_t rule, uint8_t source, uint64_t msg_id, uint64_t now,
+static int add_violation(struct cp_engine *e, MDB_txn *txn, struct cp_customer_rec *c, unsigned cat,
+			 uint32_t rule, uint8_t source, uint64_t msg_id, uint64_t now,
 			 uint64_t *out_id)
 {
 	struct cp_violation_rec v;
@@ -418,10 +419,10 @@ static int standing_fn(struct cp_store *s, MDB_txn *txn, void *arg)
 	if (c.standing == o->to && !(c.flags & CP_CUST_F_REVIEW))
 		return CP_OK;
 	struct change ch = {
-		.to = o->to,
-		.source = CP_SRC_OPERATOR,
-		.actor = o->actor,
-		.reason = o->reason,
+	    .to = o->to,
+	    .source = CP_SRC_OPERATOR,
+	    .actor = o->actor,
+	    .reason = o->reason,
 	};
 	if (c.standing == o->to) {
 		/* Only the pending review is settled (e.g. resume of an active
@@ -438,8 +439,8 @@ static int standing_fn(struct cp_store *s, MDB_txn *txn, void *arg)
 int cp_engine_set_standing(struct cp_engine *e, const char *id, enum cp_standing to,
 			   const char *actor, const char *reason, bool force, bool *changed)
 {
-	struct standing_op o = {e, id, actor && *actor ? actor : "operator", reason, to, force,
-				false};
+	struct standing_op o = {e,     id,   actor && *actor ? actor : "operator", reason, to,
+				force, false};
 	int rc;
 
 	if (!id_ok(id) || !reason || !*reason || (unsigned)to > CP_STANDING_TERMINATED)
@@ -466,15 +467,15 @@ static int viol_fn(struct cp_store *s, MDB_txn *txn, void *arg)
 
 	if (rc)
 		return rc;
-	rc = add_violation(o->e, txn, &c, o->cat, o->rule, CP_SRC_OPERATOR, 0,
-			   cp_engine_now(o->e), &o->vid);
+	rc = add_violation(o->e, txn, &c, o->cat, o->rule, CP_SRC_OPERATOR, 0, cp_engine_now(o->e),
+			   &o->vid);
 	if (rc)
 		return rc;
 	return cp_customer_put(s, txn, &c);
 }
 
-int cp_engine_violation(struct cp_engine *e, const char *id, unsigned category,
-			uint32_t rule_id, uint64_t *violation_id)
+int cp_engine_violation(struct cp_engine *e, const char *id, unsigned category, uint32_t rule_id,
+			uint64_t *violation_id)
 {
 	struct viol_op o = {e, id, category, rule_id, 0};
 	int rc;
@@ -513,7 +514,8 @@ static int find_message(struct cp_store *s, MDB_txn *txn, const char cust[CP_SYS
 	    memcmp(k.mv_data, key, CP_SYSTEM_ID_MAX + 8) == 0) {
 		uint64_t t = cp_key_get_u64((const uint8_t *)k.mv_data + CP_SYSTEM_ID_MAX + 8);
 		if (t > since_ms)
-			*msg_id = cp_key_get_u64((const uint8_t *)k.mv_data + CP_SYSTEM_ID_MAX + 16);
+			*msg_id =
+			    cp_key_get_u64((const uint8_t *)k.mv_data + CP_SYSTEM_ID_MAX + 16);
 	}
 	mdb_cursor_close(cur);
 	return CP_OK;
@@ -541,8 +543,10 @@ static int compl_fn(struct cp_store *s, MDB_txn *txn, void *arg)
 	r.schema = CP_SCHEMA_VERSION;
 	r.time = now;
 	memcpy(r.customer, c.system_id, CP_SYSTEM_ID_MAX);
-	cp_field_set(r.msisdn, sizeof(r.msisdn), o->msisdn, strnlen(o->msisdn, sizeof(r.msisdn) - 1));
-	cp_field_set(r.source, sizeof(r.source), o->source, strnlen(o->source, sizeof(r.source) - 1));
+	cp_field_set(r.msisdn, sizeof(r.msisdn), o->msisdn,
+		     strnlen(o->msisdn, sizeof(r.msisdn) - 1));
+	cp_field_set(r.source, sizeof(r.source), o->source,
+		     strnlen(o->source, sizeof(r.source) - 1));
 	r.text_len = (uint16_t)strnlen(o->text, sizeof(r.text));
 	memcpy(r.text, o->text, r.text_len);
 	if ((rc = find_message(s, txn, c.system_id, r.msisdn,
@@ -570,8 +574,8 @@ static int compl_fn(struct cp_store *s, MDB_txn *txn, void *arg)
 		if (rc)
 			return rc;
 		if (n == thr[i] + 1) {
-			rc = add_violation(o->e, txn, &c, CP_CAT_COMPLAINTS, 0, CP_SRC_POLICY, o->mid,
-					   now, NULL);
+			rc = add_violation(o->e, txn, &c, CP_CAT_COMPLAINTS, 0, CP_SRC_POLICY,
+					   o->mid, now, NULL);
 			if (rc)
 				return rc;
 		}
@@ -643,10 +647,13 @@ static int tick_fn(struct cp_store *s, MDB_txn *txn, void *arg)
 			continue;
 		if (c.standing != CP_STANDING_WARNED || c.warn_expires == 0 || c.warn_expires > now)
 			continue;
-		snprintf(reason, sizeof(reason), "warning expired after %llu days without violations",
+		snprintf(reason, sizeof(reason),
+			 "warning expired after %llu days without violations",
 			 (unsigned long long)(o->e->cfg.warning_expiry / CP_DAY));
-		struct change ch = {.to = CP_STANDING_ACTIVE, .source = CP_SRC_POLICY,
-				    .actor = "policy", .reason = reason};
+		struct change ch = {.to = CP_STANDING_ACTIVE,
+				    .source = CP_SRC_POLICY,
+				    .actor = "policy",
+				    .reason = reason};
 		if ((st = record_change(o->e, txn, &c, &ch, now)))
 			break;
 		MDB_val nv = {sizeof(c), &c};
@@ -680,14 +687,15 @@ static void optout_key(struct cp_optout_key *k, const char *c, size_t cl, const 
 	cp_field_set(k->sender, sizeof(k->sender), snd, nl);
 }
 
-static int optout_put(struct cp_store *s, MDB_txn *txn, const struct cp_optout_key *key,
-		      bool add, uint8_t source, uint64_t now)
+static int optout_put(struct cp_store *s, MDB_txn *txn, const struct cp_optout_key *key, bool add,
+		      uint8_t source, uint64_t now)
 {
 	MDB_val k = {sizeof(*key), (void *)key};
 	int rc;
 
 	if (add) {
-		struct cp_optout_rec r = {.schema = CP_SCHEMA_VERSION, .source = source, .time = now};
+		struct cp_optout_rec r = {
+		    .schema = CP_SCHEMA_VERSION, .source = source, .time = now};
 		MDB_val v = {sizeof(r), &r};
 		rc = mdb_put(txn, s->dbi[CP_DBI_OPTOUTS], &k, &v, 0);
 	} else {
@@ -749,8 +757,8 @@ static int store_message(struct ingest_op *o, MDB_txn *txn, const struct cp_ev_m
 	char dest[CP_ADDR_MAX];
 	uint8_t ikey[CP_SYSTEM_ID_MAX + 24];
 	uint64_t id = (*next_msg)++;
-	bool keep_text = m->text.len &&
-			 (o->e->cfg.evidence_all || m->verdict != CP_VERDICT_PASS || m->rule_id);
+	bool keep_text =
+	    m->text.len && (o->e->cfg.evidence_all || m->verdict != CP_VERDICT_PASS || m->rule_id);
 	int rc;
 
 	memset(&r, 0, sizeof(r));
@@ -919,7 +927,8 @@ static int ingest_fn(struct cp_store *s, MDB_txn *txn, void *arg)
 int cp_engine_ingest(struct cp_engine *e, uint64_t instance, const uint8_t *const *batches,
 		     const uint32_t *lens, size_t n, struct cp_ingest_result *res)
 {
-	struct ingest_op o = {.e = e, .instance = instance, .batches = batches, .lens = lens, .n = n};
+	struct ingest_op o = {
+	    .e = e, .instance = instance, .batches = batches, .lens = lens, .n = n};
 	int rc = cp_store_write(e->store, ingest_fn, &o);
 
 	o.res.generation_bumped = e->store->gen_bumped;
@@ -1016,11 +1025,11 @@ int64_t cp_engine_purge(struct cp_engine *e)
 {
 	uint64_t now = cp_engine_now(e);
 	struct purge_op o = {
-		.e = e,
-		.msg_cut_ms = (now > e->cfg.messages_retention ? now - e->cfg.messages_retention : 0) *
-			      1000,
-		.ev_cut_ms = (now > e->cfg.evidence_retention ? now - e->cfg.evidence_retention : 0) *
-			     1000,
+	    .e = e,
+	    .msg_cut_ms =
+		(now > e->cfg.messages_retention ? now - e->cfg.messages_retention : 0) * 1000,
+	    .ev_cut_ms =
+		(now > e->cfg.evidence_retention ? now - e->cfg.evidence_retention : 0) * 1000,
 	};
 	int64_t total = 0;
 
@@ -1033,8 +1042,8 @@ int64_t cp_engine_purge(struct cp_engine *e)
 	return total;
 }
 
-int cp_engine_violations_count(struct cp_engine *e, const char *id, unsigned cat,
-			       uint64_t seconds, uint32_t limit, uint32_t *count)
+int cp_engine_violations_count(struct cp_engine *e, const char *id, unsigned cat, uint64_t seconds,
+			       uint32_t limit, uint32_t *count)
 {
 	MDB_txn *txn;
 	uint8_t prefix[CP_SYSTEM_ID_MAX + 1];

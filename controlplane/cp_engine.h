@@ -19,17 +19,17 @@
 
 /** Policy thresholds (from [policy]). Zero thresholds are off. */
 struct cp_policy_cfg {
-	uint32_t complaints_30d;        /**< violation when count > this in 30 d */
-	uint32_t complaints_90d;        /**< violation when count > this in 90 d */
-	uint64_t window;                /**< seconds, per-category block window */
-	uint32_t warn[CP_CAT_COUNT];    /**< count within window that warns */
+	uint32_t complaints_30d;	/**< violation when count > this in 30 d */
+	uint32_t complaints_90d;	/**< violation when count > this in 90 d */
+	uint64_t window;		/**< seconds, per-category block window */
+	uint32_t warn[CP_CAT_COUNT];	/**< count within window that warns */
 	uint32_t suspend[CP_CAT_COUNT]; /**< count within window that suspends */
-	uint64_t warning_expiry;        /**< seconds */
-	bool review;                    /**< automatic suspensions wait for an operator */
-	bool evidence_all;              /**< keep text of every message */
+	uint64_t warning_expiry;	/**< seconds */
+	bool review;			/**< automatic suspensions wait for an operator */
+	bool evidence_all;		/**< keep text of every message */
 	bool mask_destinations;
-	uint64_t messages_retention;    /**< seconds */
-	uint64_t evidence_retention;    /**< seconds */
+	uint64_t messages_retention; /**< seconds */
+	uint64_t evidence_retention; /**< seconds */
 };
 
 /** Fill @p p from a loaded configuration. */
@@ -56,17 +56,17 @@ void cp_engine_init(struct cp_engine *e, struct cp_store *s, const struct cp_pol
 uint64_t cp_engine_now(const struct cp_engine *e);
 
 /** Which customer fields a patch sets. */
-#define CP_PATCH_RATE 0x001
-#define CP_PATCH_BURST 0x002
-#define CP_PATCH_SENDER_RATE 0x004
-#define CP_PATCH_SENDER_BURST 0x008
-#define CP_PATCH_SENDERS 0x010
-#define CP_PATCH_IPRANGES 0x020
-#define CP_PATCH_MAX_BINDS 0x040
+#define CP_PATCH_RATE	       0x001
+#define CP_PATCH_BURST	       0x002
+#define CP_PATCH_SENDER_RATE   0x004
+#define CP_PATCH_SENDER_BURST  0x008
+#define CP_PATCH_SENDERS       0x010
+#define CP_PATCH_IPRANGES      0x020
+#define CP_PATCH_MAX_BINDS     0x040
 #define CP_PATCH_BINDS_PER_MIN 0x080
-#define CP_PATCH_BULK 0x100
-#define CP_PATCH_EXEMPT_RULES 0x200
-#define CP_PATCH_EXEMPT_CATS 0x400
+#define CP_PATCH_BULK	       0x100
+#define CP_PATCH_EXEMPT_RULES  0x200
+#define CP_PATCH_EXEMPT_CATS   0x400
 
 /** Fields to set on a customer; only those named in @c mask are applied. */
 struct cp_customer_patch {
@@ -98,8 +98,8 @@ int cp_engine_set_standing(struct cp_engine *e, const char *id, enum cp_standing
  * Applies the ladder as an ingested VIOLATION would.
  * @return CP_OK; CP_ERR_NOTFOUND (unknown customer); CP_ERR_INVAL; CP_ERR_STORE.
  */
-int cp_engine_violation(struct cp_engine *e, const char *id, unsigned category,
-			uint32_t rule_id, uint64_t *violation_id);
+int cp_engine_violation(struct cp_engine *e, const char *id, unsigned category, uint32_t rule_id,
+			uint64_t *violation_id);
 
 /**
  * Add a complaint received now. Links it to the newest message from the
@@ -117,8 +117,8 @@ int cp_engine_complaints_count(struct cp_engine *e, const char *id, uint64_t sec
 
 /** Counted (non-exempt) violations of @p cat within the last @p seconds,
  *  stopping at @p limit. */
-int cp_engine_violations_count(struct cp_engine *e, const char *id, unsigned cat,
-			       uint64_t seconds, uint32_t limit, uint32_t *count);
+int cp_engine_violations_count(struct cp_engine *e, const char *id, unsigned cat, uint64_t seconds,
+			       uint32_t limit, uint32_t *count);
 
 /** Expire warnings whose time has come (warned -> active, recorded).
  *  @return number of customers changed, or a negative cp_status. */

@@ -9,7 +9,7 @@
 #include "cp.h"
 
 #define SYSID_MAX (CP_SYSTEM_ID_MAX - 1)
-#define ADDR_MAX 20
+#define ADDR_MAX  20
 
 /* CRC-32C, reflected polynomial 0x82F63B78, table built on first use.
  * The table is built before any thread can race on it in practice; the
@@ -97,8 +97,8 @@ static int body_size(const struct cp_event *ev)
 		if (m->customer.len > SYSID_MAX || m->sender.len > ADDR_MAX ||
 		    m->destination.len > ADDR_MAX || m->text.len > CP_EV_TEXT_MAX)
 			return -1;
-		return 28 + 1 + m->customer.len + 1 + m->sender.len + 1 + m->destination.len +
-		       2 + m->text.len;
+		return 28 + 1 + m->customer.len + 1 + m->sender.len + 1 + m->destination.len + 2 +
+		       m->text.len;
 	}
 	case CP_EV_OPTOUT:
 	case CP_EV_OPTIN: {
@@ -179,8 +179,8 @@ int cp_ev_batch_add(struct cp_ev_batch *b, const struct cp_event *ev)
 		break;
 	case CP_EV_STATS: {
 		const struct cp_ev_stats *s = &ev->u.stats;
-		const uint64_t v[8] = {s->rx_pdus,   s->passed,      s->blocked, s->monitored,
-				       s->throttled, s->obs_dropped, s->flows,   s->errors};
+		const uint64_t v[8] = {s->rx_pdus,   s->passed,	     s->blocked, s->monitored,
+				       s->throttled, s->obs_dropped, s->flows,	 s->errors};
 		for (int i = 0; i < 8; i++)
 			put64(p + 8 * i, v[i]);
 		break;

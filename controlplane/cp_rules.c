@@ -208,9 +208,11 @@ int cp_rules_publish(struct cp_engine *e, const char *path, const struct cp_trus
 		void *vbuf;
 		size_t vlen;
 		if (n_keys) {
-			snprintf(err, errlen,
-				 "%s is an unsigned rule directory and trusted keys are configured: "
-				 "publish a signed bundle", path);
+			snprintf(
+			    err, errlen,
+			    "%s is an unsigned rule directory and trusted keys are configured: "
+			    "publish a signed bundle",
+			    path);
 			return CP_ERR_REFUSED;
 		}
 		snprintf(vpath, sizeof(vpath), "%s/%s", path, CP_RULES_VERSION_FILE);
@@ -218,7 +220,8 @@ int cp_rules_publish(struct cp_engine *e, const char *path, const struct cp_trus
 			int bad = parse_version(vbuf, vlen, &version);
 			free(vbuf);
 			if (bad) {
-				snprintf(err, errlen, "%s:1: not a positive decimal version", vpath);
+				snprintf(err, errlen, "%s:1: not a positive decimal version",
+					 vpath);
 				return CP_ERR_FORMAT;
 			}
 		} else {
@@ -235,9 +238,11 @@ int cp_rules_publish(struct cp_engine *e, const char *path, const struct cp_trus
 		struct pat_bundle_contents bc = {0};
 		size_t i;
 		if (n_keys == 0) {
-			snprintf(err, errlen,
-				 "%s: no trusted keys configured ([controld] trusted_keys) to verify "
-				 "a signed bundle; publish a rule directory instead", path);
+			snprintf(
+			    err, errlen,
+			    "%s: no trusted keys configured ([controld] trusted_keys) to verify "
+			    "a signed bundle; publish a rule directory instead",
+			    path);
 			return CP_ERR_REFUSED;
 		}
 		if (read_file(path, &bundle, &bundle_len)) {
@@ -254,7 +259,8 @@ int cp_rules_publish(struct cp_engine *e, const char *path, const struct cp_trus
 			if (rc == PAT_ESIGNATURE)
 				snprintf(err, errlen,
 					 "%s: unsigned or signed by an unknown key (none of %zu "
-					 "trusted keys verifies it)", path, n_keys);
+					 "trusted keys verifies it)",
+					 path, n_keys);
 			else
 				snprintf(err, errlen, "%s: %s", path, pat_strerror(rc));
 			st_rc = CP_ERR_REFUSED;
@@ -267,8 +273,9 @@ int cp_rules_publish(struct cp_engine *e, const char *path, const struct cp_trus
 				break;
 		if (version == 0) {
 			pat_bundle_contents_free(&bc);
-			snprintf(err, errlen, "%s: bundle carries no signed %s file (a decimal number)",
-				 path, CP_RULES_VERSION_FILE);
+			snprintf(err, errlen,
+				 "%s: bundle carries no signed %s file (a decimal number)", path,
+				 CP_RULES_VERSION_FILE);
 			st_rc = CP_ERR_REFUSED;
 			goto out;
 		}
@@ -356,8 +363,7 @@ static int rollback_fn(struct cp_store *s, MDB_txn *txn, void *arg)
 	return cp_store_bump_generation(s, txn);
 }
 
-int cp_rules_rollback(struct cp_engine *e, uint64_t version, const char *actor,
-		      const char *reason)
+int cp_rules_rollback(struct cp_engine *e, uint64_t version, const char *actor, const char *reason)
 {
 	struct rollback_op o = {version, cp_engine_now(e), actor && *actor ? actor : "operator",
 				reason};

@@ -56,7 +56,6 @@ int cp_rules_publish(struct cp_engine *e, const char *path, const struct cp_trus
  * Make stored version @p version current again (recorded with @p reason).
  * @return CP_OK; CP_ERR_NOTFOUND; CP_ERR_INVAL (no reason); CP_ERR_STORE.
  */
-int cp_rules_rollback(struct cp_engine *e, uint64_t version, const char *actor,
-		      const char *reason);
+int cp_rules_rollback(struct cp_engine *e, uint64_t version, const char *actor, const char *reason);
 
 #endif

@@ -16,35 +16,52 @@
 #include "cp_store.h"
 
 const char *const cp_db_names[CP_DBI_COUNT] = {
-	CP_DB_CUSTOMERS, CP_DB_VIOLATIONS, CP_DB_COMPLAINTS, CP_DB_MESSAGES, CP_DB_EVIDENCE,
-	CP_DB_OPTOUTS,	 CP_DB_RULESETS,   CP_DB_HISTORY,    CP_DB_META, CP_DB_VIOL_IDX, CP_DB_COMPL_IDX, CP_DB_MSG_IDX,
+    CP_DB_CUSTOMERS, CP_DB_VIOLATIONS, CP_DB_COMPLAINTS, CP_DB_MESSAGES,
+    CP_DB_EVIDENCE,  CP_DB_OPTOUTS,    CP_DB_RULESETS,	 CP_DB_HISTORY,
+    CP_DB_META,	     CP_DB_VIOL_IDX,   CP_DB_COMPL_IDX,	 CP_DB_MSG_IDX,
 };
 
 const char *cp_strerror(int status)
 {
 	switch (status) {
-	case CP_OK: return "ok";
-	case CP_AGAIN: return "need more bytes";
-	case CP_ERR_INVAL: return "invalid argument";
-	case CP_ERR_NOMEM: return "out of memory";
-	case CP_ERR_IO: return "system call failed";
-	case CP_ERR_STORE: return "LMDB store error";
-	case CP_ERR_NOTFOUND: return "not found";
-	case CP_ERR_SCHEMA: return "store written by a newer smsfw (schema too new)";
-	case CP_ERR_FORMAT: return "malformed record or event";
-	case CP_ERR_CHECKSUM: return "event batch checksum mismatch";
-	case CP_ERR_VERSION: return "unknown event format version";
-	case CP_ERR_TOOBIG: return "does not fit";
-	case CP_ERR_REFUSED: return "refused by policy";
-	case CP_ERR_EXISTS: return "already exists";
-	case CP_ERR_NOSTORE: return "no store (controld has not created it yet)";
-	default: return "unknown status";
+	case CP_OK:
+		return "ok";
+	case CP_AGAIN:
+		return "need more bytes";
+	case CP_ERR_INVAL:
+		return "invalid argument";
+	case CP_ERR_NOMEM:
+		return "out of memory";
+	case CP_ERR_IO:
+		return "system call failed";
+	case CP_ERR_STORE:
+		return "LMDB store error";
+	case CP_ERR_NOTFOUND:
+		return "not found";
+	case CP_ERR_SCHEMA:
+		return "store written by a newer smsfw (schema too new)";
+	case CP_ERR_FORMAT:
+		return "malformed record or event";
+	case CP_ERR_CHECKSUM:
+		return "event batch checksum mismatch";
+	case CP_ERR_VERSION:
+		return "unknown event format version";
+	case CP_ERR_TOOBIG:
+		return "does not fit";
+	case CP_ERR_REFUSED:
+		return "refused by policy";
+	case CP_ERR_EXISTS:
+		return "already exists";
+	case CP_ERR_NOSTORE:
+		return "no store (controld has not created it yet)";
+	default:
+		return "unknown status";
 	}
 }
 
 static const char *const cat_names[CP_CAT_COUNT] = {
-	"none", "spam", "fraud", "harassment", "spoofing", "flood",
-	"bulk", "optout", "suspended", "bind", "uninspectable", "complaints",
+    "none", "spam",   "fraud",	   "harassment", "spoofing",	  "flood",
+    "bulk", "optout", "suspended", "bind",	 "uninspectable", "complaints",
 };
 
 const char *cp_category_name(unsigned cat)
@@ -78,11 +95,16 @@ int cp_standing_parse(const char *name)
 int cp_status_from_mdb(int rc)
 {
 	switch (rc) {
-	case MDB_SUCCESS: return CP_OK;
-	case MDB_NOTFOUND: return CP_ERR_NOTFOUND;
-	case MDB_KEYEXIST: return CP_ERR_EXISTS;
-	case ENOMEM: return CP_ERR_NOMEM;
-	default: return rc < 0 && rc > -100 ? rc : CP_ERR_STORE;
+	case MDB_SUCCESS:
+		return CP_OK;
+	case MDB_NOTFOUND:
+		return CP_ERR_NOTFOUND;
+	case MDB_KEYEXIST:
+		return CP_ERR_EXISTS;
+	case ENOMEM:
+		return CP_ERR_NOMEM;
+	default:
+		return rc < 0 && rc > -100 ? rc : CP_ERR_STORE;
 	}
 }
 
@@ -513,8 +535,7 @@ int cp_customer_put(struct cp_store *s, MDB_txn *txn, const struct cp_customer_r
 	return mdb_put(txn, s->dbi[CP_DBI_CUSTOMERS], &k, &v, 0);
 }
 
-int cp_customer_get(struct cp_store *s, MDB_txn *txn, const char *id,
-		    struct cp_customer_rec *out)
+int cp_customer_get(struct cp_store *s, MDB_txn *txn, const char *id, struct cp_customer_rec *out)
 {
 	MDB_val k = {strlen(id), (void *)id}, v;
 	int rc;
@@ -636,8 +657,7 @@ static int open_dbs(struct cp_store *s, MDB_txn *txn, void *arg)
 	return CP_OK;
 }
 
-int cp_store_open(const char *dir, size_t map_size, struct cp_store **out, char *err,
-		  size_t errlen)
+int cp_store_open(const char *dir, size_t map_size, struct cp_store **out, char *err, size_t errlen)
 {
 	struct cp_store *s;
 	MDB_txn *txn;

@@ -34,9 +34,9 @@ struct cp_store {
 	MDB_env *env;
 	MDB_dbi dbi[CP_DBI_COUNT];
 	size_t map_size;
-	uint64_t generation;  /**< last committed generation */
-	bool gen_bumped;      /**< set by cp_store_bump_generation in this txn */
-	unsigned map_grows;   /**< how many times MDB_MAP_FULL grew the map */
+	uint64_t generation; /**< last committed generation */
+	bool gen_bumped;     /**< set by cp_store_bump_generation in this txn */
+	unsigned map_grows;  /**< how many times MDB_MAP_FULL grew the map */
 	char dir[256];
 };
 
@@ -91,8 +91,7 @@ void cp_customer_init(struct cp_customer_rec *c, const char *id, size_t len, uin
 /** Put a customer record (key = its system_id). */
 int cp_customer_put(struct cp_store *s, MDB_txn *txn, const struct cp_customer_rec *c);
 /** Get a customer by id in a write or read txn. */
-int cp_customer_get(struct cp_store *s, MDB_txn *txn, const char *id,
-		    struct cp_customer_rec *out);
+int cp_customer_get(struct cp_store *s, MDB_txn *txn, const char *id, struct cp_customer_rec *out);
 
 /** Map an LMDB return code onto cp_status. */
 int cp_status_from_mdb(int rc);

@@ -13,28 +13,28 @@
 
 #include "smsfw_conf.h"
 
-#define T_STR SMSFW_CONF_T_STR
-#define T_INT SMSFW_CONF_T_INT
-#define T_BOOL SMSFW_CONF_T_BOOL
-#define T_ENUM SMSFW_CONF_T_ENUM
-#define T_LIST SMSFW_CONF_T_LIST
+#define T_STR	  SMSFW_CONF_T_STR
+#define T_INT	  SMSFW_CONF_T_INT
+#define T_BOOL	  SMSFW_CONF_T_BOOL
+#define T_ENUM	  SMSFW_CONF_T_ENUM
+#define T_LIST	  SMSFW_CONF_T_LIST
 #define T_INTLIST SMSFW_CONF_T_INTLIST
 
 const struct smsfw_conf_key smsfw_conf_keys[SMSFW_CONF_COUNT] = {
 #define SMSFW_CONF_KEY(sec, k, type, def, mn, mx, choices, doc)                                    \
-	[SMSFW_CONF_##sec##_##k] = {#sec, #k, T_##type, def, (int64_t)(mn), (int64_t)(mx), choices, \
-				    doc},
+	[SMSFW_CONF_##sec##_##                                                                     \
+	    k] = {#sec, #k, T_##type, def, (int64_t)(mn), (int64_t)(mx), choices, doc},
 #include "conf_keys.def"
 #undef SMSFW_CONF_KEY
 };
 
 struct conf_val {
-	char *text;     /* as written (trimmed) */
-	int64_t i;      /* INT, BOOL, ENUM index */
-	size_t n;       /* LIST / INTLIST items */
-	char **items;   /* LIST */
-	int64_t *ints;  /* INTLIST */
-	int line;       /* 0 = default */
+	char *text;	/* as written (trimmed) */
+	int64_t i;	/* INT, BOOL, ENUM index */
+	size_t n;	/* LIST / INTLIST items */
+	char **items;	/* LIST */
+	int64_t *ints;	/* INTLIST */
+	int line;	/* 0 = default */
 	bool from_file; /* set while parsing, to find repeated keys */
 };
 
@@ -57,17 +57,28 @@ struct parse_ctx {
 const char *smsfw_conf_strerror(int status)
 {
 	switch (status) {
-	case SMSFW_CONF_OK: return "ok";
-	case SMSFW_CONF_ERR_NOENT: return "configuration file not found";
-	case SMSFW_CONF_ERR_IO: return "cannot read configuration file";
-	case SMSFW_CONF_ERR_SYNTAX: return "syntax error";
-	case SMSFW_CONF_ERR_UNKNOWN: return "unknown section or key";
-	case SMSFW_CONF_ERR_TYPE: return "wrong type";
-	case SMSFW_CONF_ERR_RANGE: return "value out of range";
-	case SMSFW_CONF_ERR_DUP: return "key given twice";
-	case SMSFW_CONF_ERR_NOMEM: return "out of memory";
-	case SMSFW_CONF_ERR_INVAL: return "invalid argument";
-	default: return "unknown status";
+	case SMSFW_CONF_OK:
+		return "ok";
+	case SMSFW_CONF_ERR_NOENT:
+		return "configuration file not found";
+	case SMSFW_CONF_ERR_IO:
+		return "cannot read configuration file";
+	case SMSFW_CONF_ERR_SYNTAX:
+		return "syntax error";
+	case SMSFW_CONF_ERR_UNKNOWN:
+		return "unknown section or key";
+	case SMSFW_CONF_ERR_TYPE:
+		return "wrong type";
+	case SMSFW_CONF_ERR_RANGE:
+		return "value out of range";
+	case SMSFW_CONF_ERR_DUP:
+		return "key given twice";
+	case SMSFW_CONF_ERR_NOMEM:
+		return "out of memory";
+	case SMSFW_CONF_ERR_INVAL:
+		return "invalid argument";
+	default:
+		return "unknown status";
 	}
 }
 
@@ -144,7 +155,8 @@ static int parse_int(const char *s, int64_t min, int64_t max, int64_t *out, char
 		return SMSFW_CONF_ERR_TYPE;
 	}
 	if (errno == ERANGE || v < min || v > max) {
-		snprintf(msg, ml, "%s is out of range %lld..%lld", s, (long long)min, (long long)max);
+		snprintf(msg, ml, "%s is out of range %lld..%lld", s, (long long)min,
+			 (long long)max);
 		return SMSFW_CONF_ERR_RANGE;
 	}
 	*out = v;
@@ -262,8 +274,8 @@ static int parse_value(enum smsfw_conf_id id, const char *text, struct conf_val 
 	return SMSFW_CONF_OK;
 }
 
-__attribute__((format(printf, 4, 5))) static void ctx_error(struct parse_ctx *x, int status, int line,
-							 const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static void ctx_error(struct parse_ctx *x, int status,
+							    int line, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -307,7 +319,8 @@ static char *read_line(char *str, int num, void *stream)
 		while ((ch = fgetc(x->f)) != EOF && ch != '\n')
 			;
 		x->long_line = x->line;
-		ctx_error(x, SMSFW_CONF_ERR_SYNTAX, x->line, "line longer than %d characters", num - 2);
+		ctx_error(x, SMSFW_CONF_ERR_SYNTAX, x->line, "line longer than %d characters",
+			  num - 2);
 		str[0] = '\n'; /* hand inih an empty line in its place */
 		str[1] = 0;
 	}
@@ -428,8 +441,8 @@ fail:
 	return st;
 }
 
-int smsfw_conf_set(struct smsfw_conf *c, const char *section, const char *key,
-		   const char *value, char *err, size_t errlen)
+int smsfw_conf_set(struct smsfw_conf *c, const char *section, const char *key, const char *value,
+		   char *err, size_t errlen)
 {
 	int id = smsfw_conf_find(section, key);
 	struct conf_val v;
@@ -520,8 +533,8 @@ int smsfw_conf_paths(const struct smsfw_conf *c, struct smsfw_conf_paths *p)
 
 static const char *type_name(enum smsfw_conf_type t)
 {
-	static const char *const n[] = {"string", "integer", "boolean", "choice", "list",
-					"integer list"};
+	static const char *const n[] = {"string", "integer", "boolean",
+					"choice", "list",    "integer list"};
 	return n[t];
 }
 
@@ -544,7 +557,8 @@ int smsfw_conf_write(FILE *f, const struct smsfw_conf *c)
 			fprintf(f, ", %lld..%lld", (long long)k->min, (long long)k->max);
 		if (k->type == T_ENUM)
 			fprintf(f, ": %s", k->choices);
-		fprintf(f, "\n%s = %s\n", k->key, c ? smsfw_conf_text(c, (enum smsfw_conf_id)i) : k->def);
+		fprintf(f, "\n%s = %s\n", k->key,
+			c ? smsfw_conf_text(c, (enum smsfw_conf_id)i) : k->def);
 	}
 	return ferror(f) ? -1 : 0;
 }

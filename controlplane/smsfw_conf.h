@@ -54,14 +54,14 @@ enum smsfw_conf_type {
 enum smsfw_conf_status {
 	SMSFW_CONF_OK = 0,
 	SMSFW_CONF_ERR_NOENT = -1,   /**< the file does not exist */
-	SMSFW_CONF_ERR_IO = -2,      /**< the file cannot be read */
+	SMSFW_CONF_ERR_IO = -2,	     /**< the file cannot be read */
 	SMSFW_CONF_ERR_SYNTAX = -3,  /**< not INI (line named in the message) */
 	SMSFW_CONF_ERR_UNKNOWN = -4, /**< unknown section or key */
 	SMSFW_CONF_ERR_TYPE = -5,    /**< value of the wrong type / not a choice */
 	SMSFW_CONF_ERR_RANGE = -6,   /**< integer outside min..max */
 	SMSFW_CONF_ERR_DUP = -7,     /**< key given twice */
 	SMSFW_CONF_ERR_NOMEM = -8,
-	SMSFW_CONF_ERR_INVAL = -9,   /**< bad argument */
+	SMSFW_CONF_ERR_INVAL = -9, /**< bad argument */
 };
 
 /** Static text for a status. */
@@ -102,8 +102,8 @@ void smsfw_conf_free(struct smsfw_conf *c);
  * overrides such as --state-dir).
  * @return SMSFW_CONF_OK; _UNKNOWN; _TYPE; _RANGE; _NOMEM.
  */
-int smsfw_conf_set(struct smsfw_conf *c, const char *section, const char *key,
-		   const char *value, char *err, size_t errlen);
+int smsfw_conf_set(struct smsfw_conf *c, const char *section, const char *key, const char *value,
+		   char *err, size_t errlen);
 
 /** Find a key by section and name. @return the id or -1. */
 int smsfw_conf_find(const char *section, const char *key);
@@ -129,8 +129,8 @@ int smsfw_conf_line(const struct smsfw_conf *c, enum smsfw_conf_id id);
 
 /** Effective paths after deriving the empty defaults from state_dir/run_dir. */
 struct smsfw_conf_paths {
-	char lmdb[256];         /**< store directory */
-	char socket[256];       /**< smsfwctl socket */
+	char lmdb[256];		/**< store directory */
+	char socket[256];	/**< smsfwctl socket */
 	char event_socket[256]; /**< dataplane event socket */
 };
 

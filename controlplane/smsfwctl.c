@@ -43,8 +43,8 @@ static struct {
 } G = {.fd = -1};
 
 static const char *const exit_doc =
-	"Exit codes: 0 ok, 1 other failure, 2 usage error, 3 not found,\n"
-	"            4 refused (policy, signature, downgrade, exists), 5 daemon unreachable.\n";
+    "Exit codes: 0 ok, 1 other failure, 2 usage error, 3 not found,\n"
+    "            4 refused (policy, signature, downgrade, exists), 5 daemon unreachable.\n";
 
 static void usage_main(FILE *f)
 {
@@ -199,18 +199,31 @@ static int error_exit(json_t *resp)
 static void print_scalar(FILE *f, json_t *v)
 {
 	switch (json_typeof(v)) {
-	case JSON_STRING: fputs(json_string_value(v), f); break;
-	case JSON_INTEGER: fprintf(f, "%lld", (long long)json_integer_value(v)); break;
-	case JSON_REAL: fprintf(f, "%g", json_real_value(v)); break;
-	case JSON_TRUE: fputs("yes", f); break;
-	case JSON_FALSE: fputs("no", f); break;
-	case JSON_NULL: fputs("-", f); break;
+	case JSON_STRING:
+		fputs(json_string_value(v), f);
+		break;
+	case JSON_INTEGER:
+		fprintf(f, "%lld", (long long)json_integer_value(v));
+		break;
+	case JSON_REAL:
+		fprintf(f, "%g", json_real_value(v));
+		break;
+	case JSON_TRUE:
+		fputs("yes", f);
+		break;
+	case JSON_FALSE:
+		fputs("no", f);
+		break;
+	case JSON_NULL:
+		fputs("-", f);
+		break;
 	case JSON_ARRAY: {
 		size_t i;
 		json_t *x;
 		if (json_array_size(v) == 0)
 			fputs("-", f);
-		json_array_foreach(v, i, x) {
+		json_array_foreach(v, i, x)
+		{
 			if (i)
 				fputs(",", f);
 			if (json_is_object(x) || json_is_array(x)) {
@@ -237,7 +250,8 @@ static void print_object(FILE *f, json_t *o, int indent)
 	const char *k;
 	json_t *v;
 
-	json_object_foreach(o, k, v) {
+	json_object_foreach(o, k, v)
+	{
 		if (json_is_object(v)) {
 			fprintf(f, "%*s%s:\n", indent, "", k);
 			print_object(f, v, indent + 2);
@@ -246,11 +260,13 @@ static void print_object(FILE *f, json_t *o, int indent)
 			size_t i;
 			json_t *x;
 			fprintf(f, "%*s%s:\n", indent, "", k);
-			json_array_foreach(v, i, x) {
+			json_array_foreach(v, i, x)
+			{
 				const char *kk;
 				json_t *vv;
 				fprintf(f, "%*s-", indent + 2, "");
-				json_object_foreach(x, kk, vv) {
+				json_object_foreach(x, kk, vv)
+				{
 					fprintf(f, " %s=", kk);
 					print_scalar(f, vv);
 				}
@@ -275,7 +291,8 @@ static void print_table(FILE *f, json_t *a, const char *const *cols)
 		nc++;
 	for (size_t c = 0; c < nc; c++)
 		w[c] = (int)strlen(cols[c]);
-	json_array_foreach(a, i, x) {
+	json_array_foreach(a, i, x)
+	{
 		for (size_t c = 0; c < nc; c++) {
 			char *s = NULL;
 			size_t sl;
@@ -290,7 +307,8 @@ static void print_table(FILE *f, json_t *a, const char *const *cols)
 	}
 	for (size_t c = 0; c < nc; c++)
 		fprintf(f, "%-*s%s", w[c], cols[c], c + 1 < nc ? "  " : "\n");
-	json_array_foreach(a, i, x) {
+	json_array_foreach(a, i, x)
+	{
 		for (size_t c = 0; c < nc; c++) {
 			char *s = NULL;
 			size_t sl;
@@ -400,7 +418,8 @@ static int cmd_status(int argc, char **argv)
 	if (need_help(argc, argv)) {
 		printf("usage: smsfwctl [--json] status\n\nDataplane connection and counters, "
 		       "ruleset version and age, customers by standing,\nblocked messages by "
-		       "category, ingestion counters, store size.\n%s", exit_doc);
+		       "category, ingestion counters, store size.\n%s",
+		       exit_doc);
 		return EXIT_OK;
 	}
 	if (argc > 1)
@@ -448,13 +467,15 @@ static int cmd_top(int argc, char **argv)
 				return usage_err("--iterations must be >= 0");
 			break;
 		case 'h':
-			printf("usage: smsfwctl top [--interval SECONDS] [--iterations N]\n\n"
-			       "Live view refreshed every SECONDS (default 1): dataplane counters,\n"
-			       "rates, customers by standing, blocks by category. 'q' or Ctrl-C "
-			       "quits;\n--iterations N stops after N screens (0 = until quit).\n%s",
-			       exit_doc);
+			printf(
+			    "usage: smsfwctl top [--interval SECONDS] [--iterations N]\n\n"
+			    "Live view refreshed every SECONDS (default 1): dataplane counters,\n"
+			    "rates, customers by standing, blocks by category. 'q' or Ctrl-C "
+			    "quits;\n--iterations N stops after N screens (0 = until quit).\n%s",
+			    exit_doc);
 			return EXIT_OK;
-		default: return usage_err("bad option for top");
+		default:
+			return usage_err("bad option for top");
 		}
 	}
 	signal(SIGINT, on_sigint);
@@ -485,33 +506,37 @@ static int cmd_top(int argc, char **argv)
 			putchar('\n');
 		} else {
 			printf("\033[H\033[2J");
-			printf("smsfw top — %s   generation %lld   uptime %llds   (q quits)\n\n", tbuf,
-			       jint(s, "generation"), jint(s, "uptime_seconds"));
-			printf("dataplane  %s  connected %lld   rx_pdus %lld  passed %lld  blocked %lld  "
+			printf("smsfw top — %s   generation %lld   uptime %llds   (q quits)\n\n",
+			       tbuf, jint(s, "generation"), jint(s, "uptime_seconds"));
+			printf("dataplane  %s  connected %lld   rx_pdus %lld  passed %lld  blocked "
+			       "%lld  "
 			       "throttled %lld  dropped_obs %lld  errors %lld\n",
 			       json_is_true(json_object_get(json_object_get(s, "dataplane"), "up"))
-				       ? "UP  "
-				       : "DOWN",
+				   ? "UP  "
+				   : "DOWN",
 			       jint(s, "dataplane.connected"), rx, jint(s, "dataplane.passed"),
 			       jint(s, "dataplane.blocked"), jint(s, "dataplane.throttled"),
-			       jint(s, "dataplane.observations_dropped"), jint(s, "dataplane.errors"));
+			       jint(s, "dataplane.observations_dropped"),
+			       jint(s, "dataplane.errors"));
 			printf("rates      events/s %lld   pdus/s %lld   blocked/s %lld\n",
 			       prev_obs < 0 ? 0 : (obs - prev_obs) / interval,
 			       prev_rx < 0 ? 0 : (rx - prev_rx) / interval,
 			       prev_blk < 0 ? 0 : (blk - prev_blk) / interval);
 			json_t *rs = json_object_get(s, "ruleset");
 			if (json_is_object(rs))
-				printf("ruleset    version %lld  rules %lld  signer %s  age %llds\n",
-				       jint(rs, "version"), jint(rs, "rules"),
-				       json_string_value(json_object_get(rs, "signer")),
-				       jint(rs, "age_seconds"));
+				printf(
+				    "ruleset    version %lld  rules %lld  signer %s  age %llds\n",
+				    jint(rs, "version"), jint(rs, "rules"),
+				    json_string_value(json_object_get(rs, "signer")),
+				    jint(rs, "age_seconds"));
 			else
 				printf("ruleset    none published\n");
-			printf("customers  active %lld  warned %lld  suspended %lld  terminated %lld  "
-			       "pending review %lld\n",
-			       jint(s, "customers.active"), jint(s, "customers.warned"),
-			       jint(s, "customers.suspended"), jint(s, "customers.terminated"),
-			       jint(s, "customers.pending_review"));
+			printf(
+			    "customers  active %lld  warned %lld  suspended %lld  terminated %lld  "
+			    "pending review %lld\n",
+			    jint(s, "customers.active"), jint(s, "customers.warned"),
+			    jint(s, "customers.suspended"), jint(s, "customers.terminated"),
+			    jint(s, "customers.pending_review"));
 			printf("ingested   messages %lld  facts %lld  duplicates %lld  bad %lld\n",
 			       jint(s, "ingest.observations"), jint(s, "ingest.facts"),
 			       jint(s, "ingest.duplicate_facts"), jint(s, "ingest.bad_events"));
@@ -519,7 +544,7 @@ static int cmd_top(int argc, char **argv)
 			const char *k;
 			json_t *v;
 			json_object_foreach(json_object_get(s, "blocked_by_category"), k, v)
-				printf("  %-16s %lld\n", k, (long long)json_integer_value(v));
+			    printf("  %-16s %lld\n", k, (long long)json_integer_value(v));
 			fflush(stdout);
 		}
 		prev_obs = obs;
@@ -540,27 +565,27 @@ static int cmd_top(int argc, char **argv)
 	return rc;
 }
 
-static const char *const customer_cols[] = {"id", "standing", "violations", "rate",
-					    "bulk_optin", "senders", NULL};
+static const char *const customer_cols[] = {"id",	  "standing", "violations", "rate",
+					    "bulk_optin", "senders",  NULL};
 
 /* Options shared by customers add / set. Returns the args object or NULL
  * after printing a usage error into *rc. */
 static json_t *customer_fields(int argc, char **argv, const char *what, int *rc)
 {
 	static const struct option o[] = {
-		{"rate", required_argument, NULL, 'r'},
-		{"burst", required_argument, NULL, 'b'},
-		{"sender-rate", required_argument, NULL, 'R'},
-		{"sender-burst", required_argument, NULL, 'B'},
-		{"senders", required_argument, NULL, 's'},
-		{"ip-ranges", required_argument, NULL, 'i'},
-		{"max-binds", required_argument, NULL, 'm'},
-		{"binds-per-min", required_argument, NULL, 'p'},
-		{"bulk", required_argument, NULL, 'k'},
-		{"exempt-rules", required_argument, NULL, 'e'},
-		{"exempt-categories", required_argument, NULL, 'E'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"rate", required_argument, NULL, 'r'},
+	    {"burst", required_argument, NULL, 'b'},
+	    {"sender-rate", required_argument, NULL, 'R'},
+	    {"sender-burst", required_argument, NULL, 'B'},
+	    {"senders", required_argument, NULL, 's'},
+	    {"ip-ranges", required_argument, NULL, 'i'},
+	    {"max-binds", required_argument, NULL, 'm'},
+	    {"binds-per-min", required_argument, NULL, 'p'},
+	    {"bulk", required_argument, NULL, 'k'},
+	    {"exempt-rules", required_argument, NULL, 'e'},
+	    {"exempt-categories", required_argument, NULL, 'E'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	json_t *args = json_object();
 	int c;
@@ -570,12 +595,24 @@ static json_t *customer_fields(int argc, char **argv, const char *what, int *rc)
 	while ((c = getopt_long(argc, argv, "h", o, NULL)) != -1) {
 		const char *key = NULL;
 		switch (c) {
-		case 'r': key = "rate"; break;
-		case 'b': key = "burst"; break;
-		case 'R': key = "sender_rate"; break;
-		case 'B': key = "sender_burst"; break;
-		case 'm': key = "max_binds"; break;
-		case 'p': key = "binds_per_min"; break;
+		case 'r':
+			key = "rate";
+			break;
+		case 'b':
+			key = "burst";
+			break;
+		case 'R':
+			key = "sender_rate";
+			break;
+		case 'B':
+			key = "sender_burst";
+			break;
+		case 'm':
+			key = "max_binds";
+			break;
+		case 'p':
+			key = "binds_per_min";
+			break;
 		case 's':
 		case 'i':
 		case 'e':
@@ -585,10 +622,11 @@ static json_t *customer_fields(int argc, char **argv, const char *what, int *rc)
 				*rc = usage_err("bad list '%s'", optarg);
 				goto fail;
 			}
-			json_object_set_new(args, c == 's'   ? "senders"
-						  : c == 'i' ? "ip_ranges"
-						  : c == 'e' ? "exempt_rules"
-							     : "exempt_categories",
+			json_object_set_new(args,
+					    c == 's'   ? "senders"
+					    : c == 'i' ? "ip_ranges"
+					    : c == 'e' ? "exempt_rules"
+						       : "exempt_categories",
 					    l);
 			continue;
 		}
@@ -597,27 +635,32 @@ static json_t *customer_fields(int argc, char **argv, const char *what, int *rc)
 				*rc = usage_err("--bulk takes yes or no");
 				goto fail;
 			}
-			json_object_set_new(args, "bulk_optin", json_boolean(!strcmp(optarg, "yes")));
+			json_object_set_new(args, "bulk_optin",
+					    json_boolean(!strcmp(optarg, "yes")));
 			continue;
 		case 'h':
-			printf("usage: smsfwctl customers %s ID [--rate N] [--burst N] [--sender-rate N]\n"
-			       "       [--sender-burst N] [--senders A,B] [--ip-ranges CIDR,..]\n"
-			       "       [--max-binds N] [--binds-per-min N] [--bulk yes|no]\n"
-			       "       [--exempt-rules ID,..] [--exempt-categories spam,..]\n\n"
-			       "Rates are messages per second (0 = unlimited). Empty lists clear.\n%s",
-			       what, exit_doc);
+			printf(
+			    "usage: smsfwctl customers %s ID [--rate N] [--burst N] [--sender-rate "
+			    "N]\n"
+			    "       [--sender-burst N] [--senders A,B] [--ip-ranges CIDR,..]\n"
+			    "       [--max-binds N] [--binds-per-min N] [--bulk yes|no]\n"
+			    "       [--exempt-rules ID,..] [--exempt-categories spam,..]\n\n"
+			    "Rates are messages per second (0 = unlimited). Empty lists clear.\n%s",
+			    what, exit_doc);
 			*rc = EXIT_OK;
 			goto fail;
-		default: *rc = usage_err("bad option for customers %s", what); goto fail;
+		default:
+			*rc = usage_err("bad option for customers %s", what);
+			goto fail;
 		}
 		if (!parse_ll(optarg, &v) || v < 0) {
-			*rc = usage_err("--%s needs a non-negative integer", o[c == 'r'   ? 0
-										: c == 'b' ? 1
-										: c == 'R' ? 2
-										: c == 'B' ? 3
-										: c == 'm' ? 6
-											   : 7]
-										       .name);
+			*rc = usage_err("--%s needs a non-negative integer", o[c == 'r'	  ? 0
+									       : c == 'b' ? 1
+									       : c == 'R' ? 2
+									       : c == 'B' ? 3
+									       : c == 'm' ? 6
+											  : 7]
+										 .name);
 			goto fail;
 		}
 		json_object_set_new(args, key, json_integer(v));
@@ -639,7 +682,8 @@ static int cmd_customers(int argc, char **argv)
 	int rc = EXIT_OK;
 
 	if (!sub || !strcmp(sub, "--help") || !strcmp(sub, "-h")) {
-		printf("usage: smsfwctl customers list|show|add|set|warn|suspend|resume|terminate ...\n"
+		printf("usage: smsfwctl customers list|show|add|set|warn|suspend|resume|terminate "
+		       "...\n"
 		       "  list [--standing active|warned|suspended|terminated]\n"
 		       "  show ID      (--json keys: id, standing, violations, complaints_30d,\n"
 		       "                complaints_90d, history, ...)\n"
@@ -663,7 +707,8 @@ static int cmd_customers(int argc, char **argv)
 			if (c == 's') {
 				json_object_set_new(args, "standing", json_string(optarg));
 			} else if (c == 'h') {
-				printf("usage: smsfwctl customers list [--standing S]\n%s", exit_doc);
+				printf("usage: smsfwctl customers list [--standing S]\n%s",
+				       exit_doc);
 				json_decref(args);
 				return EXIT_OK;
 			} else {
@@ -715,16 +760,24 @@ static int cmd_customers(int argc, char **argv)
 		optind = 0;
 		while ((c = getopt_long(argc, argv, "r:fa:h", o, NULL)) != -1) {
 			switch (c) {
-			case 'r': reason = optarg; break;
-			case 'f': force = true; break;
-			case 'a': actor = optarg; break;
+			case 'r':
+				reason = optarg;
+				break;
+			case 'f':
+				force = true;
+				break;
+			case 'a':
+				actor = optarg;
+				break;
 			case 'h':
 				printf("usage: smsfwctl customers %s ID --reason TEXT [--force] "
-				       "[--actor NAME]\n\nRecorded in the customer's history with who, "
+				       "[--actor NAME]\n\nRecorded in the customer's history with "
+				       "who, "
 				       "when and why.\n%s",
 				       verbs[i][0], exit_doc);
 				return EXIT_OK;
-			default: return usage_err("bad option for customers %s", verbs[i][0]);
+			default:
+				return usage_err("bad option for customers %s", verbs[i][0]);
 			}
 		}
 		if (optind + 1 != argc)
@@ -744,14 +797,11 @@ static int cmd_customers(int argc, char **argv)
 static int cmd_complaints(int argc, char **argv)
 {
 	const char *sub = argc > 1 ? argv[1] : NULL;
-	static const struct option o[] = {{"customer", required_argument, NULL, 'c'},
-					  {"msisdn", required_argument, NULL, 'm'},
-					  {"text", required_argument, NULL, 't'},
-					  {"source", required_argument, NULL, 's'},
-					  {"limit", required_argument, NULL, 'l'},
-					  {"unmask", no_argument, NULL, 'u'},
-					  {"help", no_argument, NULL, 'h'},
-					  {NULL, 0, NULL, 0}};
+	static const struct option o[] = {
+	    {"customer", required_argument, NULL, 'c'}, {"msisdn", required_argument, NULL, 'm'},
+	    {"text", required_argument, NULL, 't'},	{"source", required_argument, NULL, 's'},
+	    {"limit", required_argument, NULL, 'l'},	{"unmask", no_argument, NULL, 'u'},
+	    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0}};
 	if (!sub || !strcmp(sub, "--help") || !strcmp(sub, "-h") ||
 	    (strcmp(sub, "add") && strcmp(sub, "list"))) {
 		if (sub && strcmp(sub, "--help") && strcmp(sub, "-h"))
@@ -774,11 +824,21 @@ static int cmd_complaints(int argc, char **argv)
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "h", o, NULL)) != -1) {
 		switch (c) {
-		case 'c': json_object_set_new(args, "customer", json_string(optarg)); break;
-		case 'm': json_object_set_new(args, "msisdn", json_string(optarg)); break;
-		case 't': json_object_set_new(args, "text", json_string(optarg)); break;
-		case 's': json_object_set_new(args, "source", json_string(optarg)); break;
-		case 'u': json_object_set_new(args, "unmask", json_true()); break;
+		case 'c':
+			json_object_set_new(args, "customer", json_string(optarg));
+			break;
+		case 'm':
+			json_object_set_new(args, "msisdn", json_string(optarg));
+			break;
+		case 't':
+			json_object_set_new(args, "text", json_string(optarg));
+			break;
+		case 's':
+			json_object_set_new(args, "source", json_string(optarg));
+			break;
+		case 'u':
+			json_object_set_new(args, "unmask", json_true());
+			break;
 		case 'l':
 			if (!parse_ll(optarg, &v) || v <= 0) {
 				json_decref(args);
@@ -791,7 +851,9 @@ static int cmd_complaints(int argc, char **argv)
 			printf("usage: smsfwctl complaints %s (see smsfwctl complaints --help)\n%s",
 			       sub, exit_doc);
 			return EXIT_OK;
-		default: json_decref(args); return usage_err("bad option for complaints %s", sub);
+		default:
+			json_decref(args);
+			return usage_err("bad option for complaints %s", sub);
 		}
 	}
 	if (optind != argc) {
@@ -805,8 +867,8 @@ static int cmd_complaints(int argc, char **argv)
 		}
 		return run("complaints.add", args, NULL, stdout);
 	}
-	static const char *const cols[] = {"id", "time", "customer", "msisdn", "source",
-					   "message_id", "text", NULL};
+	static const char *const cols[] = {"id",     "time",	   "customer", "msisdn",
+					   "source", "message_id", "text",     NULL};
 	return run("complaints.list", args, cols, stdout);
 }
 
@@ -828,26 +890,26 @@ static int cmd_evidence_events(int argc, char **argv, bool evidence)
 					  {NULL, 0, NULL, 0}};
 	const char *subs0 = evidence ? "show" : "tail", *subs1 = "export";
 	const char *help_e =
-		"usage: smsfwctl [--json] evidence show|export (--complaint ID | --customer ID "
-		"--msisdn N)\n"
-		"                [--around UNIXTIME] [--hours H] [--unmask] [--output FILE]\n\n"
-		"The customer's messages to the subscriber within H hours (default 24) of the\n"
-		"complaint (or of --around, default now), delivered ones included, with the full\n"
-		"text where it was kept. Numbers are masked unless --unmask. export writes\n"
-		"JSON (to FILE with --output) for the 24-hour answer.\n";
+	    "usage: smsfwctl [--json] evidence show|export (--complaint ID | --customer ID "
+	    "--msisdn N)\n"
+	    "                [--around UNIXTIME] [--hours H] [--unmask] [--output FILE]\n\n"
+	    "The customer's messages to the subscriber within H hours (default 24) of the\n"
+	    "complaint (or of --around, default now), delivered ones included, with the full\n"
+	    "text where it was kept. Numbers are masked unless --unmask. export writes\n"
+	    "JSON (to FILE with --output) for the 24-hour answer.\n";
 	const char *help_v =
-		"usage: smsfwctl [--json] events tail [--count N] [--customer ID] [--unmask]\n"
-		"       smsfwctl events export [--since UNIXTIME] [--until UNIXTIME] "
-		"[--customer ID]\n"
-		"                [--unmask] [--output FILE]\n\n"
-		"The message log: time, customer, sender, masked destination, content hash,\n"
-		"verdict, category, rule. export writes JSON lines.\n";
+	    "usage: smsfwctl [--json] events tail [--count N] [--customer ID] [--unmask]\n"
+	    "       smsfwctl events export [--since UNIXTIME] [--until UNIXTIME] "
+	    "[--customer ID]\n"
+	    "                [--unmask] [--output FILE]\n\n"
+	    "The message log: time, customer, sender, masked destination, content hash,\n"
+	    "verdict, category, rule. export writes JSON lines.\n";
 
 	if (!sub || !strcmp(sub, "--help") || !strcmp(sub, "-h") ||
 	    (strcmp(sub, subs0) && strcmp(sub, subs1))) {
 		if (sub && strcmp(sub, "--help") && strcmp(sub, "-h"))
-			return usage_err("unknown %s command '%s'", evidence ? "evidence" : "events",
-					 sub);
+			return usage_err("unknown %s command '%s'",
+					 evidence ? "evidence" : "events", sub);
 		printf("%s%s", evidence ? help_e : help_v, exit_doc);
 		return sub ? EXIT_OK : EXIT_USAGE;
 	}
@@ -862,33 +924,54 @@ static int cmd_evidence_events(int argc, char **argv, bool evidence)
 	while ((c = getopt_long(argc, argv, "h", o, NULL)) != -1) {
 		const char *ikey = NULL;
 		switch (c) {
-		case 'c': json_object_set_new(args, "customer", json_string(optarg)); continue;
-		case 'm': json_object_set_new(args, "msisdn", json_string(optarg)); continue;
-		case 'o': output = optarg; continue;
-		case 'u': json_object_set_new(args, "unmask", json_true()); continue;
-		case 'C': ikey = "complaint"; break;
-		case 'a': ikey = "around"; break;
-		case 'H': ikey = "hours"; break;
-		case 'n': ikey = "limit"; break;
-		case 's': ikey = "since"; break;
-		case 'U': ikey = "until"; break;
+		case 'c':
+			json_object_set_new(args, "customer", json_string(optarg));
+			continue;
+		case 'm':
+			json_object_set_new(args, "msisdn", json_string(optarg));
+			continue;
+		case 'o':
+			output = optarg;
+			continue;
+		case 'u':
+			json_object_set_new(args, "unmask", json_true());
+			continue;
+		case 'C':
+			ikey = "complaint";
+			break;
+		case 'a':
+			ikey = "around";
+			break;
+		case 'H':
+			ikey = "hours";
+			break;
+		case 'n':
+			ikey = "limit";
+			break;
+		case 's':
+			ikey = "since";
+			break;
+		case 'U':
+			ikey = "until";
+			break;
 		case 'h':
 			json_decref(args);
 			printf("%s%s", evidence ? help_e : help_v, exit_doc);
 			return EXIT_OK;
 		default:
 			json_decref(args);
-			return usage_err("bad option for %s %s", evidence ? "evidence" : "events", sub);
+			return usage_err("bad option for %s %s", evidence ? "evidence" : "events",
+					 sub);
 		}
 		if (!parse_ll(optarg, &v) || v < 0) {
 			json_decref(args);
 			return usage_err("--%s needs a non-negative integer", o[c == 'C'   ? 2
-									       : c == 'a' ? 3
-									       : c == 'H' ? 4
-									       : c == 'n' ? 5
-									       : c == 's' ? 6
-											  : 7]
-									      .name);
+										: c == 'a' ? 3
+										: c == 'H' ? 4
+										: c == 'n' ? 5
+										: c == 's' ? 6
+											   : 7]
+										  .name);
 		}
 		json_object_set_new(args, ikey, json_integer(v));
 	}
@@ -905,8 +988,9 @@ static int cmd_evidence_events(int argc, char **argv, bool evidence)
 	bool saved = G.json;
 	if (export)
 		G.json = true;
-	static const char *const cols[] = {"id", "time", "customer", "sender", "destination",
-					   "verdict", "category", "rule_id", "text", NULL};
+	static const char *const cols[] = {"id",	  "time",    "customer", "sender",
+					   "destination", "verdict", "category", "rule_id",
+					   "text",	  NULL};
 	int rc;
 	if (evidence) {
 		json_t *resp = NULL;
@@ -948,21 +1032,20 @@ static int cmd_evidence_events(int argc, char **argv, bool evidence)
 static int cmd_optouts(int argc, char **argv)
 {
 	const char *sub = argc > 1 ? argv[1] : NULL;
-	static const struct option o[] = {{"customer", required_argument, NULL, 'c'},
-					  {"msisdn", required_argument, NULL, 'm'},
-					  {"sender", required_argument, NULL, 's'},
-					  {"unmask", no_argument, NULL, 'u'},
-					  {"help", no_argument, NULL, 'h'},
-					  {NULL, 0, NULL, 0}};
+	static const struct option o[] = {
+	    {"customer", required_argument, NULL, 'c'}, {"msisdn", required_argument, NULL, 'm'},
+	    {"sender", required_argument, NULL, 's'},	{"unmask", no_argument, NULL, 'u'},
+	    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0}};
 	if (!sub || !strcmp(sub, "--help") || !strcmp(sub, "-h") ||
 	    (strcmp(sub, "list") && strcmp(sub, "add") && strcmp(sub, "remove"))) {
 		if (sub && strcmp(sub, "--help") && strcmp(sub, "-h"))
 			return usage_err("unknown optouts command '%s'", sub);
-		printf("usage: smsfwctl [--json] optouts list [--customer ID] [--unmask]\n"
-		       "       smsfwctl optouts add|remove --customer ID --msisdn N [--sender S]\n\n"
-		       "Opt-outs learned from subscribers' STOP messages and added by hand.\n"
-		       "Without --sender an opt-out covers every sender of the customer.\n%s",
-		       exit_doc);
+		printf(
+		    "usage: smsfwctl [--json] optouts list [--customer ID] [--unmask]\n"
+		    "       smsfwctl optouts add|remove --customer ID --msisdn N [--sender S]\n\n"
+		    "Opt-outs learned from subscribers' STOP messages and added by hand.\n"
+		    "Without --sender an opt-out covers every sender of the customer.\n%s",
+		    exit_doc);
 		return sub ? EXIT_OK : EXIT_USAGE;
 	}
 	json_t *args = json_object();
@@ -972,15 +1055,25 @@ static int cmd_optouts(int argc, char **argv)
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "h", o, NULL)) != -1) {
 		switch (c) {
-		case 'c': json_object_set_new(args, "customer", json_string(optarg)); break;
-		case 'm': json_object_set_new(args, "msisdn", json_string(optarg)); break;
-		case 's': json_object_set_new(args, "sender", json_string(optarg)); break;
-		case 'u': json_object_set_new(args, "unmask", json_true()); break;
+		case 'c':
+			json_object_set_new(args, "customer", json_string(optarg));
+			break;
+		case 'm':
+			json_object_set_new(args, "msisdn", json_string(optarg));
+			break;
+		case 's':
+			json_object_set_new(args, "sender", json_string(optarg));
+			break;
+		case 'u':
+			json_object_set_new(args, "unmask", json_true());
+			break;
 		case 'h':
 			json_decref(args);
 			printf("usage: see smsfwctl optouts --help\n%s", exit_doc);
 			return EXIT_OK;
-		default: json_decref(args); return usage_err("bad option for optouts %s", sub);
+		default:
+			json_decref(args);
+			return usage_err("bad option for optouts %s", sub);
 		}
 	}
 	if (optind != argc) {
@@ -988,8 +1081,8 @@ static int cmd_optouts(int argc, char **argv)
 		return usage_err("unexpected argument '%s'", argv[optind]);
 	}
 	if (!strcmp(sub, "list")) {
-		static const char *const cols[] = {"customer", "subscriber", "sender", "source",
-						   "time", NULL};
+		static const char *const cols[] = {"customer", "subscriber", "sender",
+						   "source",   "time",	     NULL};
 		return run("optouts.list", args, cols, stdout);
 	}
 	if (!json_object_get(args, "customer") || !json_object_get(args, "msisdn")) {
@@ -1003,16 +1096,16 @@ static int cmd_rules(int argc, char **argv)
 {
 	const char *sub = argc > 1 ? argv[1] : NULL;
 	static const char *const help =
-		"usage: smsfwctl rules publish BUNDLE|RULEDIR [--allow-downgrade]\n"
-		"       smsfwctl [--json] rules list\n"
-		"       smsfwctl [--json] rules show [VERSION]\n"
-		"       smsfwctl rules rollback VERSION --reason TEXT\n\n"
-		"publish verifies the bundle's Ed25519 signature against the trusted keys\n"
-		"([controld] trusted_keys), refuses a version not newer than the running one\n"
-		"unless --allow-downgrade, compiles it on this machine, stores it and tells the\n"
-		"dataplane to swap. Any failure leaves the running ruleset in place.\n"
-		"A rule directory (unsigned) is accepted only when no trusted key is configured.\n"
-		"The version is the number in the bundle's VERSION file.\n";
+	    "usage: smsfwctl rules publish BUNDLE|RULEDIR [--allow-downgrade]\n"
+	    "       smsfwctl [--json] rules list\n"
+	    "       smsfwctl [--json] rules show [VERSION]\n"
+	    "       smsfwctl rules rollback VERSION --reason TEXT\n\n"
+	    "publish verifies the bundle's Ed25519 signature against the trusted keys\n"
+	    "([controld] trusted_keys), refuses a version not newer than the running one\n"
+	    "unless --allow-downgrade, compiles it on this machine, stores it and tells the\n"
+	    "dataplane to swap. Any failure leaves the running ruleset in place.\n"
+	    "A rule directory (unsigned) is accepted only when no trusted key is configured.\n"
+	    "The version is the number in the bundle's VERSION file.\n";
 	if (!sub || !strcmp(sub, "--help") || !strcmp(sub, "-h")) {
 		printf("%s%s", help, exit_doc);
 		return sub ? EXIT_OK : EXIT_USAGE;
@@ -1025,7 +1118,7 @@ static int cmd_rules(int argc, char **argv)
 	}
 	if (!strcmp(sub, "list")) {
 		static const char *const cols[] = {"version", "current", "published", "signer",
-						   "rules", "sha256", NULL};
+						   "rules",   "sha256",	 NULL};
 		if (argc != 1)
 			return usage_err("rules list takes no arguments");
 		return run("rules.list", NULL, cols, stdout);
@@ -1078,8 +1171,8 @@ static int cmd_rules(int argc, char **argv)
 		if (!reason || !*reason)
 			return usage_err("rules rollback needs --reason TEXT");
 		return run("rules.rollback",
-			   json_pack("{s:I, s:s}", "version", (json_int_t)v, "reason", reason), NULL,
-			   stdout);
+			   json_pack("{s:I, s:s}", "version", (json_int_t)v, "reason", reason),
+			   NULL, stdout);
 	}
 	return usage_err("unknown rules command '%s'", sub);
 }
@@ -1113,14 +1206,14 @@ static int cmd_config(int argc, char **argv)
 		return smsfw_conf_write(stdout, NULL) ? EXIT_FAIL : EXIT_OK;
 	}
 	if (!strcmp(sub, "keys")) {
-		static const char *const tn[] = {"string", "integer", "boolean", "choice", "list",
-						 "integer list"};
+		static const char *const tn[] = {"string", "integer", "boolean",
+						 "choice", "list",    "integer list"};
 		json_t *a = json_array();
 		for (int i = 0; i < SMSFW_CONF_COUNT; i++) {
 			const struct smsfw_conf_key *k = &smsfw_conf_keys[i];
-			json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "section", k->section, "key",
-					      k->key, "type", tn[k->type], "default", k->def, "doc",
-					      k->doc);
+			json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "section", k->section,
+					      "key", k->key, "type", tn[k->type], "default", k->def,
+					      "doc", k->doc);
 			if (k->type == SMSFW_CONF_T_INT || k->type == SMSFW_CONF_T_INTLIST) {
 				json_object_set_new(o, "min", json_integer(k->min));
 				json_object_set_new(o, "max", json_integer(k->max));
@@ -1136,14 +1229,14 @@ static int cmd_config(int argc, char **argv)
 			size_t i;
 			json_t *o;
 			json_array_foreach(a, i, o)
-				printf("[%s] %-24s %-12s default %-10s %s\n",
-				       json_string_value(json_object_get(o, "section")),
-				       json_string_value(json_object_get(o, "key")),
-				       json_string_value(json_object_get(o, "type")),
-				       *json_string_value(json_object_get(o, "default"))
-					       ? json_string_value(json_object_get(o, "default"))
-					       : "\"\"",
-				       json_string_value(json_object_get(o, "doc")));
+			    printf("[%s] %-24s %-12s default %-10s %s\n",
+				   json_string_value(json_object_get(o, "section")),
+				   json_string_value(json_object_get(o, "key")),
+				   json_string_value(json_object_get(o, "type")),
+				   *json_string_value(json_object_get(o, "default"))
+				       ? json_string_value(json_object_get(o, "default"))
+				       : "\"\"",
+				   json_string_value(json_object_get(o, "doc")));
 		}
 		json_decref(a);
 		return EXIT_OK;
@@ -1188,11 +1281,21 @@ int main(int argc, char **argv)
 	/* '+': stop at the command; its options belong to it. */
 	while ((c = getopt_long(argc, argv, "+s:c:jh", o, NULL)) != -1) {
 		switch (c) {
-		case 's': sock = optarg; break;
-		case 'c': G.config = optarg; break;
-		case 'j': G.json = true; break;
-		case 'h': usage_main(stdout); return EXIT_OK;
-		default: usage_main(stderr); return EXIT_USAGE;
+		case 's':
+			sock = optarg;
+			break;
+		case 'c':
+			G.config = optarg;
+			break;
+		case 'j':
+			G.json = true;
+			break;
+		case 'h':
+			usage_main(stdout);
+			return EXIT_OK;
+		default:
+			usage_main(stderr);
+			return EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {

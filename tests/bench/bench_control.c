@@ -188,7 +188,8 @@ int main(void)
 {
 	static uint8_t batch[CP_EV_BATCH_MAX];
 	char controld[PATH_MAX], dir[PATH_MAX], sock[PATH_MAX + 32], evsock[PATH_MAX + 32],
-		store[PATH_MAX + 32], logp[PATH_MAX + 32], conf[PATH_MAX + 32], text[160], dst[24], cust[16];
+	    store[PATH_MAX + 32], logp[PATH_MAX + 32], conf[PATH_MAX + 32], text[160], dst[24],
+	    cust[16];
 	const char *parent = getenv("SMSFW_BENCH_DIR") ? getenv("SMSFW_BENCH_DIR") : "/var/tmp";
 	long nev = getenv("SMSFW_BENCH_EVENTS") ? atol(getenv("SMSFW_BENCH_EVENTS")) : 200000;
 	struct statfs sfs;
@@ -214,10 +215,11 @@ int main(void)
 	printf("  store:           %s (%s; every commit fsyncs)\n", store,
 	       sfs.f_type == 0x01021994 ? "tmpfs: fsync is free here, figures optimistic"
 					: "disk filesystem");
-	printf("  ingestion:       %ld events over the event socket, 90%% observations, 10%% fraud\n"
-	       "                   violations with evidence text, 100 customers; batches of up to\n"
-	       "                   %d bytes; controld commits <= 4096 events per transaction\n",
-	       nev, CP_EV_BATCH_MAX);
+	printf(
+	    "  ingestion:       %ld events over the event socket, 90%% observations, 10%% fraud\n"
+	    "                   violations with evidence text, 100 customers; batches of up to\n"
+	    "                   %d bytes; controld commits <= 4096 events per transaction\n",
+	    nev, CP_EV_BATCH_MAX);
 	printf("  propagation:     %d operator suspend/resume changes over the CLI socket;\n"
 	       "                   NO dataplane: measured up to the notice on the event socket\n"
 	       "                   and the read API seeing it (the dataplane's snapshot + RCU\n"
@@ -258,7 +260,8 @@ int main(void)
 	watch->fd = connect_unix(evsock);
 	cli = connect_unix(sock);
 	if (ing->fd < 0 || watch->fd < 0 || cli < 0) {
-		fprintf(stderr, "bench: cannot connect to controld (%s); log in %s\n", controld, logp);
+		fprintf(stderr, "bench: cannot connect to controld (%s); log in %s\n", controld,
+			logp);
 		goto out;
 	}
 
@@ -278,7 +281,8 @@ int main(void)
 			ev.seq = ++seq;
 		snprintf(cust, sizeof(cust), "bench%03ld", i % 100);
 		snprintf(dst, sizeof(dst), "4477009%05ld", i % 100000);
-		snprintf(text, sizeof(text), "Hello, your code is %06ld. Reply STOP to opt out.", i);
+		snprintf(text, sizeof(text), "Hello, your code is %06ld. Reply STOP to opt out.",
+			 i);
 		ev.u.msg.time_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 		ev.u.msg.content_hash = (uint64_t)i * 0x9E3779B97F4A7C15ull;
 		ev.u.msg.rule_id = viol ? 2001 : 0;
@@ -287,7 +291,8 @@ int main(void)
 		ev.u.msg.parts = 1;
 		ev.u.msg.customer = (struct cp_view){(const uint8_t *)cust, (uint16_t)strlen(cust)};
 		ev.u.msg.sender = (struct cp_view){(const uint8_t *)"BRAND", 5};
-		ev.u.msg.destination = (struct cp_view){(const uint8_t *)dst, (uint16_t)strlen(dst)};
+		ev.u.msg.destination =
+		    (struct cp_view){(const uint8_t *)dst, (uint16_t)strlen(dst)};
 		ev.u.msg.text = (struct cp_view){(const uint8_t *)text, (uint16_t)strlen(text)};
 		if (cp_ev_batch_add(&b, &ev) == CP_ERR_TOOBIG) {
 			uint32_t l = cp_ev_batch_finish(&b);

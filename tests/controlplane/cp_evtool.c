@@ -94,7 +94,8 @@ int main(int argc, char **argv)
 	int fd;
 
 	if (argc < 5) {
-		fprintf(stderr, "usage: cp_evtool SOCKET INSTANCE obs|viol|optout|mix COUNT [CUSTOMER]\n");
+		fprintf(stderr,
+			"usage: cp_evtool SOCKET INSTANCE obs|viol|optout|mix COUNT [CUSTOMER]\n");
 		return 2;
 	}
 	instance = strtoull(argv[2], NULL, 0);
@@ -126,8 +127,10 @@ int main(int argc, char **argv)
 			facts++;
 			snprintf(sub, sizeof(sub), "%" PRIu64, (uint64_t)4470000000u + ev.seq);
 			ev.u.optout.time_ms = (uint64_t)ts.tv_sec * 1000;
-			ev.u.optout.customer = (struct cp_view){(const uint8_t *)cust, (uint16_t)strlen(cust)};
-			ev.u.optout.subscriber = (struct cp_view){(const uint8_t *)sub, (uint16_t)strlen(sub)};
+			ev.u.optout.customer =
+			    (struct cp_view){(const uint8_t *)cust, (uint16_t)strlen(cust)};
+			ev.u.optout.subscriber =
+			    (struct cp_view){(const uint8_t *)sub, (uint16_t)strlen(sub)};
 		} else {
 			ev.type = viol ? CP_EV_VIOLATION : CP_EV_OBSERVATION;
 			if (viol) {
@@ -135,7 +138,10 @@ int main(int argc, char **argv)
 				facts++;
 			}
 			snprintf(sub, sizeof(sub), "4477009%05" PRIu64, i % 100000);
-			snprintf(text, sizeof(text), "Your parcel is waiting, pay the fee at http://x%" PRIu64 ".example", i % 977);
+			snprintf(text, sizeof(text),
+				 "Your parcel is waiting, pay the fee at http://x%" PRIu64
+				 ".example",
+				 i % 977);
 			struct cp_ev_message *m = &ev.u.msg;
 			m->time_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 			m->content_hash = i * 0x9E3779B97F4A7C15ull;
@@ -144,9 +150,11 @@ int main(int argc, char **argv)
 			m->verdict = viol ? CP_VERDICT_BLOCK : CP_VERDICT_PASS;
 			m->category = viol ? CP_CAT_FRAUD : CP_CAT_NONE;
 			m->parts = 1;
-			m->customer = (struct cp_view){(const uint8_t *)cust, (uint16_t)strlen(cust)};
+			m->customer =
+			    (struct cp_view){(const uint8_t *)cust, (uint16_t)strlen(cust)};
 			m->sender = (struct cp_view){(const uint8_t *)"PARCELS", 7};
-			m->destination = (struct cp_view){(const uint8_t *)sub, (uint16_t)strlen(sub)};
+			m->destination =
+			    (struct cp_view){(const uint8_t *)sub, (uint16_t)strlen(sub)};
 			m->text = (struct cp_view){(const uint8_t *)text, (uint16_t)strlen(text)};
 		}
 		if (cp_ev_batch_add(&b, &ev) == CP_ERR_TOOBIG) {

@@ -81,29 +81,39 @@ struct compl_case {
 };
 
 static const struct compl_case compl_cases[] = {
-	{"5 in a day", 5, {0, 10, 20, 30, 40}, 0, CP_STANDING_ACTIVE},
-	{"6 in a day", 6, {0, 10, 20, 30, 40, 50}, 1, CP_STANDING_WARNED},
-	/* The 6th lands exactly 30 days after the 1st: the 1st has left
-	 * the window (time > now - 30 d), so only 5 count. */
-	{"6th at +30d exactly", 6, {0, 1, 2, 3, 4, 30 * CP_DAY}, 0, CP_STANDING_ACTIVE},
-	{"6th at +30d - 1s", 6, {0, 1, 2, 3, 4, 30 * CP_DAY - 1}, 1, CP_STANDING_WARNED},
-	/* 8 days apart: never more than 4 in 30 days. */
-	{"10 in 90 days", 10, {0, 8 * CP_DAY, 16 * CP_DAY, 24 * CP_DAY, 32 * CP_DAY, 40 * CP_DAY,
-			       48 * CP_DAY, 56 * CP_DAY, 64 * CP_DAY, 72 * CP_DAY},
-	 0, CP_STANDING_ACTIVE},
-	{"11 in 90 days", 11, {0, 8 * CP_DAY, 16 * CP_DAY, 24 * CP_DAY, 32 * CP_DAY, 40 * CP_DAY,
-			       48 * CP_DAY, 56 * CP_DAY, 64 * CP_DAY, 72 * CP_DAY, 80 * CP_DAY},
-	 1, CP_STANDING_WARNED},
-	{"11th at +90d exactly", 11, {0, 8 * CP_DAY, 16 * CP_DAY, 24 * CP_DAY, 32 * CP_DAY,
-				      40 * CP_DAY, 48 * CP_DAY, 56 * CP_DAY, 64 * CP_DAY,
-				      72 * CP_DAY, 90 * CP_DAY},
-	 0, CP_STANDING_ACTIVE},
-	{"11th at +90d - 1s", 11, {0, 8 * CP_DAY, 16 * CP_DAY, 24 * CP_DAY, 32 * CP_DAY,
-				   40 * CP_DAY, 48 * CP_DAY, 56 * CP_DAY, 64 * CP_DAY, 72 * CP_DAY,
-				   90 * CP_DAY - 1},
-	 1, CP_STANDING_WARNED},
-	/* 7 in a day: one crossing, one violation, not two. */
-	{"7 in a day", 7, {0, 1, 2, 3, 4, 5, 6}, 1, CP_STANDING_WARNED},
+    {"5 in a day", 5, {0, 10, 20, 30, 40}, 0, CP_STANDING_ACTIVE},
+    {"6 in a day", 6, {0, 10, 20, 30, 40, 50}, 1, CP_STANDING_WARNED},
+    /* The 6th lands exactly 30 days after the 1st: the 1st has left
+     * the window (time > now - 30 d), so only 5 count. */
+    {"6th at +30d exactly", 6, {0, 1, 2, 3, 4, 30 * CP_DAY}, 0, CP_STANDING_ACTIVE},
+    {"6th at +30d - 1s", 6, {0, 1, 2, 3, 4, 30 * CP_DAY - 1}, 1, CP_STANDING_WARNED},
+    /* 8 days apart: never more than 4 in 30 days. */
+    {"10 in 90 days",
+     10,
+     {0, 8 * CP_DAY, 16 * CP_DAY, 24 * CP_DAY, 32 * CP_DAY, 40 * CP_DAY, 48 * CP_DAY, 56 * CP_DAY,
+      64 * CP_DAY, 72 * CP_DAY},
+     0,
+     CP_STANDING_ACTIVE},
+    {"11 in 90 days",
+     11,
+     {0, 8 * CP_DAY, 16 * CP_DAY, 24 * CP_DAY, 32 * CP_DAY, 40 * CP_DAY, 48 * CP_DAY, 56 * CP_DAY,
+      64 * CP_DAY, 72 * CP_DAY, 80 * CP_DAY},
+     1,
+     CP_STANDING_WARNED},
+    {"11th at +90d exactly",
+     11,
+     {0, 8 * CP_DAY, 16 * CP_DAY, 24 * CP_DAY, 32 * CP_DAY, 40 * CP_DAY, 48 * CP_DAY, 56 * CP_DAY,
+      64 * CP_DAY, 72 * CP_DAY, 90 * CP_DAY},
+     0,
+     CP_STANDING_ACTIVE},
+    {"11th at +90d - 1s",
+     11,
+     {0, 8 * CP_DAY, 16 * CP_DAY, 24 * CP_DAY, 32 * CP_DAY, 40 * CP_DAY, 48 * CP_DAY, 56 * CP_DAY,
+      64 * CP_DAY, 72 * CP_DAY, 90 * CP_DAY - 1},
+     1,
+     CP_STANDING_WARNED},
+    /* 7 in a day: one crossing, one violation, not two. */
+    {"7 in a day", 7, {0, 1, 2, 3, 4, 5, 6}, 1, CP_STANDING_WARNED},
 };
 
 static void test_complaint_thresholds(void **state)
@@ -115,8 +125,8 @@ static void test_complaint_thresholds(void **state)
 		assert_int_equal(fx_open(&f, false), 0);
 		for (unsigned j = 0; j < k->n; j++) {
 			f.clk.now = T0 + k->offsets[j];
-			assert_int_equal(cp_engine_complaint_add(&f.e, "acme", "447700900123", "spam",
-								 "7726", NULL, NULL),
+			assert_int_equal(cp_engine_complaint_add(&f.e, "acme", "447700900123",
+								 "spam", "7726", NULL, NULL),
 					 CP_OK);
 		}
 		struct cp_customer_rec c = get(&f, "acme");
@@ -148,19 +158,19 @@ struct ladder_case {
 };
 
 static const struct ladder_case ladder_cases[] = {
-	{"4 fraud", CP_CAT_FRAUD, 4, 60, CP_STANDING_ACTIVE},
-	{"5 fraud in 24h", CP_CAT_FRAUD, 5, 60, CP_STANDING_SUSPENDED},
-	/* 5 fraud but 6 h apart: the 5th is 24 h after the 1st, outside. */
-	{"5 fraud over 24h", CP_CAT_FRAUD, 5, 6 * 3600, CP_STANDING_ACTIVE},
-	{"5 fraud just inside 24h", CP_CAT_FRAUD, 5, 6 * 3600 - 1, CP_STANDING_SUSPENDED},
-	{"49 spam", CP_CAT_SPAM, 49, 1, CP_STANDING_ACTIVE},
-	{"50 spam", CP_CAT_SPAM, 50, 1, CP_STANDING_WARNED},
-	{"499 spam", CP_CAT_SPAM, 499, 1, CP_STANDING_WARNED},
-	{"500 spam", CP_CAT_SPAM, 500, 1, CP_STANDING_SUSPENDED},
-	{"20 spoofing", CP_CAT_SPOOFING, 20, 1, CP_STANDING_WARNED},
-	/* One false positive of each kind trips nothing. */
-	{"1 spam", CP_CAT_SPAM, 1, 1, CP_STANDING_ACTIVE},
-	{"1 fraud", CP_CAT_FRAUD, 1, 1, CP_STANDING_ACTIVE},
+    {"4 fraud", CP_CAT_FRAUD, 4, 60, CP_STANDING_ACTIVE},
+    {"5 fraud in 24h", CP_CAT_FRAUD, 5, 60, CP_STANDING_SUSPENDED},
+    /* 5 fraud but 6 h apart: the 5th is 24 h after the 1st, outside. */
+    {"5 fraud over 24h", CP_CAT_FRAUD, 5, 6 * 3600, CP_STANDING_ACTIVE},
+    {"5 fraud just inside 24h", CP_CAT_FRAUD, 5, 6 * 3600 - 1, CP_STANDING_SUSPENDED},
+    {"49 spam", CP_CAT_SPAM, 49, 1, CP_STANDING_ACTIVE},
+    {"50 spam", CP_CAT_SPAM, 50, 1, CP_STANDING_WARNED},
+    {"499 spam", CP_CAT_SPAM, 499, 1, CP_STANDING_WARNED},
+    {"500 spam", CP_CAT_SPAM, 500, 1, CP_STANDING_SUSPENDED},
+    {"20 spoofing", CP_CAT_SPOOFING, 20, 1, CP_STANDING_WARNED},
+    /* One false positive of each kind trips nothing. */
+    {"1 spam", CP_CAT_SPAM, 1, 1, CP_STANDING_ACTIVE},
+    {"1 fraud", CP_CAT_FRAUD, 1, 1, CP_STANDING_ACTIVE},
 };
 
 static void test_ladder(void **state)
@@ -236,8 +246,8 @@ static void test_generation_bumps_on_change(void **state)
 	assert_int_equal(cp_engine_violation(&f->e, "acme", CP_CAT_FRAUD, 1, NULL), CP_OK);
 	assert_int_equal(cp_reader_generation(r, &g1), CP_OK);
 	assert_int_equal(g1, g0);
-	assert_int_equal(cp_engine_set_standing(&f->e, "acme", CP_STANDING_SUSPENDED, "ops",
-						"test", false, NULL),
+	assert_int_equal(cp_engine_set_standing(&f->e, "acme", CP_STANDING_SUSPENDED, "ops", "test",
+						false, NULL),
 			 CP_OK);
 	assert_int_equal(cp_reader_generation(r, &g2), CP_OK);
 	assert_true(g2 > g1);
@@ -314,9 +324,9 @@ static void test_exempt_category(void **state)
 static void test_warning_expiry(void **state)
 {
 	struct fx *f = *state;
-	assert_int_equal(cp_engine_set_standing(&f->e, "acme", CP_STANDING_WARNED, "ops", "test",
-						false, NULL),
-			 CP_OK);
+	assert_int_equal(
+	    cp_engine_set_standing(&f->e, "acme", CP_STANDING_WARNED, "ops", "test", false, NULL),
+	    CP_OK);
 	assert_int_equal(get(f, "acme").warn_expires, T0 + 30 * CP_DAY);
 	f->clk.now = T0 + 30 * CP_DAY - 1;
 	assert_int_equal(cp_engine_tick(&f->e), 0);
@@ -330,9 +340,9 @@ static void test_warning_expiry(void **state)
 static void test_warning_renewed_by_violation(void **state)
 {
 	struct fx *f = *state;
-	assert_int_equal(cp_engine_set_standing(&f->e, "acme", CP_STANDING_WARNED, "ops", "test",
-						false, NULL),
-			 CP_OK);
+	assert_int_equal(
+	    cp_engine_set_standing(&f->e, "acme", CP_STANDING_WARNED, "ops", "test", false, NULL),
+	    CP_OK);
 	f->clk.now = T0 + 20 * CP_DAY;
 	assert_int_equal(cp_engine_violation(&f->e, "acme", CP_CAT_SPAM, 1, NULL), CP_OK);
 	f->clk.now = T0 + 30 * CP_DAY;
@@ -347,12 +357,12 @@ static void test_manual_actions(void **state)
 	struct fx *f = *state;
 	bool changed;
 	/* invalid first */
-	assert_int_equal(cp_engine_set_standing(&f->e, "acme", CP_STANDING_SUSPENDED, "ops", "",
-						false, NULL),
-			 CP_ERR_INVAL);
-	assert_int_equal(cp_engine_set_standing(&f->e, "ghost", CP_STANDING_SUSPENDED, "ops", "r",
-						false, NULL),
-			 CP_ERR_NOTFOUND);
+	assert_int_equal(
+	    cp_engine_set_standing(&f->e, "acme", CP_STANDING_SUSPENDED, "ops", "", false, NULL),
+	    CP_ERR_INVAL);
+	assert_int_equal(
+	    cp_engine_set_standing(&f->e, "ghost", CP_STANDING_SUSPENDED, "ops", "r", false, NULL),
+	    CP_ERR_NOTFOUND);
 	assert_int_equal(cp_engine_set_standing(&f->e, "acme", CP_STANDING_ACTIVE, "ops", "noop",
 						false, &changed),
 			 CP_OK);
@@ -406,20 +416,20 @@ static void test_customer_add_set(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_complaint_thresholds),
-		cmocka_unit_test_setup_teardown(test_complaint_unknown_customer, setup, teardown),
-		cmocka_unit_test(test_ladder),
-		cmocka_unit_test_setup_teardown(test_no_automatic_termination, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_history_records_facts, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_generation_bumps_on_change, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_review_mode, setup_review, teardown),
-		cmocka_unit_test_setup_teardown(test_review_reject, setup_review, teardown),
-		cmocka_unit_test_setup_teardown(test_exceptions, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_exempt_category, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_warning_expiry, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_warning_renewed_by_violation, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_manual_actions, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_customer_add_set, setup, teardown),
+	    cmocka_unit_test(test_complaint_thresholds),
+	    cmocka_unit_test_setup_teardown(test_complaint_unknown_customer, setup, teardown),
+	    cmocka_unit_test(test_ladder),
+	    cmocka_unit_test_setup_teardown(test_no_automatic_termination, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_history_records_facts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_generation_bumps_on_change, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_review_mode, setup_review, teardown),
+	    cmocka_unit_test_setup_teardown(test_review_reject, setup_review, teardown),
+	    cmocka_unit_test_setup_teardown(test_exceptions, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_exempt_category, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_warning_expiry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_warning_renewed_by_violation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_manual_actions, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_customer_add_set, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("cp_policy", tests, NULL, NULL);
 }

@@ -52,7 +52,8 @@ static void test_ev_bounds(void **state)
 	ev.type = 999;
 	assert_int_equal(cp_ev_batch_add(&b, &ev), CP_ERR_INVAL);
 	/* fills up: TOOBIG, and the batch stays valid */
-	ev = msg_event(CP_EV_OBSERVATION, 0, "acme", "4477", "0123456789012345678901234567890123456789");
+	ev = msg_event(CP_EV_OBSERVATION, 0, "acme", "4477",
+		       "0123456789012345678901234567890123456789");
 	int added = 0;
 	while (cp_ev_batch_add(&b, &ev) == CP_OK)
 		added++;
@@ -75,7 +76,8 @@ static void test_ev_roundtrip(void **state)
 	in[1] = msg_event(CP_EV_OBSERVATION, 0, "acme", "447700900123", "");
 	in[2] = msg_event(CP_EV_VIOLATION, 7, "acme", "447700900123", "Pay now: http://x.example");
 	in[3] = (struct cp_event){.type = CP_EV_OPTOUT, .seq = 8};
-	in[3].u.optout = (struct cp_ev_optout){1700000000000ull, V("acme"), V("447700900999"), V("")};
+	in[3].u.optout =
+	    (struct cp_ev_optout){1700000000000ull, V("acme"), V("447700900999"), V("")};
 	in[4] = (struct cp_event){.type = CP_EV_STATS};
 	in[4].u.stats = (struct cp_ev_stats){1, 2, 3, 4, 5, 6, 7, 8};
 	in[5] = (struct cp_event){.type = CP_EV_GENERATION, .seq = 42};
@@ -364,8 +366,8 @@ static void test_newer_record_refused(void **state)
 }
 
 /* Build @p n batches of @p per events (1 violation in 10) into bufs. */
-static size_t make_batches(uint8_t **bufs, uint32_t *lens, size_t n, unsigned per,
-			   uint64_t *seq, uint64_t time_ms)
+static size_t make_batches(uint8_t **bufs, uint32_t *lens, size_t n, unsigned per, uint64_t *seq,
+			   uint64_t time_ms)
 {
 	char dst[24], text[120];
 	for (size_t i = 0; i < n; i++) {
@@ -375,7 +377,8 @@ static size_t make_batches(uint8_t **bufs, uint32_t *lens, size_t n, unsigned pe
 		for (unsigned j = 0; j < per; j++) {
 			bool viol = j % 10 == 0;
 			snprintf(dst, sizeof(dst), "4477009%05u", (unsigned)(i * per + j) % 1000);
-			snprintf(text, sizeof(text), "message %zu/%u with some words to take space", i, j);
+			snprintf(text, sizeof(text), "message %zu/%u with some words to take space",
+				 i, j);
 			struct cp_event ev = msg_event(viol ? CP_EV_VIOLATION : CP_EV_OBSERVATION,
 						       viol ? ++*seq : 0, "bulk", dst, text);
 			ev.u.msg.time_ms = time_ms;
@@ -414,8 +417,8 @@ static void test_map_growth_and_exactly_once(void **state)
 	make_batches(bufs, lens, NB, PER, &seq, f->clk.now * 1000);
 	size_t maps0 = f->store->map_size;
 	for (size_t i = 0; i < NB; i += 10) {
-		assert_int_equal(cp_engine_ingest(&f->e, 7, (const uint8_t *const *)bufs + i, lens + i,
-						  10, &res),
+		assert_int_equal(cp_engine_ingest(&f->e, 7, (const uint8_t *const *)bufs + i,
+						  lens + i, 10, &res),
 				 CP_OK);
 		assert_int_equal(res.observations + res.facts, 10 * PER);
 	}
@@ -459,9 +462,9 @@ static void test_complaint_links_evidence_and_purge(void **state)
 	assert_int_equal(cp_engine_ingest(&f->e, 1, (const uint8_t *const *)bufs, lens, 1, &res),
 			 CP_OK);
 	free(bufs[0]);
-	assert_int_equal(cp_engine_complaint_add(&f->e, "bulk", "447700900010", "got spam", "7726",
-						 &cid, &mid),
-			 CP_OK);
+	assert_int_equal(
+	    cp_engine_complaint_add(&f->e, "bulk", "447700900010", "got spam", "7726", &cid, &mid),
+	    CP_OK);
 	assert_int_equal(cid, 1);
 	assert_true(mid > 0);
 	/* message ids are 1-based in ingestion order: #11 went to ...010 */
@@ -496,17 +499,17 @@ static void test_masking(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ev_bounds),
-		cmocka_unit_test(test_ev_roundtrip),
-		cmocka_unit_test(test_ev_hostile),
-		cmocka_unit_test_setup_teardown(test_reader_api, s_setup, s_teardown),
-		cmocka_unit_test(test_migration),
-		cmocka_unit_test_setup_teardown(test_newer_schema_refused, s_setup, s_teardown),
-		cmocka_unit_test_setup_teardown(test_newer_record_refused, s_setup, s_teardown),
-		cmocka_unit_test_setup_teardown(test_map_growth_and_exactly_once, s_setup, s_teardown),
-		cmocka_unit_test_setup_teardown(test_complaint_links_evidence_and_purge, s_setup,
-						s_teardown),
-		cmocka_unit_test(test_masking),
+	    cmocka_unit_test(test_ev_bounds),
+	    cmocka_unit_test(test_ev_roundtrip),
+	    cmocka_unit_test(test_ev_hostile),
+	    cmocka_unit_test_setup_teardown(test_reader_api, s_setup, s_teardown),
+	    cmocka_unit_test(test_migration),
+	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, s_setup, s_teardown),
+	    cmocka_unit_test_setup_teardown(test_newer_record_refused, s_setup, s_teardown),
+	    cmocka_unit_test_setup_teardown(test_map_growth_and_exactly_once, s_setup, s_teardown),
+	    cmocka_unit_test_setup_teardown(test_complaint_links_evidence_and_purge, s_setup,
+					    s_teardown),
+	    cmocka_unit_test(test_masking),
 	};
 	return cmocka_run_group_tests_name("cp_store", tests, NULL, NULL);
 }

@@ -125,7 +125,8 @@ static void test_defaults(void **state)
 	assert_int_equal(smsfw_conf_int(c, SMSFW_CONF_policy_spam_suspend), 500);
 	assert_false(smsfw_conf_bool(c, SMSFW_CONF_policy_review));
 	assert_int_equal(smsfw_conf_list_len(c, SMSFW_CONF_dataplane_optout_keywords), 8);
-	assert_string_equal(smsfw_conf_list_item(c, SMSFW_CONF_dataplane_optout_keywords, 0), "STOP");
+	assert_string_equal(smsfw_conf_list_item(c, SMSFW_CONF_dataplane_optout_keywords, 0),
+			    "STOP");
 	assert_null(smsfw_conf_list_item(c, SMSFW_CONF_dataplane_optout_keywords, 8));
 	assert_int_equal(smsfw_conf_list_len(c, SMSFW_CONF_controld_trusted_keys), 0);
 	struct smsfw_conf_paths p;
@@ -141,9 +142,10 @@ static void test_values_and_overrides(void **state)
 	(void)state;
 	struct smsfw_conf *c;
 	char err[256];
-	const char *p = write_conf("; comment\n[general]\nmode = monitor\nstate_dir = /srv/x\n"
-				   "socket = /tmp/s.sock\n[dataplane]\nsmpp_ports = 2775, 2776 ,0x0ad8\n"
-				   "bridges = 0:1,2:3\nstatus_content = 0x08\n[policy]\nreview = on\n");
+	const char *p =
+	    write_conf("; comment\n[general]\nmode = monitor\nstate_dir = /srv/x\n"
+		       "socket = /tmp/s.sock\n[dataplane]\nsmpp_ports = 2775, 2776 ,0x0ad8\n"
+		       "bridges = 0:1,2:3\nstatus_content = 0x08\n[policy]\nreview = on\n");
 	assert_int_equal(smsfw_conf_load(p, &c, err, sizeof(err)), SMSFW_CONF_OK);
 	unlink(p);
 	assert_int_equal(smsfw_conf_enum(c, SMSFW_CONF_general_mode), 1);
@@ -199,12 +201,12 @@ static void test_example_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_errors_name_the_line),
-		cmocka_unit_test(test_every_error_reported),
-		cmocka_unit_test(test_missing_file),
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_values_and_overrides),
-		cmocka_unit_test(test_example_file),
+	    cmocka_unit_test(test_errors_name_the_line),
+	    cmocka_unit_test(test_every_error_reported),
+	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_values_and_overrides),
+	    cmocka_unit_test(test_example_file),
 	};
 	return cmocka_run_group_tests_name("smsfw_conf", tests, NULL, NULL);
 }
