@@ -276,19 +276,21 @@ static void consume(struct dp_stream_ctx *ctx, struct dp_flow *f, enum dp_dir di
 			ctx->st->resync_bytes++;
 			continue;
 		}
+		/* Oversize is judged on command_length alone, so that how the
+		 * PDU happens to be segmented cannot change what is inspected. */
+		if (rc == DP_OK && l > ctx->pdu_max) {
+			ctx->st->oversize++;
+			deliver(ctx, f, dir, p, DP_SMPP_HDR_LEN, seq, flags | DP_PDU_TRUNCATED);
+			flags = 0;
+			s->skip = l;
+			continue;
+		}
 		if (rc == DP_OK && l <= len) {
 			deliver(ctx, f, dir, p, l, seq, flags);
 			flags = 0;
 			s->next_seq += l;
 			p += l;
 			len -= l;
-			continue;
-		}
-		if (rc == DP_OK && l > ctx->pdu_max) {
-			ctx->st->oversize++;
-			deliver(ctx, f, dir, p, DP_SMPP_HDR_LEN, seq, flags | DP_PDU_TRUNCATED);
-			flags = 0;
-			s->skip = l;
 			continue;
 		}
 		/* A PDU (or its header) continues in a later segment. */

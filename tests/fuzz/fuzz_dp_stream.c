@@ -6,8 +6,9 @@
  * overlap with altered bytes. The stream layer must never read or write out
  * of bounds, must deliver PDUs whose length equals their command_length (or
  * 16 when truncated), in increasing sequence order, and must return every
- * chunk to the pool when the flow is released. With only in-order ops, the
- * PDUs must be exactly those of a plain cut of B.
+ * chunk to the pool when the flow is released. Then segmentation
+ * invariance: B fed in order as one segment and B fed in order in pieces cut
+ * where the script says must give the same PDUs (sequence, length, bytes).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,10 +18,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+#define MAXREC 512
+
 struct check {
 	uint32_t last_seq;
 	int have_last;
 	uint32_t n;
+	uint32_t rec_seq[MAXREC], rec_len[MAXREC], rec_sum[MAXREC];
 };
 
 static void on_pdu(void *arg, struct dp_flow *f, enum dp_dir dir, const uint8_t *pdu,
@@ -36,15 +40,49 @@ static void on_pdu(void *arg, struct dp_flow *f, enum dp_dir dir, const uint8_t 
 	} else if (l != len) {
 		abort();
 	}
-	volatile uint8_t sink = 0;
+	uint32_t sum = 0;
 	for (uint32_t i = 0; i < len; i++)
-		sink ^= pdu[i]; /* touch every byte: ASan checks the bounds */
-	(void)sink;
+		sum = sum * 31 + pdu[i]; /* touch every byte: ASan checks the bounds */
+	if (c->n < MAXREC) {
+		c->rec_seq[c->n] = seq;
+		c->rec_len[c->n] = len;
+		c->rec_sum[c->n] = sum;
+	}
 	if (c->have_last && (int32_t)(seq - c->last_seq) <= 0)
 		abort(); /* stream order */
 	c->last_seq = seq;
 	c->have_last = 1;
 	c->n++;
+}
+
+static void flow_init(struct dp_flow *f)
+{
+	memset(f, 0, sizeof(*f));
+	for (int d = 0; d < 2; d++) {
+		f->dir[d].buf = DP_STREAM_NOBUF;
+		for (int i = 0; i < DP_OOO_MAX; i++)
+			f->dir[d].ooo[i] = DP_STREAM_NOBUF;
+	}
+}
+
+/* Feed b in order, cut at the given points; record the PDUs in *chk. */
+static void feed_in_order(struct dp_stream_ctx *ctx, const uint8_t *b, size_t blen,
+			  const uint32_t *cuts, unsigned n_cuts, uint32_t isn, struct check *chk)
+{
+	struct dp_flow f;
+	flow_init(&f);
+	memset(chk, 0, sizeof(*chk));
+	ctx->arg = chk;
+	dp_stream_syn(&f, DP_DIR_LO, isn - 1);
+	uint32_t prev = 0;
+	for (unsigned i = 0; i <= n_cuts; i++) {
+		uint32_t end = i < n_cuts ? cuts[i] : (uint32_t)blen;
+		if (end < prev)
+			end = prev;
+		dp_stream_segment(ctx, &f, DP_DIR_LO, isn + prev, b + prev, end - prev);
+		prev = end;
+	}
+	dp_stream_release(ctx, &f);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -70,12 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.pdu_max = CAP, .hold_window = 4096, .ooo_max = 4,
 	};
 	struct dp_flow f;
-	memset(&f, 0, sizeof(f));
-	for (int d = 0; d < 2; d++) {
-		f.dir[d].buf = DP_STREAM_NOBUF;
-		for (int i = 0; i < DP_OOO_MAX; i++)
-			f.dir[d].ooo[i] = DP_STREAM_NOBUF;
-	}
+	flow_init(&f);
 	uint32_t isn = (uint32_t)script[0] << 24 | (uint32_t)script[1] << 16 | 0xff00u;
 	if (script[2] & 1)
 		dp_stream_syn(&f, DP_DIR_LO, isn - 1);
@@ -103,6 +136,40 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dp_stream_release(&ctx, &f);
 	if (pool.in_use != 0)
 		abort(); /* a chunk leaked */
+
+	/* Segmentation invariance (in order, enough memory for any PDU). */
+	static struct check whole, pieces;
+	struct dp_stream_stats st_whole;
+	memset(&st_whole, 0, sizeof(st_whole));
+	ctx.st = &st_whole;
+	uint32_t cuts[64];
+	unsigned n_cuts = 0;
+	for (size_t i = 3; i + 4 <= slen && n_cuts < 64; i += 4) {
+		uint32_t c = ((uint32_t)script[i] << 8 | script[i + 1]) % (uint32_t)(blen + 1);
+		if (n_cuts == 0 || c >= cuts[n_cuts - 1])
+			cuts[n_cuts++] = c;
+	}
+	feed_in_order(&ctx, b, blen, NULL, 0, isn, &whole);
+	if (pool.in_use != 0)
+		abort();
+	struct dp_stream_stats st_pieces;
+	memset(&st_pieces, 0, sizeof(st_pieces));
+	ctx.st = &st_pieces;
+	feed_in_order(&ctx, b, blen, cuts, n_cuts, isn, &pieces);
+	if (pool.in_use != 0)
+		abort();
+	/* A well-formed stream (no junk to resynchronise over, no TLS) must
+	 * give the same PDUs however it is cut. Resynchronisation depends on
+	 * what one segment shows, so junk is excluded. */
+	if (st_whole.desync == 0 && st_whole.resync == 0 && st_whole.tls == 0 &&
+	    st_whole.nomem == 0 && st_pieces.nomem == 0) {
+		if (whole.n != pieces.n)
+			abort();
+		for (uint32_t i = 0; i < whole.n && i < MAXREC; i++)
+			if (whole.rec_seq[i] != pieces.rec_seq[i] || whole.rec_len[i] != pieces.rec_len[i] ||
+			    whole.rec_sum[i] != pieces.rec_sum[i])
+				abort();
+	}
 	free(mem);
 	free(script);
 	free(b);
