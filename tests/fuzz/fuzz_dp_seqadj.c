@@ -16,6 +16,7 @@
  * PDU (length, verdict), 1 byte SMSC PDU count, 1 byte per SMSC PDU (length),
  * then 3-byte operations.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +69,36 @@ static int all_done(void)
 		return 1;
 	return M.smsc_acked == M.stotal && dp_edit_inj_outstanding(&M.f) == 0 &&
 	       M.ercv == M.stotal + M.nresp * EM_RESP_LEN;
+}
+
+/* The same input as a raw IP packet (hostile header bytes): parsing must
+ * stay inside it, and rewriting through the flow's edits must keep a valid
+ * TCP checksum valid and leave the header length alone. */
+static void fuzz_header(const uint8_t *data, size_t size)
+{
+	if (size < 20 || size > 1500)
+		return;
+	uint8_t *pkt = malloc(size);
+	if (!pkt)
+		return;
+	memcpy(pkt, data, size);
+	struct dp_edit_pkt p;
+	if (dp_edit_pkt_parse(&p, pkt, (uint32_t)size) == DP_EDIT_OK) {
+		if (p.l3_len + p.l4_len + p.payload_len > size)
+			abort();
+		bool ok = dp_edit_pkt_csum_ok(&p);
+		uint32_t hl = p.l4_len;
+		(void)dp_edit_pkt_rewrite(&M.ctx, &M.f, DP_EDIT_E2S, &p, M.base + 1);
+		if (p.l4_len != hl || (ok && !dp_edit_pkt_csum_ok(&p))) {
+			fprintf(stderr, "fuzz_dp_seqadj: rewrite broke the header\n");
+			abort();
+		}
+		dp_edit_pkt_set_payload_len(&p, p.payload_len / 2);
+		dp_edit_pkt_csum_full(&p);
+		if (!dp_edit_pkt_csum_ok(&p))
+			abort();
+	}
+	free(pkt);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -190,6 +221,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (M.s2e)
 			check(em_check_done_s2e(&M), "done s2e");
 	}
+	fuzz_header(in, size);
 	free(in);
 	return 0;
 }
