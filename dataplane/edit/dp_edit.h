@@ -32,12 +32,12 @@
  *     ranges with their rewritten sequence numbers (payload from this
  *     segment, or held bytes from the stream layer's buffer), or a
  *     header-only segment, or nothing, or "reset both ends".
- *  4. For each SEG/HELD range, build the outgoing segment (trim/copy the
- *     mbuf), call dp_edit_pkt_rewrite() on its TCP header (seq, ack, SACK,
- *     with an incremental checksum update) and, if the payload changed,
- *     dp_edit_pkt_set_payload_len() and dp_edit_pkt_csum_full(). A
- *     header-only result is the segment trimmed to no payload at hdr_seq.
- *     Clear FIN unless DP_EDIT_ACT_FIN is set (only the last range).
+ *  4. A single SEG range covering the whole payload (the common case):
+ *     dp_edit_pkt_rewrite() in place (seq, ack, SACK, incremental checksum).
+ *     Otherwise build one frame per SEG/HELD range with dp_edit_emit() (the
+ *     received headers, the range's bytes, lengths and checksum fixed); a
+ *     header-only result is dp_edit_emit() with no payload at hdr_seq. FIN
+ *     stays only if DP_EDIT_ACT_FIN is set, and only on the last range.
  *  5. Call dp_edit_tx_next() until it returns DP_EDIT_AGAIN and send every
  *     injected segment it yields (new responses and resends); call it again
  *     from the worker's timer tick with the current clock.
@@ -496,6 +496,24 @@ int dp_edit_pkt_parse(struct dp_edit_pkt *pkt, uint8_t *l3, uint32_t len);
  */
 int dp_edit_pkt_rewrite(struct dp_edit_ctx *ctx, const struct dp_edit_flow *f, enum dp_edit_dir dir,
 			struct dp_edit_pkt *pkt, uint32_t out_seq);
+
+/**
+ * Build one outgoing frame for a forwarded range: the headers of the received
+ * frame `frame` (parsed as `pkt`: L2, IP with its options or extension
+ * headers, TCP with its options) followed by `payload` (`len` bytes: the
+ * range's bytes from the segment or from the stream layer's buffer), with IP
+ * lengths fixed, seq := `out_seq`, ack and SACK mapped as by
+ * dp_edit_pkt_rewrite(), FIN and RST cleared unless in `keep_flags`, and a
+ * full TCP checksum. When a range is the whole segment, rewriting in place
+ * with dp_edit_pkt_rewrite() is cheaper.
+ * @param keep_flags DP_EDIT_TCP_FIN and/or DP_EDIT_TCP_RST to keep if set
+ * @return frame length (> 0); DP_EDIT_EINVAL on bad arguments;
+ *         DP_EDIT_EFULL if `cap` is too small.
+ */
+int dp_edit_emit(struct dp_edit_ctx *ctx, const struct dp_edit_flow *f, enum dp_edit_dir dir,
+		 const uint8_t *frame, const struct dp_edit_pkt *pkt, uint32_t out_seq,
+		 const uint8_t *payload, uint32_t len, uint8_t keep_flags, uint8_t *buf,
+		 uint32_t cap);
 
 /** Set seq and ack fields with an incremental checksum update (RFC 1624). */
 void dp_edit_tcp_set_seq_ack(uint8_t *l4, uint32_t seq, uint32_t ack);

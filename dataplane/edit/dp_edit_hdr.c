@@ -239,6 +239,34 @@ int dp_edit_pkt_rewrite(struct dp_edit_ctx *ctx, const struct dp_edit_flow *f, e
 	return rc;
 }
 
+int dp_edit_emit(struct dp_edit_ctx *ctx, const struct dp_edit_flow *f, enum dp_edit_dir dir,
+		 const uint8_t *frame, const struct dp_edit_pkt *pkt, uint32_t out_seq,
+		 const uint8_t *payload, uint32_t len, uint8_t keep_flags, uint8_t *buf,
+		 uint32_t cap)
+{
+	if (!ctx || !f || !frame || !pkt || !pkt->l3 || !pkt->l4 || pkt->l3 < frame ||
+	    pkt->l4 != pkt->l3 + pkt->l3_len || (len > 0 && !payload) || !buf)
+		return DP_EDIT_EINVAL;
+	uint32_t hl = (uint32_t)(pkt->l4 - frame) + pkt->l4_len;
+	if (len > 65535 - pkt->l3_len - pkt->l4_len)
+		return DP_EDIT_EINVAL;
+	if (hl + len > cap)
+		return DP_EDIT_EFULL;
+	memcpy(buf, frame, hl);
+	if (len)
+		memcpy(buf + hl, payload, len);
+	struct dp_edit_pkt o = *pkt;
+	o.l3 = buf + (pkt->l3 - frame);
+	o.l4 = o.l3 + pkt->l3_len;
+	o.l4[13] &= (uint8_t) ~((DP_EDIT_TCP_FIN | DP_EDIT_TCP_RST) & ~keep_flags);
+	int rc = dp_edit_pkt_rewrite(ctx, f, dir, &o, out_seq);
+	if (rc != DP_EDIT_OK && rc != DP_EDIT_ETRUNC)
+		return rc;
+	dp_edit_pkt_set_payload_len(&o, len);
+	dp_edit_pkt_csum_full(&o);
+	return (int)(hl + len);
+}
+
 static void ipv4_csum(uint8_t *ip)
 {
 	uint32_t hl = (uint32_t)(ip[0] & 0x0f) * 4;

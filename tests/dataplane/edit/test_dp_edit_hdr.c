@@ -372,6 +372,65 @@ static void test_trim_payload(void **state)
 	}
 }
 
+/* ---- emitting a range as its own frame ---- */
+
+static void test_emit(void **state)
+{
+	(void)state;
+	struct dp_edit_ctx ctx;
+	dp_edit_ctx_init(&ctx, NULL);
+	struct dp_edit_flow fl;
+	flow_with_edits(&fl, 1000, 5000);
+	uint8_t f[512], g[512], out[512];
+	uint32_t blk[4] = {5100, 5200, 5420, 5500};
+	for (int v6 = 0; v6 < 2; v6++) {
+		uint32_t n = mk_frame(f, v6, 1200, 5450, 2, blk, 61, 11);
+		uint32_t l3 = v6 ? 48 : 20;
+		f[14 + l3 + 13] |= DP_EDIT_TCP_FIN;
+		/* Re-checksum after setting FIN. */
+		struct dp_edit_pkt pkt;
+		assert_int_equal(dp_edit_pkt_parse(&pkt, f + 14, n - 14), DP_EDIT_OK);
+		dp_edit_pkt_csum_full(&pkt);
+		memcpy(g, f, n);
+		/* The whole segment: same bytes as rewriting in place. */
+		int len = dp_edit_emit(&ctx, &fl, DP_EDIT_E2S, f, &pkt, 1160, pkt.l4 + pkt.l4_len,
+				       61, DP_EDIT_TCP_FIN, out, sizeof(out));
+		assert_int_equal(len, (int)n);
+		struct dp_edit_pkt in_place;
+		assert_int_equal(dp_edit_pkt_parse(&in_place, g + 14, n - 14), DP_EDIT_OK);
+		assert_int_equal(dp_edit_pkt_rewrite(&ctx, &fl, DP_EDIT_E2S, &in_place, 1160),
+				 DP_EDIT_OK);
+		assert_memory_equal(out, g, n);
+		/* A middle part: 20 bytes from offset 10, FIN cleared. */
+		len = dp_edit_emit(&ctx, &fl, DP_EDIT_E2S, f, &pkt, 1170, pkt.l4 + pkt.l4_len + 10,
+				   20, 0, out, sizeof(out));
+		assert_int_equal(len, (int)(n - 41));
+		struct dp_edit_pkt b;
+		assert_int_equal(dp_edit_pkt_parse(&b, out + 14, (uint32_t)len - 14), DP_EDIT_OK);
+		assert_int_equal(b.payload_len, 20);
+		assert_true(dp_edit_pkt_csum_ok(&b));
+		assert_int_equal(b.l4[13] & DP_EDIT_TCP_FIN, 0);
+		assert_int_equal(rd32(b.l4 + 4), 1170);
+		assert_int_equal(rd32(b.l4 + 8), dp_edit_seqadj_unmap(&fl.h[DP_EDIT_S2E].sa, 5450));
+		assert_memory_equal(b.l4 + b.l4_len, pkt.l4 + pkt.l4_len + 10, 20);
+		if (!v6)
+			assert_int_equal((out[14 + 10] << 8 | out[14 + 11]),
+					 ref_ipv4_csum(out + 14));
+		/* Header only. */
+		len = dp_edit_emit(&ctx, &fl, DP_EDIT_E2S, f, &pkt, 1180, NULL, 0, 0, out,
+				   sizeof(out));
+		assert_int_equal(dp_edit_pkt_parse(&b, out + 14, (uint32_t)len - 14), DP_EDIT_OK);
+		assert_int_equal(b.payload_len, 0);
+		assert_true(dp_edit_pkt_csum_ok(&b));
+		assert_int_equal(dp_edit_emit(&ctx, &fl, DP_EDIT_E2S, f, &pkt, 1, NULL, 0, 0, out,
+					      (uint32_t)len - 1),
+				 DP_EDIT_EFULL);
+		assert_int_equal(
+		    dp_edit_emit(&ctx, &fl, DP_EDIT_E2S, f, &pkt, 1, NULL, 5, 0, out, sizeof(out)),
+		    DP_EDIT_EINVAL);
+	}
+}
+
 /* ---- templates and built segments ---- */
 
 static void test_build_from_template(void **state)
@@ -439,9 +498,13 @@ static void test_build_from_template(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse_invalid),	cmocka_unit_test(test_parse_valid),
-	    cmocka_unit_test(test_rewrite_checksum),	cmocka_unit_test(test_set_seq_ack),
-	    cmocka_unit_test(test_rewrite_bad_options), cmocka_unit_test(test_trim_payload),
+	    cmocka_unit_test(test_parse_invalid),
+	    cmocka_unit_test(test_parse_valid),
+	    cmocka_unit_test(test_rewrite_checksum),
+	    cmocka_unit_test(test_set_seq_ack),
+	    cmocka_unit_test(test_rewrite_bad_options),
+	    cmocka_unit_test(test_trim_payload),
+	    cmocka_unit_test(test_emit),
 	    cmocka_unit_test(test_build_from_template),
 	};
 	return cmocka_run_group_tests_name("dp_edit_hdr", tests, NULL, NULL);
