@@ -642,8 +642,14 @@ int dp_edit_segment(struct dp_edit_ctx *ctx, struct dp_edit_flow *f, enum dp_edi
 	if (fin) {
 		if (h->rel == e) {
 			fin_flag = DP_EDIT_ACT_FIN;
-			if (!(h->flags & DP_EDIT_HF_FIN) && f->inj_n > 0 && dir == DP_EDIT_S2E)
+			if (!(h->flags & DP_EDIT_HF_FIN) && f->inj_n > 0 && dir == DP_EDIT_S2E) {
 				ctx->cnt.close_with_inj++;
+				/* Responses still waiting for a boundary never get
+				 * one (the SMSC ended inside a PDU): drop them; the
+				 * placed ones are resent until acknowledged. */
+				while (f->inj_n > 0 && !f->inj[f->inj_n - 1].placed)
+					f->inj_used = f->inj[--f->inj_n].off;
+			}
 			h->flags |= DP_EDIT_HF_FIN;
 			h->fin_seq = e;
 			uint32_t fe = dp_edit_seqadj_map(&h->sa, e) + 1;

@@ -328,6 +328,26 @@ static void test_fin_with_injection(void **state)
 	assert_true(dp_edit_flow_done(&X.f));
 }
 
+/* The SMSC closes inside a PDU while a response waits for a boundary: the
+ * response is dropped (counted) and nothing is left outstanding. */
+static void test_fin_mid_pdu_drops_waiting(void **state)
+{
+	(void)state;
+	smsc_data(0, 30, 0, 60, 30, ESME0);
+	assert_int_equal(dp_edit_inject(&X.ctx, &X.f, resp, 17, X.now), DP_EDIT_OK);
+	assert_int_equal(dp_edit_inj_outstanding(&X.f), 17);
+	struct dp_edit_pdu p = {SMSC0, 60, 40, P};
+	struct dp_edit_seg fin = {
+	    .seq = SMSC0 + 30, .ack = ESME0, .len = 10, .flags = DP_EDIT_TCP_ACK | DP_EDIT_TCP_FIN};
+	struct dp_edit_out o;
+	assert_int_equal(dp_edit_segment(&X.ctx, &X.f, DP_EDIT_S2E, &fin, &p, 1, X.now, &o), 0);
+	assert_int_equal(o.action, DP_EDIT_ACT_FORWARD | DP_EDIT_ACT_FIN);
+	assert_int_equal(X.ctx.cnt.close_with_inj, 1);
+	assert_int_equal(dp_edit_inj_outstanding(&X.f), 0);
+	struct dp_edit_tx tx;
+	assert_int_equal(dp_edit_tx_next(&X.ctx, &X.f, X.now + 1000 * MS, &tx), DP_EDIT_AGAIN);
+}
+
 /* RST from the SMSC with a response outstanding: the RST reaches the ESME
  * at exactly its rcv_nxt (its last ACK) and nothing more is sent. */
 static void test_rst_with_injection(void **state)
@@ -389,6 +409,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_resend_dupack, setup),
 	    cmocka_unit_test_setup(test_blocked_only_acked_by_response, setup),
 	    cmocka_unit_test_setup(test_fin_with_injection, setup),
+	    cmocka_unit_test_setup(test_fin_mid_pdu_drops_waiting, setup),
 	    cmocka_unit_test_setup(test_rst_with_injection, setup),
 	    cmocka_unit_test_setup(test_inject_full, setup),
 	};
