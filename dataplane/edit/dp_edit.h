@@ -38,9 +38,14 @@
  *     received headers, the range's bytes, lengths and checksum fixed); a
  *     header-only result is dp_edit_emit() with no payload at hdr_seq. FIN
  *     stays only if DP_EDIT_ACT_FIN is set, and only on the last range.
- *  5. Call dp_edit_tx_next() until it returns DP_EDIT_AGAIN and send every
- *     injected segment it yields (new responses and resends); call it again
- *     from the worker's timer tick with the current clock.
+ *  5. Call dp_edit_tmpl_save() with every SMSC->ESME segment forwarded (a
+ *     header copy): injected segments take the SMSC's latest TCP timestamp
+ *     from it, and an older one would fail the ESME's PAWS check.
+ *  6. Call dp_edit_tx_next() until it returns DP_EDIT_AGAIN and send every
+ *     injected segment it yields (new responses and resends) with
+ *     dp_edit_build_seg(); call it again from the worker's timer tick with
+ *     the current clock. If dp_edit_flow_reset_pending() or an action says
+ *     RESET_BOTH, send dp_edit_build_rst() both ways and forget the flow.
  *
  * Restarts: a flow picked up mid-stream has no edit history; a direction whose
  * PDU boundaries are not known yet (dp_edit_dir_start() not called) passes
