@@ -6,6 +6,9 @@
  * substitute digits and symbols inside words.
  */
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "pat.h"
 #include "pat_lookalike.h"
@@ -14,7 +17,7 @@
 /* ASCII byte → output byte: lower case, controls and whitespace → ' '. */
 static unsigned char ascii_map[128];
 static unsigned char subst_map[256]; /* identity except the substitutions */
-static unsigned char is_lower[256];
+static unsigned char sub_flags[256]; /* 1: a-z, 2: substitutable */
 
 /* The tables are filled once, before main(), so concurrent scanners only
  * ever read them. */
@@ -24,7 +27,7 @@ static void tables_init(void)
 {
 	for (unsigned c = 0; c < 256; c++) {
 		subst_map[c] = (unsigned char)c;
-		is_lower[c] = c >= 'a' && c <= 'z';
+		sub_flags[c] = c >= 'a' && c <= 'z';
 	}
 	subst_map['0'] = 'o';
 	subst_map['1'] = 'i';
@@ -34,6 +37,9 @@ static void tables_init(void)
 	subst_map['7'] = 't';
 	subst_map['@'] = 'a';
 	subst_map['$'] = 's';
+	for (unsigned c = 0; c < 256; c++)
+		if (subst_map[c] != c)
+			sub_flags[c] |= 2;
 	for (unsigned c = 0; c < 128; c++) {
 		unsigned char m = (unsigned char)c;
 		if (c < 0x20 || c == 0x7f)
@@ -42,6 +48,40 @@ static void tables_init(void)
 			m = (unsigned char)(c - 'A' + 'a');
 		ascii_map[c] = m;
 	}
+}
+
+/* 16 bytes at a time (GCC vector extensions: SSE2 or better). */
+typedef unsigned char v16u __attribute__((vector_size(16)));
+typedef signed char v16s __attribute__((vector_size(16)));
+
+/*
+ * Copy one 16-byte chunk of plain ASCII text lower-cased, when that is all
+ * the chunk needs: no control character, no byte >= 0x80, and no space that
+ * follows a space (counting the previous output byte). Returns 1 when the
+ * chunk was written to out, 0 when the caller must take the byte loop.
+ */
+static inline int ascii_chunk(const unsigned char *in, char *out, int space)
+{
+	v16u c, sp, prev, up;
+	v16s sc;
+
+	memcpy(&c, in, 16);
+	sc = (v16s)c;
+	/* bytes >= 0x80 are negative as signed; controls are < 0x20 */
+	v16s bad = (sc < (v16s){ 0 } + 0x20) | (sc == (v16s){ 0 } + 0x7f);
+	sp = (v16u)(c == (v16u){ 0 } + ' ');
+	prev = __builtin_shuffle(sp, (v16u){ 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14 });
+	prev[0] = space ? 0xff : 0;
+	v16u dbl = sp & prev;
+	uint64_t m[2];
+	v16u any = (v16u)bad | dbl;
+	memcpy(m, &any, 16);
+	if (m[0] | m[1])
+		return 0;
+	up = (v16u)((c >= (v16u){ 0 } + 'A') & (c <= (v16u){ 0 } + 'Z'));
+	c = c | (up & ((v16u){ 0 } + 0x20));
+	memcpy(out, &c, 16);
+	return 1;
 }
 
 static const struct pat_lookalike *lookalike_find(uint32_t cp)
@@ -126,25 +166,74 @@ static const unsigned char cls_map[256] = {
 	['y'] = 1, ['z'] = 1,
 };
 
-/* Window of the last six classes (2 bits each) that ends a run of three
- * single letters: sep letter sep letter sep letter. */
-#define RUN3 ((2u << 10) | (1u << 8) | (2u << 6) | (1u << 4) | (2u << 2) | 1u)
-#define RUN3_MASK 0xFFFu
-
 /* True when s[0..n) may hold a run of three single letters (a separator or
  * the end must follow the third one; collapse_singles() checks exactly).
  * Branch-light: most messages have no such run and skip the rewrite. */
+#ifdef __SSE2__
+/* Bit j set: byte j of w[0..64) is a separator / a letter or digit. */
+static inline void class_masks(const unsigned char *w, uint64_t *sep, uint64_t *aln)
+{
+	uint64_t s = 0, a = 0;
+
+	for (unsigned k = 0; k < 4; k++) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(w + 16 * k));
+		__m128i m = _mm_or_si128(
+			_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')),
+				     _mm_cmpeq_epi8(v, _mm_set1_epi8('.'))),
+			_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('-')),
+						  _mm_cmpeq_epi8(v, _mm_set1_epi8('_'))),
+				     _mm_cmpeq_epi8(v, _mm_set1_epi8('*'))));
+		/* signed compares: bytes >= 0x80 are negative, in no range */
+		__m128i l = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('a' - 1)),
+					  _mm_cmplt_epi8(v, _mm_set1_epi8('z' + 1)));
+		__m128i d = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+					  _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+		s |= (uint64_t)(unsigned)_mm_movemask_epi8(m) << (16 * k);
+		a |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_or_si128(l, d)) << (16 * k);
+	}
+	*sep = s;
+	*aln = a;
+}
+
+/* True when s[0..n) may hold a run of three single letters: positions j,
+ * j+2, j+4 each a letter with separators (or the ends) around it.
+ * Collapse_singles() then checks exactly; most messages skip it. Works on
+ * 64-byte windows that overlap by 16 so a run is never cut. */
 static int has_single_run(const unsigned char *b, size_t n)
 {
-	unsigned w = 2; /* start of text counts as a separator */
+	unsigned char tail[64];
+
+	for (size_t i = 0; i < n; i += 48) {
+		const unsigned char *w = b + i;
+		uint64_t sep, aln, before, single;
+
+		if (n - i < 64) {
+			memset(tail, ' ', sizeof(tail)); /* the end counts as a separator */
+			memcpy(tail, b + i, n - i);
+			w = tail;
+		}
+		class_masks(w, &sep, &aln);
+		before = (sep << 1) | (i == 0 ? 1u : (cls_map[b[i - 1]] == 2));
+		single = aln & before & (sep >> 1);
+		if (single & (single >> 2) & (single >> 4) & ((1ull << 48) - 1))
+			return 1;
+	}
+	return 0;
+}
+#else
+static int has_single_run(const unsigned char *b, size_t n)
+{
 	unsigned hit = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		w = ((w << 2) | cls_map[b[i]]) & RUN3_MASK;
-		hit |= w == RUN3;
+	for (size_t i = 0; i + 4 < n; i++) {
+		unsigned before = i ? cls_map[b[i - 1]] == 2 : 1;
+		hit |= before & (cls_map[b[i]] == 1) & (cls_map[b[i + 1]] == 2) &
+		       (cls_map[b[i + 2]] == 1) & (cls_map[b[i + 3]] == 2) &
+		       (cls_map[b[i + 4]] == 1);
 	}
 	return hit != 0;
 }
+#endif
 
 /* "f r e e", "f.r.e.e" → "free": runs of at least three single letters
  * joined by one repeated separator lose the separator. In place; returns the
@@ -193,11 +282,11 @@ void pat_normalise_subst(char *s, size_t n)
 
 	while (i < n) {
 		size_t j = i;
-		int letter = 0;
+		unsigned f = 0;
 
 		while (j < n && b[j] != ' ')
-			letter |= is_lower[b[j++]];
-		if (letter)
+			f |= sub_flags[b[j++]];
+		if (f == 3) /* a letter and something to substitute */
 			for (size_t k = i; k < j; k++)
 				b[k] = subst_map[b[k]];
 		i = j + 1;
@@ -223,6 +312,11 @@ size_t pat_normalise(const char *utf8, size_t len, char *out, size_t cap,
 			size_t room = cap - o, end = len - i < room ? len : i + room;
 			if (room == 0)
 				break;
+			while (i + 16 <= end && ascii_chunk(p + i, out + o, space)) {
+				space = p[i + 15] == ' ';
+				i += 16;
+				o += 16;
+			}
 			while (i < end && p[i] < 0x80) {
 				unsigned char m = ascii_map[p[i++]];
 				int sp = m == ' ';

@@ -347,12 +347,9 @@ static struct rate bare_rate(const struct pat_ruleset *rs, double secs)
 	return (struct rate){ (double)msgs / t, (double)bytes / t / 1e6 };
 }
 
-static double normalise_ns_160(void)
+static double normalise_ns_160(const char *base, unsigned flags)
 {
 	char in[161], out[400];
-	const char *base = "Congr4tulations! You've WON a £1000 prize. Call 09061701461 "
-			   "or visit http://bit.ly/abc to cl@im. F R E E entry, reply STOP "
-			   "to opt out. \xd0\xa0\xd0\xb0yPal \xef\xbc\xa6\xef\xbd\x92\xef\xbd\x85\xef\xbd\x85";
 	size_t bl = strlen(base), k = 0;
 	unsigned long iters = 0;
 	volatile size_t sink = 0;
@@ -366,7 +363,7 @@ static double normalise_ns_160(void)
 	t0 = now();
 	do {
 		for (int i = 0; i < 10000; i++)
-			sink += pat_normalise(in, 160, out, sizeof(out), PAT_NORM_SUBST);
+			sink += pat_normalise(in, 160, out, sizeof(out), flags);
 		iters += 10000;
 		t = now() - t0;
 	} while (t < 0.5);
@@ -426,7 +423,26 @@ int main(int argc, char **argv)
 
 	struct srcs shipped = { 0 };
 	read_dir(&shipped, rules_dir);
-	printf("\nnormalise (160-char message, PAT_NORM_SUBST): %.0f ns\n", normalise_ns_160());
+	{
+		static const char plain[] = "Congratulations! You have WON a 1000 prize. Call 09061701461 "
+					    "or visit http://bit.ly/abc to claim. Free entry, reply STOP "
+					    "to opt out. See you at the fair today ok ";
+		static const char obf[] = "Congr4tulations! You've WON a \xc2\xa3" "1000 prize. Call 09061701461 "
+					  "or visit http://bit.ly/abc to cl@im. F R E E entry, reply STOP "
+					  "to opt out. \xd0\xa0\xd0\xb0yPal \xef\xbc\xa6\xef\xbd\x92\xef\xbd\x85\xef\xbd\x85 ";
+		char out[4 * 1024];
+		double t0 = now();
+		size_t sink = 0;
+		for (int r = 0; r < 20; r++)
+			for (size_t i = 0; i < n_texts; i++)
+				sink += pat_normalise(texts[i].p, texts[i].n, out, sizeof(out), 0);
+		double per = (now() - t0) / 20 / (double)n_texts * 1e9;
+		printf("\nnormalise: plain 160 chars %.0f ns; obfuscated 160 chars (look-alikes, \"F R E E\") %.0f ns,"
+		       " with PAT_NORM_SUBST %.0f ns; corpus mean (%.0f B) %.0f ns [%zu]\n",
+		       normalise_ns_160(plain, 0), normalise_ns_160(obf, 0),
+		       normalise_ns_160(obf, PAT_NORM_SUBST), (double)text_bytes / (double)n_texts, per,
+		       sink % 10);
+	}
 	printf("\n%-16s %6s %9s %12s %9s %12s %12s %12s %8s %8s\n", "ruleset", "rules", "compile_s",
 	       "scan_msg/s", "scan_MB/s", "raw_msg/s", "bare_msg/s", "bare_MB/s", "scan/bare", "norm_cost");
 	for (unsigned c = 0; c < 3; c++) {

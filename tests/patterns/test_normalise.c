@@ -93,6 +93,40 @@ static void test_table(void **state)
 	}
 }
 
+/* A run of single letters is collapsed wherever it sits in a long text
+ * (the prefilter works on overlapping 64-byte windows), and text without
+ * such a run comes out unchanged however long it is. */
+static void test_collapse_offsets(void **state)
+{
+	(void)state;
+	for (size_t off = 0; off < 140; off++) {
+		char in[256], want[256], out[256];
+		if (off == 1)
+			continue; /* "x f r e e": the x is a single letter too */
+		memset(in, 'x', off);
+		memcpy(in + off, " f r e e ", 9);
+		memset(in + off + 9, 'y', 20);
+		size_t n = off + 29, w = 0;
+		memset(want, 'x', off);
+		w = off;
+		if (off)
+			want[w++] = ' ';
+		memcpy(want + w, "free ", 5);
+		w += 5;
+		memset(want + w, 'y', 20);
+		w += 20;
+		size_t got = pat_normalise(in, n, out, sizeof(out), 0);
+		if (got != w || memcmp(out, want, w) != 0) {
+			print_error("offset %zu: got \"%.*s\"\n", off, (int)got, out);
+			fail();
+		}
+		/* two single letters only: nothing collapses */
+		memcpy(in + off, " f r eee ", 9);
+		got = pat_normalise(in, n, out, sizeof(out), 0);
+		assert_non_null(memmem(out, got, "f r eee", 7));
+	}
+}
+
 /* Output is cut on a character boundary and never overruns the buffer. */
 static void test_small_buffer(void **state)
 {
@@ -235,6 +269,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_small_buffer),
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_collapse_offsets),
 		cmocka_unit_test(test_icu_differential),
 	};
 	return cmocka_run_group_tests_name("pat_normalise", tests, NULL, NULL);
