@@ -93,6 +93,18 @@ static void fuzz_header(const uint8_t *data, size_t size)
 			fprintf(stderr, "fuzz_dp_seqadj: rewrite broke the header\n");
 			abort();
 		}
+		/* A part of the payload as its own frame parses back whole. */
+		static uint8_t frame_out[1600];
+		uint32_t part = p.payload_len / 3;
+		int len = dp_edit_emit(&M.ctx, &M.f, DP_EDIT_S2E, pkt, &p, M.sbase,
+				       p.l4 + p.l4_len + part, part, DP_EDIT_TCP_FIN, frame_out,
+				       sizeof(frame_out));
+		struct dp_edit_pkt q;
+		if (len <= 0 || dp_edit_pkt_parse(&q, frame_out, (uint32_t)len) != DP_EDIT_OK ||
+		    q.payload_len != part || !dp_edit_pkt_csum_ok(&q)) {
+			fprintf(stderr, "fuzz_dp_seqadj: emitted frame broken (%d)\n", len);
+			abort();
+		}
 		dp_edit_pkt_set_payload_len(&p, p.payload_len / 2);
 		dp_edit_pkt_csum_full(&p);
 		if (!dp_edit_pkt_csum_ok(&p))
