@@ -384,7 +384,11 @@ uint32_t dp_edit_seqadj_prune(struct dp_edit_seqadj *sa, uint32_t acked_new);
  * `pdus` describes the stream from dp_edit_dir_release_seq() onward, in
  * order and contiguous (the first entry may start before the release point
  * if the release point is inside a PASS PDU forwarded while incomplete);
- * bytes past the last entry are unknown and held. Bytes before the release
+ * bytes past the last entry are unknown and held. Bytes the stream layer
+ * cannot cut into PDUs (lost alignment, not SMPP) are described as one
+ * pseudo-PDU with the configured verdict for them, so the list stays
+ * contiguous; at FIN, a truncated last PDU gets a verdict the same way
+ * (otherwise the FIN is held with it). Bytes before the release
  * point are a retransmission: they are forwarded again with the same edits
  * (removed ranges stay removed, also on partial overlap); bytes the receiver
  * already acknowledged and that lie before the oldest remembered edit are
