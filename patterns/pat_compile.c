@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -929,6 +931,89 @@ static int compile_set(struct exprset *e, int lit, unsigned mode,
 	return PAT_OK;
 }
 
+/* One database to build: the compile jobs are independent, so they run on
+ * up to one thread per online CPU (Hyperscan's compiler is thread-safe). */
+struct compile_job {
+	struct exprset *e;
+	int lit;
+	unsigned mode;
+	hs_database_t **db;
+	struct pat_error err;
+	int rc;
+};
+
+struct compile_pool {
+	struct compile_job *jobs;
+	unsigned n;
+	unsigned next; /* atomic */
+};
+
+static void *compile_worker(void *arg)
+{
+	struct compile_pool *p = arg;
+
+	for (;;) {
+		unsigned j = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
+		if (j >= p->n)
+			return NULL;
+		struct compile_job *cj = &p->jobs[j];
+		cj->rc = compile_set(cj->e, cj->lit, cj->mode, cj->db, &cj->err);
+	}
+}
+
+static int compile_all(struct pat_ruleset *rs,
+		       struct exprset es[PAT_TARGET_COUNT][PAT_KIND_COUNT],
+		       int streaming, struct pat_error *err)
+{
+	struct compile_job jobs[PAT_TARGET_COUNT * PAT_KIND_COUNT * PAT_MODE_COUNT];
+	struct compile_pool pool = { jobs, 0, 0 };
+	pthread_t th[8];
+	unsigned nth = 0;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	memset(jobs, 0, sizeof(jobs));
+	for (unsigned t = 0; t < PAT_TARGET_COUNT; t++)
+		for (unsigned k = 0; k < PAT_KIND_COUNT; k++)
+			for (unsigned m = 0; m < PAT_MODE_COUNT; m++) {
+				if (es[t][k].n == 0)
+					continue;
+				if (m == PAT_MODE_STREAM && (t >= PAT_STREAM_TARGETS || !streaming))
+					continue;
+				struct compile_job *j = &jobs[pool.n++];
+				j->e = &es[t][k];
+				j->lit = k == PAT_KIND_LIT;
+				j->mode = m == PAT_MODE_STREAM ? HS_MODE_STREAM : HS_MODE_BLOCK;
+				j->db = &rs->db[t][k][m];
+			}
+	/* biggest sets first, so the long compiles start at once */
+	for (unsigned a = 1; a < pool.n; a++)
+		for (unsigned b = a; b > 0 && jobs[b].e->n > jobs[b - 1].e->n; b--) {
+			struct compile_job tmp = jobs[b];
+			jobs[b] = jobs[b - 1];
+			jobs[b - 1] = tmp;
+		}
+	if (ncpu < 1)
+		ncpu = 1;
+	while (nth < (unsigned)ncpu && nth < pool.n && nth < 8) {
+		if (pthread_create(&th[nth], NULL, compile_worker, &pool) != 0)
+			break;
+		nth++;
+	}
+	if (nth == 0)
+		compile_worker(&pool);
+	for (unsigned i = 0; i < nth; i++)
+		pthread_join(th[i], NULL);
+	/* report the first failure in job order (deterministic), whatever
+	 * thread hit it */
+	for (unsigned j = 0; j < pool.n; j++)
+		if (jobs[j].rc) {
+			if (err)
+				*err = jobs[j].err;
+			return jobs[j].rc;
+		}
+	return PAT_OK;
+}
+
 void pat_ruleset_free_parts(struct pat_ruleset *rs)
 {
 	for (unsigned t = 0; t < PAT_TARGET_COUNT; t++)
@@ -1165,20 +1250,9 @@ int pat_ruleset_compile_sources(const struct pat_source *srcs, size_t n,
 		r->r.pattern = r->r.desc = r->r.ref = NULL;
 		rs->n_rules = (uint32_t)i + 1;
 	}
-	for (unsigned t = 0; t < PAT_TARGET_COUNT; t++)
-		for (unsigned k = 0; k < PAT_KIND_COUNT; k++) {
-			rc = compile_set(&es[t][k], k == PAT_KIND_LIT, HS_MODE_BLOCK,
-					 &rs->db[t][k][PAT_MODE_BLOCK], err);
-			if (rc)
-				goto fail;
-			if (t < PAT_STREAM_TARGETS && !opts->no_streaming) {
-				rc = compile_set(&es[t][k], k == PAT_KIND_LIT,
-						 HS_MODE_STREAM,
-						 &rs->db[t][k][PAT_MODE_STREAM], err);
-				if (rc)
-					goto fail;
-			}
-		}
+	rc = compile_all(rs, es, !opts->no_streaming, err);
+	if (rc)
+		goto fail;
 	rc = pat_ruleset_finish(rs);
 	if (rc)
 		goto fail;

@@ -280,16 +280,25 @@ void pat_normalise_subst(char *s, size_t n)
 	unsigned char *b = (unsigned char *)s;
 	size_t i = 0;
 
+	/* Walk to the next substitutable byte; only its word is examined
+	 * (most bytes are letters and spaces, so the loop rarely stops). */
 	while (i < n) {
-		size_t j = i;
+		if (!(sub_flags[b[i]] & 2)) {
+			i++;
+			continue;
+		}
+		size_t ws = i, we = i;
 		unsigned f = 0;
-
-		while (j < n && b[j] != ' ')
-			f |= sub_flags[b[j++]];
+		while (ws > 0 && b[ws - 1] != ' ')
+			ws--;
+		while (we < n && b[we] != ' ')
+			we++;
+		for (size_t k = ws; k < we; k++)
+			f |= sub_flags[b[k]];
 		if (f == 3) /* a letter and something to substitute */
-			for (size_t k = i; k < j; k++)
+			for (size_t k = ws; k < we; k++)
 				b[k] = subst_map[b[k]];
-		i = j + 1;
+		i = we + 1;
 	}
 }
 
