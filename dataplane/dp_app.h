@@ -34,6 +34,8 @@ struct dp_app {
 	uint64_t retire_token;
 	volatile int quit;
 	volatile int reload;
+	int reload_store;               /**< controld said GENERATION: look at the store now */
+	char event_socket[256];
 	uint32_t idle_sleep_us;
 	uint64_t tsc_hz, tsc0, unix_ms0;
 	/* events */
@@ -74,6 +76,14 @@ void dp_snapshot_free(struct dp_app *a, struct dp_snapshot *s);
 int dp_snapshot_publish(struct dp_app *a);
 /** Free the retired snapshot once every worker passed a quiescent state. */
 void dp_snapshot_reap(struct dp_app *a, bool wait);
+
+/* dp_ctl.c: the link to smsfw-controld */
+int dp_ctl_init(const char *event_socket);
+void dp_ctl_event(const struct dp_event *e);
+void dp_ctl_poll(struct dp_app *a, const struct dp_counters *totals);
+void dp_ctl_counters(uint64_t *obs_sent, uint64_t *obs_dropped, uint64_t *facts_spooled,
+		     uint64_t *facts_acked, uint64_t *facts_refused, int *connected);
+void dp_ctl_close(void);
 
 /* dp_telemetry.c */
 int dp_telemetry_register(struct dp_app *a);

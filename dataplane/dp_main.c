@@ -50,6 +50,8 @@ static void usage(FILE *f)
 		"  --rules PATH         standalone rules: compiled ruleset file or rule directory\n"
 		"  --lmdb DIR           the control plane's store (default: from the config)\n"
 		"  --no-lmdb            do not read the store: default customer profile only\n"
+		"  --event-socket PATH  controld's event socket (default: from the config)\n"
+		"  --no-controld        standalone: send no events to controld\n"
 		"  --monitor            record verdicts only, forward everything (the default\n"
 		"                       until inline enforcement lands)\n"
 		"  --idle-sleep-us N    worker back-off when idle (0 = busy poll)\n"
@@ -153,8 +155,10 @@ static int settings_from_conf(struct dp_app *a, const struct smsfw_conf *c, char
 	}
 	snprintf(a->rules, sizeof(a->rules), "%s", smsfw_conf_str(c, SMSFW_CONF_dataplane_rules));
 	struct smsfw_conf_paths paths;
-	if (smsfw_conf_paths(c, &paths) == SMSFW_CONF_OK)
+	if (smsfw_conf_paths(c, &paths) == SMSFW_CONF_OK) {
 		snprintf(a->lmdb, sizeof(a->lmdb), "%s", paths.lmdb);
+		snprintf(a->event_socket, sizeof(a->event_socket), "%s", paths.event_socket);
+	}
 	return DP_OK;
 }
 
@@ -265,6 +269,8 @@ static unsigned drain_events(struct dp_app *a)
 		unsigned n;
 		while ((n = rte_ring_dequeue_burst_elem(a->ring[w], ev, sizeof(ev[0]), 64, NULL)) > 0) {
 			total += n;
+			for (unsigned i = 0; i < n; i++)
+				dp_ctl_event(&ev[i]);
 			for (unsigned i = 0; i < n && a->events != NULL; i++) {
 				json_t *o = event_json(&ev[i]);
 				json_dumpf(o, a->events, JSON_COMPACT);
@@ -344,6 +350,8 @@ int main(int argc, char **argv)
 		{ "rules", required_argument, NULL, 'r' },
 		{ "lmdb", required_argument, NULL, 'l' },
 		{ "no-lmdb", no_argument, NULL, 'L' },
+		{ "event-socket", required_argument, NULL, 'E' },
+		{ "no-controld", no_argument, NULL, 'C' },
 		{ "monitor", no_argument, NULL, 'm' },
 		{ "idle-sleep-us", required_argument, NULL, 'i' },
 		{ "stats-interval", required_argument, NULL, 's' },
@@ -351,7 +359,8 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = NULL, *events = NULL, *rules = NULL, *lmdb = NULL;
-	bool no_lmdb = false;
+	bool no_lmdb = false, no_controld = false;
+	const char *evsock = NULL;
 	long idle_override = -1, stats_interval = 0;
 	int ch;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -361,6 +370,8 @@ int main(int argc, char **argv)
 		case 'r': rules = optarg; break;
 		case 'l': lmdb = optarg; break;
 		case 'L': no_lmdb = true; break;
+		case 'E': evsock = optarg; break;
+		case 'C': no_controld = true; break;
 		case 'm': break; /* monitor is the only mode until enforcement lands */
 		case 'i': idle_override = strtol(optarg, NULL, 10); break;
 		case 's': stats_interval = strtol(optarg, NULL, 10); break;
@@ -399,6 +410,10 @@ int main(int argc, char **argv)
 		snprintf(a->lmdb, sizeof(a->lmdb), "%s", lmdb);
 	if (no_lmdb)
 		a->lmdb[0] = '\0';
+	if (evsock)
+		snprintf(a->event_socket, sizeof(a->event_socket), "%s", evsock);
+	if (no_controld || (no_lmdb && !evsock))
+		a->event_socket[0] = '\0';
 	if (idle_override >= 0)
 		a->idle_sleep_us = (uint32_t)idle_override;
 	pthread_mutex_init(&a->lock, NULL);
@@ -468,6 +483,12 @@ int main(int argc, char **argv)
 		RTE_LOG(WARNING, USER1, "smsfw: no ruleset: content is not scanned (failure_no_ruleset=%s)\n",
 			a->set.fail_no_ruleset == DP_FAIL_OPEN ? "open" : "closed");
 	dp_telemetry_register(a);
+	if (dp_ctl_init(a->event_socket) != DP_OK) {
+		fprintf(stderr, "smsfw-dataplane: controld link: bad socket path or no memory\n");
+		goto out_workers;
+	}
+	if (a->event_socket[0])
+		RTE_LOG(INFO, USER1, "smsfw: events to controld at %s\n", a->event_socket);
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -495,11 +516,16 @@ int main(int argc, char **argv)
 				a->reload = 1;
 			}
 		}
-		if (now - last_gen_check >= 50 && a->reader != NULL) {
+		struct dp_counters totals;
+		counters_sum(a, &totals);
+		dp_ctl_poll(a, &totals);
+		if (a->reload_store || (now - last_gen_check >= 50 && a->reader != NULL)) {
+			a->reload_store = 0;
 			/* Standing changes reach live sessions within 100 ms. */
 			last_gen_check = now;
 			uint64_t gen;
-			if (cp_reader_generation(a->reader, &gen) == CP_OK && gen != a->lmdb_gen)
+			if (a->reader != NULL && cp_reader_generation(a->reader, &gen) == CP_OK &&
+			    gen != a->lmdb_gen)
 				dp_snapshot_publish(a);
 		}
 		if (a->reload)
@@ -514,6 +540,12 @@ int main(int argc, char **argv)
 	fprintf(stderr, "smsfw-dataplane: stopping\n");
 	rte_eal_mp_wait_lcore();
 	drain_events(a);
+	{
+		struct dp_counters totals;
+		counters_sum(a, &totals);
+		dp_ctl_poll(a, &totals);
+	}
+	dp_ctl_close();
 	print_counters(a, stdout, "final");
 	dp_snapshot_reap(a, true);
 

@@ -72,7 +72,6 @@ void dp_policy_close_streams(struct dp_engine *e, bool all);
 int dp_policy_init(struct dp_engine *e, int socket);
 void dp_policy_free(struct dp_engine *e);
 void dp_event_emit(struct dp_engine *e, struct dp_event *ev);
-uint64_t dp_hash64(const void *p, size_t len, uint64_t seed);
 const struct dp_customer *dp_engine_customer(struct dp_engine *e, struct dp_flow *f);
 
 #endif

@@ -75,6 +75,15 @@ static int cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d
 	add_u64(d, "concat_evicted", t.concat_evicted);
 	add_u64(d, "concat_expired", t.concat_expired);
 	add_u64(d, "scan_errors", t.scan_errors);
+	uint64_t os, od, fs, fa, fr;
+	int conn;
+	dp_ctl_counters(&os, &od, &fs, &fa, &fr, &conn);
+	add_u64(d, "controld_connected", (uint64_t)conn);
+	add_u64(d, "controld_observations_sent", os);
+	add_u64(d, "controld_observations_dropped", od);
+	add_u64(d, "controld_facts_spooled", fs);
+	add_u64(d, "controld_facts_acked", fa);
+	add_u64(d, "controld_facts_refused", fr);
 	add_u64(d, "unscanned_no_ruleset", t.unscanned_no_ruleset);
 	for (unsigned p = 0; p < a->n_pairs; p++)
 		for (int s = 0; s < 2; s++) {
