@@ -50,10 +50,6 @@ static void tables_init(void)
 	}
 }
 
-/* 16 bytes at a time (GCC vector extensions: SSE2 or better). */
-typedef unsigned char v16u __attribute__((vector_size(16)));
-typedef signed char v16s __attribute__((vector_size(16)));
-
 /*
  * Copy one 16-byte chunk of plain ASCII text lower-cased, when that is all
  * the chunk needs: no control character, no byte >= 0x80, and no space that
@@ -62,26 +58,28 @@ typedef signed char v16s __attribute__((vector_size(16)));
  */
 static inline int ascii_chunk(const unsigned char *in, char *out, int space)
 {
-	v16u c, sp, prev, up;
-	v16s sc;
-
-	memcpy(&c, in, 16);
-	sc = (v16s)c;
-	/* bytes >= 0x80 are negative as signed; controls are < 0x20 */
-	v16s bad = (sc < (v16s){ 0 } + 0x20) | (sc == (v16s){ 0 } + 0x7f);
-	sp = (v16u)(c == (v16u){ 0 } + ' ');
-	prev = __builtin_shuffle(sp, (v16u){ 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14 });
-	prev[0] = space ? 0xff : 0;
-	v16u dbl = sp & prev;
-	uint64_t m[2];
-	v16u any = (v16u)bad | dbl;
-	memcpy(m, &any, 16);
-	if (m[0] | m[1])
+#ifdef __SSE2__
+	__m128i c = _mm_loadu_si128((const __m128i *)(const void *)in);
+	/* signed compare: bytes >= 0x80 are negative, controls < 0x20 */
+	__m128i bad = _mm_or_si128(_mm_cmplt_epi8(c, _mm_set1_epi8(0x20)),
+				   _mm_cmpeq_epi8(c, _mm_set1_epi8(0x7f)));
+	__m128i sp = _mm_cmpeq_epi8(c, _mm_set1_epi8(' '));
+	/* lane i of prev = lane i-1 of sp; lane 0 = the byte before the chunk */
+	__m128i prev = _mm_or_si128(_mm_slli_si128(sp, 1),
+				    _mm_cvtsi32_si128(space ? 0xff : 0));
+	if (_mm_movemask_epi8(_mm_or_si128(bad, _mm_and_si128(sp, prev))))
 		return 0;
-	up = (v16u)((c >= (v16u){ 0 } + 'A') & (c <= (v16u){ 0 } + 'Z'));
-	c = c | (up & ((v16u){ 0 } + 0x20));
-	memcpy(out, &c, 16);
+	__m128i up = _mm_and_si128(_mm_cmpgt_epi8(c, _mm_set1_epi8('A' - 1)),
+				   _mm_cmplt_epi8(c, _mm_set1_epi8('Z' + 1)));
+	c = _mm_or_si128(c, _mm_and_si128(up, _mm_set1_epi8(0x20)));
+	_mm_storeu_si128((__m128i *)(void *)out, c);
 	return 1;
+#else
+	(void)in;
+	(void)out;
+	(void)space;
+	return 0;
+#endif
 }
 
 static const struct pat_lookalike *lookalike_find(uint32_t cp)

@@ -33,6 +33,14 @@ static const struct ncase cases[] = {
 	{ "Hello  WORLD", 0, "hello world" },
 	{ "  \t lead and trail \n ", 0, "lead and trail" },
 	{ "tab\tand\r\nnewline", 0, "tab and newline" },
+	/* longer than one 16-byte chunk: upper case, double spaces at and
+	 * across chunk boundaries, controls, a space ending a chunk */
+	{ "THIS IS A LONG UPPER-CASE MESSAGE  WITH  DOUBLE SPACES\tAND\x01TABS", 0,
+	  "this is a long upper-case message with double spaces and tabs" },
+	{ "ABCDEFGHIJKLMNO  PQRSTUVWXYZ[\\]^_`{|}~@ abcdefghijklmnop", 0,
+	  "abcdefghijklmno pqrstuvwxyz[\\]^_`{|}~@ abcdefghijklmnop" },
+	{ "0123456789ABCDE fghijklmnopqrst \x7f" "end of text", 0,
+	  "0123456789abcde fghijklmnopqrst end of text" },
 	/* Cyrillic and Greek homoglyphs */
 	{ "\xd0\xa0\xd0\xb0y\xd0\xa0\xd0\xb0l", 0, "paypal" },              /* РаyРаl */
 	{ "\xd0\xb0\xd1\x81\xd1\x81\xd0\xbeunt", 0, "account" },            /* аccоunt */
