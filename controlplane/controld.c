@@ -356,7 +356,13 @@ static void event_batch(struct client *c, const uint8_t *buf, uint32_t len)
 			c->hello = true;
 			logm(L_INFO, "dataplane instance %016llx pid %u workers %u",
 			     (unsigned long long)c->instance, ev.u.hello.pid, ev.u.hello.workers);
-			if (send_control(c, CP_EV_GENERATION, S.store->generation)) {
+			/* What is already committed from this instance, so a
+			 * dataplane whose spool lost its tail never reuses those
+			 * sequence numbers; then where the store stands. */
+			uint64_t committed = 0;
+			cp_engine_instance_seq(&S.eng, c->instance, &committed);
+			if ((committed && send_control(c, CP_EV_ACK, committed)) ||
+			    send_control(c, CP_EV_GENERATION, S.store->generation)) {
 				client_close(c);
 				return;
 			}

@@ -431,8 +431,10 @@ int cp_reader_ruleset_load(struct cp_reader *r, struct cp_ruleset_rec *hdr, void
  *
  * Controld -> dataplane: ACK (highest fact sequence durably committed; all
  * facts up to it may be dropped from the spool; cumulative) and GENERATION
- * ("look again at the store, generation G is committed"). Controld sends
- * GENERATION right after HELLO too, so a fresh dataplane loads immediately.
+ * ("look again at the store, generation G is committed"). Right after HELLO
+ * controld sends ACK with the instance's committed sequence (when it has
+ * one) and GENERATION, so a fresh dataplane loads immediately and never
+ * reuses a sequence number. cp_evclient.h implements the dataplane side.
  *
  * Unknown record types in a valid batch are skipped (forward compatibility);
  * a bad magic, version, length or checksum closes the connection.

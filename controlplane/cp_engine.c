@@ -1059,3 +1059,17 @@ int cp_engine_violations_count(struct cp_engine *e, const char *id, unsigned cat
 	mdb_txn_abort(txn);
 	return rc;
 }
+
+int cp_engine_instance_seq(struct cp_engine *e, uint64_t instance, uint64_t *seq)
+{
+	char key[64];
+	MDB_txn *txn;
+	int rc;
+
+	snprintf(key, sizeof(key), CP_META_DPSEQ_PREFIX "%016llx", (unsigned long long)instance);
+	if (mdb_txn_begin(e->store->env, NULL, MDB_RDONLY, &txn))
+		return CP_ERR_STORE;
+	rc = cp_meta_get_u64(e->store, txn, key, seq);
+	mdb_txn_abort(txn);
+	return rc;
+}

@@ -146,6 +146,9 @@ struct cp_ingest_result {
 int cp_engine_ingest(struct cp_engine *e, uint64_t instance, const uint8_t *const *batches,
 		     const uint32_t *lens, size_t n, struct cp_ingest_result *res);
 
+/** Highest fact sequence committed from dataplane @p instance (0 = none). */
+int cp_engine_instance_seq(struct cp_engine *e, uint64_t instance, uint64_t *seq);
+
 /** Delete messages and evidence past their retention. @return records
  *  deleted or a negative cp_status. */
 int64_t cp_engine_purge(struct cp_engine *e);
