@@ -103,6 +103,10 @@ const char *cp_strerror(int status);
  *  from that dataplane instance (exactly-once ingestion across reconnects). */
 #define CP_META_DPSEQ_PREFIX "dp-seq:"
 
+/** meta "msg-id": uint64_t, the next message id (ids are never reused,
+ *  even after retention emptied the message log). */
+#define CP_META_MSG_ID "msg-id"
+
 /** LMDB file name inside the store directory. */
 #define CP_STORE_FILE "data.mdb"
 

@@ -141,14 +141,20 @@ static int put_empty(struct cp_store *s, MDB_txn *txn, enum cp_db db, const uint
 	return mdb_put(txn, s->dbi[db], &k, &v, 0);
 }
 
-static int put_u64key(struct cp_store *s, MDB_txn *txn, enum cp_db db, uint64_t id, const void *val,
-		      size_t vlen)
+static int put_u64key_flags(struct cp_store *s, MDB_txn *txn, enum cp_db db, uint64_t id,
+			    const void *val, size_t vlen, unsigned flags)
 {
 	uint8_t key[8];
 	MDB_val k = {8, key}, v = {vlen, (void *)val};
 
 	cp_key_u64(key, id);
-	return mdb_put(txn, s->dbi[db], &k, &v, 0);
+	return mdb_put(txn, s->dbi[db], &k, &v, flags);
+}
+
+static int put_u64key(struct cp_store *s, MDB_txn *txn, enum cp_db db, uint64_t id, const void *val,
+		      size_t vlen)
+{
+	return put_u64key_flags(s, txn, db, id, val, vlen, 0);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -782,7 +788,8 @@ static int store_message(struct ingest_op *o, MDB_txn *txn, const struct cp_ev_m
 	} else {
 		memcpy(r.destination, dest, sizeof(dest));
 	}
-	if ((rc = put_u64key(s, txn, CP_DBI_MESSAGES, id, &r, sizeof(r))))
+	/* Message ids only grow (meta "msg-id"), so the log is appended. */
+	if ((rc = put_u64key_flags(s, txn, CP_DBI_MESSAGES, id, &r, sizeof(r), MDB_APPEND)))
 		return rc;
 	memcpy(ikey, r.customer, CP_SYSTEM_ID_MAX);
 	cp_key_u64(ikey + CP_SYSTEM_ID_MAX, r.dest_hash);
@@ -799,8 +806,8 @@ static int store_message(struct ingest_op *o, MDB_txn *txn, const struct cp_ev_m
 		memcpy(buf, &ev, sizeof(ev));
 		memcpy(buf + sizeof(ev), m->text.p, m->text.len);
 		memcpy(buf + sizeof(ev) + m->text.len, m->destination.p, m->destination.len);
-		rc = put_u64key(s, txn, CP_DBI_EVIDENCE, id, buf,
-				sizeof(ev) + m->text.len + m->destination.len);
+		rc = put_u64key_flags(s, txn, CP_DBI_EVIDENCE, id, buf,
+				      sizeof(ev) + m->text.len + m->destination.len, MDB_APPEND);
 		if (rc)
 			return rc;
 	}
@@ -861,6 +868,14 @@ static int ingest_fn(struct cp_store *s, MDB_txn *txn, void *arg)
 		return rc;
 	if ((rc = cp_store_next_id(s, txn, CP_DBI_MESSAGES, &next_msg)))
 		return rc;
+	/* After a purge emptied the log, ids must not start again at 1: old
+	 * complaints still name the messages they were linked to. */
+	uint64_t floor_id;
+	if ((rc = cp_meta_get_u64(s, txn, CP_META_MSG_ID, &floor_id)))
+		return rc;
+	if (floor_id > next_msg)
+		next_msg = floor_id;
+	uint64_t first_msg = next_msg;
 	o->res.max_fact_seq = seq;
 	for (size_t b = 0; b < o->n; b++) {
 		struct cp_ev_iter it;
@@ -920,6 +935,8 @@ static int ingest_fn(struct cp_store *s, MDB_txn *txn, void *arg)
 	}
 	if (o->res.max_fact_seq != seq &&
 	    (rc = cp_meta_put_u64(s, txn, seqkey, o->res.max_fact_seq)))
+		return rc;
+	if (next_msg != first_msg && (rc = cp_meta_put_u64(s, txn, CP_META_MSG_ID, next_msg)))
 		return rc;
 	return CP_OK;
 }

@@ -484,6 +484,21 @@ static void test_complaint_links_evidence_and_purge(void **state)
 	assert_int_equal(cp_engine_purge(&f->e), 4 + 4);
 	assert_int_equal(db_entries(f->store, CP_DBI_MESSAGES), 0);
 	assert_int_equal(db_entries(f->store, CP_DBI_EVIDENCE), 0);
+	/* an emptied log does not hand out old ids again: complaint 1 still
+	 * names message 11, which must never become another message */
+	make_batches(bufs, lens, 1, 5, &seq, f->clk.now * 1000);
+	assert_int_equal(cp_engine_ingest(&f->e, 1, (const uint8_t *const *)bufs, lens, 1, &res),
+			 CP_OK);
+	free(bufs[0]);
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	assert_int_equal(mdb_txn_begin(f->store->env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_cursor_open(txn, f->store->dbi[CP_DBI_MESSAGES], &cur), 0);
+	assert_int_equal(mdb_cursor_get(cur, &k, &v, MDB_FIRST), 0);
+	assert_int_equal(cp_key_get_u64(k.mv_data), 41);
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
 }
 
 static void test_masking(void **state)
