@@ -106,11 +106,16 @@ struct dp_stream_stats {
 typedef void (*dp_pdu_fn)(void *arg, struct dp_flow *f, enum dp_dir dir,
 			  const uint8_t *pdu, uint32_t len, uint32_t seq, unsigned flags);
 
+/** Called when a gap of @p bytes is given up (past the hold bound): those
+ *  bytes will never be inspected. */
+typedef void (*dp_gap_fn)(void *arg, struct dp_flow *f, enum dp_dir dir, uint32_t bytes);
+
 /** What the stream layer needs; one per worker. */
 struct dp_stream_ctx {
 	struct dp_pool *pool;
 	struct dp_stream_stats *st;
 	dp_pdu_fn on_pdu;
+	dp_gap_fn on_gap;     /**< may be NULL */
 	void *arg;
 	uint32_t pdu_max;     /**< longest PDU reassembled (≤ pool chunk_cap) */
 	uint32_t hold_window; /**< farthest ahead of next_seq a segment is held */

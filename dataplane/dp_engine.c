@@ -141,6 +141,7 @@ void dp_settings_default(struct dp_settings *s)
 
 static void on_pdu(void *arg, struct dp_flow *f, enum dp_dir dir, const uint8_t *pdu,
 		   uint32_t len, uint32_t seq, unsigned flags);
+static void on_gap(void *arg, struct dp_flow *f, enum dp_dir dir, uint32_t bytes);
 
 struct dp_engine *dp_engine_create(unsigned id, const struct dp_settings *s, int socket)
 {
@@ -165,6 +166,7 @@ struct dp_engine *dp_engine_create(unsigned id, const struct dp_settings *s, int
 	e->sctx.pool = &e->pool;
 	e->sctx.st = &e->c.stream;
 	e->sctx.on_pdu = on_pdu;
+	e->sctx.on_gap = on_gap;
 	e->sctx.arg = e;
 	e->sctx.pdu_max = s->pdu_max;
 	e->sctx.hold_window = s->hold_window;
@@ -244,16 +246,33 @@ static bool port_in(const uint16_t *ports, unsigned n, uint16_t p)
 	return false;
 }
 
-static void emit_uninspectable(struct dp_engine *e, struct dp_flow *f)
+static void emit_uninspectable_rule(struct dp_engine *e, struct dp_flow *f, bool block,
+				    const char *rule, uint32_t bytes)
 {
 	struct dp_event ev;
 	memset(&ev, 0, sizeof(ev));
 	ev.type = DP_EV_UNINSPECTABLE;
 	ev.category = DP_CAT_UNINSPECTABLE;
-	ev.verdict = e->set->uninspectable_block ? DP_VERDICT_BLOCK : DP_VERDICT_PASS;
-	snprintf(ev.rule_id, sizeof(ev.rule_id), "%s", f->tls ? "builtin:tls" : "builtin:not-smpp");
+	ev.cp_category = 10; /* CP_CAT_UNINSPECTABLE */
+	ev.verdict = block ? DP_VERDICT_BLOCK : DP_VERDICT_PASS;
+	ev.sequence = bytes;
+	snprintf(ev.rule_id, sizeof(ev.rule_id), "%s", rule);
 	memcpy(ev.system_id, f->sess.system_id, sizeof(ev.system_id));
 	dp_event_emit(e, &ev);
+}
+
+static void emit_uninspectable(struct dp_engine *e, struct dp_flow *f)
+{
+	emit_uninspectable_rule(e, f, e->set->uninspectable_block,
+				f->tls ? "builtin:tls" : "builtin:not-smpp", 0);
+}
+
+/* Bytes given up past the out-of-order bound: failure_ooo decides. */
+static void on_gap(void *arg, struct dp_flow *f, enum dp_dir dir, uint32_t bytes)
+{
+	struct dp_engine *e = arg;
+	(void)dir;
+	emit_uninspectable_rule(e, f, e->set->fail_ooo == DP_FAIL_CLOSED, "builtin:ooo-gap", bytes);
 }
 
 enum dp_action dp_engine_frame(struct dp_engine *e, const uint8_t *p, uint32_t len)

@@ -459,7 +459,10 @@ static void segment(struct dp_stream_ctx *ctx, struct dp_flow *f, enum dp_dir di
 			if (seq_diff(first, from) < 0)
 				from = first;
 		}
-		ctx->st->gap_bytes += (uint32_t)seq_diff(from, s->next_seq);
+		uint32_t gap = (uint32_t)seq_diff(from, s->next_seq);
+		ctx->st->gap_bytes += gap;
+		if (ctx->on_gap && s->state != DP_STREAM_BYPASS)
+			ctx->on_gap(ctx->arg, f, dir, gap);
 		buf_free(ctx, s);
 		s->skip = 0;
 		s->next_seq = from;

@@ -486,6 +486,44 @@ static void test_tls_on_smpp_port(void **state)
 	fx_free(x);
 }
 
+static void ooo1(struct dp_settings *s)
+{
+	s->ooo_max = 1;
+}
+
+/* Past the hold bound the missing bytes are given up: an uninspectable
+ * event under failure_ooo (closed by default), and the stream goes on. */
+static void test_ooo_gap_policy(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(ooo1);
+	handshake(x);
+	bind_ok(x, "alpha");
+	uint8_t p[256];
+	uint32_t n = mk_text(p, 0x04, 50, 1, "447700900001", "447700900002", "lost one");
+	uint32_t base = x->cseq;
+	x->cseq = base + n; /* the first submit is lost */
+	uint8_t q[256];
+	uint32_t m = mk_text(q, 0x04, 51, 1, "447700900001", "447700900002", "held one");
+	seg(x, true, DP_TCP_ACK | DP_TCP_PSH, q, m); /* held */
+	uint8_t r[256];
+	uint32_t k = mk_text(r, 0x04, 52, 1, "447700900001", "447700900002", "win a free prize");
+	seg(x, true, DP_TCP_ACK | DP_TCP_PSH, r, k); /* past the bound */
+	struct dp_counters *c = dp_engine_counters(x->e);
+	assert_int_equal(c->stream.ooo_overflow, 1);
+	assert_int_equal(c->stream.gap_bytes, n);
+	bool gap_ev = false, last_blocked = false;
+	for (unsigned i = 0; i < x->n_ev; i++) {
+		if (x->ev[i].type == DP_EV_UNINSPECTABLE && !strcmp(x->ev[i].rule_id, "builtin:ooo-gap"))
+			gap_ev = x->ev[i].verdict == DP_VERDICT_BLOCK && x->ev[i].sequence == n;
+		if (x->ev[i].type == DP_EV_VERDICT && x->ev[i].sequence == 52)
+			last_blocked = x->ev[i].rule_num == 9002;
+	}
+	assert_true(gap_ev);
+	assert_true(last_blocked); /* the stream went on after the gap */
+	fx_free(x);
+}
+
 /* ---------------------------------------------------- verdict steps */
 
 static struct dp_customer custs[2];
@@ -753,6 +791,7 @@ int main(void)
 		cmocka_unit_test(test_session_bind),
 		cmocka_unit_test(test_midstream_flow),
 		cmocka_unit_test(test_tls_on_smpp_port),
+		cmocka_unit_test(test_ooo_gap_policy),
 		cmocka_unit_test(test_standing_first),
 		cmocka_unit_test(test_rate_limit_fake_clock),
 		cmocka_unit_test(test_optout_then_optin),
