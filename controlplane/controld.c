@@ -241,21 +241,24 @@ static void client_accept(int lfd, enum client_kind kind)
 	close(fd);
 }
 
+/* Write everything, waiting for a slow reader; give up (and let the caller
+ * drop the client) after 5 s without any progress. */
 static int write_all(int fd, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
-	int spins = 0;
+	int stalls = 0;
 
 	while (len) {
 		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
 			struct pollfd pf = {.fd = fd, .events = POLLOUT};
-			if (++spins > 50 || poll(&pf, 1, 100) < 0)
+			if (++stalls > 50 || poll(&pf, 1, 100) < 0)
 				return -1;
 			continue;
 		}
 		if (n <= 0)
 			return -1;
+		stalls = 0;
 		p += n;
 		len -= (size_t)n;
 	}
