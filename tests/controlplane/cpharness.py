@@ -25,9 +25,9 @@ class Harness:
         self.sock = os.path.join(self.dir, "controld.sock")
         self.evsock = os.path.join(self.dir, "events.sock")
         self.store = os.path.join(self.dir, "store")
-        self.config = None
-        if config_text is not None:
-            self.set_config(config_text)
+        # Always an explicit file (empty = built-in defaults), so a
+        # /etc/smsfw/smsfw.conf on the machine never leaks into a test.
+        self.set_config(config_text or "")
         self.proc = None
         self.checks = 0
         self.failures = 0
@@ -38,9 +38,7 @@ class Harness:
             f.write(text)
 
     def start(self):
-        args = [self.controld, "--foreground", "--state-dir", self.dir]
-        if self.config:
-            args += ["--config", self.config]
+        args = [self.controld, "--foreground", "--state-dir", self.dir, "--config", self.config]
         for stale in (self.sock, self.evsock):  # left behind by a kill -9
             if os.path.exists(stale):
                 os.unlink(stale)
