@@ -208,8 +208,11 @@ unsigned pat_ruleset_category_count(const struct pat_ruleset *rs);
 const char *pat_category_name(const struct pat_ruleset *rs, unsigned id);
 /** @return the id of category @p name (length @p len), or -1. */
 int pat_category_id(const struct pat_ruleset *rs, const char *name, size_t len);
-/** @return the score threshold of category @p id (0 if none / out of range). */
+/** @return the block score threshold of category @p id (0 if none / out of range). */
 double pat_category_threshold(const struct pat_ruleset *rs, unsigned id);
+/** @return the block threshold on the total score over all categories
+ *  (`threshold cat=*`; 0 if none). */
+double pat_ruleset_total_threshold(const struct pat_ruleset *rs);
 
 /** Read-only description of one rule. */
 struct pat_rule_info {
@@ -267,12 +270,16 @@ struct pat_msg {
 	size_t system_id_len;
 };
 
-/** Outcome of a scan. */
+/**
+ * Outcome of a scan. BLOCK: an in-scope block rule matched, or a category's
+ * score reached its block threshold, or the total score reached the
+ * `cat=*` threshold; MONITOR likewise with monitor rules/thresholds.
+ */
 struct pat_result {
 	enum pat_verdict verdict;
 	uint32_t rule_id;          /**< deciding rule (0 on PASS) */
 	int category;              /**< its category (-1 on PASS) */
-	float scores[PAT_MAX_CATEGORIES]; /**< score per category */
+	float scores[PAT_MAX_CATEGORIES]; /**< score per category (weights may be negative) */
 	uint32_t matches[PAT_MAX_MATCHES]; /**< matched rule ids, in-scope only */
 	unsigned n_matches;
 	unsigned matches_dropped;  /**< in-scope matches not kept (list full) */

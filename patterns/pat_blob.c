@@ -454,6 +454,11 @@ double pat_category_threshold(const struct pat_ruleset *rs, unsigned id)
 	return rs && id < rs->n_cats ? rs->cat_block[id] : 0;
 }
 
+double pat_ruleset_total_threshold(const struct pat_ruleset *rs)
+{
+	return rs ? rs->total_block : 0;
+}
+
 int pat_rule_info(const struct pat_ruleset *rs, uint32_t rule_id,
 		  struct pat_rule_info *info)
 {

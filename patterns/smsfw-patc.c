@@ -413,18 +413,29 @@ static int cmd_scan(int argc, char **argv)
 		struct pat_rule_info ri;
 		if (pat_rule_info(rs, r.matches[i], &ri))
 			continue;
-		printf("match %u %s target=%s %s%s%.1f %s — %s\n", ri.id,
-		       pat_category_name(rs, ri.category), target_name(ri.target),
-		       ri.action == PAT_ACTION_BLOCK ? "block" :
-		       ri.action == PAT_ACTION_MONITOR ? "monitor" : "score:",
-		       ri.action == PAT_ACTION_SCORE ? "" : " ",
-		       ri.action == PAT_ACTION_SCORE ? ri.weight : 0.0,
+		char act[32];
+		if (ri.action == PAT_ACTION_SCORE)
+			snprintf(act, sizeof(act), "score:%g", ri.weight);
+		else
+			snprintf(act, sizeof(act), "%s",
+				 ri.action == PAT_ACTION_BLOCK ? "block" : "monitor");
+		printf("match %u %s target=%s %s %s — %s\n", ri.id,
+		       pat_category_name(rs, ri.category), target_name(ri.target), act,
 		       ri.pattern, ri.description);
 	}
-	for (unsigned cat = 0; cat < pat_ruleset_category_count(rs); cat++)
-		if (r.scores[cat] > 0)
-			printf("score %s %.2f (block at %.2f)\n", pat_category_name(rs, cat),
-			       r.scores[cat], pat_category_threshold(rs, cat));
+	double total = 0;
+	for (unsigned cat = 0; cat < pat_ruleset_category_count(rs); cat++) {
+		total += r.scores[cat];
+		if (r.scores[cat] == 0)
+			continue;
+		printf("score %s %.2f", pat_category_name(rs, cat), r.scores[cat]);
+		if (pat_category_threshold(rs, cat) > 0)
+			printf(" (blocks at %.2f)", pat_category_threshold(rs, cat));
+		printf("\n");
+	}
+	if (pat_ruleset_total_threshold(rs) > 0)
+		printf("score total %.2f (blocks at %.2f)\n", total,
+		       pat_ruleset_total_threshold(rs));
 	printf("verdict %s", pat_verdict_name(r.verdict));
 	if (r.verdict != PAT_VERDICT_PASS)
 		printf(" rule %u category %s", r.rule_id,
