@@ -118,13 +118,29 @@ static void range_text(const struct cp_ip_range *r, char *out, size_t cap)
 	}
 }
 
+/* Prefix length: 1..3 decimal digits, at most @p max. */
+static int prefix_parse(const char *s, unsigned max, unsigned *out)
+{
+	unsigned v = 0;
+	size_t n = 0;
+
+	for (; s[n]; n++) {
+		if (n >= 3 || s[n] < '0' || s[n] > '9')
+			return -1;
+		v = v * 10 + (unsigned)(s[n] - '0');
+	}
+	if (n == 0 || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 static int range_parse(const char *s, struct cp_ip_range *r)
 {
 	char a[64];
 	const char *slash = strchr(s, '/');
 	size_t n = slash ? (size_t)(slash - s) : strlen(s);
 	unsigned len;
-	char *end;
 
 	if (n >= sizeof(a))
 		return -1;
@@ -134,23 +150,15 @@ static int range_parse(const char *s, struct cp_ip_range *r)
 	if (inet_pton(AF_INET, a, r->addr + 12) == 1) {
 		r->addr[10] = r->addr[11] = 0xff;
 		len = 32;
-		if (slash) {
-			unsigned long v = strtoul(slash + 1, &end, 10);
-			if (*end || end == slash + 1 || v > 32)
-				return -1;
-			len = (unsigned)v;
-		}
+		if (slash && prefix_parse(slash + 1, 32, &len))
+			return -1;
 		r->prefix_len = (uint8_t)(96 + len);
 		return 0;
 	}
 	if (inet_pton(AF_INET6, a, r->addr) == 1) {
 		len = 128;
-		if (slash) {
-			unsigned long v = strtoul(slash + 1, &end, 10);
-			if (*end || end == slash + 1 || v > 128)
-				return -1;
-			len = (unsigned)v;
-		}
+		if (slash && prefix_parse(slash + 1, 128, &len))
+			return -1;
 		r->prefix_len = (uint8_t)len;
 		return 0;
 	}
