@@ -300,9 +300,22 @@ def run(h, patc, rules_dir):
     h.stop()
     watch = os.path.join(h.dir, "watch")
     os.mkdir(watch)
-    h.set_config("[controld]\ntrusted_keys = %s\nrules_watch_dir = %s\n" % (
-        os.path.join(keys, "ops.pub"), watch))
+    h.set_config("[controld]\ntrusted_keys = %s\nrules_watch_dir = %s\n[policy]\nreview = yes\n"
+                 % (os.path.join(keys, "ops.pub"), watch))
     h.start()
+    # review mode: 5 fraud blocks propose a suspension, an operator decides
+    rc, out = h.events(0x5151, "viol", 5, "rev")
+    c = h.expect(OK, ["customers", "show", "rev"], "show customer under review", json_out=True)
+    h.check(c and c["standing"] == "active" and c["review_pending"] is True
+            and c["pending_standing"] == "suspended" and c["history"][-1]["pending_review"],
+            "review mode: suspension proposed, customer still active")
+    st = h.expect(OK, ["status"], "status in review mode", json_out=True)
+    h.check(st and st["customers"]["pending_review"] == 1 and st["review_mode"] is True,
+            "status counts customers pending review")
+    r = h.expect(OK, ["customers", "suspend", "rev", "--reason", "confirmed"],
+                 "operator confirms the suspension", json_out=True)
+    h.check(r and r["standing"] == "suspended" and r["review_pending"] is False,
+            "confirmed: suspended, nothing pending")
     shutil.copy(bundle(8, "ops"), os.path.join(watch, "v8.bundle"))
     ver = None
     for _ in range(100):
