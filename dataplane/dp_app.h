@@ -47,6 +47,9 @@ struct dp_app {
 	struct cp_reader *reader;
 	uint64_t lmdb_gen;
 	uint64_t generation;
+	int store_rs_known;             /**< the running ruleset came from the store */
+	uint64_t store_rs_version;
+	uint8_t store_rs_sha[32];
 	uint64_t ruleset_version;
 	char ruleset_hash[65];
 	size_t ruleset_rules;

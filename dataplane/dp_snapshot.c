@@ -35,8 +35,12 @@ static void rules_free(struct dp_app *a, struct dp_rules *r)
 	free(r);
 }
 
-/* Load the ruleset: the store's current one, else the standalone path. */
-static int rules_load(struct dp_app *a, struct pat_ruleset **out, char *err, size_t errlen)
+/* Load the ruleset: the store's current one, else the standalone path.
+ * With @p only_if_changed, return 1 (and nothing in *out) when the store's
+ * ruleset is the one already running, or when there is none in the store
+ * (the standalone rules only reload on SIGHUP). */
+static int rules_load(struct dp_app *a, struct pat_ruleset **out, bool only_if_changed, char *err,
+		      size_t errlen)
 {
 	struct pat_error pe;
 	memset(&pe, 0, sizeof(pe));
@@ -46,14 +50,25 @@ static int rules_load(struct dp_app *a, struct pat_ruleset **out, char *err, siz
 		size_t len = 0;
 		struct cp_ruleset_rec hdr;
 		if (cp_reader_ruleset_load(a->reader, &hdr, &blob, &len) == CP_OK) {
+			if (only_if_changed && a->store_rs_known && hdr.version == a->store_rs_version &&
+			    memcmp(hdr.src_sha256, a->store_rs_sha, sizeof(a->store_rs_sha)) == 0) {
+				free(blob);
+				return 1;
+			}
 			int rc = pat_ruleset_load(blob, len, out, &pe);
 			free(blob);
-			if (rc == PAT_OK)
+			if (rc == PAT_OK) {
+				a->store_rs_known = 1;
+				a->store_rs_version = hdr.version;
+				memcpy(a->store_rs_sha, hdr.src_sha256, sizeof(a->store_rs_sha));
 				return 0;
+			}
 			snprintf(err, errlen, "store ruleset: %s %s", pat_strerror(rc), pe.message);
 			return -1;
 		}
 	}
+	if (only_if_changed)
+		return 1;
 	if (a->rules[0] == '\0')
 		return 0; /* no rules: failure_no_ruleset applies */
 	struct stat st;
@@ -184,15 +199,19 @@ int dp_snapshot_build(struct dp_app *a, struct dp_snapshot **out, char *err, siz
 	if (a->reader != NULL)
 		cp_reader_generation(a->reader, &gen);
 	bool reload_rules = cur == NULL || a->reload || cur->rules == NULL;
-	if (!reload_rules && a->reader != NULL && gen != a->lmdb_gen)
-		reload_rules = true; /* the store may carry a new ruleset */
-	if (reload_rules) {
+	/* A new store generation may carry a new ruleset: load it only if its
+	 * version or source hash differs from the running one. */
+	bool maybe = !reload_rules && a->reader != NULL && gen != a->lmdb_gen;
+	if (reload_rules || maybe) {
 		struct pat_ruleset *rs = NULL;
-		if (rules_load(a, &rs, err, errlen) != 0) {
+		int rc = rules_load(a, &rs, maybe, err, errlen);
+		if (rc < 0) {
 			free(s);
 			return DP_ECONFIG;
 		}
-		if (rs != NULL) {
+		if (rc == 1) {
+			s->rules = cur->rules;
+		} else if (rs != NULL) {
 			s->rules = rules_make(a, rs, err, errlen);
 			if (s->rules == NULL) {
 				free(s);
