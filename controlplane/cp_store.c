@@ -687,7 +687,9 @@ int cp_store_open(const char *dir, size_t map_size, struct cp_store **out, char 
 	mdb_env_set_maxreaders(s->env, 126);
 	if ((rc = mdb_env_set_mapsize(s->env, s->map_size)))
 		goto fail_env;
-	if ((rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0640)))
+	/* 0660: readers write their slot in lock.mdb, so a dataplane that
+	 * dropped root needs group write on it (same group as controld). */
+	if ((rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0660)))
 		goto fail_env;
 	/* An existing file may already be larger than what we asked for. */
 	if (mdb_env_info(s->env, &info) == 0 && info.me_mapsize > s->map_size)
