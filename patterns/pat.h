@@ -316,9 +316,10 @@ int pat_stream_open(const struct pat_ruleset *rs, struct pat_scratch *s,
 
 /**
  * Scan the next part. Text is scanned as a continuation of earlier parts (a
- * pattern or URL split across parts is found); sender and destination are
- * scanned with the first part. @p res holds the verdict so far for the whole
- * message (it only grows).
+ * pattern or URL split across parts is found); sender, destination and the
+ * customer (system_id, for scopes of later matches too) are taken from the
+ * first part. @p res holds the verdict so far for the whole message (it only
+ * grows). No heap allocation.
  * @return PAT_OK, PAT_EINVAL, PAT_ESCRATCH, PAT_EHYPERSCAN.
  */
 int pat_stream_scan(const struct pat_ruleset *rs, struct pat_scratch *s,
