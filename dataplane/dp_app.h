@@ -88,6 +88,25 @@ void dp_ctl_counters(uint64_t *obs_sent, uint64_t *obs_dropped, uint64_t *facts_
 		     uint64_t *facts_acked, uint64_t *facts_refused, int *connected);
 void dp_ctl_close(void);
 
+/* dp_stats.c: per-customer and per-rule counters (main lcore, from events) */
+struct dp_cust_stats {
+	char system_id[DP_SYSTEM_ID_MAX];
+	uint8_t used;
+	uint64_t submits, binds, optouts;
+	uint64_t verdicts[3];
+};
+struct dp_rule_stats {
+	char rule[DP_RULE_ID_MAX];
+	uint8_t used, category;
+	uint64_t hits;
+};
+/** Count one drained event (takes a->lock). */
+void dp_stats_event(struct dp_app *a, const struct dp_event *e);
+/** Visit the tables (caller holds a->lock). */
+void dp_stats_each(void (*cf)(void *arg, const struct dp_cust_stats *c),
+		   void (*rf)(void *arg, const struct dp_rule_stats *r), void *arg);
+void dp_stats_overflow(uint64_t *customers, uint64_t *rules);
+
 /* dp_telemetry.c */
 int dp_telemetry_register(struct dp_app *a);
 

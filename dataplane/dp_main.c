@@ -269,8 +269,10 @@ static unsigned drain_events(struct dp_app *a)
 		unsigned n;
 		while ((n = rte_ring_dequeue_burst_elem(a->ring[w], ev, sizeof(ev[0]), 64, NULL)) > 0) {
 			total += n;
-			for (unsigned i = 0; i < n; i++)
+			for (unsigned i = 0; i < n; i++) {
 				dp_ctl_event(&ev[i]);
+				dp_stats_event(a, &ev[i]);
+			}
 			for (unsigned i = 0; i < n && a->events != NULL; i++) {
 				json_t *o = event_json(&ev[i]);
 				json_dumpf(o, a->events, JSON_COMPACT);

@@ -7,6 +7,7 @@
  * writes (64-bit aligned loads, a consistent enough view for monitoring)
  * and the snapshot under the app lock, never worker-private tables.
  */
+#include <inttypes.h>
 #include <string.h>
 
 #include <rte_ethdev.h>
@@ -162,6 +163,63 @@ static int cmd_flows(const char *cmd, const char *params, struct rte_tel_data *d
 	return 0;
 }
 
+struct cust_out {
+	struct rte_tel_data *d;
+	const struct dp_snapshot *snap;
+	unsigned n;
+};
+
+static const char *const standing_name[] = { "active", "warned", "suspended", "terminated" };
+
+static void cust_line(void *arg, const struct dp_cust_stats *c)
+{
+	struct cust_out *o = arg;
+	if (o->n >= RTE_TEL_MAX_DICT_ENTRIES - 8)
+		return;
+	const struct dp_customer *dc = o->snap && c->system_id[0] ?
+		dp_snapshot_customer(o->snap, c->system_id) : NULL;
+	char v[RTE_TEL_MAX_STRING_LEN];
+	snprintf(v, sizeof(v), "%s submits=%" PRIu64 " pass=%" PRIu64 " block=%" PRIu64
+		 " throttle=%" PRIu64 " binds=%" PRIu64 " optouts=%" PRIu64,
+		 dc ? standing_name[dc->standing & 3] : "default-profile", c->submits, c->verdicts[0],
+		 c->verdicts[1], c->verdicts[2], c->binds, c->optouts);
+	char k[48];
+	snprintf(k, sizeof(k), "traffic:%s", c->system_id[0] ? c->system_id : "(no bind seen)");
+	rte_tel_data_add_dict_string(o->d, k, v);
+	o->n++;
+}
+
+static int cmd_customers(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct dp_app *a = &dp_app;
+	(void)cmd;
+	(void)params;
+	rte_tel_data_start_dict(d);
+	pthread_mutex_lock(&a->lock);
+	const struct dp_snapshot *s = a->snap;
+	add_u64(d, "count", s ? s->n_cust : 0);
+	add_u64(d, "optouts", s ? s->n_optouts : 0);
+	struct cust_out o = { d, s, 2 };
+	/* Customers of the snapshot first (standing), then the traffic seen. */
+	for (uint32_t i = 0; s != NULL && i < s->n_cust && o.n < RTE_TEL_MAX_DICT_ENTRIES / 2; i++, o.n++)
+		rte_tel_data_add_dict_string(d, s->cust[i].system_id,
+					     standing_name[s->cust[i].standing & 3]);
+	dp_stats_each(cust_line, NULL, &o);
+	pthread_mutex_unlock(&a->lock);
+	return 0;
+}
+
+static void rule_line(void *arg, const struct dp_rule_stats *r)
+{
+	struct cust_out *o = arg;
+	if (o->n >= RTE_TEL_MAX_DICT_ENTRIES - 16)
+		return;
+	char k[64];
+	snprintf(k, sizeof(k), "hits_%s", r->rule);
+	add_u64(o->d, k, r->hits);
+	o->n++;
+}
+
 static int cmd_ruleset(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	struct dp_app *a = &dp_app;
@@ -178,28 +236,11 @@ static int cmd_ruleset(const char *cmd, const char *params, struct rte_tel_data 
 	pthread_mutex_unlock(&a->lock);
 	add_u64(d, "swaps", a->swaps);
 	add_u64(d, "swap_failures", a->swap_failures);
-	rte_tel_data_add_dict_string(d, "source", a->reader ? "store" : a->rules);
-	return 0;
-}
-
-static int cmd_customers(const char *cmd, const char *params, struct rte_tel_data *d)
-{
-	struct dp_app *a = &dp_app;
-	static const char *const standing[] = { "active", "warned", "suspended", "terminated" };
-	(void)cmd;
-	(void)params;
-	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "source", a->store_rs_known ? "store" : a->rules);
+	struct cust_out o = { d, NULL, 10 };
 	pthread_mutex_lock(&a->lock);
-	const struct dp_snapshot *s = a->snap;
-	add_u64(d, "count", s ? s->n_cust : 0);
-	add_u64(d, "optouts", s ? s->n_optouts : 0);
-	/* The dictionary holds a bounded number of entries. */
-	for (uint32_t i = 0; s != NULL && i < s->n_cust && i < RTE_TEL_MAX_DICT_ENTRIES - 8; i++)
-		rte_tel_data_add_dict_string(d, s->cust[i].system_id,
-					     standing[s->cust[i].standing & 3]);
+	dp_stats_each(NULL, rule_line, &o);
 	pthread_mutex_unlock(&a->lock);
-	rte_tel_data_add_dict_string(d, "(default profile)",
-				     a->set.accept_unknown ? "accept unknown" : "refuse unknown");
 	return 0;
 }
 
