@@ -644,9 +644,13 @@ static void timers(void)
 			event_flush(c);
 	}
 	if (wall >= S.next_tick) {
-		int n = cp_engine_tick(&S.eng);
+		int n = cp_engine_tick(&S.eng), dead = 0;
 		if (n > 0)
 			logm(L_NOTICE, "%d warning(s) expired", n);
+		/* A reader killed mid-transaction (a dataplane crash) would pin
+		 * old pages and make the file grow: clear its slot. */
+		if (mdb_reader_check(S.store->env, &dead) == 0 && dead > 0)
+			logm(L_WARN, "cleared %d stale LMDB reader slot(s)", dead);
 		S.next_tick = wall + 60;
 		announce_generation();
 	}
