@@ -258,7 +258,7 @@ def run_case(name, frames, expect, conf, work, stats_expect):
            "--idle-sleep-us", "1000"]
     log = open(os.path.join(work, name + ".log"), "w")
     p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    stats = flows = rules = None
+    stats = flows = rules = custs = None
     try:
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -276,7 +276,7 @@ def run_case(name, frames, expect, conf, work, stats_expect):
                 stats = telemetry(prefix, "/smsfw/stats")
                 flows = telemetry(prefix, "/smsfw/flows")
                 rules = telemetry(prefix, "/smsfw/ruleset")
-                telemetry(prefix, "/smsfw/customers")
+                custs = telemetry(prefix, "/smsfw/customers")
                 break
     finally:
         if p.poll() is None:
@@ -295,6 +295,16 @@ def run_case(name, frames, expect, conf, work, stats_expect):
             fails.append(f"telemetry {k} = {got}, expected {v}")
     if rules.get("loaded") != "yes":
         fails.append("/smsfw/ruleset: no ruleset loaded")
+    # Per-rule and per-customer counters agree with the expected events.
+    for rule in {e[4] for e in expect if e[0] == "verdict" and e[4]}:
+        want = sum(1 for e in expect if e[0] == "verdict" and e[4] == rule)
+        if rules.get("hits_" + rule) != want:
+            fails.append(f"/smsfw/ruleset hits_{rule} = {rules.get('hits_' + rule)}, expected {want}")
+    for sid in {e[1] for e in expect if e[0] == "verdict" and e[1]}:
+        want = sum(1 for e in expect if e[0] == "verdict" and e[1] == sid)
+        line = (custs or {}).get("traffic:" + sid, "")
+        if f"submits={want} " not in line:
+            fails.append(f"/smsfw/customers traffic:{sid} = '{line}', expected {want} submits")
     outf = read_pcap(out1)
     if outf != frames:
         n = sum(1 for a, b in zip(outf, frames) if a != b)
