@@ -15,6 +15,21 @@
 
 #include "dp_app.h"
 
+/* Telemetry dictionary names accept letters, digits and a few marks only:
+ * anything else in a system_id or rule id becomes '_'. */
+static const char *tel_name(char *out, size_t cap, const char *prefix, const char *s, size_t max)
+{
+	size_t o = (size_t)snprintf(out, cap, "%s", prefix);
+	for (size_t i = 0; i < max && s[i] && o + 1 < cap; i++) {
+		char c = s[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			  c == '_';
+		out[o++] = ok ? c : '_';
+	}
+	out[o] = '\0';
+	return out;
+}
+
 static void add_u64(struct rte_tel_data *d, const char *name, uint64_t v)
 {
 	rte_tel_data_add_dict_u64(d, name, v);
@@ -184,7 +199,7 @@ static void cust_line(void *arg, const struct dp_cust_stats *c)
 		 dc ? standing_name[dc->standing & 3] : "default-profile", c->submits, c->verdicts[0],
 		 c->verdicts[1], c->verdicts[2], c->binds, c->optouts);
 	char k[48];
-	snprintf(k, sizeof(k), "traffic:%s", c->system_id[0] ? c->system_id : "(no bind seen)");
+	tel_name(k, sizeof(k), "traffic_", c->system_id[0] ? c->system_id : "nobind", DP_SYSTEM_ID_MAX);
 	rte_tel_data_add_dict_string(o->d, k, v);
 	o->n++;
 }
@@ -201,9 +216,12 @@ static int cmd_customers(const char *cmd, const char *params, struct rte_tel_dat
 	add_u64(d, "optouts", s ? s->n_optouts : 0);
 	struct cust_out o = { d, s, 2 };
 	/* Customers of the snapshot first (standing), then the traffic seen. */
-	for (uint32_t i = 0; s != NULL && i < s->n_cust && o.n < RTE_TEL_MAX_DICT_ENTRIES / 2; i++, o.n++)
-		rte_tel_data_add_dict_string(d, s->cust[i].system_id,
+	for (uint32_t i = 0; s != NULL && i < s->n_cust && o.n < RTE_TEL_MAX_DICT_ENTRIES / 2; i++, o.n++) {
+		char k[48];
+		rte_tel_data_add_dict_string(d, tel_name(k, sizeof(k), "", s->cust[i].system_id,
+							 DP_SYSTEM_ID_MAX),
 					     standing_name[s->cust[i].standing & 3]);
+	}
 	dp_stats_each(cust_line, NULL, &o);
 	pthread_mutex_unlock(&a->lock);
 	return 0;
@@ -215,8 +233,7 @@ static void rule_line(void *arg, const struct dp_rule_stats *r)
 	if (o->n >= RTE_TEL_MAX_DICT_ENTRIES - 16)
 		return;
 	char k[64];
-	snprintf(k, sizeof(k), "hits_%s", r->rule);
-	add_u64(o->d, k, r->hits);
+	add_u64(o->d, tel_name(k, sizeof(k), "hits_", r->rule, DP_RULE_ID_MAX), r->hits);
 	o->n++;
 }
 

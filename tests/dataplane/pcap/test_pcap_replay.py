@@ -302,9 +302,9 @@ def run_case(name, frames, expect, conf, work, stats_expect):
             fails.append(f"/smsfw/ruleset hits_{rule} = {rules.get('hits_' + rule)}, expected {want}")
     for sid in {e[1] for e in expect if e[0] == "verdict" and e[1]}:
         want = sum(1 for e in expect if e[0] == "verdict" and e[1] == sid)
-        line = (custs or {}).get("traffic:" + sid, "")
+        line = (custs or {}).get("traffic_" + sid, "")
         if f"submits={want} " not in line:
-            fails.append(f"/smsfw/customers traffic:{sid} = '{line}', expected {want} submits")
+            fails.append(f"/smsfw/customers traffic_{sid} = '{line}', expected {want} submits")
     outf = read_pcap(out1)
     if outf != frames:
         n = sum(1 for a, b in zip(outf, frames) if a != b)
