@@ -382,7 +382,11 @@ static json_t *cmd_customers_show(struct cp_ctl_ctx *x, json_t *args)
 	w = json_object();
 	for (unsigned cat = 1; cat < CP_CAT_COUNT; cat++) {
 		uint32_t n = 0;
-		cp_engine_violations_count(x->eng, id, cat, x->eng->cfg.window, 1000000, &n);
+		uint64_t win =
+		    x->eng->cfg.window_cat[cat] ? x->eng->cfg.window_cat[cat] : x->eng->cfg.window;
+		if (cat == CP_CAT_COMPLAINTS)
+			win = 90 * (uint64_t)CP_DAY;
+		cp_engine_violations_count(x->eng, id, cat, win, 1000000, &n);
 		if (n)
 			json_object_set_new(w, cp_category_name(cat), json_integer(n));
 	}

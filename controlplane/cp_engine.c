@@ -56,6 +56,12 @@ void cp_policy_cfg_from_conf(struct cp_policy_cfg *p, const struct smsfw_conf *c
 	p->suspend[CP_CAT_FLOOD] = I(flood_suspend);
 	p->warn[CP_CAT_BULK] = I(bulk_warn);
 	p->suspend[CP_CAT_BULK] = I(bulk_suspend);
+	p->window_cat[CP_CAT_FRAUD] = I(fraud_window);
+	p->window_cat[CP_CAT_SPAM] = I(spam_window);
+	p->window_cat[CP_CAT_HARASSMENT] = I(harassment_window);
+	p->window_cat[CP_CAT_SPOOFING] = I(spoofing_window);
+	p->window_cat[CP_CAT_FLOOD] = I(flood_window);
+	p->window_cat[CP_CAT_BULK] = I(bulk_window);
 	p->warn[CP_CAT_COMPLAINTS] = I(complaints_warn);
 	p->suspend[CP_CAT_COMPLAINTS] = I(complaints_suspend);
 	p->warning_expiry = (uint64_t)I(warning_expiry_days) * CP_DAY;
@@ -217,7 +223,9 @@ static int apply_ladder(struct cp_engine *e, MDB_txn *txn, struct cp_customer_re
 			uint64_t vid, uint64_t now)
 {
 	uint8_t prefix[CP_SYSTEM_ID_MAX + 1];
-	uint64_t window = cat == CP_CAT_COMPLAINTS ? 90 * (uint64_t)CP_DAY : e->cfg.window;
+	uint64_t window = cat == CP_CAT_COMPLAINTS ? 90 * (uint64_t)CP_DAY
+			  : e->cfg.window_cat[cat] ? e->cfg.window_cat[cat]
+						   : e->cfg.window;
 	uint32_t warn = e->cfg.warn[cat], susp = e->cfg.suspend[cat];
 	uint32_t limit = warn > susp ? warn : susp, n;
 	uint64_t first;

@@ -19,14 +19,15 @@
 
 /** Policy thresholds (from [policy]). Zero thresholds are off. */
 struct cp_policy_cfg {
-	uint32_t complaints_30d;	/**< violation when count > this in 30 d */
-	uint32_t complaints_90d;	/**< violation when count > this in 90 d */
-	uint64_t window;		/**< seconds, per-category block window */
-	uint32_t warn[CP_CAT_COUNT];	/**< count within window that warns */
-	uint32_t suspend[CP_CAT_COUNT]; /**< count within window that suspends */
-	uint64_t warning_expiry;	/**< seconds */
-	bool review;			/**< automatic suspensions wait for an operator */
-	bool evidence_all;		/**< keep text of every message */
+	uint32_t complaints_30d;	   /**< violation when count > this in 30 d */
+	uint32_t complaints_90d;	   /**< violation when count > this in 90 d */
+	uint64_t window;		   /**< seconds, default per-category block window */
+	uint64_t window_cat[CP_CAT_COUNT]; /**< per-category window (0 = window) */
+	uint32_t warn[CP_CAT_COUNT];	   /**< count within window that warns */
+	uint32_t suspend[CP_CAT_COUNT];	   /**< count within window that suspends */
+	uint64_t warning_expiry;	   /**< seconds */
+	bool review;			   /**< automatic suspensions wait for an operator */
+	bool evidence_all;		   /**< keep text of every message */
 	bool mask_destinations;
 	uint64_t messages_retention; /**< seconds */
 	uint64_t evidence_retention; /**< seconds */

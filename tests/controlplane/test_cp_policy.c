@@ -194,6 +194,30 @@ static void test_ladder(void **state)
 	}
 }
 
+/* A category with its own window: spam counted over 1 hour only. */
+static void test_category_window(void **state)
+{
+	struct fx *f = *state;
+	f->e.cfg.window_cat[CP_CAT_SPAM] = 3600;
+	/* 49 spam in the first hour, 1 more just after it: 49 in the window */
+	for (int j = 0; j < 49; j++) {
+		f->clk.now = T0 + (uint64_t)j;
+		assert_int_equal(cp_engine_violation(&f->e, "acme", CP_CAT_SPAM, 1, NULL), CP_OK);
+	}
+	f->clk.now = T0 + 3600;
+	assert_int_equal(cp_engine_violation(&f->e, "acme", CP_CAT_SPAM, 1, NULL), CP_OK);
+	assert_int_equal(get(f, "acme").standing, CP_STANDING_ACTIVE);
+	f->clk.now = T0 + 3601;
+	assert_int_equal(cp_engine_violation(&f->e, "acme", CP_CAT_SPAM, 1, NULL), CP_OK);
+	assert_int_equal(get(f, "acme").standing, CP_STANDING_ACTIVE);
+	/* fraud still uses the 24 h default */
+	for (int j = 0; j < 5; j++) {
+		f->clk.now = T0 + 3601 + (uint64_t)j * 3600;
+		assert_int_equal(cp_engine_violation(&f->e, "acme", CP_CAT_FRAUD, 1, NULL), CP_OK);
+	}
+	assert_int_equal(get(f, "acme").standing, CP_STANDING_SUSPENDED);
+}
+
 /* Termination is never automatic, however many violations. */
 static void test_no_automatic_termination(void **state)
 {
@@ -419,6 +443,7 @@ int main(void)
 	    cmocka_unit_test(test_complaint_thresholds),
 	    cmocka_unit_test_setup_teardown(test_complaint_unknown_customer, setup, teardown),
 	    cmocka_unit_test(test_ladder),
+	    cmocka_unit_test_setup_teardown(test_category_window, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_automatic_termination, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_history_records_facts, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_generation_bumps_on_change, setup, teardown),
