@@ -310,7 +310,7 @@ struct dp_counters {
 	uint64_t smpp_frames, smpp_bytes;
 	uint64_t tls_flows, table_full_frames;
 	uint64_t pdus_by_cmd[24];  /**< index from dp_cmd_index() */
-	uint64_t binds, bind_ok, bind_failed, unbinds;
+	uint64_t binds, bind_ok, bind_failed, unbinds, binds_refused;
 	uint64_t submits, delivers, malformed, truncated_submits;
 	uint64_t verdicts[3];      /**< per enum dp_verdict */
 	uint64_t cat[DP_CAT__COUNT];

@@ -65,7 +65,7 @@ const char *dp_category_name(unsigned cat)
 {
 	static const char *const n[DP_CAT__COUNT] = {
 		"none", "standing", "rate", "optout", "sender", "content", "bulk", "velocity",
-		"uninspectable",
+		"uninspectable", "bind",
 	};
 	return cat < DP_CAT__COUNT ? n[cat] : "unknown";
 }
@@ -122,6 +122,7 @@ void dp_settings_default(struct dp_settings *s)
 	s->status[DP_CAT_VELOCITY] = 0x45;
 	s->status[DP_CAT_UNINSPECTABLE] = 0x45;
 	s->status_bind_refused = 0x0d;
+	s->status[DP_CAT_BIND] = 0x0d;
 	s->accept_unknown = 1;
 	s->default_alnum_senders = 1;
 	s->default_customer.any_sender = 1;
@@ -142,6 +143,7 @@ void dp_settings_default(struct dp_settings *s)
 static void on_pdu(void *arg, struct dp_flow *f, enum dp_dir dir, const uint8_t *pdu,
 		   uint32_t len, uint32_t seq, unsigned flags);
 static void on_gap(void *arg, struct dp_flow *f, enum dp_dir dir, uint32_t bytes);
+static void sess_end(struct dp_engine *e, struct dp_flow *f);
 
 struct dp_engine *dp_engine_create(unsigned id, const struct dp_settings *s, int socket)
 {
@@ -342,6 +344,7 @@ enum dp_action dp_engine_frame(struct dp_engine *e, const uint8_t *p, uint32_t l
 			memset(&f->dir[dir], 0, sizeof(f->dir[dir]));
 			f->dir[dir].buf = DP_STREAM_NOBUF;
 			if (!(fr.tcp_flags & DP_TCP_ACK)) {
+				sess_end(e, f);
 				memset(&f->sess, 0, sizeof(f->sess));
 				f->sess.customer = DP_CUST_DEFAULT;
 			}
@@ -357,8 +360,10 @@ enum dp_action dp_engine_frame(struct dp_engine *e, const uint8_t *p, uint32_t l
 			emit_uninspectable(e, f);
 		}
 	}
-	if ((fr.tcp_flags & DP_TCP_RST) || f->tcp_state == DP_TCP_CLOSED)
+	if ((fr.tcp_flags & DP_TCP_RST) || f->tcp_state == DP_TCP_CLOSED) {
+		sess_end(e, f);
 		dp_stream_release(&e->sctx, f); /* chunks back now; the flow expires later */
+	}
 	/* Monitor mode forwards everything; inline enforcement of TLS/junk is
 	 * the editing layer's job (dataplane/edit/). */
 	if (!s->monitor && f->tls && s->uninspectable_block) {
@@ -371,6 +376,7 @@ enum dp_action dp_engine_frame(struct dp_engine *e, const uint8_t *p, uint32_t l
 static void on_expire(void *arg, struct dp_flow *f)
 {
 	struct dp_engine *e = arg;
+	sess_end(e, f);
 	dp_stream_release(&e->sctx, f);
 }
 
@@ -432,6 +438,91 @@ const struct dp_customer *dp_engine_customer(struct dp_engine *e, struct dp_flow
 	return &e->set->default_customer;
 }
 
+/* The ESME's address as a 128-bit (IPv4-mapped) address. */
+static void esme_addr(const struct dp_flow *f, uint8_t out[16])
+{
+	const uint8_t *a = f->esme_dir == DP_DIR_LO ? f->key.lo_addr : f->key.hi_addr;
+	if (f->key.family == 6) {
+		memcpy(out, a, 16);
+		return;
+	}
+	memset(out, 0, 10);
+	out[10] = out[11] = 0xff;
+	memcpy(out + 12, a, 4);
+}
+
+static bool prefix_match(const uint8_t *a, const uint8_t *net, unsigned len)
+{
+	if (len > 128)
+		return false;
+	unsigned full = len / 8, rest = len % 8;
+	if (memcmp(a, net, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	uint8_t m = (uint8_t)(0xff << (8 - rest));
+	return (a[full] & m) == (net[full] & m);
+}
+
+static uint64_t binds_key(const struct dp_session *ss)
+{
+	return dp_hash64(ss->system_id, strnlen(ss->system_id, DP_SYSTEM_ID_MAX), 0xb1d5);
+}
+
+/* A bound session ends (unbind, reset, expiry): one concurrent bind less. */
+static void sess_end(struct dp_engine *e, struct dp_flow *f)
+{
+	if (f->sess.state != DP_SESS_BOUND)
+		return;
+	struct dp_cslot *s = dp_ct_get(&e->binds, binds_key(&f->sess) ^ 0x5e55, e->now_ms, false);
+	if (s != NULL && s->count > 0)
+		s->count--;
+	f->sess.state = DP_SESS_UNBOUND;
+}
+
+/* Bind controls, in order: standing, unknown customer, source address,
+ * bind attempts per minute, concurrent binds. Limits are per worker share
+ * (RSS spreads a customer's connections): max_binds and binds_per_min are
+ * divided between the workers, rounded up. */
+static const char *bind_refusal(struct dp_engine *e, struct dp_flow *f, const struct dp_customer *c)
+{
+	unsigned nw = e->set->n_workers ? e->set->n_workers : 1;
+	if (c->standing >= DP_STANDING_SUSPENDED)
+		return "builtin:standing";
+	if (!f->sess.known && !e->set->accept_unknown)
+		return "builtin:unknown-customer";
+	if (c->n_ipranges > 0) {
+		uint8_t a[16];
+		esme_addr(f, a);
+		bool ok = false;
+		for (unsigned i = 0; i < c->n_ipranges && i < DP_IPRANGES && !ok; i++)
+			ok = prefix_match(a, c->ipranges[i].addr, c->ipranges[i].prefix_len);
+		if (!ok)
+			return "builtin:bind.ip";
+	}
+	if (c->binds_per_min > 0) {
+		double cap = (double)((c->binds_per_min + nw - 1) / nw);
+		uint64_t k = binds_key(&f->sess) ^ 0xa77e;
+		struct dp_cslot *s = dp_ct_get(&e->rate, k, e->now_ms, false);
+		if (s == NULL) {
+			s = dp_ct_get(&e->rate, k, e->now_ms, true);
+			s->tokens = cap;
+		}
+		double add = (double)(e->now_ms - s->t_ms) * cap / 60000.0;
+		s->tokens = s->tokens + add > cap ? cap : s->tokens + add;
+		s->t_ms = e->now_ms;
+		if (s->tokens < 1.0)
+			return "builtin:bind.rate";
+		s->tokens -= 1.0;
+	}
+	if (c->max_binds > 0) {
+		struct dp_cslot *s = dp_ct_get(&e->binds, binds_key(&f->sess) ^ 0x5e55, e->now_ms, true);
+		if (s->count >= (c->max_binds + nw - 1) / nw)
+			return "builtin:bind.max";
+	}
+	return NULL;
+}
+
 static void emit_bind(struct dp_engine *e, struct dp_flow *f, uint32_t cmd, uint32_t seq,
 		      uint32_t status)
 {
@@ -444,12 +535,16 @@ static void emit_bind(struct dp_engine *e, struct dp_flow *f, uint32_t cmd, uint
 	memcpy(ev.system_id, f->sess.system_id, sizeof(ev.system_id));
 	const struct dp_customer *c = dp_engine_customer(e, f);
 	ev.standing = c->standing;
-	bool refused = c->standing >= DP_STANDING_SUSPENDED || (!f->sess.known && !e->set->accept_unknown);
-	ev.verdict = refused ? DP_VERDICT_BLOCK : DP_VERDICT_PASS;
-	ev.category = refused ? DP_CAT_STANDING : DP_CAT_NONE;
-	if (refused)
-		snprintf(ev.rule_id, sizeof(ev.rule_id), "%s",
-			 f->sess.known ? "builtin:standing" : "builtin:unknown-customer");
+	const char *refusal = bind_refusal(e, f, c);
+	ev.verdict = refusal ? DP_VERDICT_BLOCK : DP_VERDICT_PASS;
+	ev.category = !refusal ? DP_CAT_NONE
+		      : (strcmp(refusal, "builtin:standing") == 0 ? DP_CAT_STANDING : DP_CAT_BIND);
+	ev.cp_category = !refusal ? 0 : ev.category == DP_CAT_STANDING ? 8 : 9;
+	if (refusal) {
+		snprintf(ev.rule_id, sizeof(ev.rule_id), "%s", refusal);
+		ev.command_status = e->set->status_bind_refused;
+		e->c.binds_refused++;
+	}
 	dp_event_emit(e, &ev);
 }
 
@@ -471,6 +566,7 @@ static void on_pdu(void *arg, struct dp_flow *f, enum dp_dir dir, const uint8_t 
 		e->c.binds++;
 		if (!(flags & DP_PDU_TRUNCATED))
 			bind_system_id(ss, pdu, len);
+		sess_end(e, f); /* a rebind on the same connection */
 		ss->state = DP_SESS_BINDING;
 		ss->bind_seq = sqn;
 		ss->bind_cmd = cmd;
@@ -479,8 +575,16 @@ static void on_pdu(void *arg, struct dp_flow *f, enum dp_dir dir, const uint8_t 
 		return;
 	}
 	if (is_bind(cmd & 0x7fffffffu) && (cmd & 0x80000000u) && !from_esme) {
-		if (status == 0) {
+		if (status == 0 && ss->state != DP_SESS_BOUND) {
 			ss->state = DP_SESS_BOUND;
+			e->c.bind_ok++;
+			if (ss->system_id[0]) {
+				struct dp_cslot *b = dp_ct_get(&e->binds, binds_key(ss) ^ 0x5e55,
+							       e->now_ms, true);
+				b->count++;
+				b->t_ms = e->now_ms;
+			}
+		} else if (status == 0) {
 			e->c.bind_ok++;
 		} else {
 			ss->state = DP_SESS_UNBOUND;
@@ -491,10 +595,10 @@ static void on_pdu(void *arg, struct dp_flow *f, enum dp_dir dir, const uint8_t 
 	switch (cmd) {
 	case 0x00000006: /* unbind */
 		e->c.unbinds++;
-		ss->state = DP_SESS_UNBOUND;
+		sess_end(e, f);
 		return;
 	case 0x80000006: /* unbind_resp */
-		ss->state = DP_SESS_UNBOUND;
+		sess_end(e, f);
 		return;
 	case 0x00000004: /* submit_sm */
 	case 0x00000021: /* submit_multi */

@@ -107,12 +107,16 @@ static int settings_from_conf(struct dp_app *a, const struct smsfw_conf *c, char
 	s->status[DP_CAT_OPTOUT] = (uint32_t)smsfw_conf_int(c, SMSFW_CONF_dataplane_status_optout);
 	s->status[DP_CAT_STANDING] = (uint32_t)smsfw_conf_int(c, SMSFW_CONF_dataplane_status_suspended);
 	s->status_bind_refused = (uint32_t)smsfw_conf_int(c, SMSFW_CONF_dataplane_status_bind_refused);
+	s->status[DP_CAT_BIND] = s->status_bind_refused;
 	s->accept_unknown = smsfw_conf_bool(c, SMSFW_CONF_dataplane_default_accept_unknown);
 	s->default_alnum_senders = smsfw_conf_bool(c, SMSFW_CONF_dataplane_default_alnum_senders);
 	memset(&s->default_customer, 0, sizeof(s->default_customer));
 	s->default_customer.any_sender = 1;
 	s->default_customer.rate_per_s = (uint32_t)smsfw_conf_int(c, SMSFW_CONF_dataplane_default_rate_per_sec);
 	s->default_customer.burst = (uint32_t)smsfw_conf_int(c, SMSFW_CONF_dataplane_default_rate_burst);
+	s->default_customer.max_binds = (uint16_t)smsfw_conf_int(c, SMSFW_CONF_dataplane_default_max_binds);
+	s->default_customer.binds_per_min =
+		(uint32_t)smsfw_conf_int(c, SMSFW_CONF_dataplane_default_binds_per_min);
 	int64_t cmax = smsfw_conf_int(c, SMSFW_CONF_dataplane_concat_streams_max) /
 		       (a->n_workers ? a->n_workers : 1);
 	s->concat_max = (uint32_t)(cmax < 16 ? 16 : cmax);

@@ -143,6 +143,13 @@ static int cust_visit(const struct cp_customer_rec *rec, void *arg)
 	c->sender_rate_per_s = rec->sender_rate_per_sec;
 	c->n_senders = rec->n_senders < DP_ALLOWED_SENDERS ? rec->n_senders : DP_ALLOWED_SENDERS;
 	c->any_sender = rec->n_senders == 0;
+	c->max_binds = rec->max_binds;
+	c->binds_per_min = rec->binds_per_min;
+	c->n_ipranges = rec->n_ipranges < DP_IPRANGES ? rec->n_ipranges : DP_IPRANGES;
+	for (unsigned i = 0; i < c->n_ipranges; i++) {
+		memcpy(c->ipranges[i].addr, rec->ipranges[i].addr, 16);
+		c->ipranges[i].prefix_len = rec->ipranges[i].prefix_len;
+	}
 	for (unsigned i = 0; i < c->n_senders; i++)
 		snprintf(c->senders[i], DP_SENDER_MAX, "%.*s", (int)strnlen(rec->senders[i], CP_ADDR_MAX),
 			 rec->senders[i]);

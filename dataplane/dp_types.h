@@ -174,6 +174,7 @@ enum dp_category {
 	DP_CAT_BULK,      /**< same text to many recipients, no bulk flag */
 	DP_CAT_VELOCITY,  /**< many messages to one subscriber (harassment) */
 	DP_CAT_UNINSPECTABLE, /**< TLS, garbage, oversize: policy applied */
+	DP_CAT_BIND,      /**< bind refused: source address, bind rate, concurrent binds */
 	DP_CAT__COUNT
 };
 
@@ -187,6 +188,7 @@ enum dp_standing {
 
 #define DP_SENDER_MAX 21 /**< source_addr: 20 characters and the NUL */
 #define DP_ALLOWED_SENDERS 8
+#define DP_IPRANGES 8
 
 /** A customer as the workers see it (immutable inside a snapshot). */
 struct dp_customer {
@@ -199,6 +201,14 @@ struct dp_customer {
 	uint32_t burst;          /**< bucket depth */
 	uint32_t sender_rate_per_s; /**< per customer + sender; 0 = unlimited */
 	char senders[DP_ALLOWED_SENDERS][DP_SENDER_MAX];
+	uint16_t max_binds;      /**< concurrent binds; 0 = unlimited */
+	uint8_t n_ipranges;      /**< 0 = binds from anywhere */
+	uint8_t pad2;
+	uint32_t binds_per_min;  /**< bind attempts per minute; 0 = unlimited */
+	struct {
+		uint8_t addr[16];    /**< IPv6, or IPv4-mapped ::ffff:a.b.c.d */
+		uint8_t prefix_len;  /**< on the 128-bit address */
+	} ipranges[DP_IPRANGES];
 };
 
 /* ------------------------------------------------------------------ events */

@@ -186,6 +186,7 @@ struct fx {
 	unsigned n_ev;
 	uint32_t cseq, sseq; /* next client / server TCP sequence numbers */
 	uint32_t pseq;       /* SMPP sequence_number of the next submit */
+	unsigned id;         /* engine id: each test its own, so a failed one leaks alone */
 	uint16_t cport;
 	struct tcp_spec t;
 	struct pat_ruleset *rs;
@@ -216,7 +217,9 @@ static struct fx *fx_new(void (*tune)(struct dp_settings *))
 	x->s.table_slots = 256;
 	if (tune)
 		tune(&x->s);
-	x->e = dp_engine_create(0, &x->s, 0);
+	static unsigned next_id;
+	x->id = next_id++ % DP_MAX_WORKERS;
+	x->e = dp_engine_create(x->id, &x->s, 0);
 	assert_non_null(x->e);
 	dp_engine_set_event_sink(x->e, sink, x);
 	x->now = 1000000;
@@ -228,9 +231,9 @@ static struct fx *fx_new(void (*tune)(struct dp_settings *))
 		fprintf(stderr, "rules: %s line %u: %s\n", pat_strerror(rc), err.line, err.message);
 	assert_int_equal(rc, PAT_OK);
 	x->rules.rs = x->rs;
-	assert_int_equal(pat_scratch_alloc(x->rs, &x->rules.scratch[0]), PAT_OK);
+	assert_int_equal(pat_scratch_alloc(x->rs, &x->rules.scratch[x->id]), PAT_OK);
 	x->rules.stream_size = (pat_stream_size(x->rs) + 7) & ~(size_t)7;
-	x->rules.concat_mem[0] = calloc(x->s.concat_max, x->rules.stream_size);
+	x->rules.concat_mem[x->id] = calloc(x->s.concat_max, x->rules.stream_size);
 	x->snap.generation = 1;
 	x->snap.rules = &x->rules;
 	dp_engine_set_snapshot(x->e, &x->snap);
@@ -241,8 +244,8 @@ static struct fx *fx_new(void (*tune)(struct dp_settings *))
 static void fx_free(struct fx *x)
 {
 	dp_engine_free(x->e);
-	pat_scratch_free(x->rules.scratch[0]);
-	free(x->rules.concat_mem[0]);
+	pat_scratch_free(x->rules.scratch[x->id]);
+	free(x->rules.concat_mem[x->id]);
 	pat_ruleset_free(x->rs);
 	free(x);
 }
@@ -285,15 +288,20 @@ static void handshake(struct fx *x)
 	seg(x, true, DP_TCP_ACK, NULL, 0);
 }
 
-static void bind_ok(struct fx *x, const char *sid)
+static void bind_status(struct fx *x, const char *sid, uint32_t status)
 {
 	uint8_t p[256];
 	uint32_t n = mk_bind(p, 1, sid, "s3cr3tpw");
 	seg(x, true, DP_TCP_ACK | DP_TCP_PSH, p, n);
-	n = mk_hdr(p, 16, 0x80000009, 0, 1);
+	n = mk_hdr(p, 16, 0x80000009, status, 1);
 	n += cstr(p + n, "SMSC");
 	put32(p, n);
 	seg(x, false, DP_TCP_ACK | DP_TCP_PSH, p, n);
+}
+
+static void bind_ok(struct fx *x, const char *sid)
+{
+	bind_status(x, sid, 0);
 }
 
 static const struct dp_event *submit(struct fx *x, uint8_t ton, const char *src, const char *dst,
@@ -774,6 +782,86 @@ static void test_no_ruleset_fail_policy(void **state)
 	fx_free(x);
 }
 
+static void bind_limits(struct dp_settings *s)
+{
+	s->default_customer.max_binds = 1;
+	s->default_customer.binds_per_min = 3;
+}
+
+static const struct dp_event *last_bind(struct fx *x)
+{
+	for (unsigned i = x->n_ev; i > 0; i--)
+		if (x->ev[i - 1].type == DP_EV_BIND)
+			return &x->ev[i - 1];
+	fail();
+	return NULL;
+}
+
+/* Concurrent binds and bind attempts per minute (default profile: 1 and 3).
+ * All connections have the same byte history, so the fixture's sequence
+ * numbers fit whichever connection is picked by its port. */
+static void test_bind_limits(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(bind_limits);
+	x->t.sport = 31000; /* A: attempt 1 */
+	handshake(x);
+	bind_ok(x, "alpha");
+	assert_int_equal(last_bind(x)->verdict, DP_VERDICT_PASS);
+	x->t.sport = 31001; /* B: attempt 2, A still bound */
+	handshake(x);
+	bind_status(x, "alpha", 0x0d); /* refused (as enforcement will answer) */
+	assert_string_equal(last_bind(x)->rule_id, "builtin:bind.max");
+	assert_int_equal(last_bind(x)->command_status, 0x0d);
+	assert_int_equal(last_bind(x)->category, DP_CAT_BIND);
+	x->t.sport = 31002; /* C: attempt 3 */
+	handshake(x);
+	bind_status(x, "alpha", 0x0d);
+	assert_string_equal(last_bind(x)->rule_id, "builtin:bind.max");
+	x->t.sport = 31003; /* D: attempt 4 in the same minute */
+	handshake(x);
+	bind_status(x, "alpha", 0x0d);
+	assert_string_equal(last_bind(x)->rule_id, "builtin:bind.rate");
+	advance(x, 60000);
+	x->t.sport = 31000; /* A unbinds */
+	uint8_t p[16];
+	uint32_t n = mk_hdr(p, 16, 0x06, 0, 9);
+	seg(x, true, DP_TCP_ACK | DP_TCP_PSH, p, n);
+	x->t.sport = 31004; /* E: allowed again */
+	handshake(x);
+	bind_ok(x, "alpha");
+	assert_int_equal(last_bind(x)->verdict, DP_VERDICT_PASS);
+	assert_int_equal(dp_engine_counters(x->e)->binds_refused, 3);
+	fx_free(x);
+}
+
+static void ip_range(struct dp_settings *s)
+{
+	s->default_customer.n_ipranges = 1;
+	/* ::ffff:198.18.0.0/112 (198.18.0.0/16 mapped) */
+	memset(s->default_customer.ipranges[0].addr, 0, 16);
+	s->default_customer.ipranges[0].addr[10] = 0xff;
+	s->default_customer.ipranges[0].addr[11] = 0xff;
+	s->default_customer.ipranges[0].addr[12] = 198;
+	s->default_customer.ipranges[0].addr[13] = 18;
+	s->default_customer.ipranges[0].prefix_len = 112;
+}
+
+static void test_bind_source_range(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(ip_range);
+	handshake(x);
+	bind_ok(x, "alpha"); /* from 198.18.0.1 */
+	assert_int_equal(last_bind(x)->verdict, DP_VERDICT_PASS);
+	x->t.v6 = 1; /* from 2001:db8::1: outside */
+	x->t.sport = 32000;
+	handshake(x);
+	bind_ok(x, "alpha");
+	assert_string_equal(last_bind(x)->rule_id, "builtin:bind.ip");
+	fx_free(x);
+}
+
 int main(void)
 {
 	char prefix[64];
@@ -801,6 +889,8 @@ int main(void)
 		cmocka_unit_test(test_bulk_fingerprint),
 		cmocka_unit_test(test_velocity),
 		cmocka_unit_test(test_no_ruleset_fail_policy),
+		cmocka_unit_test(test_bind_limits),
+		cmocka_unit_test(test_bind_source_range),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	rte_eal_cleanup();
