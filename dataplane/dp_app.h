@@ -36,6 +36,8 @@ struct dp_app {
 	volatile int reload;
 	int reload_store;               /**< controld said GENERATION: look at the store now */
 	char event_socket[256];
+	char state_dir[256];
+	uint64_t spool_max_bytes;
 	uint32_t idle_sleep_us;
 	uint64_t tsc_hz, tsc0, unix_ms0;
 	/* events */
@@ -81,7 +83,7 @@ int dp_snapshot_publish(struct dp_app *a);
 void dp_snapshot_reap(struct dp_app *a, bool wait);
 
 /* dp_ctl.c: the link to smsfw-controld */
-int dp_ctl_init(const char *event_socket);
+int dp_ctl_init(const char *event_socket, const char *state_dir, uint64_t spool_max);
 void dp_ctl_event(const struct dp_event *e);
 void dp_ctl_poll(struct dp_app *a, const struct dp_counters *totals);
 void dp_ctl_counters(uint64_t *obs_sent, uint64_t *obs_dropped, uint64_t *facts_spooled,

@@ -12,6 +12,13 @@
  * controld → dataplane: ACK (drop facts up to seq from the spool) and
  * GENERATION (look at the store again now). The socket is non-blocking and
  * polled from the main loop; nothing here runs on a worker.
+ *
+ * The spool is also a file (<state_dir>/dataplane.spool): a header with the
+ * instance id, then one record per fact, appended as facts arrive and
+ * synced once per tick. A restarted dataplane reloads the unacknowledged
+ * facts with the same instance id, so controld ingests each exactly once.
+ * The file is truncated when everything is acknowledged, and rewritten with
+ * only the pending facts when it reaches spool_max_bytes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,8 +41,23 @@ struct spooled {
 	struct dp_event ev;
 };
 
+#define SPOOL_MAGIC "SMSFWSPL"
+#define SPOOL_VERSION 1
+
+struct spool_hdr {
+	char magic[8];
+	uint32_t version;
+	uint32_t rec_size;
+	uint64_t instance;
+};
+_Static_assert(sizeof(struct spool_hdr) == 24, "spool file header layout");
+
 struct dp_ctl {
 	char path[256];
+	char spool_path[512];
+	int spool_fd;
+	uint64_t spool_bytes, spool_max;
+	int spool_dirty;
 	int fd;
 	uint64_t instance;
 	uint64_t next_seq, acked;
@@ -54,7 +76,7 @@ struct dp_ctl {
 	int spool_full_logged;
 };
 
-static struct dp_ctl ctl = { .fd = -1 };
+static struct dp_ctl ctl = { .fd = -1, .spool_fd = -1 };
 
 static uint64_t mono_ms(void)
 {
@@ -63,7 +85,63 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-int dp_ctl_init(const char *event_socket)
+/* Write the header and the pending facts to a fresh file, atomically. */
+static int spool_rewrite(void)
+{
+	char tmp[600];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", ctl.spool_path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	struct spool_hdr h = { .version = SPOOL_VERSION, .rec_size = sizeof(struct spooled),
+			       .instance = ctl.instance };
+	memcpy(h.magic, SPOOL_MAGIC, 8);
+	bool ok = write(fd, &h, sizeof(h)) == (ssize_t)sizeof(h);
+	for (uint32_t i = 0; ok && i < ctl.n; i++)
+		ok = write(fd, &ctl.spool[(ctl.head + i) % SPOOL_MAX], sizeof(struct spooled)) ==
+		     (ssize_t)sizeof(struct spooled);
+	if (!ok || fdatasync(fd) != 0 || rename(tmp, ctl.spool_path) != 0) {
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	if (ctl.spool_fd >= 0)
+		close(ctl.spool_fd);
+	ctl.spool_fd = fd;
+	lseek(fd, 0, SEEK_END);
+	ctl.spool_bytes = sizeof(h) + (uint64_t)ctl.n * sizeof(struct spooled);
+	ctl.spool_dirty = 0;
+	return 0;
+}
+
+/* Reload the facts a previous run left unacknowledged. */
+static void spool_load(void)
+{
+	int fd = open(ctl.spool_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	struct spool_hdr h;
+	if (read(fd, &h, sizeof(h)) == (ssize_t)sizeof(h) && memcmp(h.magic, SPOOL_MAGIC, 8) == 0 &&
+	    h.version == SPOOL_VERSION && h.rec_size == sizeof(struct spooled)) {
+		ctl.instance = h.instance;
+		struct spooled r;
+		while (ctl.n < SPOOL_MAX && read(fd, &r, sizeof(r)) == (ssize_t)sizeof(r)) {
+			ctl.spool[(ctl.head + ctl.n) % SPOOL_MAX] = r;
+			ctl.n++;
+			if (r.seq >= ctl.next_seq)
+				ctl.next_seq = r.seq + 1;
+		}
+		if (ctl.n)
+			RTE_LOG(NOTICE, USER1, "smsfw: %u unacknowledged facts reloaded from %s\n", ctl.n,
+				ctl.spool_path);
+	} else {
+		RTE_LOG(WARNING, USER1, "smsfw: %s is not a fact spool of this version: ignored\n",
+			ctl.spool_path);
+	}
+	close(fd);
+}
+
+int dp_ctl_init(const char *event_socket, const char *state_dir, uint64_t spool_max)
 {
 	if (event_socket == NULL || event_socket[0] == '\0')
 		return DP_OK;
@@ -84,6 +162,14 @@ int dp_ctl_init(const char *event_socket)
 	}
 	ctl.instance = r ? r : ((uint64_t)getpid() << 32 | (uint64_t)mono_ms());
 	ctl.next_seq = 1;
+	ctl.spool_max = spool_max;
+	if (state_dir != NULL && state_dir[0] != '\0') {
+		snprintf(ctl.spool_path, sizeof(ctl.spool_path), "%s/dataplane.spool", state_dir);
+		spool_load();
+		if (spool_rewrite() != 0)
+			RTE_LOG(WARNING, USER1, "smsfw: fact spool %s: %s: facts kept in memory only\n",
+				ctl.spool_path, strerror(errno));
+	}
 	cp_ev_batch_init(&ctl.batch, ctl.out, sizeof(ctl.out));
 	return DP_OK;
 }
@@ -213,6 +299,14 @@ void dp_ctl_event(const struct dp_event *e)
 		s->seq = ctl.next_seq++;
 		s->ev = *e;
 		ctl.n++;
+		if (ctl.spool_fd >= 0) {
+			if (ctl.spool_bytes + sizeof(*s) > ctl.spool_max)
+				spool_rewrite(); /* keep only what is pending */
+			if (write(ctl.spool_fd, s, sizeof(*s)) == (ssize_t)sizeof(*s)) {
+				ctl.spool_bytes += sizeof(*s);
+				ctl.spool_dirty = 1;
+			}
+		}
 		return; /* sent from the spool by dp_ctl_poll */
 	}
 	if (ctl.fd < 0) {
@@ -285,6 +379,11 @@ static void handle_input(struct dp_app *a)
 					}
 					if (ctl.n < SPOOL_MAX)
 						ctl.spool_full_logged = 0;
+					if (ctl.n == 0 && ctl.spool_fd >= 0 &&
+					    ftruncate(ctl.spool_fd, sizeof(struct spool_hdr)) == 0) {
+						lseek(ctl.spool_fd, 0, SEEK_END);
+						ctl.spool_bytes = sizeof(struct spool_hdr);
+					}
 				} else if (ev.type == CP_EV_GENERATION) {
 					ctl.generations++;
 					a->reload_store = 1;
@@ -306,6 +405,10 @@ void dp_ctl_poll(struct dp_app *a, const struct dp_counters *t)
 {
 	if (ctl.path[0] == '\0')
 		return;
+	if (ctl.spool_dirty && ctl.spool_fd >= 0) {
+		fdatasync(ctl.spool_fd); /* facts survive a crash from here on */
+		ctl.spool_dirty = 0;
+	}
 	uint64_t now = mono_ms();
 	if (ctl.fd < 0) {
 		if (now - ctl.last_try_ms < 1000)
@@ -371,6 +474,11 @@ void dp_ctl_close(void)
 	if (ctl.n > 0)
 		RTE_LOG(WARNING, USER1, "smsfw: %u facts not acknowledged by controld at exit\n", ctl.n);
 	disconnect();
+	if (ctl.spool_fd >= 0) {
+		fdatasync(ctl.spool_fd);
+		close(ctl.spool_fd);
+		ctl.spool_fd = -1;
+	}
 	free(ctl.spool);
 	ctl.spool = NULL;
 }

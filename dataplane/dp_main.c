@@ -158,6 +158,8 @@ static int settings_from_conf(struct dp_app *a, const struct smsfw_conf *c, char
 		return DP_ECONFIG;
 	}
 	snprintf(a->rules, sizeof(a->rules), "%s", smsfw_conf_str(c, SMSFW_CONF_dataplane_rules));
+	snprintf(a->state_dir, sizeof(a->state_dir), "%s", smsfw_conf_str(c, SMSFW_CONF_general_state_dir));
+	a->spool_max_bytes = (uint64_t)smsfw_conf_int(c, SMSFW_CONF_dataplane_spool_max_bytes);
 	struct smsfw_conf_paths paths;
 	if (smsfw_conf_paths(c, &paths) == SMSFW_CONF_OK) {
 		snprintf(a->lmdb, sizeof(a->lmdb), "%s", paths.lmdb);
@@ -490,7 +492,7 @@ int main(int argc, char **argv)
 		RTE_LOG(WARNING, USER1, "smsfw: no ruleset: content is not scanned (failure_no_ruleset=%s)\n",
 			a->set.fail_no_ruleset == DP_FAIL_OPEN ? "open" : "closed");
 	dp_telemetry_register(a);
-	if (dp_ctl_init(a->event_socket) != DP_OK) {
+	if (dp_ctl_init(a->event_socket, a->state_dir, a->spool_max_bytes) != DP_OK) {
 		fprintf(stderr, "smsfw-dataplane: controld link: bad socket path or no memory\n");
 		goto out_workers;
 	}

@@ -42,7 +42,7 @@ for _ in $(seq 50); do [ "$(tel /smsfw/ruleset source)" = store ] && [ "$(tel /s
 [ "$(tel /smsfw/ruleset rules)" = 4 ] || fail "published ruleset not loaded from the store"
 [ "$(tel /smsfw/customers acme)" = active ] || fail "customer acme not in the snapshot"
 
-ip netns exec smsfw-smsc node "$here/smsc.js" 198.18.0.2 2775 /dev/null >/dev/null &
+STOP_TO=latecomer ip netns exec smsfw-smsc node "$here/smsc.js" 198.18.0.2 2775 /dev/null >/dev/null &
 smsc_pid=$!
 for _ in $(seq 50); do ip netns exec smsfw-smsc ss -ltn | grep -q 198.18.0.2:2775 && break; sleep 0.1; done
 mkfifo "$work/in"
@@ -82,4 +82,27 @@ done
 [ "$(tel /smsfw/stats controld_observations_sent)" -ge 3 ] || fail "observations not sent to controld"
 [ "$(tel /smsfw/stats controld_connected)" = 1 ] || fail "not connected to controld"
 sctl events tail --customer acme --count 10 || fail "smsfwctl events tail"
+
+# controld goes away; a subscriber's STOP (a fact) is spooled, on disk too,
+# and delivered exactly once when controld is back.
+kill -TERM "$(cat /run/smsfw-lab/controld.pid)"
+for _ in $(seq 50); do [ "$(tel /smsfw/stats controld_connected)" = 0 ] && break; sleep 0.1; done
+[ "$(tel /smsfw/stats controld_connected)" = 0 ] || fail "controld still connected"
+mkfifo "$work/in2"
+ip netns exec smsfw-esme node "$here/esme_steps.js" 198.18.0.2 2775 latecomer <"$work/in2" >"$work/out2" &
+esme_pid=$!
+exec 4>"$work/in2"
+for _ in $(seq 50); do [ "$(tel /smsfw/stats controld_facts_spooled)" = 1 ] && break; sleep 0.1; done
+[ "$(tel /smsfw/stats controld_facts_spooled)" = 1 ] || fail "the STOP was not spooled"
+size=$(stat -c %s /run/smsfw-lab/state/dataplane.spool)
+[ "$size" -gt 24 ] || fail "the spool file holds no fact ($size bytes)"
+echo quit >&4
+exec 4>&-
+wait "$esme_pid"; esme_pid=
+"$build/controlplane/smsfw-controld" --foreground --config "$conf" >>/run/smsfw-lab/controld.log 2>&1 &
+echo $! >/run/smsfw-lab/controld.pid
+for _ in $(seq 50); do [ "$(tel /smsfw/stats controld_facts_spooled)" = 0 ] && break; sleep 0.1; done
+[ "$(tel /smsfw/stats controld_facts_spooled)" = 0 ] || fail "the spooled fact was not acknowledged"
+[ "$(stat -c %s /run/smsfw-lab/state/dataplane.spool)" = 24 ] || fail "the spool file was not emptied"
+sctl optouts list --customer latecomer --unmask | grep -q 447700900999 || fail "the opt-out is not in the store"
 echo ok
