@@ -18,7 +18,7 @@ pkgs=(
 	libdpdk-dev dpdk libhyperscan-dev liblmdb-dev lmdb-utils
 	libcmocka-dev libsmpp34-dev libpcap-dev libsodium-dev libicu-dev
 	libjansson-dev libinih-dev libyaml-dev libmicrohttpd-dev libbsd-dev
-	tshark tcpdump iproute2 ethtool nftables python3 tmux
+	tshark tcpdump iproute2 ethtool nftables python3 tmux groff-base man-db systemd
 )
 
 missing=()
