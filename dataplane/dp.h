@@ -336,12 +336,23 @@ void dp_engine_free(struct dp_engine *e);
 /** Where events go. */
 void dp_engine_set_event_sink(struct dp_engine *e, dp_event_fn fn, void *arg);
 /**
- * Switch to snapshot @p snap. The previous snapshot is not dereferenced: when
- * the ruleset changes, concatenated messages in flight are abandoned (their
- * stream memory belonged to the old ruleset) and their remaining parts are
- * scanned as new messages with the new ruleset; nothing goes unscanned.
+ * Switch to snapshot @p snap. The previous snapshot is not dereferenced.
+ * When the ruleset changes, concatenated messages in flight finish on the
+ * ruleset they started with: the engine keeps using the previous dp_rules
+ * (published through dp_engine_rules_in_use()) until its last such message
+ * completes or expires. A second change while that is going on abandons the
+ * oldest messages (counted in concat_evicted); their remaining parts are
+ * scanned as new messages, so nothing goes unscanned.
  */
 void dp_engine_set_snapshot(struct dp_engine *e, const struct dp_snapshot *snap);
+/**
+ * The rulesets this engine may still dereference: the current one and the
+ * one that messages in flight started with. For the main lcore: a dp_rules
+ * may be freed only once no engine reports it (read after an RCU grace
+ * period; the engine stores old before current, so read current first).
+ */
+void dp_engine_rules_in_use(const struct dp_engine *e, const struct dp_rules **cur,
+			    const struct dp_rules **old);
 /** Set the engine's clock (milliseconds; tests use a fake clock). */
 void dp_engine_set_time(struct dp_engine *e, uint64_t now_ms);
 /** @return the engine's counters. */

@@ -56,6 +56,7 @@ struct dp_app {
 	char ruleset_hash[65];
 	size_t ruleset_rules;
 	uint64_t swaps, swap_failures;
+	struct dp_rules *zombies[8];    /**< replaced rulesets messages in flight still use */
 	/* telemetry reads the snapshot under this lock (main frees under it) */
 	pthread_mutex_t lock;
 	uint64_t worker_loops[DP_MAX_WORKERS];

@@ -208,16 +208,35 @@ void dp_engine_set_snapshot(struct dp_engine *e, const struct dp_snapshot *snap)
 		return;
 	const struct dp_rules *r = snap ? snap->rules : NULL;
 	if (r != e->rules && e->concat != NULL) {
-		/* The old ruleset may be gone already: forget its streams
-		 * without touching them (their memory was the old ruleset's). */
-		for (uint32_t i = 0; i < e->set->concat_max; i++)
-			if (e->concat[i].key != 0)
+		uint32_t on_cur = 0;
+		for (uint32_t i = 0; i < e->set->concat_max; i++) {
+			struct dp_concat *c = &e->concat[i];
+			if (c->key == 0)
+				continue;
+			if (c->rules == e->rules_old) {
+				/* A second change while these are in flight: give up
+				 * on the oldest (their memory may go away). */
+				memset(c, 0, sizeof(*c));
 				e->c.concat_evicted++;
-		memset(e->concat, 0, (size_t)e->set->concat_max * sizeof(*e->concat));
+			} else {
+				on_cur++;
+			}
+		}
+		/* Old before current: the main lcore reads current first, so
+		 * it can never miss both (see dp_engine_rules_in_use). */
+		__atomic_store_n(&e->rules_old, on_cur ? e->rules : NULL, __ATOMIC_RELEASE);
+		e->old_slots = on_cur;
 	}
 	e->snap = snap;
-	e->rules = r;
+	__atomic_store_n(&e->rules, r, __ATOMIC_RELEASE);
 	e->c.snapshot_changes++;
+}
+
+void dp_engine_rules_in_use(const struct dp_engine *e, const struct dp_rules **cur,
+			    const struct dp_rules **old)
+{
+	*cur = __atomic_load_n(&e->rules, __ATOMIC_ACQUIRE);
+	*old = __atomic_load_n(&e->rules_old, __ATOMIC_ACQUIRE);
 }
 
 void dp_engine_set_time(struct dp_engine *e, uint64_t now_ms)

@@ -565,15 +565,16 @@ out_workers:
 	}
 	for (unsigned w = 0; w < a->n_workers; w++) {
 		dp_engine_free(a->eng[w]);
+		a->eng[w] = NULL;
 		rte_ring_free(a->ring[w]);
 	}
-	if (a->retired)
-		dp_snapshot_free(a, a->retired);
-	if (a->snap) {
-		struct dp_snapshot *s = a->snap;
-		a->snap = NULL;
-		dp_snapshot_free(a, s);
-	}
+	struct dp_snapshot *cur = a->snap, *old = a->retired;
+	a->snap = a->retired = NULL; /* shutdown: every ruleset goes */
+	if (old != NULL && cur != NULL && old->rules == cur->rules)
+		old->rules = NULL; /* shared: freed once, with cur */
+	dp_snapshot_free(a, old);
+	dp_snapshot_free(a, cur);
+	dp_snapshot_reap(a, false); /* rulesets kept for messages in flight */
 	cp_reader_close(a->reader);
 	rte_free(a->qsv);
 out_ports:

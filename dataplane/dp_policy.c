@@ -191,15 +191,25 @@ static const struct pat_ruleset *rs_of(const struct dp_engine *e)
 	return e->rules ? e->rules->rs : NULL;
 }
 
+/* A slot is done: when it was the last message on the previous ruleset,
+ * tell the main lcore that ruleset may go. */
+static void concat_release(struct dp_engine *e, struct dp_concat *c)
+{
+	if (c->rules != NULL && c->rules == e->rules_old && c->rules != e->rules &&
+	    e->old_slots > 0 && --e->old_slots == 0)
+		__atomic_store_n(&e->rules_old, NULL, __ATOMIC_RELEASE);
+	memset(c, 0, sizeof(*c));
+}
+
 static void concat_free(struct dp_engine *e, struct dp_concat *c, bool expired)
 {
-	if (c->st != NULL && rs_of(e) != NULL) {
+	if (c->st != NULL && c->rules != NULL && c->rules->rs != NULL) {
 		struct pat_result res;
-		pat_stream_close(rs_of(e), scratch_of(e), c->st, &res);
+		pat_stream_close(c->rules->rs, c->rules->scratch[e->id], c->st, &res);
 	}
 	if (expired)
 		e->c.concat_expired++;
-	memset(c, 0, sizeof(*c));
+	concat_release(e, c);
 }
 
 void dp_policy_close_streams(struct dp_engine *e, bool all)
@@ -250,7 +260,7 @@ static struct dp_concat *concat_get(struct dp_engine *e, uint64_t key, bool *fre
 			    cap, &victim->st) != PAT_OK)
 		return NULL;
 	victim->key = key;
-	victim->generation = e->rules->version;
+	victim->rules = e->rules;
 	*fresh = true;
 	e->c.concat_open++;
 	return victim;
@@ -388,6 +398,7 @@ struct content {
 	bool blocked;         /**< the message (or this part) is blocked */
 	bool sender_rule;     /**< the deciding rule matches the sender ID */
 	uint64_t fp;          /**< bulk fingerprint, 0 without text */
+	const struct pat_ruleset *rs; /**< the ruleset that judged the message */
 	struct verdict fail;  /**< no ruleset / scan error under a fail-closed policy */
 };
 
@@ -462,10 +473,13 @@ static void content_scan(struct dp_engine *e, struct dp_flow *f, const struct dp
 				cs->total = ct->cc.total;
 			cs->t_ms = e->now_ms;
 			cs->seen++;
-			rc = pat_stream_scan(rs, scratch_of(e), cs->st, &pm, &ct->res);
+			/* The message finishes on the ruleset it started with. */
+			rs = cs->rules->rs;
+			struct pat_scratch *scr = cs->rules->scratch[e->id];
+			rc = pat_stream_scan(rs, scr, cs->st, &pm, &ct->res);
 			if (rc == PAT_OK && cs->seen >= cs->total) {
 				/* Last part: end-of-data matches, then the slot is free. */
-				rc = pat_stream_close(rs, scratch_of(e), cs->st, &ct->res);
+				rc = pat_stream_close(rs, scr, cs->st, &ct->res);
 				cs->st = NULL;
 			}
 			if (rc == PAT_OK && ct->res.verdict == PAT_VERDICT_BLOCK && !cs->blocked) {
@@ -480,11 +494,12 @@ static void content_scan(struct dp_engine *e, struct dp_flow *f, const struct dp
 				ct->res.category = cs->category;
 			}
 			if (cs->st == NULL)
-				memset(cs, 0, sizeof(*cs));
+				concat_release(e, cs);
 		}
 	} else {
 		rc = pat_scan_msg(rs, scratch_of(e), &pm, &ct->res);
 	}
+	ct->rs = rs;
 	if (rc != PAT_OK) {
 		e->c.scan_errors++;
 		if (e->set->fail_scan == DP_FAIL_CLOSED)
@@ -593,7 +608,7 @@ static void judge(struct dp_engine *e, struct dp_flow *f, const struct dp_custom
 rule:
 	v->rule_num = ct->res.rule_id;
 	snprintf(v->rule, sizeof(v->rule), "%u", ct->res.rule_id);
-	v->cp_category = v->category == DP_CAT_SENDER ? 4 : cp_cat_of_pattern(rs_of(e),
+	v->cp_category = v->category == DP_CAT_SENDER ? 4 : cp_cat_of_pattern(ct->rs,
 									     ct->res.category);
 	return;
 out:

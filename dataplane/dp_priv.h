@@ -31,7 +31,7 @@ void dp_ct_del(struct dp_ctable *t, uint64_t key);
 struct dp_concat {
 	uint64_t key;        /**< customer + sender + destination + reference; 0 = free */
 	uint64_t t_ms;       /**< last part */
-	uint64_t generation; /**< snapshot the stream was opened with */
+	const struct dp_rules *rules; /**< the ruleset the message started with */
 	struct pat_stream *st;
 	uint8_t total, seen;
 	uint8_t blocked;     /**< a part already completed a match */
@@ -44,7 +44,10 @@ struct dp_engine {
 	unsigned id;
 	const struct dp_settings *set;
 	const struct dp_snapshot *snap;
-	const struct dp_rules *rules; /**< snap->rules, compared by value only */
+	const struct dp_rules *rules; /**< snap->rules (published for the main lcore) */
+	const struct dp_rules *rules_old; /**< the previous ruleset while messages
+					   *   that started on it are in flight */
+	uint32_t old_slots;           /**< concat slots still on rules_old */
 	struct dp_flow_table *ft;
 	struct dp_pool pool;
 	void *pool_mem;

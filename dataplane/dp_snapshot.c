@@ -248,13 +248,48 @@ int dp_snapshot_build(struct dp_app *a, struct dp_snapshot **out, char *err, siz
 	return DP_OK;
 }
 
+static bool rules_in_use(const struct dp_app *a, const struct dp_rules *r)
+{
+	for (unsigned w = 0; w < a->n_workers; w++) {
+		const struct dp_rules *cur, *old;
+		if (a->eng[w] == NULL)
+			continue;
+		dp_engine_rules_in_use(a->eng[w], &cur, &old);
+		if (cur == r || old == r)
+			return true;
+	}
+	return false;
+}
+
+/* Free a replaced ruleset, or keep it until the concatenated messages that
+ * started on it are done (the workers say so). */
+static void rules_release(struct dp_app *a, struct dp_rules *r)
+{
+	for (unsigned i = 0; i < sizeof(a->zombies) / sizeof(a->zombies[0]); i++)
+		if (a->zombies[i] == r)
+			return; /* already waiting */
+	if (!rules_in_use(a, r)) {
+		rules_free(a, r);
+		return;
+	}
+	for (unsigned i = 0; i < sizeof(a->zombies) / sizeof(a->zombies[0]); i++)
+		if (a->zombies[i] == NULL) {
+			a->zombies[i] = r;
+			return;
+		}
+	/* Eight rulesets replaced within one concat_timeout: the workers
+	 * abandon all but the previous one, so this is not reached; keep the
+	 * memory rather than risk a use after free. */
+	RTE_LOG(WARNING, USER1, "smsfw: replaced ruleset kept (too many swaps in flight)\n");
+}
+
 void dp_snapshot_free(struct dp_app *a, struct dp_snapshot *s)
 {
 	if (s == NULL)
 		return;
 	/* The ruleset is shared with the next snapshot unless it changed. */
 	if (s->rules != NULL && (a->snap == NULL || a->snap->rules != s->rules))
-		rules_free(a, (struct dp_rules *)(uintptr_t)s->rules);
+		rules_release(a, (struct dp_rules *)(uintptr_t)s->rules);
 	free((void *)(uintptr_t)s->cust);
 	free((void *)(uintptr_t)s->optouts);
 	free(s);
@@ -262,6 +297,11 @@ void dp_snapshot_free(struct dp_app *a, struct dp_snapshot *s)
 
 void dp_snapshot_reap(struct dp_app *a, bool wait)
 {
+	for (unsigned i = 0; i < sizeof(a->zombies) / sizeof(a->zombies[0]); i++)
+		if (a->zombies[i] != NULL && (a->snap == NULL || !rules_in_use(a, a->zombies[i]))) {
+			rules_free(a, a->zombies[i]);
+			a->zombies[i] = NULL;
+		}
 	if (a->retired == NULL)
 		return;
 	if (rte_rcu_qsbr_check(a->qsv, a->retire_token, wait) != 1)

@@ -711,6 +711,53 @@ static void test_concat_split_url_and_expiry(void **state)
 	fx_free(x);
 }
 
+/* A ruleset swap in the middle of a concatenated message: the message
+ * finishes on the ruleset it started with, and the engine reports the old
+ * ruleset in use until then. */
+static void test_concat_across_swap(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(NULL);
+	static const char only_spam[] =
+		"rule id=9002 cat=spam target=norm action=block pat=/win a free (iphone|prize)/ desc=\"s\"\n";
+	struct pat_source src = { "b.rules", only_spam, sizeof(only_spam) - 1 };
+	struct pat_error err;
+	struct pat_ruleset *rsb;
+	assert_int_equal(pat_ruleset_compile_sources(&src, 1, NULL, &rsb, &err), PAT_OK);
+	static struct dp_rules rb;
+	memset(&rb, 0, sizeof(rb));
+	rb.rs = rsb;
+	assert_int_equal(pat_scratch_alloc(rsb, &rb.scratch[x->id]), PAT_OK);
+	rb.stream_size = (pat_stream_size(rsb) + 7) & ~(size_t)7;
+	rb.concat_mem[x->id] = calloc(x->s.concat_max, rb.stream_size);
+	static struct dp_snapshot sb;
+	sb.generation = 2;
+	sb.rules = &rb;
+
+	handshake(x);
+	bind_ok(x, "alpha");
+	part(x, 11, 1, "Your account is locked. Verify now at secure-");
+	dp_engine_set_snapshot(x->e, &sb); /* swap between the parts */
+	const struct dp_rules *cur, *old;
+	dp_engine_rules_in_use(x->e, &cur, &old);
+	assert_ptr_equal(cur, &rb);
+	assert_ptr_equal(old, &x->rules);
+	const struct dp_event *ev = part(x, 11, 2, "bank.example/login today");
+	assert_int_equal(ev->verdict, DP_VERDICT_BLOCK); /* judged by the old ruleset */
+	assert_int_equal(ev->rule_num, 9001);
+	dp_engine_rules_in_use(x->e, &cur, &old);
+	assert_null(old); /* the old ruleset may go now */
+	/* A message that starts after the swap uses the new ruleset only. */
+	part(x, 12, 1, "Your account is locked. Verify now at secure-");
+	assert_int_equal(part(x, 12, 2, "bank.example/login today")->verdict, DP_VERDICT_PASS);
+	assert_int_equal(submit(x, 1, "447700900001", "447700900002", "win a free iphone")->rule_num, 9002);
+	unsigned id = x->id;
+	fx_free(x);
+	pat_scratch_free(rb.scratch[id]);
+	free(rb.concat_mem[id]);
+	pat_ruleset_free(rsb);
+}
+
 static void bulk5(struct dp_settings *s)
 {
 	s->bulk_recipients = 5;
@@ -886,6 +933,7 @@ int main(void)
 		cmocka_unit_test(test_sender_rules),
 		cmocka_unit_test(test_sender_allow_list),
 		cmocka_unit_test(test_concat_split_url_and_expiry),
+		cmocka_unit_test(test_concat_across_swap),
 		cmocka_unit_test(test_bulk_fingerprint),
 		cmocka_unit_test(test_velocity),
 		cmocka_unit_test(test_no_ruleset_fail_policy),
