@@ -52,14 +52,24 @@ exec 3>"$work/in"
 echo "hello, dinner at eight?" >&3
 echo "WIN a FREE iPhone now" >&3
 sleep 1
-# Suspend acme while its session is live; time until the dataplane applies it.
-t0=$(date +%s%N)
-sctl customers suspend acme --reason "lab test" >/dev/null || fail "suspend"
-for _ in $(seq 200); do [ "$(tel /smsfw/customers acme)" = suspended ] && break; sleep 0.005; done
-t1=$(date +%s%N)
-[ "$(tel /smsfw/customers acme)" = suspended ] || fail "suspension never reached the dataplane"
-ms=$(( (t1 - t0) / 1000000 ))
-echo "standing change visible to the dataplane after ${ms} ms (includes smsfwctl)"
+# Suspend acme while its session is live; time from the commit (smsfwctl
+# returns) until the dataplane's snapshot has it: the issue asks <= 100 ms.
+python3 - "$ctl" "$conf" <<'PY' || fail "standing change too slow or lost"
+import json, socket, subprocess, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect("/var/run/dpdk/smsfw-lab/dpdk_telemetry.v2"); s.recv(1024)
+def standing():
+    s.send(b"/smsfw/customers")
+    return json.loads(s.recv(1 << 16))["/smsfw/customers"].get("acme")
+subprocess.run([sys.argv[1], "--config", sys.argv[2], "customers", "suspend", "acme",
+                "--reason", "lab test"], check=True, stdout=subprocess.DEVNULL)
+t0 = time.monotonic()
+while standing() != "suspended" and time.monotonic() - t0 < 2:
+    time.sleep(0.002)
+ms = (time.monotonic() - t0) * 1000
+print(f"standing change visible to the dataplane {ms:.0f} ms after the commit")
+sys.exit(0 if standing() == "suspended" and ms <= 100 else 1)
+PY
 echo "see you tomorrow" >&3
 sleep 1
 echo quit >&3
