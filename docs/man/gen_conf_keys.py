@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Regenerate the key reference of smsfw.conf.5 from the config library.
 
-usage: gen_conf_keys.py SMSFWCTL [smsfw.conf.5]
+usage: gen_conf_keys.py SMSFWCTL [IN [OUT]]
 
 Reads `smsfwctl --json config keys` (which comes from
-controlplane/conf_keys.def) and rewrites the lines between the
-'.\\" BEGIN KEYS' and '.\\" END KEYS' markers. Run it after a key is added
-or changed; the docs test fails while a key is missing from the page.
+controlplane/conf_keys.def) and writes IN to OUT (default: IN, in place)
+with the lines between the '.\\" BEGIN KEYS' and '.\\" END KEYS' markers
+replaced by the key reference. The build runs it, so the installed page
+always lists the keys of the program it was built with; run it by hand to
+refresh the copy in the source tree.
 """
 import json
 import os
@@ -29,6 +31,7 @@ def esc(s):
 def main():
     ctl = sys.argv[1]
     page = sys.argv[2] if len(sys.argv) > 2 else os.path.join(os.path.dirname(__file__), 'smsfw.conf.5')
+    dest = sys.argv[3] if len(sys.argv) > 3 else page
     keys = json.loads(subprocess.run([ctl, '--json', 'config', 'keys'], check=True,
                                      capture_output=True, text=True).stdout)
     out, section = [], None
@@ -51,7 +54,7 @@ def main():
     text = open(page, encoding='utf-8').read()
     head, rest = text.split('.\\" BEGIN KEYS\n', 1)
     _, tail = rest.split('.\\" END KEYS\n', 1)
-    with open(page, 'w', encoding='utf-8') as f:
+    with open(dest, 'w', encoding='utf-8') as f:
         f.write(head + '.\\" BEGIN KEYS\n' + '\n'.join(out) + '\n.\\" END KEYS\n' + tail)
 
 

@@ -23,91 +23,106 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-"usage: smsfw-gen esme [OPTIONS] HOST:PORT\n"
-"       smsfw-gen smsc [OPTIONS] [HOST:]PORT\n"
-"\n"
-"SMPP 3.4 load and scenario generator: an ESME that binds and submits a\n"
-"message mix, or an SMSC that answers, sends receipts and MO messages.\n"
-"\n"
-"Both roles:\n"
-"  -n, --messages N        stop after N messages (ESME: sent; SMSC: received)\n"
-"  -t, --duration SECS     stop after SECS seconds\n"
-"  -w, --window N          outstanding requests per connection (default 64)\n"
-"  -u, --system-id ID      ESME: bind as ID (default smsfwgen);\n"
-"                          SMSC: system_id in bind_resp (default SMSFWGEN)\n"
-"  -P, --password PW       ESME: bind password; SMSC: refuse other passwords\n"
-"      --system-type TYPE  ESME: system_type of the bind\n"
-"  -e, --enquire-link SECS send enquire_link every SECS seconds (ESME)\n"
-"      --record FILE       write every message received to FILE (TSV)\n"
-"  -j, --json              print the report as one JSON object\n"
-"  -q, --quiet             no text report\n"
-"  -h, --help              this help\n"
-"  -V, --version           print the version\n"
-"\n"
-"ESME:\n"
-"  -b, --bind MODE         transmitter or transceiver (default transceiver)\n"
-"  -c, --connections N     sessions to open (default 1)\n"
-"  -r, --rate R            submit_sm per second, all sessions (default: no limit)\n"
-"  -m, --mix FILE          messages to send, in turn (see MIX FILES in the manual)\n"
-"      --from ADDR         sender without --mix (default smsfwgen)\n"
-"      --to ADDR           destination without --mix (default 447700900000)\n"
-"      --text TEXT         text without --mix\n"
-"      --coding CODING     gsm, ia5, latin1 or ucs2 without --mix (default gsm)\n"
-"      --concat KIND       udh8, udh16, sar or payload without --mix (default udh8)\n"
-"  -d, --dlr               ask for delivery receipts and wait for them\n"
-"      --drain SECS        wait this long for answers after sending (default 5)\n"
-"      --connect-wait SECS retry connecting this long (default 0)\n"
-"\n"
-"SMSC:\n"
-"      --mo FILE           MO messages (mix file) sent to each receiving session\n"
-"      --mo-count N        MO messages per session, cycling the file (default: each once)\n"
-"      --no-receipts       never send delivery receipts\n"
-"      --reject N:STATUS   answer every Nth submit with STATUS (name or number)\n"
-"      --bind-status STATUS  answer every bind with STATUS\n"
-"      --once              exit when the first bound session ends\n"
-"      --port-file FILE    write the listening port to FILE (for PORT 0)\n");
+	fprintf(
+	    f,
+	    "usage: smsfw-gen esme [OPTIONS] HOST:PORT\n"
+	    "       smsfw-gen smsc [OPTIONS] [HOST:]PORT\n"
+	    "\n"
+	    "SMPP 3.4 load and scenario generator: an ESME that binds and submits a\n"
+	    "message mix, or an SMSC that answers, sends receipts and MO messages.\n"
+	    "\n"
+	    "Both roles:\n"
+	    "  -n, --messages N        stop after N messages (ESME: sent; SMSC: received)\n"
+	    "  -t, --duration SECS     stop after SECS seconds\n"
+	    "  -w, --window N          outstanding requests per connection (default 64)\n"
+	    "  -u, --system-id ID      ESME: bind as ID (default smsfwgen);\n"
+	    "                          SMSC: system_id in bind_resp (default SMSFWGEN)\n"
+	    "  -P, --password PW       ESME: bind password; SMSC: refuse other passwords\n"
+	    "      --system-type TYPE  ESME: system_type of the bind\n"
+	    "  -e, --enquire-link SECS send enquire_link every SECS seconds (ESME)\n"
+	    "      --record FILE       write every message received to FILE (TSV)\n"
+	    "  -j, --json              print the report as one JSON object\n"
+	    "  -q, --quiet             no text report\n"
+	    "  -h, --help              this help\n"
+	    "  -V, --version           print the version\n"
+	    "\n"
+	    "ESME:\n"
+	    "  -b, --bind MODE         transmitter or transceiver (default transceiver)\n"
+	    "  -c, --connections N     sessions to open (default 1)\n"
+	    "  -r, --rate R            submit_sm per second, all sessions (default: no limit)\n"
+	    "  -m, --mix FILE          messages to send, in turn (see MIX FILES in the manual)\n"
+	    "      --from ADDR         sender without --mix (default smsfwgen)\n"
+	    "      --to ADDR           destination without --mix (default 447700900000)\n"
+	    "      --text TEXT         text without --mix\n"
+	    "      --coding CODING     gsm, ia5, latin1 or ucs2 without --mix (default gsm)\n"
+	    "      --concat KIND       udh8, udh16, sar or payload without --mix (default udh8)\n"
+	    "  -d, --dlr               ask for delivery receipts and wait for them\n"
+	    "      --drain SECS        wait this long for answers after sending (default 5)\n"
+	    "      --connect-wait SECS retry connecting this long (default 0)\n"
+	    "\n"
+	    "SMSC:\n"
+	    "      --mo FILE           MO messages (mix file) sent to each receiving session\n"
+	    "      --mo-count N        MO messages per session, cycling the file (default: each "
+	    "once)\n"
+	    "      --no-receipts       never send delivery receipts\n"
+	    "      --reject N:STATUS   answer every Nth submit with STATUS (name or number)\n"
+	    "      --bind-status STATUS  answer every bind with STATUS\n"
+	    "      --once              exit when the first bound session ends\n"
+	    "      --port-file FILE    write the listening port to FILE (for PORT 0)\n");
 }
 
 enum {
-	OPT_SYSTEM_TYPE = 256, OPT_RECORD, OPT_FROM, OPT_TO, OPT_TEXT, OPT_CODING, OPT_CONCAT,
-	OPT_DRAIN, OPT_CONNECT_WAIT, OPT_MO, OPT_MO_COUNT, OPT_NO_RECEIPTS, OPT_REJECT,
-	OPT_BIND_STATUS, OPT_ONCE, OPT_PORT_FILE,
+	OPT_SYSTEM_TYPE = 256,
+	OPT_RECORD,
+	OPT_FROM,
+	OPT_TO,
+	OPT_TEXT,
+	OPT_CODING,
+	OPT_CONCAT,
+	OPT_DRAIN,
+	OPT_CONNECT_WAIT,
+	OPT_MO,
+	OPT_MO_COUNT,
+	OPT_NO_RECEIPTS,
+	OPT_REJECT,
+	OPT_BIND_STATUS,
+	OPT_ONCE,
+	OPT_PORT_FILE,
 };
 
 static const struct option long_opts[] = {
-	{ "messages", required_argument, NULL, 'n' },
-	{ "duration", required_argument, NULL, 't' },
-	{ "window", required_argument, NULL, 'w' },
-	{ "system-id", required_argument, NULL, 'u' },
-	{ "password", required_argument, NULL, 'P' },
-	{ "system-type", required_argument, NULL, OPT_SYSTEM_TYPE },
-	{ "enquire-link", required_argument, NULL, 'e' },
-	{ "record", required_argument, NULL, OPT_RECORD },
-	{ "json", no_argument, NULL, 'j' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ "bind", required_argument, NULL, 'b' },
-	{ "connections", required_argument, NULL, 'c' },
-	{ "rate", required_argument, NULL, 'r' },
-	{ "mix", required_argument, NULL, 'm' },
-	{ "from", required_argument, NULL, OPT_FROM },
-	{ "to", required_argument, NULL, OPT_TO },
-	{ "text", required_argument, NULL, OPT_TEXT },
-	{ "coding", required_argument, NULL, OPT_CODING },
-	{ "concat", required_argument, NULL, OPT_CONCAT },
-	{ "dlr", no_argument, NULL, 'd' },
-	{ "drain", required_argument, NULL, OPT_DRAIN },
-	{ "connect-wait", required_argument, NULL, OPT_CONNECT_WAIT },
-	{ "mo", required_argument, NULL, OPT_MO },
-	{ "mo-count", required_argument, NULL, OPT_MO_COUNT },
-	{ "no-receipts", no_argument, NULL, OPT_NO_RECEIPTS },
-	{ "reject", required_argument, NULL, OPT_REJECT },
-	{ "bind-status", required_argument, NULL, OPT_BIND_STATUS },
-	{ "once", no_argument, NULL, OPT_ONCE },
-	{ "port-file", required_argument, NULL, OPT_PORT_FILE },
-	{ NULL, 0, NULL, 0 },
+    {"messages", required_argument, NULL, 'n'},
+    {"duration", required_argument, NULL, 't'},
+    {"window", required_argument, NULL, 'w'},
+    {"system-id", required_argument, NULL, 'u'},
+    {"password", required_argument, NULL, 'P'},
+    {"system-type", required_argument, NULL, OPT_SYSTEM_TYPE},
+    {"enquire-link", required_argument, NULL, 'e'},
+    {"record", required_argument, NULL, OPT_RECORD},
+    {"json", no_argument, NULL, 'j'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {"bind", required_argument, NULL, 'b'},
+    {"connections", required_argument, NULL, 'c'},
+    {"rate", required_argument, NULL, 'r'},
+    {"mix", required_argument, NULL, 'm'},
+    {"from", required_argument, NULL, OPT_FROM},
+    {"to", required_argument, NULL, OPT_TO},
+    {"text", required_argument, NULL, OPT_TEXT},
+    {"coding", required_argument, NULL, OPT_CODING},
+    {"concat", required_argument, NULL, OPT_CONCAT},
+    {"dlr", no_argument, NULL, 'd'},
+    {"drain", required_argument, NULL, OPT_DRAIN},
+    {"connect-wait", required_argument, NULL, OPT_CONNECT_WAIT},
+    {"mo", required_argument, NULL, OPT_MO},
+    {"mo-count", required_argument, NULL, OPT_MO_COUNT},
+    {"no-receipts", no_argument, NULL, OPT_NO_RECEIPTS},
+    {"reject", required_argument, NULL, OPT_REJECT},
+    {"bind-status", required_argument, NULL, OPT_BIND_STATUS},
+    {"once", no_argument, NULL, OPT_ONCE},
+    {"port-file", required_argument, NULL, OPT_PORT_FILE},
+    {NULL, 0, NULL, 0},
 };
 
 static int parse_u64(const char *s, uint64_t max, uint64_t *out)
@@ -148,7 +163,8 @@ static int parse_status(const char *s, uint32_t *out)
 	for (uint32_t i = 0; i < 0x600; i++) {
 		const char *n = smpp_esme_name(i);
 
-		if (n && (!strcasecmp(n, s) || (!strncmp(n, "ESME_", 5) && !strcasecmp(n + 5, s)))) {
+		if (n &&
+		    (!strcasecmp(n, s) || (!strncmp(n, "ESME_", 5) && !strcasecmp(n + 5, s)))) {
 			*out = i;
 			return 0;
 		}
@@ -159,7 +175,7 @@ static int parse_status(const char *s, uint32_t *out)
 static void on_signal(int sig)
 {
 	(void)sig;
-	gen_stop++;  /* a second signal skips the drain */
+	gen_stop++; /* a second signal skips the drain */
 }
 
 static int bad(const char *opt, const char *arg)
@@ -171,10 +187,14 @@ static int bad(const char *opt, const char *arg)
 int main(int argc, char **argv)
 {
 	struct gen_opts o = {
-		.window = 64, .drain = 5, .connections = 1, .bind_cmd = SMPP_CMD_BIND_TRANSCEIVER,
-		.password = NULL, .system_type = "",
-		.line = { "smsfwgen", "447700900000", "smsfw-gen test message", "gsm", "udh8" },
-		.reject_status = SMPP_ESME_RTHROTTLED,
+	    .window = 64,
+	    .drain = 5,
+	    .connections = 1,
+	    .bind_cmd = SMPP_CMD_BIND_TRANSCEIVER,
+	    .password = NULL,
+	    .system_type = "",
+	    .line = {"smsfwgen", "447700900000", "smsfw-gen test message", "gsm", "udh8"},
+	    .reject_status = SMPP_ESME_RTHROTTLED,
 	};
 	const char *role;
 	bool esme;
@@ -232,11 +252,21 @@ int main(int argc, char **argv)
 			if (parse_secs(optarg, &o.enquire) < 0)
 				return bad("--enquire-link", optarg);
 			break;
-		case OPT_RECORD: o.record = optarg; break;
-		case 'j': o.json = true; break;
-		case 'q': o.quiet = true; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': printf("smsfw-gen %s\n", GEN_VERSION); return 0;
+		case OPT_RECORD:
+			o.record = optarg;
+			break;
+		case 'j':
+			o.json = true;
+			break;
+		case 'q':
+			o.quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("smsfw-gen %s\n", GEN_VERSION);
+			return 0;
 		case 'b':
 			if (!strcmp(optarg, "transceiver") || !strcmp(optarg, "trx"))
 				o.bind_cmd = SMPP_CMD_BIND_TRANSCEIVER;
@@ -254,13 +284,27 @@ int main(int argc, char **argv)
 			if (parse_secs(optarg, &o.rate) < 0)
 				return bad("--rate", optarg);
 			break;
-		case 'm': o.mix_file = optarg; break;
-		case OPT_FROM: o.line.sender = optarg; break;
-		case OPT_TO: o.line.dest = optarg; break;
-		case OPT_TEXT: o.line.text = optarg; break;
-		case OPT_CODING: o.line.coding = optarg; break;
-		case OPT_CONCAT: o.line.concat = optarg; break;
-		case 'd': o.dlr = true; break;
+		case 'm':
+			o.mix_file = optarg;
+			break;
+		case OPT_FROM:
+			o.line.sender = optarg;
+			break;
+		case OPT_TO:
+			o.line.dest = optarg;
+			break;
+		case OPT_TEXT:
+			o.line.text = optarg;
+			break;
+		case OPT_CODING:
+			o.line.coding = optarg;
+			break;
+		case OPT_CONCAT:
+			o.line.concat = optarg;
+			break;
+		case 'd':
+			o.dlr = true;
+			break;
 		case OPT_DRAIN:
 			if (parse_secs(optarg, &o.drain) < 0)
 				return bad("--drain", optarg);
@@ -269,12 +313,16 @@ int main(int argc, char **argv)
 			if (parse_secs(optarg, &o.connect_wait) < 0)
 				return bad("--connect-wait", optarg);
 			break;
-		case OPT_MO: o.mo_file = optarg; break;
+		case OPT_MO:
+			o.mo_file = optarg;
+			break;
 		case OPT_MO_COUNT:
 			if (parse_u64(optarg, UINT64_MAX, &o.mo_count) < 0)
 				return bad("--mo-count", optarg);
 			break;
-		case OPT_NO_RECEIPTS: o.no_receipts = true; break;
+		case OPT_NO_RECEIPTS:
+			o.no_receipts = true;
+			break;
 		case OPT_REJECT: {
 			char *colon = strchr(optarg, ':');
 
@@ -290,8 +338,12 @@ int main(int argc, char **argv)
 			if (parse_status(optarg, &o.bind_status) < 0)
 				return bad("--bind-status", optarg);
 			break;
-		case OPT_ONCE: o.once = true; break;
-		case OPT_PORT_FILE: o.port_file = optarg; break;
+		case OPT_ONCE:
+			o.once = true;
+			break;
+		case OPT_PORT_FILE:
+			o.port_file = optarg;
+			break;
 		default:
 			usage(stderr);
 			return 2;

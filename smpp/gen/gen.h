@@ -23,18 +23,18 @@
 /* ------------------------------------------------------------------------ */
 
 enum gen_concat {
-	GEN_CONCAT_UDH8,     /* UDH IEI 0x00, 8-bit reference (default) */
-	GEN_CONCAT_UDH16,    /* UDH IEI 0x08, 16-bit reference */
-	GEN_CONCAT_SAR,      /* sar_* TLVs */
-	GEN_CONCAT_PAYLOAD,  /* one PDU, text in message_payload */
+	GEN_CONCAT_UDH8,    /* UDH IEI 0x00, 8-bit reference (default) */
+	GEN_CONCAT_UDH16,   /* UDH IEI 0x08, 16-bit reference */
+	GEN_CONCAT_SAR,	    /* sar_* TLVs */
+	GEN_CONCAT_PAYLOAD, /* one PDU, text in message_payload */
 };
 
 /* One pre-encoded PDU of a message (a part, for concatenated ones). */
 struct gen_part {
 	uint8_t *pdu;
 	uint32_t len;
-	uint32_t ref_off;  /* offset of the concatenation reference, 0: none */
-	bool ref16;        /* the reference is two octets (big-endian) */
+	uint32_t ref_off; /* offset of the concatenation reference, 0: none */
+	bool ref16;	  /* the reference is two octets (big-endian) */
 };
 
 struct gen_msg {
@@ -50,8 +50,8 @@ struct gen_mix {
 
 /* What every message of a mix shares. */
 struct gen_mix_opts {
-	uint32_t command_id;          /* SMPP_CMD_SUBMIT_SM or SMPP_CMD_DELIVER_SM */
-	uint8_t registered_delivery;  /* submit_sm: ask for receipts */
+	uint32_t command_id;	     /* SMPP_CMD_SUBMIT_SM or SMPP_CMD_DELIVER_SM */
+	uint8_t registered_delivery; /* submit_sm: ask for receipts */
 };
 
 /* One message given on the command line rather than in a file. */
@@ -64,11 +64,11 @@ struct gen_mix_line {
  * SENDER TAB DESTINATION TAB TEXT [TAB DATA_CODING [TAB CONCAT]] per line.
  * Returns 0, or -1 with a message naming the line in @err.
  */
-int gen_mix_load(const char *path, const struct gen_mix_opts *o, struct gen_mix *mix,
-		 char *err, size_t errlen);
+int gen_mix_load(const char *path, const struct gen_mix_opts *o, struct gen_mix *mix, char *err,
+		 size_t errlen);
 /* Build a one-message mix from @l. Returns 0 or -1 with @err. */
-int gen_mix_one(const struct gen_mix_line *l, const struct gen_mix_opts *o,
-		struct gen_mix *mix, char *err, size_t errlen);
+int gen_mix_one(const struct gen_mix_line *l, const struct gen_mix_opts *o, struct gen_mix *mix,
+		char *err, size_t errlen);
 void gen_mix_free(struct gen_mix *mix);
 
 /* Copy @part into @out (room for part->len), with @seq and reference @ref. */
@@ -79,7 +79,7 @@ void gen_part_emit(const struct gen_part *part, uint32_t seq, uint16_t ref, uint
 /* ------------------------------------------------------------------------ */
 
 /* Log-linear latency histogram: 64 sub-buckets per power of two (< 1.6 %). */
-#define GEN_HIST_SUB 64u
+#define GEN_HIST_SUB	 64u
 #define GEN_HIST_BUCKETS (GEN_HIST_SUB * 40u)
 
 struct gen_hist {
@@ -100,7 +100,7 @@ struct gen_status_count {
 		uint32_t status;
 		uint64_t count;
 	} v[GEN_MAX_STATUS];
-	uint64_t other;  /* more distinct values than the table holds */
+	uint64_t other; /* more distinct values than the table holds */
 };
 
 void gen_status_add(struct gen_status_count *s, uint32_t status);
@@ -122,10 +122,10 @@ void gen_hist_print(FILE *f, const char *label, const struct gen_hist *h);
 
 struct gen_conn {
 	int fd;
-	bool dead;          /* read/write error or EOF: close at the next turn */
-	bool eof;           /* the peer closed */
-	bool pollout;       /* EPOLLOUT currently requested */
-	uint32_t seq;       /* last sequence_number used */
+	bool dead;    /* read/write error or EOF: close at the next turn */
+	bool eof;     /* the peer closed */
+	bool pollout; /* EPOLLOUT currently requested */
+	uint32_t seq; /* last sequence_number used */
 	struct smpp_framer fr;
 	uint8_t *rbuf;
 	uint8_t *wbuf;
@@ -155,14 +155,13 @@ int gen_conn_send_empty(struct gen_conn *c, uint32_t cmd, uint32_t seq, uint32_t
 void gen_conn_poll_update(struct gen_conn *c, int epfd, void *ptr);
 
 /* "HOST:PORT", "[v6]:PORT" or "PORT" (host defaults to @defhost). */
-int gen_parse_addr(const char *s, const char *defhost, char *host, size_t hostlen,
-		   char *port, size_t portlen);
+int gen_parse_addr(const char *s, const char *defhost, char *host, size_t hostlen, char *port,
+		   size_t portlen);
 
 uint64_t gen_now_ns(void);
 
 /* A record line: KIND SYSTEM_ID SOURCE DEST DATA_CODING CONCAT TEXT. */
-void gen_record(FILE *f, const char *kind, struct smpp_view system_id,
-		const struct smpp_pdu *pdu);
+void gen_record(FILE *f, const char *kind, struct smpp_view system_id, const struct smpp_pdu *pdu);
 
 /* Signals: set by SIGINT/SIGTERM, polled by the loops. */
 extern volatile int gen_stop;
@@ -176,24 +175,24 @@ struct gen_opts {
 	const char *addr;
 	bool json;
 	bool quiet;
-	uint64_t limit;         /* -n: messages (PDUs) */
-	double duration;        /* -t: seconds, 0: none */
-	double drain;           /* seconds to wait for answers after sending */
+	uint64_t limit;	 /* -n: messages (PDUs) */
+	double duration; /* -t: seconds, 0: none */
+	double drain;	 /* seconds to wait for answers after sending */
 	unsigned window;
 	const char *system_id, *password, *system_type;
-	const char *record;     /* file for received messages */
-	double enquire;         /* enquire_link interval, 0: never */
+	const char *record; /* file for received messages */
+	double enquire;	    /* enquire_link interval, 0: never */
 	/* esme */
 	uint32_t bind_cmd;
 	unsigned connections;
-	double rate;            /* submits per second, 0: as fast as the window allows */
-	bool dlr;               /* registered_delivery=1 and wait for receipts */
+	double rate; /* submits per second, 0: as fast as the window allows */
+	bool dlr;    /* registered_delivery=1 and wait for receipts */
 	const char *mix_file;
 	struct gen_mix_line line;
-	double connect_wait;    /* retry connecting this long */
+	double connect_wait; /* retry connecting this long */
 	/* smsc */
 	const char *mo_file;
-	uint64_t mo_count;      /* MO messages per session, 0: each line once */
+	uint64_t mo_count; /* MO messages per session, 0: each line once */
 	bool no_receipts;
 	uint32_t reject_every;
 	uint32_t reject_status;

@@ -97,7 +97,7 @@ int gen_conn_fill(struct gen_conn *c)
 	size_t taken;
 
 	if (smpp_framer_pending(&c->fr) + sizeof(buf) > GEN_RBUF)
-		return 0;  /* pop first */
+		return 0; /* pop first */
 	n = read(c->fd, buf, sizeof(buf));
 	if (n == 0) {
 		c->eof = true;
@@ -133,7 +133,7 @@ int gen_conn_send_empty(struct gen_conn *c, uint32_t cmd, uint32_t seq, uint32_t
 void gen_conn_poll_update(struct gen_conn *c, int epfd, void *ptr)
 {
 	bool want = c->wlen > 0;
-	struct epoll_event ev = { .events = EPOLLIN | (want ? EPOLLOUT : 0), .data.ptr = ptr };
+	struct epoll_event ev = {.events = EPOLLIN | (want ? EPOLLOUT : 0), .data.ptr = ptr};
 
 	if (want == c->pollout || c->fd < 0)
 		return;
@@ -178,11 +178,21 @@ static void put_field(FILE *f, const uint8_t *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		switch (p[i]) {
-		case '\t': fputs("\\t", f); break;
-		case '\n': fputs("\\n", f); break;
-		case '\r': fputs("\\r", f); break;
-		case '\\': fputs("\\\\", f); break;
-		default: fputc(p[i] < 0x20 ? '?' : p[i], f); break;
+		case '\t':
+			fputs("\\t", f);
+			break;
+		case '\n':
+			fputs("\\n", f);
+			break;
+		case '\r':
+			fputs("\\r", f);
+			break;
+		case '\\':
+			fputs("\\\\", f);
+			break;
+		default:
+			fputc(p[i] < 0x20 ? '?' : p[i], f);
+			break;
 		}
 	}
 }

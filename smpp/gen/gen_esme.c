@@ -27,7 +27,7 @@ enum esme_state { ES_BINDING, ES_BOUND, ES_UNBINDING, ES_DONE };
 
 struct slot {
 	uint32_t seq;
-	uint64_t t;  /* 0: free */
+	uint64_t t; /* 0: free */
 };
 
 struct esme_conn {
@@ -37,7 +37,7 @@ struct esme_conn {
 	struct slot *slots;
 	uint32_t mask;
 	uint64_t enquire_next;
-	const struct gen_msg *msg;  /* message being sent, NULL between messages */
+	const struct gen_msg *msg; /* message being sent, NULL between messages */
 	unsigned part;
 	uint16_t ref;
 	bool closed;
@@ -66,7 +66,7 @@ struct esme {
 static int esme_connect(const struct gen_opts *o, char *err, size_t errlen)
 {
 	char host[256], port[16];
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai;
 	uint64_t until = gen_now_ns() + (uint64_t)(o->connect_wait * 1e9);
 	int rc, fd = -1, one = 1, last = 0;
 
@@ -116,9 +116,9 @@ static int esme_send_bind(struct esme *e, struct esme_conn *c)
 	memset(&pdu, 0, sizeof(pdu));
 	pdu.hdr.command_id = e->o->bind_cmd;
 	pdu.hdr.sequence_number = gen_conn_next_seq(&c->io);
-	pdu.system_id = (struct smpp_view){ (const uint8_t *)sid, (uint32_t)strlen(sid) };
-	pdu.password = (struct smpp_view){ (const uint8_t *)pw, (uint32_t)strlen(pw) };
-	pdu.system_type = (struct smpp_view){ (const uint8_t *)st, (uint32_t)strlen(st) };
+	pdu.system_id = (struct smpp_view){(const uint8_t *)sid, (uint32_t)strlen(sid)};
+	pdu.password = (struct smpp_view){(const uint8_t *)pw, (uint32_t)strlen(pw)};
+	pdu.system_type = (struct smpp_view){(const uint8_t *)st, (uint32_t)strlen(st)};
 	pdu.interface_version = SMPP_VERSION_34;
 	if (smpp_pdu_encode(&pdu, p, 256, &n) != SMPP_OK)
 		return -1;
@@ -177,7 +177,7 @@ static void esme_pdu(struct esme *e, struct esme_conn *c, struct smpp_view v, ui
 		}
 		c->state = ES_BOUND;
 		c->enquire_next = now + (uint64_t)(e->o->enquire * 1e9);
-		if (e->t_unbind) {  /* bound after everything was sent: leave */
+		if (e->t_unbind) { /* bound after everything was sent: leave */
 			gen_conn_send_empty(&c->io, SMPP_CMD_UNBIND, gen_conn_next_seq(&c->io), 0);
 			c->state = ES_UNBINDING;
 		}
@@ -190,17 +190,18 @@ static void esme_pdu(struct esme *e, struct esme_conn *c, struct smpp_view v, ui
 					    SMPP_ESME_RSYSERR);
 			break;
 		}
-		if (pdu.esm_class & 0x3C)  /* SMSC delivery receipt or another notification */
+		if (pdu.esm_class & 0x3C) /* SMSC delivery receipt or another notification */
 			e->receipts++;
 		else
 			e->mo++;
 		if (e->rec)
 			gen_record(e->rec, (pdu.esm_class & 0x3C) ? "receipt" : "deliver_sm",
-				   (struct smpp_view){ NULL, 0 }, &pdu);
+				   (struct smpp_view){NULL, 0}, &pdu);
 		p = gen_conn_reserve(&c->io, SMPP_RESP_MAX);
-		if (p && smpp_encode_msgid_resp(h.command_id, h.sequence_number, SMPP_ESME_ROK,
-						(struct smpp_view){ NULL, 0 }, (struct smpp_view){ NULL, 0 },
-						p, SMPP_RESP_MAX, &n) == SMPP_OK)
+		if (p &&
+		    smpp_encode_msgid_resp(h.command_id, h.sequence_number, SMPP_ESME_ROK,
+					   (struct smpp_view){NULL, 0}, (struct smpp_view){NULL, 0},
+					   p, SMPP_RESP_MAX, &n) == SMPP_OK)
 			gen_conn_commit(&c->io, n);
 		break;
 	case SMPP_CMD_ENQUIRE_LINK:
@@ -245,13 +246,13 @@ static void esme_fill(struct esme *e, struct esme_conn *c, uint64_t now, uint64_
 			c->ref = ++e->ref;
 			e->msgs++;
 			if (o->limit && e->msgs >= o->limit)
-				e->sending_done = true;  /* this one is the last */
+				e->sending_done = true; /* this one is the last */
 		}
 		part = &c->msg->parts[c->part];
 		seq = c->io.seq >= 0x7FFFFFFFu ? 1 : c->io.seq + 1;
 		s = &c->slots[seq & c->mask];
 		if (s->t != 0) {
-			e->stalls++;  /* an old submit is still unanswered in this slot */
+			e->stalls++; /* an old submit is still unanswered in this slot */
 			return;
 		}
 		p = gen_conn_reserve(&c->io, part->len);
@@ -280,25 +281,22 @@ static void esme_report(struct esme *e, uint64_t t_end)
 
 	if (o->json) {
 		json_t *j = json_pack(
-			"{s:s,s:s,s:i,s:i,s:f,s:f,s:I,"
-			"s:{s:I,s:I,s:I,s:f,s:o},s:o,"
-			"s:{s:I,s:I,s:I,s:I},s:{s:I,s:I},"
-			"s:{s:I,s:I,s:I,s:i}}",
-			"role", "esme", "target", o->addr, "connections", (int)o->connections,
-			"window", (int)o->window, "rate_target", o->rate, "elapsed_s", elapsed,
-			"messages", (json_int_t)e->msgs,
-			"submit_sm", "sent", (json_int_t)e->sent, "answered", (json_int_t)e->answered,
-			"unanswered", (json_int_t)(e->sent - e->answered), "per_second", rate,
-			"status", gen_status_json(&e->st),
-			"latency_us", gen_hist_json(&e->lat),
-			"deliver_sm", "received", (json_int_t)(e->receipts + e->mo),
-			"receipts", (json_int_t)e->receipts, "mo", (json_int_t)e->mo,
-			"decode_errors", (json_int_t)e->decode_errors,
-			"enquire_link", "sent", (json_int_t)e->enq_sent,
-			"answered", (json_int_t)e->enq_answered,
-			"anomalies", "unexpected_responses", (json_int_t)e->unexpected,
-			"window_stalls", (json_int_t)e->stalls, "connections_lost", (json_int_t)e->lost,
-			"errors", e->errors);
+		    "{s:s,s:s,s:i,s:i,s:f,s:f,s:I,"
+		    "s:{s:I,s:I,s:I,s:f,s:o},s:o,"
+		    "s:{s:I,s:I,s:I,s:I},s:{s:I,s:I},"
+		    "s:{s:I,s:I,s:I,s:i}}",
+		    "role", "esme", "target", o->addr, "connections", (int)o->connections, "window",
+		    (int)o->window, "rate_target", o->rate, "elapsed_s", elapsed, "messages",
+		    (json_int_t)e->msgs, "submit_sm", "sent", (json_int_t)e->sent, "answered",
+		    (json_int_t)e->answered, "unanswered", (json_int_t)(e->sent - e->answered),
+		    "per_second", rate, "status", gen_status_json(&e->st), "latency_us",
+		    gen_hist_json(&e->lat), "deliver_sm", "received",
+		    (json_int_t)(e->receipts + e->mo), "receipts", (json_int_t)e->receipts, "mo",
+		    (json_int_t)e->mo, "decode_errors", (json_int_t)e->decode_errors,
+		    "enquire_link", "sent", (json_int_t)e->enq_sent, "answered",
+		    (json_int_t)e->enq_answered, "anomalies", "unexpected_responses",
+		    (json_int_t)e->unexpected, "window_stalls", (json_int_t)e->stalls,
+		    "connections_lost", (json_int_t)e->lost, "errors", e->errors);
 
 		json_dumpf(j, stdout, JSON_COMPACT);
 		fputc('\n', stdout);
@@ -312,7 +310,8 @@ static void esme_report(struct esme *e, uint64_t t_end)
 	if (o->rate > 0)
 		printf("  %-12s %.0f submit_sm/s\n", "target", o->rate);
 	printf("  %-12s %" PRIu64 " messages, %" PRIu64 " submit_sm sent, %" PRIu64
-	       " answered in %.3f s\n", "sent", e->msgs, e->sent, e->answered, elapsed);
+	       " answered in %.3f s\n",
+	       "sent", e->msgs, e->sent, e->answered, elapsed);
 	printf("  %-12s %.0f submit_sm/s (first submit to last response)\n", "rate", rate);
 	gen_hist_print(stdout, "latency", &e->lat);
 	gen_status_print(stdout, "status", &e->st);
@@ -322,9 +321,10 @@ static void esme_report(struct esme *e, uint64_t t_end)
 		printf("  %-12s %" PRIu64 " sent, %" PRIu64 " answered\n", "enquire_link",
 		       e->enq_sent, e->enq_answered);
 	if (e->unexpected || e->stalls || e->lost || e->decode_errors)
-		printf("  %-12s %" PRIu64 " unexpected responses, %" PRIu64 " window stalls, %" PRIu64
-		       " connections lost, %" PRIu64 " undecodable deliver_sm\n", "anomalies",
-		       e->unexpected, e->stalls, e->lost, e->decode_errors);
+		printf("  %-12s %" PRIu64 " unexpected responses, %" PRIu64
+		       " window stalls, %" PRIu64 " connections lost, %" PRIu64
+		       " undecodable deliver_sm\n",
+		       "anomalies", e->unexpected, e->stalls, e->lost, e->decode_errors);
 }
 
 static void esme_close(struct esme *e, struct esme_conn *c)
@@ -334,7 +334,8 @@ static void esme_close(struct esme *e, struct esme_conn *c)
 	if (c->state != ES_DONE) {
 		e->lost++;
 		e->errors++;
-		fprintf(stderr, "smsfw-gen: connection lost%s\n", c->io.eof ? " (peer closed)" : "");
+		fprintf(stderr, "smsfw-gen: connection lost%s\n",
+			c->io.eof ? " (peer closed)" : "");
 	}
 	epoll_ctl(e->epfd, EPOLL_CTL_DEL, c->io.fd, NULL);
 	close(c->io.fd);
@@ -345,7 +346,7 @@ static void esme_close(struct esme *e, struct esme_conn *c)
 int gen_esme_run(const struct gen_opts *o)
 {
 	struct esme e;
-	struct gen_mix_opts mo = { SMPP_CMD_SUBMIT_SM, o->dlr ? 1 : 0 };
+	struct gen_mix_opts mo = {SMPP_CMD_SUBMIT_SM, o->dlr ? 1 : 0};
 	char err[512];
 	uint32_t nslots = 64;
 	int rc = 1;
@@ -377,7 +378,7 @@ int gen_esme_run(const struct gen_opts *o)
 	for (i = 0; i < o->connections; i++) {
 		struct esme_conn *c = &e.c[i];
 		int fd = esme_connect(o, err, sizeof(err));
-		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
 
 		c->io.fd = -1;
 		c->closed = true;
@@ -414,8 +415,8 @@ int gen_esme_run(const struct gen_opts *o)
 		}
 		if (all_done)
 			break;
-		if (!e.sending_done && (gen_stop || (o->duration > 0 &&
-			now - e.t0 >= (uint64_t)(o->duration * 1e9))))
+		if (!e.sending_done &&
+		    (gen_stop || (o->duration > 0 && now - e.t0 >= (uint64_t)(o->duration * 1e9))))
 			e.sending_done = true;
 		if (e.sending_done && !e.t_stop)
 			e.t_stop = now;
@@ -433,7 +434,8 @@ int gen_esme_run(const struct gen_opts *o)
 			for (i = 0; i < e.nc; i++)
 				if (e.c[i].msg && e.c[i].state == ES_BOUND)
 					parts_pending = true;
-			if ((!parts_pending && outstanding == 0 && (!o->dlr || e.receipts >= e.ok)) ||
+			if ((!parts_pending && outstanding == 0 &&
+			     (!o->dlr || e.receipts >= e.ok)) ||
 			    now - e.t_stop >= (uint64_t)(o->drain * 1e9) || gen_stop > 1) {
 				e.t_unbind = now;
 				for (i = 0; i < e.nc; i++) {

@@ -14,26 +14,26 @@
 
 #include "gen.h"
 
-#define GEN_MAX_TEXT 8192u      /* octets of encoded text per message */
+#define GEN_MAX_TEXT  8192u /* octets of encoded text per message */
 #define GEN_MAX_PARTS 255u
 
 struct coding {
 	uint8_t dc;
 	enum smpp_charset cs;
-	unsigned single;   /* units in a one-part message */
-	unsigned unit;     /* octets per unit */
+	unsigned single; /* units in a one-part message */
+	unsigned unit;	 /* octets per unit */
 };
 
 static int coding_parse(const char *s, struct coding *c)
 {
 	if (!s || !*s || !strcmp(s, "gsm") || !strcmp(s, "0"))
-		*c = (struct coding){ 0, SMPP_CS_GSM7, 160, 1 };
+		*c = (struct coding){0, SMPP_CS_GSM7, 160, 1};
 	else if (!strcmp(s, "ia5") || !strcmp(s, "ascii") || !strcmp(s, "1"))
-		*c = (struct coding){ 1, SMPP_CS_IA5, 160, 1 };
+		*c = (struct coding){1, SMPP_CS_IA5, 160, 1};
 	else if (!strcmp(s, "latin1") || !strcmp(s, "3"))
-		*c = (struct coding){ 3, SMPP_CS_LATIN1, 140, 1 };
+		*c = (struct coding){3, SMPP_CS_LATIN1, 140, 1};
 	else if (!strcmp(s, "ucs2") || !strcmp(s, "8"))
-		*c = (struct coding){ 8, SMPP_CS_UCS2, 70, 2 };
+		*c = (struct coding){8, SMPP_CS_UCS2, 70, 2};
 	else
 		return -1;
 	return 0;
@@ -69,7 +69,8 @@ static unsigned utf8_next(const uint8_t *p, size_t len, uint32_t *cp)
 		return *cp >= 0x80 ? 2 : 0;
 	}
 	if ((p[0] & 0xF0) == 0xE0 && len >= 3 && (p[1] & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80) {
-		*cp = ((uint32_t)(p[0] & 0x0F) << 12) | ((uint32_t)(p[1] & 0x3F) << 6) | (p[2] & 0x3F);
+		*cp = ((uint32_t)(p[0] & 0x0F) << 12) | ((uint32_t)(p[1] & 0x3F) << 6) |
+		      (p[2] & 0x3F);
 		return *cp >= 0x800 ? 3 : 0;
 	}
 	if ((p[0] & 0xF8) == 0xF0 && len >= 4 && (p[1] & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80 &&
@@ -103,8 +104,7 @@ static int encode_8bit(const uint8_t *s, size_t len, uint32_t limit, uint8_t *ou
 }
 
 /* Where the part that starts at @off (units) may end, at most @max units on. */
-static size_t part_end(const struct coding *c, const uint8_t *t, size_t len, size_t off,
-		       size_t max)
+static size_t part_end(const struct coding *c, const uint8_t *t, size_t len, size_t off, size_t max)
 {
 	size_t units = len / c->unit;
 	size_t end = off + max < units ? off + max : units;
@@ -112,12 +112,12 @@ static size_t part_end(const struct coding *c, const uint8_t *t, size_t len, siz
 	if (end == units)
 		return end;
 	if (c->cs == SMPP_CS_GSM7 && t[end - 1] == 0x1B)
-		end--;  /* keep ESC with the character it escapes */
+		end--; /* keep ESC with the character it escapes */
 	if (c->cs == SMPP_CS_UCS2) {
 		uint16_t u = (uint16_t)(t[2 * (end - 1)] << 8 | t[2 * (end - 1) + 1]);
 
 		if (u >= 0xD800 && u <= 0xDBFF)
-			end--;  /* keep a surrogate pair together */
+			end--; /* keep a surrogate pair together */
 	}
 	return end;
 }
@@ -133,10 +133,10 @@ static uint8_t ton_of(const char *a, uint8_t *npi)
 	for (; a[i]; i++)
 		if (a[i] < '0' || a[i] > '9') {
 			*npi = 0;
-			return 5;  /* alphanumeric */
+			return 5; /* alphanumeric */
 		}
 	*npi = 1;
-	return 1;  /* international, E.164 */
+	return 1; /* international, E.164 */
 }
 
 static int part_store(struct gen_part *part, const struct smpp_pdu *pdu, uint32_t ref_off,
@@ -163,8 +163,8 @@ static int part_store(struct gen_part *part, const struct smpp_pdu *pdu, uint32_
 }
 
 /* Encode one message into its parts. */
-static int msg_build(const struct gen_mix_line *l, const struct gen_mix_opts *o,
-		     struct gen_msg *m, char *err, size_t errlen)
+static int msg_build(const struct gen_mix_line *l, const struct gen_mix_opts *o, struct gen_msg *m,
+		     char *err, size_t errlen)
 {
 	uint8_t text[GEN_MAX_TEXT];
 	struct coding c;
@@ -178,7 +178,8 @@ static int msg_build(const struct gen_mix_line *l, const struct gen_mix_opts *o,
 	unsigned n_parts, i;
 
 	if (coding_parse(l->coding, &c) < 0) {
-		snprintf(err, errlen, "unknown data_coding '%s' (gsm, ia5, latin1, ucs2 or 0, 1, 3, 8)",
+		snprintf(err, errlen,
+			 "unknown data_coding '%s' (gsm, ia5, latin1, ucs2 or 0, 1, 3, 8)",
 			 l->coding);
 		return -1;
 	}
@@ -207,8 +208,8 @@ static int msg_build(const struct gen_mix_line *l, const struct gen_mix_opts *o,
 		break;
 	}
 	if (rc != SMPP_OK) {
-		snprintf(err, errlen, "text: %s", rc == SMPP_EUTF8 ? "not UTF-8, or too long"
-								   : smpp_strerror(rc));
+		snprintf(err, errlen, "text: %s",
+			 rc == SMPP_EUTF8 ? "not UTF-8, or too long" : smpp_strerror(rc));
 		return -1;
 	}
 	units = tlen / c.unit;
@@ -241,13 +242,15 @@ static int msg_build(const struct gen_mix_line *l, const struct gen_mix_opts *o,
 	memset(&pdu, 0, sizeof(pdu));
 	pdu.hdr.command_id = o->command_id;
 	pdu.hdr.sequence_number = 1;
-	pdu.source_addr = (struct smpp_view){ (const uint8_t *)l->sender, (uint32_t)strlen(l->sender) };
+	pdu.source_addr =
+	    (struct smpp_view){(const uint8_t *)l->sender, (uint32_t)strlen(l->sender)};
 	if (l->sender[0] == '+')
 		pdu.source_addr.p++, pdu.source_addr.len--;
 	ton = ton_of(l->sender, &npi);
 	pdu.source_addr_ton = ton;
 	pdu.source_addr_npi = npi;
-	pdu.destination_addr = (struct smpp_view){ (const uint8_t *)l->dest, (uint32_t)strlen(l->dest) };
+	pdu.destination_addr =
+	    (struct smpp_view){(const uint8_t *)l->dest, (uint32_t)strlen(l->dest)};
 	if (l->dest[0] == '+')
 		pdu.destination_addr.p++, pdu.destination_addr.len--;
 	pdu.dest_addr_ton = ton_of(l->dest, &npi);
@@ -265,9 +268,9 @@ static int msg_build(const struct gen_mix_line *l, const struct gen_mix_opts *o,
 				snprintf(err, errlen, "text too long");
 				return -1;
 			}
-			pdu.tlvs = (struct smpp_view){ tlv, (uint32_t)tl };
+			pdu.tlvs = (struct smpp_view){tlv, (uint32_t)tl};
 		} else {
-			pdu.short_message = (struct smpp_view){ text, (uint32_t)tlen };
+			pdu.short_message = (struct smpp_view){text, (uint32_t)tlen};
 		}
 		return part_store(&m->parts[0], &pdu, 0, false, err, errlen);
 	}
@@ -283,23 +286,23 @@ static int msg_build(const struct gen_mix_line *l, const struct gen_mix_opts *o,
 		uint16_t zero = 0;
 
 		pdu.esm_class = 0;
-		pdu.tlvs = (struct smpp_view){ NULL, 0 };
+		pdu.tlvs = (struct smpp_view){NULL, 0};
 		if (cc == GEN_CONCAT_SAR) {
 			smpp_tlv_put(tlv, sizeof(tlv), &tl, SMPP_TLV_SAR_MSG_REF_NUM, &zero, 2);
 			smpp_tlv_put(tlv, sizeof(tlv), &tl, SMPP_TLV_SAR_TOTAL_SEGMENTS, &tot, 1);
 			smpp_tlv_put(tlv, sizeof(tlv), &tl, SMPP_TLV_SAR_SEGMENT_SEQNUM, &sq, 1);
-			pdu.tlvs = (struct smpp_view){ tlv, (uint32_t)tl };
+			pdu.tlvs = (struct smpp_view){tlv, (uint32_t)tl};
 			memcpy(ud, text + off * c.unit, bytes);
 			ulen2 = bytes;
 		} else if (cc == GEN_CONCAT_UDH8) {
-			const uint8_t h[6] = { 5, 0x00, 3, 0, tot, sq };
+			const uint8_t h[6] = {5, 0x00, 3, 0, tot, sq};
 
 			memcpy(ud, h, 6);
 			memcpy(ud + 6, text + off * c.unit, bytes);
 			ulen2 = 6 + bytes;
 			pdu.esm_class = SMPP_ESM_UDHI;
 		} else {
-			const uint8_t h[7] = { 6, 0x08, 4, 0, 0, tot, sq };
+			const uint8_t h[7] = {6, 0x08, 4, 0, 0, tot, sq};
 
 			memcpy(ud, h, 7);
 			memcpy(ud + 7, text + off * c.unit, bytes);
@@ -307,7 +310,7 @@ static int msg_build(const struct gen_mix_line *l, const struct gen_mix_opts *o,
 			pdu.esm_class = SMPP_ESM_UDHI;
 			ref16 = true;
 		}
-		pdu.short_message = (struct smpp_view){ ud, (uint32_t)ulen2 };
+		pdu.short_message = (struct smpp_view){ud, (uint32_t)ulen2};
 		if (part_store(&m->parts[i], &pdu, 0, false, err, errlen) < 0)
 			return -1;
 		/* The reference sits at a fixed place of the encoded PDU. */
@@ -384,19 +387,28 @@ static int unescape(char *s)
 			continue;
 		}
 		switch (*++s) {
-		case 't': *w++ = '\t'; break;
-		case 'n': *w++ = '\n'; break;
-		case 'r': *w++ = '\r'; break;
-		case '\\': *w++ = '\\'; break;
-		default: return -1;
+		case 't':
+			*w++ = '\t';
+			break;
+		case 'n':
+			*w++ = '\n';
+			break;
+		case 'r':
+			*w++ = '\r';
+			break;
+		case '\\':
+			*w++ = '\\';
+			break;
+		default:
+			return -1;
 		}
 	}
 	*w = '\0';
 	return 0;
 }
 
-int gen_mix_load(const char *path, const struct gen_mix_opts *o, struct gen_mix *mix,
-		 char *err, size_t errlen)
+int gen_mix_load(const char *path, const struct gen_mix_opts *o, struct gen_mix *mix, char *err,
+		 size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	char *line = NULL, e2[200];
@@ -410,7 +422,7 @@ int gen_mix_load(const char *path, const struct gen_mix_opts *o, struct gen_mix 
 		return -1;
 	}
 	while ((n = getline(&line, &cap, f)) >= 0) {
-		char *field[6] = { 0 };
+		char *field[6] = {0};
 		unsigned nf = 0;
 		char *p = line;
 		struct gen_mix_line l;
@@ -427,16 +439,18 @@ int gen_mix_load(const char *path, const struct gen_mix_opts *o, struct gen_mix 
 				*p++ = '\0';
 		}
 		if (nf < 3 || nf > 5) {
-			snprintf(err, errlen, "%s:%u: expected SENDER<TAB>DEST<TAB>TEXT[<TAB>CODING[<TAB>CONCAT]]",
-				 path, lineno);
+			snprintf(
+			    err, errlen,
+			    "%s:%u: expected SENDER<TAB>DEST<TAB>TEXT[<TAB>CODING[<TAB>CONCAT]]",
+			    path, lineno);
 			goto fail;
 		}
 		if (unescape(field[2]) < 0) {
-			snprintf(err, errlen, "%s:%u: unknown escape in text (\\t \\n \\r \\\\)", path,
-				 lineno);
+			snprintf(err, errlen, "%s:%u: unknown escape in text (\\t \\n \\r \\\\)",
+				 path, lineno);
 			goto fail;
 		}
-		l = (struct gen_mix_line){ field[0], field[1], field[2], field[3], field[4] };
+		l = (struct gen_mix_line){field[0], field[1], field[2], field[3], field[4]};
 		if (mix_add(mix, &l, o, e2, sizeof(e2)) < 0) {
 			snprintf(err, errlen, "%s:%u: %s", path, lineno, e2);
 			goto fail;

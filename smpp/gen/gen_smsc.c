@@ -32,7 +32,7 @@ struct slot {
 struct sess {
 	struct gen_conn io;
 	struct sess *next;
-	uint32_t bind_cmd;    /* 0 until bound */
+	uint32_t bind_cmd; /* 0 until bound */
 	bool unbinding, done, closed;
 	uint8_t system_id[17];
 	uint32_t system_id_len;
@@ -66,7 +66,7 @@ struct smsc {
 static int smsc_listen(const struct gen_opts *o, char *err, size_t errlen)
 {
 	char host[256], port[16];
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE }, *res, *ai;
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res, *ai;
 	int rc, fd = -1, one = 1, last = 0;
 
 	if (gen_parse_addr(o->addr, "0.0.0.0", host, sizeof(host), port, sizeof(port)) < 0) {
@@ -147,7 +147,7 @@ static void send_receipt(struct smsc *s, struct sess *x, const struct smpp_pdu *
 	struct smpp_pdu d;
 	time_t t = time(NULL);
 	struct tm tm;
-	uint8_t state = 2;  /* DELIVERED */
+	uint8_t state = 2; /* DELIVERED */
 	uint8_t *p;
 	int len;
 
@@ -155,9 +155,10 @@ static void send_receipt(struct smsc *s, struct sess *x, const struct smpp_pdu *
 	/* SMPP 3.4 Appendix B: YYMMDDhhmm */
 	snprintf(date, sizeof(date), "%02d%02d%02d%02d%02d", tm.tm_year % 100, tm.tm_mon + 1,
 		 tm.tm_mday, tm.tm_hour, tm.tm_min);
-	len = snprintf(text, sizeof(text),
-		       "id:%s sub:001 dlvrd:001 submit date:%s done date:%s stat:DELIVRD err:000 text:",
-		       msgid, date, date);
+	len = snprintf(
+	    text, sizeof(text),
+	    "id:%s sub:001 dlvrd:001 submit date:%s done date:%s stat:DELIVRD err:000 text:", msgid,
+	    date, date);
 	smpp_tlv_put(tlv, sizeof(tlv), &tl, SMPP_TLV_RECEIPTED_MESSAGE_ID, msgid,
 		     (uint16_t)(strlen(msgid) + 1));
 	smpp_tlv_put(tlv, sizeof(tlv), &tl, SMPP_TLV_MESSAGE_STATE, &state, 1);
@@ -171,8 +172,8 @@ static void send_receipt(struct smsc *s, struct sess *x, const struct smpp_pdu *
 	d.dest_addr_ton = sub->source_addr_ton;
 	d.dest_addr_npi = sub->source_addr_npi;
 	d.esm_class = 0x04;
-	d.short_message = (struct smpp_view){ (const uint8_t *)text, (uint32_t)len };
-	d.tlvs = (struct smpp_view){ tlv, (uint32_t)tl };
+	d.short_message = (struct smpp_view){(const uint8_t *)text, (uint32_t)len};
+	d.tlvs = (struct smpp_view){tlv, (uint32_t)tl};
 	p = gen_conn_reserve(&x->io, 512);
 	if (!p || smpp_pdu_encode(&d, p, 512, &n) != SMPP_OK)
 		return;
@@ -211,14 +212,15 @@ static void smsc_submit(struct smsc *s, struct sess *x, struct smpp_view v,
 		status = s->o->reject_status;
 	if (rc == SMPP_OK && s->rec)
 		gen_record(s->rec, h->command_id == SMPP_CMD_DATA_SM ? "data_sm" : "submit_sm",
-			   (struct smpp_view){ x->system_id, x->system_id_len }, &pdu);
+			   (struct smpp_view){x->system_id, x->system_id_len}, &pdu);
 	snprintf(msgid, sizeof(msgid), "%" PRIx64, ++s->msgid);
 	p = gen_conn_reserve(&x->io, SMPP_RESP_MAX);
 	if (!p)
 		return;
-	if (smpp_encode_msgid_resp(h->command_id, h->sequence_number, status,
-				   (struct smpp_view){ (const uint8_t *)msgid, (uint32_t)strlen(msgid) },
-				   (struct smpp_view){ NULL, 0 }, p, SMPP_RESP_MAX, &n) != SMPP_OK)
+	if (smpp_encode_msgid_resp(
+		h->command_id, h->sequence_number, status,
+		(struct smpp_view){(const uint8_t *)msgid, (uint32_t)strlen(msgid)},
+		(struct smpp_view){NULL, 0}, p, SMPP_RESP_MAX, &n) != SMPP_OK)
 		return;
 	gen_conn_commit(&x->io, n);
 	gen_status_add(&s->st, status);
@@ -230,13 +232,12 @@ static void smsc_submit(struct smsc *s, struct sess *x, struct smpp_view v,
 	}
 }
 
-static void smsc_bind(struct smsc *s, struct sess *x, struct smpp_view v,
-		      const struct smpp_hdr *h)
+static void smsc_bind(struct smsc *s, struct sess *x, struct smpp_view v, const struct smpp_hdr *h)
 {
 	struct smpp_pdu pdu;
 	uint32_t status = s->o->bind_status;
 	const char *sid = s->o->system_id;
-	struct smpp_bind_resp_opts bo = { .sc_interface_version = SMPP_VERSION_34 };
+	struct smpp_bind_resp_opts bo = {.sc_interface_version = SMPP_VERSION_34};
 	uint8_t *p;
 	size_t n;
 
@@ -244,9 +245,8 @@ static void smsc_bind(struct smsc *s, struct sess *x, struct smpp_view v,
 		status = SMPP_ESME_RBINDFAIL;
 	else if (x->bind_cmd)
 		status = SMPP_ESME_RALYBND;
-	else if (s->o->password &&
-		 (pdu.password.len != strlen(s->o->password) ||
-		  memcmp(pdu.password.p, s->o->password, pdu.password.len) != 0))
+	else if (s->o->password && (pdu.password.len != strlen(s->o->password) ||
+				    memcmp(pdu.password.p, s->o->password, pdu.password.len) != 0))
 		status = SMPP_ESME_RINVPASWD;
 	if (status == SMPP_ESME_ROK) {
 		x->bind_cmd = h->command_id;
@@ -257,9 +257,10 @@ static void smsc_bind(struct smsc *s, struct sess *x, struct smpp_view v,
 		s->binds_refused++;
 	}
 	p = gen_conn_reserve(&x->io, SMPP_RESP_MAX);
-	if (p && smpp_encode_bind_resp(h->command_id, h->sequence_number, status,
-				       (struct smpp_view){ (const uint8_t *)sid, (uint32_t)strlen(sid) },
-				       &bo, p, SMPP_RESP_MAX, &n) == SMPP_OK)
+	if (p &&
+	    smpp_encode_bind_resp(h->command_id, h->sequence_number, status,
+				  (struct smpp_view){(const uint8_t *)sid, (uint32_t)strlen(sid)},
+				  &bo, p, SMPP_RESP_MAX, &n) == SMPP_OK)
 		gen_conn_commit(&x->io, n);
 }
 
@@ -358,25 +359,22 @@ static void smsc_report(struct smsc *s, uint64_t t_end)
 
 	if (o->json) {
 		json_t *j = json_pack(
-			"{s:s,s:s,s:f,s:I,s:{s:I,s:I},"
-			"s:{s:I,s:I,s:f,s:o},"
-			"s:{s:I,s:I,s:I,s:I,s:o},s:o,s:{s:I},"
-			"s:{s:I,s:I,s:I},s:i}",
-			"role", "smsc", "listen", o->addr, "elapsed_s", elapsed,
-			"sessions", (json_int_t)s->n_sessions,
-			"binds", "accepted", (json_int_t)s->binds, "refused", (json_int_t)s->binds_refused,
-			"submit_sm", "received", (json_int_t)s->submits, "data_sm", (json_int_t)s->data_sm,
-			"per_second", rate, "status", gen_status_json(&s->st),
-			"deliver_sm", "receipts", (json_int_t)s->receipts,
-			"receipts_undeliverable", (json_int_t)s->receipts_undeliverable,
-			"mo", (json_int_t)s->mo_sent, "answered", (json_int_t)s->dlv_answered,
-			"status", gen_status_json(&s->dlv_st),
-			"latency_us", gen_hist_json(&s->lat),
-			"enquire_link", "answered", (json_int_t)s->enq_answered,
-			"anomalies", "decode_errors", (json_int_t)s->decode_errors,
-			"untracked", (json_int_t)s->untracked, "unexpected_responses",
-			(json_int_t)s->unexpected,
-			"errors", s->errors);
+		    "{s:s,s:s,s:f,s:I,s:{s:I,s:I},"
+		    "s:{s:I,s:I,s:f,s:o},"
+		    "s:{s:I,s:I,s:I,s:I,s:o},s:o,s:{s:I},"
+		    "s:{s:I,s:I,s:I},s:i}",
+		    "role", "smsc", "listen", o->addr, "elapsed_s", elapsed, "sessions",
+		    (json_int_t)s->n_sessions, "binds", "accepted", (json_int_t)s->binds, "refused",
+		    (json_int_t)s->binds_refused, "submit_sm", "received", (json_int_t)s->submits,
+		    "data_sm", (json_int_t)s->data_sm, "per_second", rate, "status",
+		    gen_status_json(&s->st), "deliver_sm", "receipts", (json_int_t)s->receipts,
+		    "receipts_undeliverable", (json_int_t)s->receipts_undeliverable, "mo",
+		    (json_int_t)s->mo_sent, "answered", (json_int_t)s->dlv_answered, "status",
+		    gen_status_json(&s->dlv_st), "latency_us", gen_hist_json(&s->lat),
+		    "enquire_link", "answered", (json_int_t)s->enq_answered, "anomalies",
+		    "decode_errors", (json_int_t)s->decode_errors, "untracked",
+		    (json_int_t)s->untracked, "unexpected_responses", (json_int_t)s->unexpected,
+		    "errors", s->errors);
 
 		json_dumpf(j, stdout, JSON_COMPACT);
 		fputc('\n', stdout);
@@ -385,22 +383,22 @@ static void smsc_report(struct smsc *s, uint64_t t_end)
 	}
 	if (o->quiet)
 		return;
-	printf("smsfw-gen smsc on %s: %" PRIu64 " session(s), %" PRIu64 " bind(s) accepted, %"
-	       PRIu64 " refused, %.3f s\n", o->addr, s->n_sessions, s->binds, s->binds_refused,
-	       elapsed);
+	printf("smsfw-gen smsc on %s: %" PRIu64 " session(s), %" PRIu64
+	       " bind(s) accepted, %" PRIu64 " refused, %.3f s\n",
+	       o->addr, s->n_sessions, s->binds, s->binds_refused, elapsed);
 	printf("  %-12s %" PRIu64 " submit_sm, %" PRIu64 " data_sm\n", "received", s->submits,
 	       s->data_sm);
 	printf("  %-12s %.0f submit_sm/s (first to last received)\n", "rate", rate);
 	gen_status_print(stdout, "answered", &s->st);
-	printf("  %-12s %" PRIu64 " receipts (%" PRIu64 " undeliverable), %" PRIu64
-	       " MO, %" PRIu64 " answered\n", "deliver_sm", s->receipts, s->receipts_undeliverable,
-	       s->mo_sent, s->dlv_answered);
+	printf("  %-12s %" PRIu64 " receipts (%" PRIu64 " undeliverable), %" PRIu64 " MO, %" PRIu64
+	       " answered\n",
+	       "deliver_sm", s->receipts, s->receipts_undeliverable, s->mo_sent, s->dlv_answered);
 	gen_status_print(stdout, "resp status", &s->dlv_st);
 	gen_hist_print(stdout, "latency", &s->lat);
 	if (s->decode_errors || s->untracked || s->unexpected)
 		printf("  %-12s %" PRIu64 " undecodable, %" PRIu64 " untracked, %" PRIu64
-		       " unexpected responses\n", "anomalies", s->decode_errors, s->untracked,
-		       s->unexpected);
+		       " unexpected responses\n",
+		       "anomalies", s->decode_errors, s->untracked, s->unexpected);
 }
 
 static void sess_close(struct smsc *s, struct sess *x)
@@ -418,7 +416,7 @@ static void smsc_accept(struct smsc *s)
 	for (;;) {
 		int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1;
 		struct sess *x;
-		struct epoll_event ev = { .events = EPOLLIN };
+		struct epoll_event ev = {.events = EPOLLIN};
 
 		if (fd < 0)
 			return;
@@ -445,9 +443,9 @@ static void smsc_accept(struct smsc *s)
 int gen_smsc_run(const struct gen_opts *o)
 {
 	struct smsc s;
-	struct gen_mix_opts mo = { SMPP_CMD_DELIVER_SM, 0 };
+	struct gen_mix_opts mo = {SMPP_CMD_DELIVER_SM, 0};
 	char err[512];
-	struct epoll_event ev = { .events = EPOLLIN }, evs[64];
+	struct epoll_event ev = {.events = EPOLLIN}, evs[64];
 	int rc = 1;
 	bool served = false;
 
@@ -487,9 +485,9 @@ int gen_smsc_run(const struct gen_opts *o)
 		struct sess **pp, *x;
 		int n;
 
-		if (!s.stopping && (gen_stop ||
-		    (o->duration > 0 && now - s.t0 >= (uint64_t)(o->duration * 1e9)) ||
-		    (o->limit && s.submits + s.data_sm >= o->limit))) {
+		if (!s.stopping &&
+		    (gen_stop || (o->duration > 0 && now - s.t0 >= (uint64_t)(o->duration * 1e9)) ||
+		     (o->limit && s.submits + s.data_sm >= o->limit))) {
 			s.stopping = true;
 			s.t_stop = now;
 			for (x = s.sessions; x; x = x->next)
@@ -559,7 +557,8 @@ int gen_smsc_run(const struct gen_opts *o)
 				while ((r = smpp_framer_pop(&x->io.fr, &v)) == SMPP_OK)
 					smsc_pdu(&s, x, v, now);
 				if (r != SMPP_AGAIN) {
-					fprintf(stderr, "smsfw-gen: framing error: %s\n", smpp_strerror(r));
+					fprintf(stderr, "smsfw-gen: framing error: %s\n",
+						smpp_strerror(r));
 					x->io.dead = true;
 				}
 			}

@@ -16,7 +16,7 @@ static unsigned hist_index(uint64_t v)
 
 	if (v < GEN_HIST_SUB)
 		return (unsigned)v;
-	e = 63u - (unsigned)__builtin_clzll(v);  /* v >= 64: e >= 6 */
+	e = 63u - (unsigned)__builtin_clzll(v); /* v >= 64: e >= 6 */
 	if (e > 38)
 		return GEN_HIST_BUCKETS - 1;
 	return (e - 5) * GEN_HIST_SUB + (unsigned)((v >> (e - 6)) & (GEN_HIST_SUB - 1));
@@ -105,13 +105,11 @@ json_t *gen_status_json(const struct gen_status_count *s)
 
 json_t *gen_hist_json(const struct gen_hist *h)
 {
-	return json_pack("{s:f,s:f,s:f,s:f,s:f,s:I}",
-			 "p50", (double)gen_hist_quantile(h, 0.50) / 1e3,
-			 "p90", (double)gen_hist_quantile(h, 0.90) / 1e3,
-			 "p99", (double)gen_hist_quantile(h, 0.99) / 1e3,
-			 "max", (double)h->max / 1e3,
-			 "mean", h->n ? (double)h->sum / (double)h->n / 1e3 : 0.0,
-			 "samples", (json_int_t)h->n);
+	return json_pack(
+	    "{s:f,s:f,s:f,s:f,s:f,s:I}", "p50", (double)gen_hist_quantile(h, 0.50) / 1e3, "p90",
+	    (double)gen_hist_quantile(h, 0.90) / 1e3, "p99",
+	    (double)gen_hist_quantile(h, 0.99) / 1e3, "max", (double)h->max / 1e3, "mean",
+	    h->n ? (double)h->sum / (double)h->n / 1e3 : 0.0, "samples", (json_int_t)h->n);
 }
 
 void gen_status_print(FILE *f, const char *label, const struct gen_status_count *s)
@@ -132,7 +130,9 @@ void gen_hist_print(FILE *f, const char *label, const struct gen_hist *h)
 		fprintf(f, "  %-12s no samples\n", label);
 		return;
 	}
-	fprintf(f, "  %-12s p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  max %.3f ms  (%" PRIu64 " samples)\n",
+	fprintf(f,
+		"  %-12s p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  max %.3f ms  (%" PRIu64
+		" samples)\n",
 		label, (double)gen_hist_quantile(h, 0.50) / 1e6,
 		(double)gen_hist_quantile(h, 0.90) / 1e6, (double)gen_hist_quantile(h, 0.99) / 1e6,
 		(double)h->max / 1e6, h->n);
