@@ -306,7 +306,7 @@ struct dp_engine;
 /** Per-worker counters (read by telemetry, written by the worker only). */
 struct dp_counters {
 	uint64_t rx_frames, tx_frames, dropped;
-	uint64_t other_frames, bad_frames, ip_frags, non_smpp_tcp;
+	uint64_t other_frames, bad_frames, ip_frags, smpp_frags, non_smpp_tcp;
 	uint64_t smpp_frames, smpp_bytes;
 	uint64_t tls_flows, table_full_frames;
 	uint64_t pdus_by_cmd[24];  /**< index from dp_cmd_index() */

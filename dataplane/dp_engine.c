@@ -296,6 +296,47 @@ static void on_gap(void *arg, struct dp_flow *f, enum dp_dir dir, uint32_t bytes
 	emit_uninspectable_rule(e, f, e->set->fail_ooo == DP_FAIL_CLOSED, "builtin:ooo-gap", bytes);
 }
 
+/* IP fragments are not reassembled. A fragmented SMPP packet (its first
+ * fragment names an SMPP port; later ones match its addresses and id) is
+ * uninspectable: an event and the `uninspectable` policy, counted. Other
+ * fragments pass untouched. A later fragment that arrives before the first
+ * is not recognised (counted in ip_frags only). */
+static enum dp_action frag(struct dp_engine *e, const struct dp_frame *fr)
+{
+	const struct dp_settings *s = e->set;
+	e->c.ip_frags++;
+	size_t alen = fr->family == 6 ? 16 : 4;
+	uint64_t k = dp_hash64(fr->saddr, alen, fr->frag_id);
+	k = dp_hash64(fr->daddr, alen, k);
+	bool smpp = false;
+	if (fr->frag_first && fr->l4proto == 6 &&
+	    (port_in(s->smpp_ports, s->n_smpp_ports, fr->dport) ||
+	     port_in(s->smpp_ports, s->n_smpp_ports, fr->sport) ||
+	     port_in(s->tls_ports, s->n_tls_ports, fr->dport) ||
+	     port_in(s->tls_ports, s->n_tls_ports, fr->sport))) {
+		smpp = true;
+		dp_ct_get(&e->frags, k, e->now_ms, true);
+		struct dp_event ev;
+		memset(&ev, 0, sizeof(ev));
+		ev.type = DP_EV_UNINSPECTABLE;
+		ev.category = DP_CAT_UNINSPECTABLE;
+		ev.cp_category = 10;
+		ev.verdict = s->uninspectable_block ? DP_VERDICT_BLOCK : DP_VERDICT_PASS;
+		snprintf(ev.rule_id, sizeof(ev.rule_id), "builtin:ip-fragment");
+		dp_event_emit(e, &ev);
+	} else if (!fr->frag_first) {
+		smpp = dp_ct_get(&e->frags, k, e->now_ms, false) != NULL;
+	}
+	if (!smpp)
+		return DP_ACT_FORWARD;
+	e->c.smpp_frags++;
+	if (!s->monitor && s->uninspectable_block) {
+		e->c.dropped++;
+		return DP_ACT_DROP;
+	}
+	return DP_ACT_FORWARD;
+}
+
 enum dp_action dp_engine_frame(struct dp_engine *e, const uint8_t *p, uint32_t len)
 {
 	struct dp_frame fr;
@@ -312,10 +353,7 @@ enum dp_action dp_engine_frame(struct dp_engine *e, const uint8_t *p, uint32_t l
 		e->c.bad_frames++;
 		return DP_ACT_FORWARD;
 	case DP_FRAME_FRAG:
-		/* Fragments are forwarded uninspected (fail-open, counted): an
-		 * SMPP PDU carried in fragments is not reassembled. */
-		e->c.ip_frags++;
-		return DP_ACT_FORWARD;
+		return frag(e, &fr);
 	case DP_FRAME_TCP:
 		break;
 	}

@@ -76,8 +76,15 @@ static enum dp_frame_kind parse_ipv4(const uint8_t *p, uint32_t off, uint32_t le
 	memcpy(f->saddr, ip + 12, 4);
 	memcpy(f->daddr, ip + 16, 4);
 	uint16_t frag = rd16(ip + 6);
-	if (frag & 0x3fff) /* MF set or a non-zero offset */
+	if (frag & 0x3fff) { /* MF set or a non-zero offset */
+		f->frag_id = rd16(ip + 4);
+		f->frag_first = (frag & 0x1fff) == 0;
+		if (f->frag_first && f->l4proto == IPPROTO_TCP_ && tot - ihl >= 4) {
+			f->sport = rd16(ip + ihl);
+			f->dport = rd16(ip + ihl + 2);
+		}
 		return DP_FRAME_FRAG;
+	}
 	if (f->l4proto != IPPROTO_TCP_)
 		return DP_FRAME_OTHER;
 	return parse_tcp(p, off + ihl, off + tot, f);
@@ -134,8 +141,15 @@ static enum dp_frame_kind parse_ipv6(const uint8_t *p, uint32_t off, uint32_t le
 				return DP_FRAME_BAD;
 			f->l4proto = p[cur];
 			/* An atomic fragment (offset 0, M clear) is a whole packet. */
-			if ((rd16(p + cur + 2) & 0xfff9) != 0)
+			if ((rd16(p + cur + 2) & 0xfff9) != 0) {
+				f->frag_id = rd32(p + cur + 4);
+				f->frag_first = (rd16(p + cur + 2) & 0xfff8) == 0;
+				if (f->frag_first && f->l4proto == IPPROTO_TCP_ && end - cur - 8 >= 4) {
+					f->sport = rd16(p + cur + 8);
+					f->dport = rd16(p + cur + 10);
+				}
 				return DP_FRAME_FRAG;
+			}
 			nh = p[cur];
 			cur += 8;
 			break;

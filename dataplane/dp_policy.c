@@ -144,7 +144,7 @@ int dp_policy_init(struct dp_engine *e, int socket)
 	uint32_t n = e->set->table_slots;
 	if (ct_init(&e->rate, n, socket) || ct_init(&e->bulk, n, socket) ||
 	    ct_init(&e->velo, n, socket) || ct_init(&e->optout, n, socket) ||
-	    ct_init(&e->binds, 4096, socket)) {
+	    ct_init(&e->binds, 4096, socket) || ct_init(&e->frags, 1024, socket)) {
 		dp_policy_free(e);
 		return DP_ENOMEM;
 	}
@@ -164,8 +164,10 @@ void dp_policy_free(struct dp_engine *e)
 	rte_free(e->velo.slots);
 	rte_free(e->optout.slots);
 	rte_free(e->binds.slots);
+	rte_free(e->frags.slots);
 	rte_free(e->concat);
-	e->rate.slots = e->bulk.slots = e->velo.slots = e->optout.slots = e->binds.slots = NULL;
+	e->rate.slots = e->bulk.slots = e->velo.slots = e->optout.slots = e->binds.slots =
+		e->frags.slots = NULL;
 	e->concat = NULL;
 }
 

@@ -58,6 +58,7 @@ struct dp_engine {
 	uint64_t now_ms;
 	struct dp_ctable rate, bulk, velo, optout;
 	struct dp_ctable binds;  /**< bound sessions per customer on this worker */
+	struct dp_ctable frags;  /**< fragmented SMPP packets (addresses + id) */
 	struct dp_concat *concat;
 	uint8_t *concat_mem;     /**< concat_max streams of stream_cap bytes */
 	size_t stream_cap;

@@ -56,6 +56,7 @@ static int cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d
 	add_u64(d, "other_frames", t.other_frames);
 	add_u64(d, "bad_frames", t.bad_frames);
 	add_u64(d, "ip_frags", t.ip_frags);
+	add_u64(d, "smpp_frags", t.smpp_frags);
 	add_u64(d, "non_smpp_tcp", t.non_smpp_tcp);
 	add_u64(d, "smpp_frames", t.smpp_frames);
 	add_u64(d, "smpp_bytes", t.smpp_bytes);

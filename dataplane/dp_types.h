@@ -48,6 +48,8 @@ struct dp_frame {
 	uint8_t family;           /**< 4 or 6; 0 when not IP */
 	uint8_t l4proto;          /**< IPPROTO_* after extension headers */
 	uint8_t tcp_flags;        /**< DP_TCP_* */
+	uint8_t frag_first;       /**< DP_FRAME_FRAG: offset 0 (ports set when TCP) */
+	uint32_t frag_id;         /**< DP_FRAME_FRAG: IPv4 identification / IPv6 fragment id */
 	uint8_t saddr[16], daddr[16]; /**< IPv4 in the first 4 bytes */
 };
 

@@ -352,6 +352,8 @@ static void test_frame_kinds(void **state)
 	t.frag = 1; /* IPv6 fragment header, more fragments */
 	mk_tcp(&f, &t, pl, 5);
 	assert_int_equal(dp_frame_parse(f.b, f.len, &fr), DP_FRAME_FRAG);
+	assert_int_equal(fr.frag_first, 1);
+	assert_int_equal(fr.dport, 2775); /* the first fragment names the ports */
 	t.v6 = 0;
 	t.v6_ext = 0; /* IPv4 MF */
 	mk_tcp(&f, &t, pl, 5);

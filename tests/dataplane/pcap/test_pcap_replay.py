@@ -204,6 +204,11 @@ def crafted():
     seg = tcp(42004, 2775, 5000, 1, ACK | PSH, submit(3, "fragmented " * 10))
     frames.append(eth(0x0800, ipv4(E4, S4, 6, seg[:48], frag=0x2000, ident=77)))
     frames.append(eth(0x0800, ipv4(E4, S4, 6, seg[48:], frag=6, ident=77)))
+    expect.append(("uninspectable", "", 0, "block", "builtin:ip-fragment"))
+    # A fragmented packet of another service passes without an event.
+    web2 = tcp(41001, 80, 1, 1, ACK | PSH, b"x" * 64)
+    frames.append(eth(0x0800, ipv4(E4, S4, 6, web2[:40], frag=0x2000, ident=78)))
+    frames.append(eth(0x0800, ipv4(E4, S4, 6, web2[40:], frag=5, ident=78)))
     # TLS on the SMPP port.
     f = Flow(v4(), E4, S4, 42005)
     frames += f.handshake()
@@ -341,7 +346,7 @@ def main():
          conf2775, {"submits": 5, "binds": 1, "bind_ok": 1, "unbinds": 1, "created": 1}),
         ("ndpi", ndpi, [("verdict", "abhik", 3, "pass", "")], conf9000, {"submits": 1, "created": 1}),
         ("crafted", frames, expect, conf2775,
-         {"ip_frags": 2, "tls_flows": 1, "submits": 5, "binds": 4, "resync": 1, "ooo_held": 1,
+         {"ip_frags": 4, "smpp_frags": 2, "tls_flows": 1, "submits": 5, "binds": 4, "resync": 1, "ooo_held": 1,
           "non_smpp_tcp": 4, "other_frames": 3, "pdus_reassembled": 1}),
     ]
     failed = 0
