@@ -110,12 +110,17 @@ typedef void (*dp_pdu_fn)(void *arg, struct dp_flow *f, enum dp_dir dir,
  *  bytes will never be inspected. */
 typedef void (*dp_gap_fn)(void *arg, struct dp_flow *f, enum dp_dir dir, uint32_t bytes);
 
+/** Called when bytes where a PDU header should be are not one (the stream
+ *  then resynchronises); @p bytes is 0. */
+typedef dp_gap_fn dp_junk_fn;
+
 /** What the stream layer needs; one per worker. */
 struct dp_stream_ctx {
 	struct dp_pool *pool;
 	struct dp_stream_stats *st;
 	dp_pdu_fn on_pdu;
 	dp_gap_fn on_gap;     /**< may be NULL */
+	dp_junk_fn on_junk;   /**< may be NULL */
 	void *arg;
 	uint32_t pdu_max;     /**< longest PDU reassembled (≤ pool chunk_cap) */
 	uint32_t hold_window; /**< farthest ahead of next_seq a segment is held */

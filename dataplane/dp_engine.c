@@ -144,6 +144,7 @@ static void on_pdu(void *arg, struct dp_flow *f, enum dp_dir dir, const uint8_t 
 		   uint32_t len, uint32_t seq, unsigned flags);
 static void on_gap(void *arg, struct dp_flow *f, enum dp_dir dir, uint32_t bytes);
 static void sess_end(struct dp_engine *e, struct dp_flow *f);
+static void on_junk(void *arg, struct dp_flow *f, enum dp_dir dir, uint32_t bytes);
 
 struct dp_engine *dp_engine_create(unsigned id, const struct dp_settings *s, int socket)
 {
@@ -169,6 +170,7 @@ struct dp_engine *dp_engine_create(unsigned id, const struct dp_settings *s, int
 	e->sctx.st = &e->c.stream;
 	e->sctx.on_pdu = on_pdu;
 	e->sctx.on_gap = on_gap;
+	e->sctx.on_junk = on_junk;
 	e->sctx.arg = e;
 	e->sctx.pdu_max = s->pdu_max;
 	e->sctx.hold_window = s->hold_window;
@@ -286,6 +288,19 @@ static void emit_uninspectable(struct dp_engine *e, struct dp_flow *f)
 {
 	emit_uninspectable_rule(e, f, e->set->uninspectable_block,
 				f->tls ? "builtin:tls" : "builtin:not-smpp", 0);
+}
+
+/* Bytes on an SMPP port that are not SMPP: reported once per flow, under
+ * the `uninspectable` policy (the stream keeps looking for a header). */
+static void on_junk(void *arg, struct dp_flow *f, enum dp_dir dir, uint32_t bytes)
+{
+	struct dp_engine *e = arg;
+	(void)dir;
+	(void)bytes;
+	if (f->junk)
+		return;
+	f->junk = 1;
+	emit_uninspectable_rule(e, f, e->set->uninspectable_block, "builtin:not-smpp", 0);
 }
 
 /* Bytes given up past the out-of-order bound: failure_ooo decides. */

@@ -70,6 +70,9 @@ static int settings_from_conf(struct dp_app *a, const struct smsfw_conf *c, char
 	struct dp_settings *s = &a->set;
 	dp_settings_default(s);
 	s->monitor = 1; /* inline enforcement is dataplane/edit's; until then: monitor */
+	if (smsfw_conf_enum(c, SMSFW_CONF_general_mode) == 0)
+		RTE_LOG(NOTICE, USER1, "smsfw: mode = inline requested; inline enforcement is not "
+				       "built into this dataplane yet: running in monitor mode\n");
 	s->n_smpp_ports = 0;
 	for (size_t i = 0; i < smsfw_conf_list_len(c, SMSFW_CONF_dataplane_smpp_ports) &&
 			   i < DP_MAX_PORTS_CFG; i++)

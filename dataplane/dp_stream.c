@@ -234,6 +234,8 @@ static void consume(struct dp_stream_ctx *ctx, struct dp_flow *f, enum dp_dir di
 				if (rc != DP_OK) {
 					/* The header straddled segments and is junk. */
 					ctx->st->desync++;
+					if (ctx->on_junk)
+						ctx->on_junk(ctx->arg, f, dir, 0);
 					buf_free(ctx, s);
 					s->state = DP_STREAM_RESYNC;
 					continue;
@@ -268,6 +270,8 @@ static void consume(struct dp_stream_ctx *ctx, struct dp_flow *f, enum dp_dir di
 		int rc = dp_smpp_hdr_check(p, len, &l);
 		if (rc == DP_EINVAL) {
 			ctx->st->desync++;
+			if (ctx->on_junk)
+				ctx->on_junk(ctx->arg, f, dir, 0);
 			s->state = DP_STREAM_RESYNC;
 			/* Do not match the same junk header again. */
 			s->next_seq++;

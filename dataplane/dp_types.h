@@ -153,7 +153,8 @@ struct dp_flow {
 	uint8_t fin_seen;      /**< bit per direction */
 	uint8_t tls;           /**< a TLS record was seen on it */
 	uint8_t in_use;
-	uint16_t pad;
+	uint8_t junk;          /**< bytes that are not SMPP were reported for this flow */
+	uint8_t pad;
 };
 _Static_assert(sizeof(struct dp_flow) <= 1024, "issue 4: per-flow memory at most 1 KiB");
 

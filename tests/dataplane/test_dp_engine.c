@@ -496,6 +496,26 @@ static void test_tls_on_smpp_port(void **state)
 	fx_free(x);
 }
 
+/* Not SMPP on the SMPP port: reported once per flow under `uninspectable`. */
+static void test_not_smpp_on_smpp_port(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(NULL);
+	handshake(x);
+	static const char get[] = "GET /index.html HTTP/1.1\r\nHost: smsc\r\n\r\n";
+	seg(x, true, DP_TCP_ACK | DP_TCP_PSH, (const uint8_t *)get, sizeof(get) - 1);
+	seg(x, true, DP_TCP_ACK | DP_TCP_PSH, (const uint8_t *)get, sizeof(get) - 1);
+	unsigned n = 0;
+	for (unsigned i = 0; i < x->n_ev; i++)
+		if (x->ev[i].type == DP_EV_UNINSPECTABLE && !strcmp(x->ev[i].rule_id, "builtin:not-smpp")) {
+			n++;
+			assert_int_equal(x->ev[i].verdict, DP_VERDICT_BLOCK);
+		}
+	assert_int_equal(n, 1);
+	assert_true(dp_engine_counters(x->e)->stream.desync >= 1);
+	fx_free(x);
+}
+
 static void ooo1(struct dp_settings *s)
 {
 	s->ooo_max = 1;
@@ -929,6 +949,7 @@ int main(void)
 		cmocka_unit_test(test_midstream_flow),
 		cmocka_unit_test(test_tls_on_smpp_port),
 		cmocka_unit_test(test_ooo_gap_policy),
+		cmocka_unit_test(test_not_smpp_on_smpp_port),
 		cmocka_unit_test(test_standing_first),
 		cmocka_unit_test(test_rate_limit_fake_clock),
 		cmocka_unit_test(test_optout_then_optin),

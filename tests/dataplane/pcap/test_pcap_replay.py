@@ -214,6 +214,10 @@ def crafted():
     frames += f.handshake()
     frames += [f.frame(True, ACK | PSH, bytes([0x16, 3, 1, 0, 0x2F, 1, 0, 0, 0x2B, 3, 3]) + bytes(40))]
     expect.append(("uninspectable", "", 0, "block", "builtin:tls"))
+    # HTTP on the SMPP port: not SMPP, reported once.
+    f = Flow(v4(), E4, S4, 42008)
+    frames += f.handshake() + [f.frame(True, ACK | PSH, b"GET / HTTP/1.1\r\nHost: smsc\r\n\r\n")]
+    expect.append(("uninspectable", "", 0, "block", "builtin:not-smpp"))
     # Picked up mid-stream: the tail of one PDU, then a spam submit.
     f = Flow(v4(), E4, S4, 42006)
     first = submit(10, "an earlier message")
