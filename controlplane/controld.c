@@ -35,6 +35,8 @@
 
 #include "cp_ctl.h"
 #include "cp_engine.h"
+#include "cp_export.h"
+#include "cp_metrics.h"
 #include "cp_rules.h"
 
 #define MAX_CLIENTS 64
@@ -81,7 +83,10 @@ struct server {
 	int log_level;
 	bool use_syslog;
 	bool stop;
-	uint64_t dp_connects, acks_sent, gens_sent;
+	uint64_t dp_connects, acks_sent, gens_sent, event_batches;
+	struct cp_export *exp;	 /* SIEM events out */
+	struct cp_metrics *met;	 /* Prometheus /metrics */
+	bool gen_standing;	 /* a standing change since the last announced generation */
 };
 
 static struct server S;
@@ -114,6 +119,45 @@ static uint64_t now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Every committed notice: to the SIEM exporters and the metrics. */
+static void on_notice(void *arg, const struct cp_notice *n)
+{
+	(void)arg;
+	cp_export_notice(S.exp, n);
+	cp_metrics_notice(S.met, n);
+	if (n->kind == CP_NOTICE_STANDING && !n->pending)
+		S.gen_standing = true;
+}
+
+static unsigned dp_connected(void)
+{
+	unsigned n = 0;
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (S.cl[i].kind == CL_EVENT && S.cl[i].hello)
+			n++;
+	return n;
+}
+
+static void metrics_fill(void *arg, struct cp_metrics_src *src)
+{
+	(void)arg;
+	src->eng = &S.eng;
+	src->started = S.started;
+	src->dp_connected = dp_connected();
+	src->dp_connects = S.dp_connects;
+	src->acks_sent = S.acks_sent;
+	src->gens_sent = S.gens_sent;
+	src->event_batches = S.event_batches;
+	cp_export_get_stats(S.exp, &src->exp);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -192,6 +236,8 @@ static void client_close(struct client *c)
 {
 	if (c->kind == CL_NONE)
 		return;
+	if (c->kind == CL_EVENT && c->hello)
+		cp_metrics_dp_gone(S.met, c->instance);
 	close(c->fd);
 	free(c->buf);
 	for (size_t i = 0; i < c->n_pend; i++)
@@ -288,6 +334,9 @@ static void announce_generation(void)
 	if (g == S.announced_gen)
 		return;
 	S.announced_gen = g;
+	/* The commit is durable by now: propagation is measured from here. */
+	cp_metrics_generation(S.met, g, wall_ms(), S.gen_standing);
+	S.gen_standing = false;
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		struct client *c = &S.cl[i];
 		if (c->kind != CL_EVENT)
@@ -357,6 +406,8 @@ static void event_batch(struct client *c, const uint8_t *buf, uint32_t len)
 				return;
 			c->instance = ev.u.hello.instance;
 			c->hello = true;
+			cp_metrics_dp_hello(S.met, c->instance, ev.u.hello.pid, ev.u.hello.workers,
+					    S.store->generation);
 			logm(L_INFO, "dataplane instance %016llx pid %u workers %u",
 			     (unsigned long long)c->instance, ev.u.hello.pid, ev.u.hello.workers);
 			/* What is already committed from this instance, so a
@@ -369,6 +420,8 @@ static void event_batch(struct client *c, const uint8_t *buf, uint32_t len)
 				client_close(c);
 				return;
 			}
+		} else if (ev.type == CP_EV_STATS || ev.type == CP_EV_STATS_EXT) {
+			cp_metrics_dp_stats(S.met, c->instance, &ev);
 		}
 	}
 	if (rc != CP_AGAIN) {
@@ -398,6 +451,7 @@ static void event_batch(struct client *c, const uint8_t *buf, uint32_t len)
 	c->pend[c->n_pend].len = len;
 	c->n_pend++;
 	c->batches++;
+	S.event_batches++;
 	cp_ev_iter_init(&it, buf, len);
 	c->pend_events += it.count;
 	c->events += it.count;
@@ -482,11 +536,8 @@ static void cli_handle_line(struct client *c, const char *line, size_t len)
 		    .n_keys = S.n_keys,
 		    .actor = c->actor,
 		    .started = S.started,
-		    .dp_connected = 0,
+		    .dp_connected = dp_connected(),
 		};
-		for (int i = 0; i < MAX_CLIENTS; i++)
-			if (S.cl[i].kind == CL_EVENT && S.cl[i].hello)
-				ctx.dp_connected++;
 		ctx.dp_connects = S.dp_connects;
 		ctx.acks_sent = S.acks_sent;
 		ctx.gens_sent = S.gens_sent;
@@ -621,6 +672,10 @@ static int timeout_ms(void)
 {
 	uint64_t now = now_ms();
 	int64_t t = 1000;
+	int mt = cp_metrics_timeout_ms(S.met);
+
+	if (mt >= 0 && mt < t)
+		t = mt;
 
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		struct client *c = &S.cl[i];
@@ -757,6 +812,22 @@ int main(int argc, char **argv)
 	cp_policy_cfg_from_conf(&pcfg, S.conf);
 	cp_engine_init(&S.eng, S.store, &pcfg, NULL, NULL);
 	S.announced_gen = S.store->generation;
+	rc = cp_export_open(S.conf, &S.exp, err, sizeof(err));
+	if (rc) {
+		logm(L_ERR, "%s", err);
+		cp_store_close(S.store);
+		return rc == CP_ERR_INVAL ? 2 : 1;
+	}
+	cp_engine_set_notify(&S.eng, on_notice, NULL);
+	rc = cp_metrics_open(smsfw_conf_str(S.conf, SMSFW_CONF_controld_metrics_address),
+			     (unsigned)smsfw_conf_int(S.conf, SMSFW_CONF_controld_metrics_port),
+			     metrics_fill, NULL, &S.met, err, sizeof(err));
+	if (rc) {
+		logm(L_ERR, "%s", err);
+		cp_export_close(S.exp);
+		cp_store_close(S.store);
+		return rc == CP_ERR_INVAL ? 2 : 1;
+	}
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -799,8 +870,8 @@ int main(int argc, char **argv)
 	     S.paths.event_socket, S.n_keys);
 
 	while (!S.stop) {
-		struct pollfd pf[4 + MAX_CLIENTS];
-		int idx[4 + MAX_CLIENTS];
+		struct pollfd pf[5 + MAX_CLIENTS];
+		int idx[5 + MAX_CLIENTS];
 		nfds_t n = 0;
 		pf[n] = (struct pollfd){.fd = S.sig_fd, .events = POLLIN};
 		idx[n++] = -1;
@@ -811,6 +882,10 @@ int main(int argc, char **argv)
 		if (S.ino_fd >= 0) {
 			pf[n] = (struct pollfd){.fd = S.ino_fd, .events = POLLIN};
 			idx[n++] = -4;
+		}
+		if (cp_metrics_fd(S.met) >= 0) {
+			pf[n] = (struct pollfd){.fd = cp_metrics_fd(S.met), .events = POLLIN};
+			idx[n++] = -5;
 		}
 		for (int i = 0; i < MAX_CLIENTS; i++) {
 			if (S.cl[i].kind == CL_NONE)
@@ -830,9 +905,10 @@ int main(int argc, char **argv)
 			case -1: {
 				struct signalfd_siginfo si;
 				while (read(S.sig_fd, &si, sizeof(si)) == sizeof(si)) {
-					if (si.ssi_signo == SIGHUP)
+					if (si.ssi_signo == SIGHUP) {
+						cp_export_reopen(S.exp);
 						republish("SIGHUP");
-					else
+					} else
 						S.stop = true;
 				}
 				break;
@@ -850,6 +926,8 @@ int main(int argc, char **argv)
 				republish("rules_watch_dir changed");
 				break;
 			}
+			case -5:
+				break; /* served below, with MHD's own timers */
 			default: {
 				struct client *c = &S.cl[idx[i]];
 				if (c->kind == CL_CLI)
@@ -859,6 +937,7 @@ int main(int argc, char **argv)
 			}
 			}
 		}
+		cp_metrics_run(S.met);
 		timers();
 	}
 	logm(L_NOTICE, "stopping");
@@ -874,6 +953,9 @@ int main(int argc, char **argv)
 	if (S.ino_fd >= 0)
 		close(S.ino_fd);
 	close(S.sig_fd);
+	cp_metrics_close(S.met);
+	cp_export_close(S.exp);
+	cp_engine_fini(&S.eng);
 	cp_store_close(S.store);
 	smsfw_conf_free(S.conf);
 	return 0;

@@ -424,6 +424,11 @@ int cp_reader_ruleset_load(struct cp_reader *r, struct cp_ruleset_rec *hdr, void
  *                  str sender (<=20), str destination (<=20), text (<=4096)
  *     OPTOUT, OPTIN u64 time_ms, str customer, str subscriber, str sender
  *     STATS        8 x u64 in the order of struct cp_ev_stats
+ *     STATS_EXT    u16 version (CP_EV_STATS_EXT_VERSION), u16 count,
+ *                  u32 reserved = 0, then count entries of 16 bytes:
+ *                  u16 id (enum cp_stat_id), u16 index (worker or port
+ *                  id, 0 for whole-dataplane values), u32 reserved = 0,
+ *                  u64 value; count <= CP_EV_STATS_EXT_MAX
  *     ACK, GENERATION  no body
  *
  * Dataplane -> controld: HELLO first (instance id, so fact sequences survive
@@ -439,6 +444,15 @@ int cp_reader_ruleset_load(struct cp_reader *r, struct cp_ruleset_rec *hdr, void
  * controld sends ACK with the instance's committed sequence (when it has
  * one) and GENERATION, so a fresh dataplane loads immediately and never
  * reuses a sequence number. cp_evclient.h implements the dataplane side.
+ *
+ * STATS_EXT (added after format version 1 shipped, so the batch version
+ * did not change) carries the counters STATS has no room for: per worker,
+ * per port, flow-table use, the spool and the generation the dataplane has
+ * applied. A dataplane sends STATS and then STATS_EXT in the same batch
+ * about once a second; a controld that predates STATS_EXT skips it as an
+ * unknown type. Entry ids are only ever added (a controld skips ids it does
+ * not know); CP_EV_STATS_EXT_VERSION changes only if the entry layout does,
+ * and a controld skips a STATS_EXT record of a version it does not know.
  *
  * Unknown record types in a valid batch are skipped (forward compatibility);
  * a bad magic, version, length or checksum closes the connection.
@@ -458,6 +472,7 @@ enum cp_ev_type {
 	CP_EV_OPTOUT = 4,      /**< dp -> cd: fact */
 	CP_EV_OPTIN = 5,       /**< dp -> cd: fact */
 	CP_EV_STATS = 6,       /**< dp -> cd: counters snapshot */
+	CP_EV_STATS_EXT = 7,   /**< dp -> cd: per-worker/port counters, gauges */
 	CP_EV_ACK = 16,	       /**< cd -> dp: facts <= seq committed */
 	CP_EV_GENERATION = 17, /**< cd -> dp: look again at generation */
 };
@@ -512,6 +527,62 @@ struct cp_ev_stats {
 	uint64_t flows, errors;
 };
 
+/** Layout version of STATS_EXT entries. */
+#define CP_EV_STATS_EXT_VERSION 1
+/** Most entries in one STATS_EXT record. */
+#define CP_EV_STATS_EXT_MAX 1024
+/** Bytes of one STATS_EXT entry on the wire. */
+#define CP_EV_STAT_LEN 16
+
+/**
+ * STATS_EXT entry ids. "counter" values only grow while the dataplane runs
+ * (they restart from 0 with it); "gauge" values are the current level.
+ * The index is the worker id for CP_STAT_WORKER_*, the DPDK port id for
+ * CP_STAT_PORT_*, and 0 for the rest.
+ */
+enum cp_stat_id {
+	CP_STAT_WORKER_RX_PACKETS = 1,	 /**< counter: frames a worker received */
+	CP_STAT_WORKER_TX_PACKETS = 2,	 /**< counter: frames a worker sent */
+	CP_STAT_WORKER_DROPPED = 3,	 /**< counter: frames a worker dropped (fail-closed, tx full) */
+	CP_STAT_WORKER_PDUS = 4,	 /**< counter: SMPP PDUs a worker parsed */
+	CP_STAT_WORKER_FLOWS = 5,	 /**< gauge: flows in the worker's table */
+	CP_STAT_WORKER_FLOWS_MAX = 6,	 /**< gauge: capacity of the worker's table */
+	CP_STAT_WORKER_TABLE_FULL = 7,	 /**< counter: flows refused, table full */
+	CP_STAT_PORT_RX_PACKETS = 32,	 /**< counter: rte_eth_stats ipackets */
+	CP_STAT_PORT_TX_PACKETS = 33,	 /**< counter: opackets */
+	CP_STAT_PORT_RX_BYTES = 34,	 /**< counter: ibytes */
+	CP_STAT_PORT_TX_BYTES = 35,	 /**< counter: obytes */
+	CP_STAT_PORT_RX_MISSED = 36,	 /**< counter: imissed (rx queue full) */
+	CP_STAT_PORT_RX_ERRORS = 37,	 /**< counter: ierrors */
+	CP_STAT_PORT_TX_ERRORS = 38,	 /**< counter: oerrors */
+	CP_STAT_SPOOL_FACTS = 64,	 /**< gauge: facts spooled, not yet acknowledged */
+	CP_STAT_SPOOL_BYTES = 65,	 /**< gauge: bytes of the spool */
+	CP_STAT_SPOOL_REFUSED = 66,	 /**< counter: facts refused, spool full */
+	CP_STAT_OBS_SENT = 67,		 /**< counter: observations sent to controld */
+	CP_STAT_GENERATION_APPLIED = 68, /**< gauge: store generation the workers now use */
+	CP_STAT_GENERATION_APPLIED_MS = 69, /**< gauge: unix ms when that generation was
+					       published to the workers (RCU done) */
+	CP_STAT_RULESET_VERSION = 70,	 /**< gauge: ruleset version the workers use */
+	CP_STAT_CONCAT_OPEN = 71,	 /**< gauge: concatenated messages in flight */
+};
+
+/** One STATS_EXT entry. */
+struct cp_stat {
+	uint16_t id;	/**< enum cp_stat_id */
+	uint16_t index; /**< worker or port id; 0 otherwise */
+	uint64_t value;
+};
+
+/** STATS_EXT body. Encoding reads @c count entries from @c entries; a
+ *  decoded record leaves @c entries NULL and @c raw pointing at the wire
+ *  entries (read them with cp_ev_stat_get). */
+struct cp_ev_stats_ext {
+	uint16_t version; /**< CP_EV_STATS_EXT_VERSION (set by the encoder) */
+	uint16_t count;
+	const struct cp_stat *entries; /**< encode */
+	const uint8_t *raw;	       /**< decode: count * CP_EV_STAT_LEN bytes */
+};
+
 /** One decoded (or to-be-encoded) record. Views point into the batch. */
 struct cp_event {
 	uint16_t type; /**< enum cp_ev_type */
@@ -521,6 +592,7 @@ struct cp_event {
 		struct cp_ev_optout optout; /**< OPTOUT, OPTIN */
 		struct cp_ev_hello hello;   /**< HELLO */
 		struct cp_ev_stats stats;   /**< STATS */
+		struct cp_ev_stats_ext ext; /**< STATS_EXT */
 	} u;
 };
 
@@ -581,6 +653,13 @@ void cp_ev_iter_init(struct cp_ev_iter *it, const uint8_t *batch, uint32_t total
  *         back with ev->type set and nothing else filled (skip them).
  */
 int cp_ev_iter_next(struct cp_ev_iter *it, struct cp_event *ev);
+
+/**
+ * Entry @p i of a decoded STATS_EXT record (@p ev->type == CP_EV_STATS_EXT).
+ * @return CP_OK; CP_ERR_INVAL when @p i is out of range or @p ev is not a
+ *         decoded STATS_EXT record.
+ */
+int cp_ev_stat_get(const struct cp_event *ev, unsigned i, struct cp_stat *out);
 
 /** CRC-32C (Castagnoli) of @p len bytes, as used by the batch header. */
 uint32_t cp_crc32c(const void *data, size_t len);

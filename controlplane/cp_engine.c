@@ -37,6 +37,84 @@ void cp_engine_init(struct cp_engine *e, struct cp_store *s, const struct cp_pol
 	e->clock_arg = clock_arg;
 }
 
+void cp_engine_fini(struct cp_engine *e)
+{
+	free(e->pend);
+	e->pend = NULL;
+	e->n_pend = e->cap_pend = 0;
+}
+
+void cp_engine_set_notify(struct cp_engine *e, cp_notice_fn fn, void *arg)
+{
+	e->notify = fn;
+	e->notify_arg = arg;
+}
+
+void cp_engine_notice(struct cp_engine *e, const struct cp_notice *n)
+{
+	if (!e->notify)
+		return;
+	if (e->n_pend == e->cap_pend) {
+		size_t nc = e->cap_pend ? e->cap_pend * 2 : 64;
+		struct cp_notice *np = realloc(e->pend, nc * sizeof(*np));
+		if (!np) {
+			e->notices_lost++;
+			return;
+		}
+		e->pend = np;
+		e->cap_pend = nc;
+	}
+	e->pend[e->n_pend++] = *n;
+}
+
+struct engine_txn {
+	struct cp_engine *e;
+	cp_store_fn fn;
+	void *arg;
+};
+
+/* A transaction may run again after the map grew: what a previous run
+ * queued is forgotten first. */
+static int engine_txn_fn(struct cp_store *s, MDB_txn *txn, void *arg)
+{
+	struct engine_txn *t = arg;
+
+	t->e->n_pend = 0;
+	return t->fn(s, txn, t->arg);
+}
+
+int cp_engine_write(struct cp_engine *e, cp_store_fn fn, void *arg)
+{
+	struct engine_txn t = {e, fn, arg};
+	int rc = cp_store_write(e->store, engine_txn_fn, &t);
+
+	if (rc == CP_OK && e->notify)
+		for (size_t i = 0; i < e->n_pend; i++)
+			e->notify(e->notify_arg, &e->pend[i]);
+	e->n_pend = 0;
+	return rc;
+}
+
+static void notice_str(char *dst, size_t cap, const char *src, size_t len)
+{
+	size_t n = len < cap - 1 ? len : cap - 1;
+
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
+/* A subscriber number for a notice, masked when the log masks them. */
+static void notice_subscriber(const struct cp_engine *e, char out[CP_ADDR_MAX], const char *p,
+			      size_t len)
+{
+	if (len >= CP_ADDR_MAX)
+		len = CP_ADDR_MAX - 1;
+	if (e->cfg.mask_destinations)
+		cp_mask_destination(p, len, out, CP_ADDR_MAX);
+	else
+		notice_str(out, CP_ADDR_MAX, p, len);
+}
+
 void cp_policy_cfg_from_conf(struct cp_policy_cfg *p, const struct smsfw_conf *c)
 {
 #define I(k) ((uint32_t)smsfw_conf_int(c, SMSFW_CONF_policy_##k))
@@ -204,6 +282,22 @@ static int record_change(struct cp_engine *e, MDB_txn *txn, struct cp_customer_r
 		return rc;
 	if ((rc = put_u64key(e->store, txn, CP_DBI_HISTORY, id, &h, sizeof(h))))
 		return rc;
+	struct cp_notice n = {.kind = CP_NOTICE_STANDING,
+			      .source = ch->source,
+			      .category = ch->category,
+			      .from = c->standing,
+			      .to = (uint8_t)ch->to,
+			      .pending = ch->pending,
+			      .n_facts = ch->n_facts,
+			      .id = id,
+			      .time_ms = now * 1000,
+			      .first_fact = ch->first_fact,
+			      .last_fact = ch->last_fact};
+	notice_str(n.customer, sizeof(n.customer), c->system_id,
+		   cp_field_len(c->system_id, CP_SYSTEM_ID_MAX));
+	notice_str(n.actor, sizeof(n.actor), h.actor, cp_field_len(h.actor, sizeof(h.actor)));
+	notice_str(n.reason, sizeof(n.reason), h.reason, cp_field_len(h.reason, sizeof(h.reason)));
+	cp_engine_notice(e, &n);
 	if (ch->pending) {
 		c->pending_standing = (uint8_t)ch->to;
 		c->flags |= CP_CUST_F_REVIEW;
@@ -284,7 +378,7 @@ static bool exempt(const struct cp_customer_rec *c, unsigned cat, uint32_t rule)
 /* Record a violation for customer @p c (record written back by caller). */
 static int add_violation(struct cp_engine *e, MDB_txn *txn, struct cp_customer_rec *c, unsigned cat,
 			 uint32_t rule, uint8_t source, uint64_t msg_id, uint64_t now,
-			 uint64_t *out_id)
+			 const struct cp_ev_message *m, uint64_t *out_id)
 {
 	struct cp_violation_rec v;
 	uint8_t ikey[CP_SYSTEM_ID_MAX + 1 + 16];
@@ -306,9 +400,26 @@ static int add_violation(struct cp_engine *e, MDB_txn *txn, struct cp_customer_r
 	if (out_id)
 		*out_id = id;
 	c->violations++;
+	struct cp_notice n = {.kind = CP_NOTICE_VIOLATION,
+			      .source = source,
+			      .category = (uint8_t)cat,
+			      .rule_id = rule,
+			      .id = id,
+			      .time_ms = m ? m->time_ms : now * 1000,
+			      .message_id = msg_id,
+			      .exempt = exempt(c, cat, rule),
+			      .verdict = m ? m->verdict : CP_VERDICT_BLOCK};
+	notice_str(n.customer, sizeof(n.customer), c->system_id,
+		   cp_field_len(c->system_id, CP_SYSTEM_ID_MAX));
+	if (m) {
+		notice_str(n.sender, sizeof(n.sender), (const char *)m->sender.p, m->sender.len);
+		notice_subscriber(e, n.subscriber, (const char *)m->destination.p,
+				  m->destination.len);
+	}
+	cp_engine_notice(e, &n);
 	/* An exempt rule or category is recorded (the operator sees it) but
 	 * never moves the customer down the ladder. */
-	if (exempt(c, cat, rule))
+	if (n.exempt)
 		return CP_OK;
 	memcpy(ikey, c->system_id, CP_SYSTEM_ID_MAX);
 	ikey[CP_SYSTEM_ID_MAX] = (uint8_t)cat;
@@ -399,7 +510,7 @@ int cp_engine_customer_add(struct cp_engine *e, const char *id,
 
 	if (!id_ok(id))
 		return CP_ERR_INVAL;
-	return cp_store_write(e->store, cust_fn, &o);
+	return cp_engine_write(e, cust_fn, &o);
 }
 
 int cp_engine_customer_set(struct cp_engine *e, const char *id,
@@ -409,7 +520,7 @@ int cp_engine_customer_set(struct cp_engine *e, const char *id,
 
 	if (!id_ok(id))
 		return CP_ERR_INVAL;
-	return cp_store_write(e->store, cust_fn, &o);
+	return cp_engine_write(e, cust_fn, &o);
 }
 
 struct standing_op {
@@ -459,7 +570,7 @@ int cp_engine_set_standing(struct cp_engine *e, const char *id, enum cp_standing
 
 	if (!id_ok(id) || !reason || !*reason || (unsigned)to > CP_STANDING_TERMINATED)
 		return CP_ERR_INVAL;
-	rc = cp_store_write(e->store, standing_fn, &o);
+	rc = cp_engine_write(e, standing_fn, &o);
 	if (changed)
 		*changed = rc == CP_OK && o.changed;
 	return rc;
@@ -482,7 +593,7 @@ static int viol_fn(struct cp_store *s, MDB_txn *txn, void *arg)
 	if (rc)
 		return rc;
 	rc = add_violation(o->e, txn, &c, o->cat, o->rule, CP_SRC_OPERATOR, 0, cp_engine_now(o->e),
-			   &o->vid);
+			   NULL, &o->vid);
 	if (rc)
 		return rc;
 	return cp_customer_put(s, txn, &c);
@@ -496,7 +607,7 @@ int cp_engine_violation(struct cp_engine *e, const char *id, unsigned category, 
 
 	if (!id_ok(id) || category == CP_CAT_NONE || category >= CP_CAT_COUNT)
 		return CP_ERR_INVAL;
-	rc = cp_store_write(e->store, viol_fn, &o);
+	rc = cp_engine_write(e, viol_fn, &o);
 	if (rc == CP_OK && violation_id)
 		*violation_id = o.vid;
 	return rc;
@@ -577,6 +688,16 @@ static int compl_fn(struct cp_store *s, MDB_txn *txn, void *arg)
 	cp_key_u64(ikey + CP_SYSTEM_ID_MAX + 8, o->cid);
 	if ((rc = put_empty(s, txn, CP_DBI_COMPL_IDX, ikey, sizeof(ikey))))
 		return rc;
+	struct cp_notice cn = {.kind = CP_NOTICE_COMPLAINT,
+			       .source = CP_SRC_OPERATOR,
+			       .id = o->cid,
+			       .time_ms = now * 1000,
+			       .message_id = o->mid};
+	notice_str(cn.customer, sizeof(cn.customer), c.system_id,
+		   cp_field_len(c.system_id, CP_SYSTEM_ID_MAX));
+	notice_subscriber(o->e, cn.subscriber, r.msisdn, cp_field_len(r.msisdn, sizeof(r.msisdn)));
+	notice_str(cn.actor, sizeof(cn.actor), r.source, cp_field_len(r.source, sizeof(r.source)));
+	cp_engine_notice(o->e, &cn);
 	/* One violation each time a threshold is crossed: the count in the
 	 * window has just become threshold + 1. */
 	static const uint64_t windows[2] = {30 * (uint64_t)CP_DAY, 90 * (uint64_t)CP_DAY};
@@ -589,7 +710,7 @@ static int compl_fn(struct cp_store *s, MDB_txn *txn, void *arg)
 			return rc;
 		if (n == thr[i] + 1) {
 			rc = add_violation(o->e, txn, &c, CP_CAT_COMPLAINTS, 0, CP_SRC_POLICY,
-					   o->mid, now, NULL);
+					   o->mid, now, NULL, NULL);
 			if (rc)
 				return rc;
 		}
@@ -606,7 +727,7 @@ int cp_engine_complaint_add(struct cp_engine *e, const char *id, const char *msi
 
 	if (!id_ok(id) || !msisdn || !*msisdn || strlen(msisdn) >= CP_ADDR_MAX)
 		return CP_ERR_INVAL;
-	rc = cp_store_write(e->store, compl_fn, &o);
+	rc = cp_engine_write(e, compl_fn, &o);
 	if (rc == CP_OK) {
 		if (complaint_id)
 			*complaint_id = o.cid;
@@ -684,7 +805,7 @@ static int tick_fn(struct cp_store *s, MDB_txn *txn, void *arg)
 int cp_engine_tick(struct cp_engine *e)
 {
 	struct tick_op o = {e, 0};
-	int rc = cp_store_write(e->store, tick_fn, &o);
+	int rc = cp_engine_write(e, tick_fn, &o);
 
 	return rc ? rc : o.changed;
 }
@@ -701,10 +822,12 @@ static void optout_key(struct cp_optout_key *k, const char *c, size_t cl, const 
 	cp_field_set(k->sender, sizeof(k->sender), snd, nl);
 }
 
-static int optout_put(struct cp_store *s, MDB_txn *txn, const struct cp_optout_key *key, bool add,
-		      uint8_t source, uint64_t now)
+static int optout_put(struct cp_engine *e, MDB_txn *txn, const struct cp_optout_key *key,
+		      bool add, uint8_t source, uint64_t now_ms)
 {
+	struct cp_store *s = e->store;
 	MDB_val k = {sizeof(*key), (void *)key};
+	uint64_t now = now_ms / 1000;
 	int rc;
 
 	if (add) {
@@ -717,10 +840,21 @@ static int optout_put(struct cp_store *s, MDB_txn *txn, const struct cp_optout_k
 	}
 	if (rc)
 		return rc == MDB_NOTFOUND ? CP_ERR_NOTFOUND : rc;
+	struct cp_notice n = {.kind = add ? CP_NOTICE_OPTOUT : CP_NOTICE_OPTIN,
+			      .source = source,
+			      .time_ms = now_ms};
+	notice_str(n.customer, sizeof(n.customer), key->customer,
+		   cp_field_len(key->customer, sizeof(key->customer)));
+	notice_subscriber(e, n.subscriber, key->subscriber,
+			  cp_field_len(key->subscriber, sizeof(key->subscriber)));
+	notice_str(n.sender, sizeof(n.sender), key->sender,
+		   cp_field_len(key->sender, sizeof(key->sender)));
+	cp_engine_notice(e, &n);
 	return cp_store_bump_generation(s, txn);
 }
 
 struct optout_op {
+	struct cp_engine *e;
 	struct cp_optout_key key;
 	bool add;
 	uint64_t now;
@@ -729,20 +863,21 @@ struct optout_op {
 static int optout_fn(struct cp_store *s, MDB_txn *txn, void *arg)
 {
 	struct optout_op *o = arg;
-	return optout_put(s, txn, &o->key, o->add, CP_SRC_OPERATOR, o->now);
+	(void)s;
+	return optout_put(o->e, txn, &o->key, o->add, CP_SRC_OPERATOR, o->now * 1000);
 }
 
 int cp_engine_optout(struct cp_engine *e, const char *customer, const char *subscriber,
 		     const char *sender, bool add)
 {
-	struct optout_op o = {.add = add, .now = cp_engine_now(e)};
+	struct optout_op o = {.e = e, .add = add, .now = cp_engine_now(e)};
 
 	if (!id_ok(customer) || !subscriber || !*subscriber || strlen(subscriber) >= CP_ADDR_MAX ||
 	    (sender && strlen(sender) >= CP_ADDR_MAX))
 		return CP_ERR_INVAL;
 	optout_key(&o.key, customer, strlen(customer), subscriber, strlen(subscriber),
 		   sender ? sender : "", sender ? strlen(sender) : 0);
-	return cp_store_write(e->store, optout_fn, &o);
+	return cp_engine_write(e, optout_fn, &o);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -760,7 +895,60 @@ struct ingest_op {
 	uint64_t blocked, passed;
 	struct cp_ev_stats stats;
 	bool have_stats;
+	/* message counts of this transaction, merged into the engine once
+	 * it committed */
+	uint64_t msgs[4][CP_CAT_COUNT];
+	struct cp_rule_hits hits[256];
+	uint32_t n_hits, last_hit;
+	uint64_t hits_overflow;
 };
+
+static void op_count_hit(struct ingest_op *o, uint32_t rule, uint8_t cat, uint8_t verdict)
+{
+	struct cp_rule_hits *h = &o->hits[o->last_hit];
+
+	if (o->n_hits && h->rule_id == rule && h->category == cat && h->verdict == verdict) {
+		h->n++;
+		return;
+	}
+	for (uint32_t i = 0; i < o->n_hits; i++) {
+		h = &o->hits[i];
+		if (h->rule_id == rule && h->category == cat && h->verdict == verdict) {
+			h->n++;
+			o->last_hit = i;
+			return;
+		}
+	}
+	if (o->n_hits == sizeof(o->hits) / sizeof(o->hits[0])) {
+		o->hits_overflow++;
+		return;
+	}
+	o->hits[o->n_hits] = (struct cp_rule_hits){rule, cat, verdict, 1};
+	o->last_hit = o->n_hits++;
+}
+
+/* Open-addressed table of (rule, category, verdict) counts; full = overflow. */
+static void engine_add_hits(struct cp_engine *e, const struct cp_rule_hits *h)
+{
+	uint32_t k = (h->rule_id * 2654435761u) ^ ((uint32_t)h->category << 8) ^ h->verdict;
+
+	for (uint32_t i = 0; i < CP_RULE_HITS_MAX; i++) {
+		struct cp_rule_hits *t = &e->hits[(k + i) % CP_RULE_HITS_MAX];
+		if (t->rule_id == 0) {
+			if (e->n_hits >= CP_RULE_HITS_MAX - CP_RULE_HITS_MAX / 8)
+				break; /* keep probes short */
+			*t = *h;
+			e->n_hits++;
+			return;
+		}
+		if (t->rule_id == h->rule_id && t->category == h->category &&
+		    t->verdict == h->verdict) {
+			t->n += h->n;
+			return;
+		}
+	}
+	e->hits_overflow += h->n;
+}
 
 /* Store one message (log + index + evidence when kept). */
 static int store_message(struct ingest_op *o, MDB_txn *txn, const struct cp_ev_message *m,
@@ -820,6 +1008,11 @@ static int store_message(struct ingest_op *o, MDB_txn *txn, const struct cp_ev_m
 			return rc;
 	}
 	*msg_id = id;
+	if (r.verdict <= CP_VERDICT_THROTTLE) { /* wire value: unknown ones not counted */
+		o->msgs[r.verdict][r.category]++;
+		if (r.rule_id)
+			op_count_hit(o, r.rule_id, r.category, r.verdict);
+	}
 	if (r.category < CP_CAT_COUNT && m->verdict != CP_VERDICT_PASS)
 		o->by_cat[r.category]++;
 	if (m->verdict == CP_VERDICT_PASS)
@@ -853,7 +1046,7 @@ static int ingest_violation(struct ingest_op *o, MDB_txn *txn, const struct cp_e
 		return rc;
 	}
 	rc = add_violation(o->e, txn, &c, m->category, m->rule_id, CP_SRC_DATAPLANE, msg_id, now,
-			   NULL);
+			   m, NULL);
 	if (rc)
 		return rc;
 	return cp_customer_put(s, txn, &c);
@@ -870,6 +1063,9 @@ static int ingest_fn(struct cp_store *s, MDB_txn *txn, void *arg)
 	memset(o->by_cat, 0, sizeof(o->by_cat));
 	o->blocked = o->passed = 0;
 	o->have_stats = false;
+	memset(o->msgs, 0, sizeof(o->msgs));
+	o->n_hits = o->last_hit = 0;
+	o->hits_overflow = 0;
 	snprintf(seqkey, sizeof(seqkey), CP_META_DPSEQ_PREFIX "%016llx",
 		 (unsigned long long)o->instance);
 	if ((rc = cp_meta_get_u64(s, txn, seqkey, &seq)))
@@ -920,8 +1116,8 @@ static int ingest_fn(struct cp_store *s, MDB_txn *txn, void *arg)
 				optout_key(&k, (const char *)x->customer.p, x->customer.len,
 					   (const char *)x->subscriber.p, x->subscriber.len,
 					   (const char *)x->sender.p, x->sender.len);
-				rc = optout_put(s, txn, &k, ev.type == CP_EV_OPTOUT,
-						CP_SRC_DATAPLANE, x->time_ms / 1000);
+				rc = optout_put(o->e, txn, &k, ev.type == CP_EV_OPTOUT,
+						CP_SRC_DATAPLANE, x->time_ms);
 				if (rc == CP_ERR_NOTFOUND) /* opt-in without opt-out */
 					rc = CP_OK;
 				break;
@@ -954,7 +1150,10 @@ int cp_engine_ingest(struct cp_engine *e, uint64_t instance, const uint8_t *cons
 {
 	struct ingest_op o = {
 	    .e = e, .instance = instance, .batches = batches, .lens = lens, .n = n};
-	int rc = cp_store_write(e->store, ingest_fn, &o);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int rc = cp_engine_write(e, ingest_fn, &o);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 
 	o.res.generation_bumped = e->store->gen_bumped;
 	if (res)
@@ -971,6 +1170,15 @@ int cp_engine_ingest(struct cp_engine *e, uint64_t instance, const uint8_t *cons
 		e->by_category[i] += o.by_cat[i];
 	if (o.have_stats)
 		e->dp_stats = o.stats;
+	for (int v = 0; v < 4; v++)
+		for (int c = 0; c < CP_CAT_COUNT; c++)
+			e->msgs[v][c] += o.msgs[v][c];
+	for (uint32_t i = 0; i < o.n_hits; i++)
+		engine_add_hits(e, &o.hits[i]);
+	e->hits_overflow += o.hits_overflow;
+	e->ingest_commits++;
+	e->ingest_commit_us += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 +
+					  (t1.tv_nsec - t0.tv_nsec) / 1000);
 	return CP_OK;
 }
 

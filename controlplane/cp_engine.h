@@ -39,6 +39,63 @@ void cp_policy_cfg_from_conf(struct cp_policy_cfg *p, const struct smsfw_conf *c
 /** Clock: unix seconds. */
 typedef uint64_t (*cp_clock_fn)(void *arg);
 
+/** What a notice reports (SIEM export, metrics). */
+enum cp_notice_kind {
+	CP_NOTICE_STANDING = 1,	 /**< a standing change or a review proposal */
+	CP_NOTICE_VIOLATION = 2, /**< a violation recorded */
+	CP_NOTICE_COMPLAINT = 3, /**< a complaint recorded */
+	CP_NOTICE_OPTOUT = 4,	 /**< an opt-out added */
+	CP_NOTICE_OPTIN = 5,	 /**< an opt-out removed (opt-in, operator) */
+	CP_NOTICE_RULES = 6,	 /**< a ruleset published or rolled back */
+};
+
+/**
+ * One committed fact worth telling a SIEM about. Text fields are
+ * NUL-terminated copies (customer ids come from the wire: the exporters
+ * sanitise them). Which fields are set depends on @c kind:
+ *  STANDING  id (history), customer, from, to, source, pending, category,
+ *            n_facts, first_fact, last_fact, actor, reason
+ *  VIOLATION id, customer, category, rule_id, source, message_id, exempt,
+ *            sender, subscriber (masked as configured), verdict
+ *  COMPLAINT id, customer, subscriber (masked as configured), actor
+ *            (complaint source), message_id
+ *  OPTOUT / OPTIN  customer, subscriber (masked), sender, source
+ *  RULES     version, previous, rollback, n_rules, signer, sha256, actor, reason
+ */
+struct cp_notice {
+	uint8_t kind; /**< enum cp_notice_kind */
+	uint8_t source; /**< CP_SRC_* */
+	uint8_t category;
+	uint8_t from, to;
+	uint8_t verdict;
+	bool pending, exempt, rollback;
+	uint32_t rule_id, n_facts, n_rules;
+	uint64_t id;
+	uint64_t time_ms; /**< unix milliseconds of the fact */
+	uint64_t message_id, first_fact, last_fact;
+	uint64_t version, previous;
+	char customer[CP_SYSTEM_ID_MAX];
+	char subscriber[CP_ADDR_MAX];
+	char sender[CP_ADDR_MAX];
+	char actor[CP_ACTOR_MAX];
+	char reason[CP_REASON_MAX];
+	char signer[CP_SIGNER_MAX];
+	char sha256[65];
+};
+
+/** Receives each notice after its transaction committed, in order. */
+typedef void (*cp_notice_fn)(void *arg, const struct cp_notice *n);
+
+/** One (rule, category, verdict) message count. */
+struct cp_rule_hits {
+	uint32_t rule_id; /**< 0 = slot free */
+	uint8_t category, verdict;
+	uint64_t n;
+};
+
+/** Distinct (rule, category, verdict) triples counted; the rest overflow. */
+#define CP_RULE_HITS_MAX 1024
+
 struct cp_engine {
 	struct cp_store *store;
 	struct cp_policy_cfg cfg;
@@ -49,12 +106,45 @@ struct cp_engine {
 	uint64_t by_category[CP_CAT_COUNT];
 	uint64_t blocked, passed;
 	struct cp_ev_stats dp_stats; /**< last STATS from the dataplane */
+	/** messages committed to the log, by verdict and category */
+	uint64_t msgs[4][CP_CAT_COUNT];
+	/** messages with a rule id, by rule, category and verdict (hash) */
+	struct cp_rule_hits hits[CP_RULE_HITS_MAX];
+	uint32_t n_hits;
+	uint64_t hits_overflow; /**< messages whose triple found no free slot */
+	uint64_t ingest_commits;
+	uint64_t ingest_commit_us; /**< sum of durable commit times */
+	/* notices queued by the running transaction (see cp_engine_write) */
+	cp_notice_fn notify;
+	void *notify_arg;
+	struct cp_notice *pend;
+	size_t n_pend, cap_pend;
+	uint64_t notices_lost; /**< could not be queued (no memory) */
 };
 
 /** Initialise an engine on an open store. @p clock NULL = real time. */
 void cp_engine_init(struct cp_engine *e, struct cp_store *s, const struct cp_policy_cfg *cfg,
 		    cp_clock_fn clock, void *clock_arg);
 uint64_t cp_engine_now(const struct cp_engine *e);
+
+/** Free what the engine allocated (queued notices); the store stays open. */
+void cp_engine_fini(struct cp_engine *e);
+
+/** Receive a notice for every committed standing change, violation,
+ *  complaint, opt-out/opt-in and rules publish/rollback (NULL = none). */
+void cp_engine_set_notify(struct cp_engine *e, cp_notice_fn fn, void *arg);
+
+/**
+ * cp_store_write for engine operations: notices queued by @p fn (with
+ * cp_engine_notice) are delivered to the notify callback once the
+ * transaction committed, and dropped when it aborted or is run again.
+ * @return as cp_store_write.
+ */
+int cp_engine_write(struct cp_engine *e, cp_store_fn fn, void *arg);
+
+/** Queue a notice inside a cp_engine_write transaction (no-op without a
+ *  notify callback). */
+void cp_engine_notice(struct cp_engine *e, const struct cp_notice *n);
 
 /** Which customer fields a patch sets. */
 #define CP_PATCH_RATE	       0x001

@@ -4,6 +4,7 @@
  * decoded byte by byte in little-endian order; lengths are checked against
  * both the record and the field's bound before any byte is read.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "cp.h"
@@ -110,6 +111,11 @@ static int body_size(const struct cp_event *ev)
 	}
 	case CP_EV_STATS:
 		return 64;
+	case CP_EV_STATS_EXT:
+		if (ev->u.ext.count > CP_EV_STATS_EXT_MAX ||
+		    (ev->u.ext.count && !ev->u.ext.entries))
+			return -1;
+		return 8 + CP_EV_STAT_LEN * ev->u.ext.count;
 	case CP_EV_ACK:
 	case CP_EV_GENERATION:
 		return 0;
@@ -183,6 +189,20 @@ int cp_ev_batch_add(struct cp_ev_batch *b, const struct cp_event *ev)
 				       s->throttled, s->obs_dropped, s->flows,	 s->errors};
 		for (int i = 0; i < 8; i++)
 			put64(p + 8 * i, v[i]);
+		break;
+	}
+	case CP_EV_STATS_EXT: {
+		const struct cp_ev_stats_ext *x = &ev->u.ext;
+		put16(p, CP_EV_STATS_EXT_VERSION);
+		put16(p + 2, x->count);
+		put32(p + 4, 0);
+		p += 8;
+		for (unsigned i = 0; i < x->count; i++, p += CP_EV_STAT_LEN) {
+			put16(p, x->entries[i].id);
+			put16(p + 2, x->entries[i].index);
+			put32(p + 4, 0);
+			put64(p + 8, x->entries[i].value);
+		}
 		break;
 	}
 	default:
@@ -332,6 +352,20 @@ int cp_ev_iter_next(struct cp_ev_iter *it, struct cp_event *ev)
 		ev->u.stats = (struct cp_ev_stats){v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]};
 		break;
 	}
+	case CP_EV_STATS_EXT: {
+		struct cp_ev_stats_ext *x = &ev->u.ext;
+		if (end - p < 8)
+			return CP_ERR_FORMAT;
+		x->version = get16(p);
+		if (x->version != CP_EV_STATS_EXT_VERSION)
+			break; /* a layout this build does not know: no entries */
+		x->count = get16(p + 2);
+		if (x->count > CP_EV_STATS_EXT_MAX ||
+		    end - (p + 8) != (ptrdiff_t)x->count * CP_EV_STAT_LEN)
+			return CP_ERR_FORMAT;
+		x->raw = p + 8;
+		break;
+	}
 	case CP_EV_ACK:
 	case CP_EV_GENERATION:
 		if (p != end)
@@ -343,5 +377,18 @@ int cp_ev_iter_next(struct cp_ev_iter *it, struct cp_event *ev)
 	it->p += rlen;
 	it->left -= rlen;
 	it->count--;
+	return CP_OK;
+}
+
+int cp_ev_stat_get(const struct cp_event *ev, unsigned i, struct cp_stat *out)
+{
+	const uint8_t *p;
+
+	if (!ev || !out || ev->type != CP_EV_STATS_EXT || !ev->u.ext.raw || i >= ev->u.ext.count)
+		return CP_ERR_INVAL;
+	p = ev->u.ext.raw + (size_t)i * CP_EV_STAT_LEN;
+	out->id = get16(p);
+	out->index = get16(p + 2);
+	out->value = get64(p + 8);
 	return CP_OK;
 }

@@ -88,6 +88,8 @@ struct store_op {
 	size_t blob_len;
 	const void *src;
 	size_t src_len;
+	struct cp_engine *e;
+	const char *signer_name, *sha256;
 	bool allow_downgrade;
 	uint64_t previous;
 	const char *actor;
@@ -149,6 +151,17 @@ static int store_fn(struct cp_store *s, MDB_txn *txn, void *arg)
 		 o->hdr.version <= o->previous ? " as an allowed downgrade" : "");
 	if ((rc = history_note(s, txn, o->hdr.published, o->actor, note)))
 		return rc;
+	struct cp_notice n = {.kind = CP_NOTICE_RULES,
+			      .source = CP_SRC_OPERATOR,
+			      .time_ms = o->hdr.published * 1000,
+			      .version = o->hdr.version,
+			      .previous = o->previous,
+			      .n_rules = o->hdr.n_rules};
+	snprintf(n.signer, sizeof(n.signer), "%s", o->signer_name);
+	snprintf(n.sha256, sizeof(n.sha256), "%s", o->sha256);
+	snprintf(n.actor, sizeof(n.actor), "%s", o->actor);
+	snprintf(n.reason, sizeof(n.reason), "%s", note);
+	cp_engine_notice(o->e, &n);
 	return cp_store_bump_generation(s, txn);
 }
 
@@ -194,6 +207,7 @@ int cp_rules_publish(struct cp_engine *e, const char *path, const struct cp_trus
 	void *bundle = NULL, *blob = NULL;
 	size_t bundle_len = 0, blob_len = 0;
 	const char *signer = "";
+	char sha_hex[65];
 	uint64_t version = 0;
 	int rc, st_rc = CP_OK;
 
@@ -315,7 +329,11 @@ int cp_rules_publish(struct cp_engine *e, const char *path, const struct cp_trus
 	op.actor = actor && *actor ? actor : "operator";
 	op.err = err;
 	op.errlen = errlen;
-	rc = cp_store_write(e->store, store_fn, &op);
+	op.e = e;
+	op.signer_name = signer;
+	pat_ruleset_source_hash_hex(rs, sha_hex);
+	op.sha256 = sha_hex;
+	rc = cp_engine_write(e, store_fn, &op);
 	if (rc) {
 		if (rc != CP_ERR_REFUSED)
 			snprintf(err, errlen, "store: %s", cp_strerror(rc));
@@ -335,6 +353,7 @@ out:
 }
 
 struct rollback_op {
+	struct cp_engine *e;
 	uint64_t version, now;
 	const char *actor, *reason;
 };
@@ -360,15 +379,33 @@ static int rollback_fn(struct cp_store *s, MDB_txn *txn, void *arg)
 		 (unsigned long long)o->version, o->reason);
 	if ((rc = history_note(s, txn, o->now, o->actor, note)))
 		return rc;
+	struct cp_ruleset_rec h;
+	struct cp_notice n = {.kind = CP_NOTICE_RULES,
+			      .source = CP_SRC_OPERATOR,
+			      .rollback = true,
+			      .time_ms = o->now * 1000,
+			      .version = o->version,
+			      .previous = prev};
+	if (v.mv_size >= sizeof(h)) {
+		memcpy(&h, v.mv_data, sizeof(h));
+		n.n_rules = h.n_rules;
+		snprintf(n.signer, sizeof(n.signer), "%.*s",
+			 (int)cp_field_len(h.signer, sizeof(h.signer)), h.signer);
+		for (int i = 0; i < 32; i++)
+			snprintf(n.sha256 + 2 * i, 3, "%02x", h.src_sha256[i]);
+	}
+	snprintf(n.actor, sizeof(n.actor), "%s", o->actor);
+	snprintf(n.reason, sizeof(n.reason), "%s", o->reason);
+	cp_engine_notice(o->e, &n);
 	return cp_store_bump_generation(s, txn);
 }
 
 int cp_rules_rollback(struct cp_engine *e, uint64_t version, const char *actor, const char *reason)
 {
-	struct rollback_op o = {version, cp_engine_now(e), actor && *actor ? actor : "operator",
+	struct rollback_op o = {e, version, cp_engine_now(e), actor && *actor ? actor : "operator",
 				reason};
 
 	if (!reason || !*reason)
 		return CP_ERR_INVAL;
-	return cp_store_write(e->store, rollback_fn, &o);
+	return cp_engine_write(e, rollback_fn, &o);
 }
