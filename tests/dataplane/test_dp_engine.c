@@ -780,6 +780,64 @@ static void test_concat_across_swap(void **state)
 	pat_ruleset_free(rsb);
 }
 
+/* submit_multi: one verdict per destination; data_sm: text in message_payload. */
+static void test_submit_multi_and_data_sm(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(NULL);
+	handshake(x);
+	bind_ok(x, "alpha");
+	uint8_t p[512];
+	/* The subscriber ...999 opts out first. */
+	uint32_t n = mk_text(p, 0x05, 900, 1, "447700900999", "70123", "STOP");
+	seg(x, false, DP_TCP_ACK | DP_TCP_PSH, p, n);
+	/* submit_multi to ...998 and ...999 */
+	uint32_t o = 16;
+	o += cstr(p + o, "");
+	p[o++] = 5; p[o++] = 0;
+	o += cstr(p + o, "AlphaShop");
+	p[o++] = 2; /* number_of_dests */
+	p[o++] = 1; p[o++] = 1; p[o++] = 1; o += cstr(p + o, "447700900998");
+	p[o++] = 1; p[o++] = 1; p[o++] = 1; o += cstr(p + o, "447700900999");
+	p[o++] = 0; p[o++] = 0; p[o++] = 0;
+	o += cstr(p + o, "");
+	o += cstr(p + o, "");
+	p[o++] = 0; p[o++] = 0; p[o++] = 1; p[o++] = 0;
+	static const char txt[] = "sale today";
+	p[o++] = sizeof(txt) - 1;
+	memcpy(p + o, txt, sizeof(txt) - 1);
+	o += sizeof(txt) - 1;
+	mk_hdr(p, o, 0x21, 0, 77);
+	unsigned before = x->n_ev;
+	seg(x, true, DP_TCP_ACK | DP_TCP_PSH, p, o);
+	assert_int_equal(x->n_ev, before + 2);
+	assert_string_equal(x->ev[before].dst, "447700900998");
+	assert_int_equal(x->ev[before].verdict, DP_VERDICT_PASS);
+	assert_string_equal(x->ev[before + 1].dst, "447700900999");
+	assert_int_equal(x->ev[before + 1].category, DP_CAT_OPTOUT);
+	assert_int_equal(x->ev[before + 1].sequence, 77);
+	/* data_sm with the text in message_payload (TLV 0x0424) */
+	o = 16;
+	o += cstr(p + o, "");
+	p[o++] = 1; p[o++] = 1;
+	o += cstr(p + o, "447700900001");
+	p[o++] = 1; p[o++] = 1;
+	o += cstr(p + o, "447700900002");
+	p[o++] = 0; p[o++] = 0; p[o++] = 1; /* esm_class, registered_delivery, data_coding */
+	static const char spam[] = "You could WIN A FREE PRIZE tonight";
+	put16(p + o, 0x0424);
+	put16(p + o + 2, sizeof(spam) - 1);
+	memcpy(p + o + 4, spam, sizeof(spam) - 1);
+	o += 4 + sizeof(spam) - 1;
+	mk_hdr(p, o, 0x103, 0, 78);
+	before = x->n_ev;
+	seg(x, true, DP_TCP_ACK | DP_TCP_PSH, p, o);
+	assert_int_equal(x->n_ev, before + 1);
+	assert_int_equal(x->ev[before].command_id, 0x103);
+	assert_int_equal(x->ev[before].rule_num, 9002);
+	fx_free(x);
+}
+
 static void bulk5(struct dp_settings *s)
 {
 	s->bulk_recipients = 5;
@@ -957,6 +1015,7 @@ int main(void)
 		cmocka_unit_test(test_sender_allow_list),
 		cmocka_unit_test(test_concat_split_url_and_expiry),
 		cmocka_unit_test(test_concat_across_swap),
+		cmocka_unit_test(test_submit_multi_and_data_sm),
 		cmocka_unit_test(test_bulk_fingerprint),
 		cmocka_unit_test(test_velocity),
 		cmocka_unit_test(test_no_ruleset_fail_policy),
