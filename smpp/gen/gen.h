@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <stdio.h>
 
 #include "smpp.h"
@@ -164,7 +165,7 @@ uint64_t gen_now_ns(void);
 void gen_record(FILE *f, const char *kind, struct smpp_view system_id, const struct smpp_pdu *pdu);
 
 /* Signals: set by SIGINT/SIGTERM, polled by the loops. */
-extern volatile int gen_stop;
+extern volatile sig_atomic_t gen_stop;
 
 /* ------------------------------------------------------------------------ */
 /* Roles                                                                    */

@@ -12,7 +12,7 @@
 
 #include "gen.h"
 
-volatile int gen_stop;
+volatile sig_atomic_t gen_stop;
 
 uint64_t gen_now_ns(void)
 {

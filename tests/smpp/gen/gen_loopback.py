@@ -12,6 +12,8 @@ Cases (TAP output):
      every enquire_link is answered; the text report names what it measured.
   3. a bind with the wrong password is refused (exit 1, status named).
   4. usage errors exit 2 and a bad mix line is named by its number.
+  5. unbounded runs stop on a signal: the ESME on SIGINT drains, unbinds and
+     reports; the SMSC on SIGTERM reports.
 """
 import json
 import os
@@ -201,6 +203,23 @@ r = subprocess.run([GEN, 'fax'], capture_output=True, text=True)
 ok(r.returncode == 2 and 'usage' in r.stderr, 'unknown role refused with usage')
 r = subprocess.run([GEN, 'esme', '-n', '1', '127.0.0.1:1'], capture_output=True, text=True)
 ok(r.returncode == 1 and 'connect' in r.stderr, 'connection refused: exit 1')
+
+# --- 5. signals --------------------------------------------------------------
+import signal
+smsc, port = start_smsc('-j')
+esme = subprocess.Popen([GEN, 'esme', '-j', '-r', '2000', '127.0.0.1:%d' % port],
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+time.sleep(0.7)
+esme.send_signal(signal.SIGINT)
+eo, ee = esme.communicate(timeout=30)
+smsc.send_signal(signal.SIGTERM)
+so, se = smsc.communicate(timeout=30)
+e, s = json.loads(eo), json.loads(so)
+ok(esme.returncode == 0 and 0 < e['submit_sm']['sent'] == e['submit_sm']['answered'],
+   'SIGINT: esme drains and reports (%d sent, %d answered)' % (e['submit_sm']['sent'],
+                                                              e['submit_sm']['answered']))
+ok(smsc.returncode == 0 and s['submit_sm']['received'] == e['submit_sm']['sent'] and
+   s['sessions'] == 1, 'SIGTERM: smsc reports what it received (%d)' % s['submit_sm']['received'])
 
 print('1..%d' % len(results))
 sys.exit(0 if all(c for c, _ in results) else 1)
