@@ -128,12 +128,48 @@ static int cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d
 	return 0;
 }
 
+struct sess_out {
+	struct rte_tel_data *d;
+	unsigned n;
+};
+
+/* One line per SMPP session. Read while the worker runs: a monitoring
+ * view (plain counters, no pointers followed), not an atomic snapshot. */
+static void sess_line(void *arg, const struct dp_flow *f)
+{
+	static const char *const st[] = { "open", "binding", "bound", "unbound" };
+	struct sess_out *o = arg;
+	if (!f->smpp || o->n >= 200)
+		return;
+	char k[64], v[RTE_TEL_MAX_STRING_LEN];
+	const uint8_t *ea = f->esme_dir == DP_DIR_LO ? f->key.lo_addr : f->key.hi_addr;
+	uint16_t ep = f->esme_dir == DP_DIR_LO ? f->key.lo_port : f->key.hi_port;
+	if (f->key.family == 4)
+		snprintf(k, sizeof(k), "esme_%u_%u_%u_%u_%u", ea[0], ea[1], ea[2], ea[3], ep);
+	else
+		snprintf(k, sizeof(k), "esme_v6_%02x%02x_%u_%u", ea[14], ea[15], ep, o->n);
+	char sid[DP_SYSTEM_ID_MAX];
+	memcpy(sid, f->sess.system_id, sizeof(sid));
+	sid[sizeof(sid) - 1] = '\0';
+	snprintf(v, sizeof(v), "%s %s pdus_from_esme=%u pdus_to_esme=%u submits=%u would_block=%u%s",
+		 sid[0] ? sid : "-", st[f->sess.state & 3], f->sess.pdus[0], f->sess.pdus[1],
+		 f->sess.submits, f->sess.blocked_would, f->tls ? " tls" : "");
+	rte_tel_data_add_dict_string(o->d, k, v);
+	o->n++;
+}
+
 static int cmd_flows(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	struct dp_app *a = &dp_app;
 	(void)cmd;
-	(void)params;
 	rte_tel_data_start_dict(d);
+	if (params != NULL && strcmp(params, "sessions") == 0) {
+		/* /smsfw/flows,sessions: the SMPP sessions and their counters. */
+		struct sess_out o = { d, 0 };
+		for (unsigned w = 0; w < a->n_workers; w++)
+			dp_flow_foreach(dp_engine_flows(a->eng[w]), sess_line, &o);
+		return 0;
+	}
 	uint64_t active = 0, created = 0, expired = 0, closed = 0, full = 0, cap = 0, chunks = 0;
 	struct dp_stream_stats st;
 	memset(&st, 0, sizeof(st));
@@ -269,7 +305,7 @@ int dp_telemetry_register(struct dp_app *a)
 	rc |= rte_telemetry_register_cmd("/smsfw/stats", cmd_stats,
 					 "Dataplane counters: totals, categories, commands, ports, workers");
 	rc |= rte_telemetry_register_cmd("/smsfw/flows", cmd_flows,
-					 "Flow table and stream reassembly counters");
+					 "Flow table and stream reassembly counters; param 'sessions' lists SMPP sessions");
 	rc |= rte_telemetry_register_cmd("/smsfw/ruleset", cmd_ruleset,
 					 "Active ruleset: hash, version, rule count, swaps");
 	rc |= rte_telemetry_register_cmd("/smsfw/customers", cmd_customers,

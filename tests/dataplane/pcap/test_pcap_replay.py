@@ -245,7 +245,7 @@ def telemetry(prefix, cmd):
     s.send(cmd.encode())
     r = json.loads(s.recv(1 << 16))
     s.close()
-    return r[cmd]
+    return r[cmd.split(",")[0]]
 
 
 def run_case(name, frames, expect, conf, work, stats_expect):
@@ -267,7 +267,7 @@ def run_case(name, frames, expect, conf, work, stats_expect):
            "--idle-sleep-us", "1000"]
     log = open(os.path.join(work, name + ".log"), "w")
     p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    stats = flows = rules = custs = None
+    stats = flows = rules = custs = sessions = None
     try:
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -286,6 +286,7 @@ def run_case(name, frames, expect, conf, work, stats_expect):
                 flows = telemetry(prefix, "/smsfw/flows")
                 rules = telemetry(prefix, "/smsfw/ruleset")
                 custs = telemetry(prefix, "/smsfw/customers")
+                sessions = telemetry(prefix, "/smsfw/flows,sessions")
                 break
     finally:
         if p.poll() is None:
@@ -311,6 +312,9 @@ def run_case(name, frames, expect, conf, work, stats_expect):
             fails.append(f"/smsfw/ruleset hits_{rule} = {rules.get('hits_' + rule)}, expected {want}")
     for sid in {e[1] for e in expect if e[0] == "verdict" and e[1]}:
         want = sum(1 for e in expect if e[0] == "verdict" and e[1] == sid)
+        lines = [v for v in (sessions or {}).values() if v.startswith(sid + " ")]
+        if len(lines) != 1 or f"submits={want} " not in lines[0]:
+            fails.append(f"/smsfw/flows,sessions for {sid}: {lines}")
         line = (custs or {}).get("traffic_" + sid, "")
         if f"submits={want} " not in line:
             fails.append(f"/smsfw/customers traffic_{sid} = '{line}', expected {want} submits")
