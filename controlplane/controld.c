@@ -676,6 +676,8 @@ static int timeout_ms(void)
 
 	if (mt >= 0 && mt < t)
 		t = mt;
+	if (cp_export_pending(S.exp) && t > 10)
+		t = 10; /* a SIEM receiver is draining a burst */
 
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		struct client *c = &S.cl[i];
@@ -938,6 +940,7 @@ int main(int argc, char **argv)
 			}
 		}
 		cp_metrics_run(S.met);
+		cp_export_flush(S.exp);
 		timers();
 	}
 	logm(L_NOTICE, "stopping");

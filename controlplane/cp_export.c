@@ -27,6 +27,7 @@
 #define SOCK_BUF    (256 * 1024) /* JSON lines waiting for a slow socket reader */
 #define FIELDS_MAX  16
 #define RETRY_MS    1000
+#define SL_QUEUE    8192 /* syslog messages waiting for a full receive queue */
 
 enum dest { D_OFF, D_UNIX_DGRAM, D_UDP, D_FILE, D_UNIX_STREAM };
 
@@ -39,6 +40,13 @@ struct cp_export {
 	struct sockaddr_storage sl_addr;
 	socklen_t sl_addrlen;
 	uint64_t sl_retry_ms;
+	/* A Unix datagram receiver queues only a few messages (max_dgram_qlen):
+	 * a burst waits here, in order, and is sent as the receiver drains. */
+	struct {
+		char *p;
+		size_t len;
+	} q[SL_QUEUE];
+	unsigned q_head, q_n;
 	/* JSON */
 	enum dest js_kind;
 	int js_fd;
@@ -531,25 +539,63 @@ static void json_emit(struct cp_export *x, const char *line)
 		json_drop_conn(x);
 }
 
+/* Send queued syslog messages while the receiver takes them. */
+static void syslog_flush(struct cp_export *x)
+{
+	while (x->q_n) {
+		unsigned i = x->q_head;
+		syslog_connect(x);
+		if (x->sl_fd < 0)
+			return; /* retried after RETRY_MS; the queue keeps them */
+		ssize_t w = send(x->sl_fd, x->q[i].p, x->q[i].len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS))
+			return;
+		if (w < 0 && errno != EMSGSIZE) {
+			close(x->sl_fd); /* receiver gone or restarted: reconnect later */
+			x->sl_fd = -1;
+			return;
+		}
+		if (w < 0)
+			x->st.syslog_dropped++;
+		else
+			x->st.syslog_sent++;
+		free(x->q[i].p);
+		x->q_head = (x->q_head + 1) % SL_QUEUE;
+		x->q_n--;
+	}
+}
+
 static void syslog_emit(struct cp_export *x, const struct cp_notice *n)
 {
 	char buf[SYSLOG_MAX];
 	int len = cp_export_syslog_format(n, x->facility, x->host, x->pid, buf, sizeof(buf));
+	char *copy;
 
-	syslog_connect(x);
-	if (len < 0 || x->sl_fd < 0) {
+	if (len < 0 || x->q_n == SL_QUEUE || !(copy = malloc((size_t)len))) {
 		x->st.syslog_dropped++;
 		return;
 	}
-	if (send(x->sl_fd, buf, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT) == len) {
-		x->st.syslog_sent++;
+	memcpy(copy, buf, (size_t)len);
+	unsigned tail = (x->q_head + x->q_n) % SL_QUEUE;
+	x->q[tail].p = copy;
+	x->q[tail].len = (size_t)len;
+	x->q_n++;
+	syslog_flush(x);
+}
+
+bool cp_export_pending(const struct cp_export *x)
+{
+	return x && (x->q_n || (x->js_kind == D_UNIX_STREAM && x->js_len));
+}
+
+void cp_export_flush(struct cp_export *x)
+{
+	if (!x)
 		return;
-	}
-	x->st.syslog_dropped++;
-	if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
-		close(x->sl_fd); /* receiver gone or restarted: reconnect later */
-		x->sl_fd = -1;
-	}
+	if (x->q_n)
+		syslog_flush(x);
+	if (x->js_kind == D_UNIX_STREAM && x->js_fd >= 0 && x->js_len && !json_sock_flush(x))
+		json_drop_conn(x);
 }
 
 void cp_export_notice(struct cp_export *x, const struct cp_notice *n)
@@ -591,6 +637,13 @@ void cp_export_close(struct cp_export *x)
 {
 	if (!x)
 		return;
+	syslog_flush(x); /* what the receiver takes now; the rest is lost */
+	x->st.syslog_dropped += x->q_n;
+	while (x->q_n) {
+		free(x->q[x->q_head].p);
+		x->q_head = (x->q_head + 1) % SL_QUEUE;
+		x->q_n--;
+	}
 	if (x->sl_fd >= 0)
 		close(x->sl_fd);
 	if (x->js_fd >= 0) {

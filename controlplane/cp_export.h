@@ -7,12 +7,15 @@
  *   (b) one JSON object per line, appended to a file or written to a Unix
  *       socket ([controld] events_json).
  * Both describe a notice from the same field list (one description, two
- * encoders). Sending never blocks controld: what a socket cannot take now
- * is dropped and counted. Private to controlplane/.
+ * encoders). Sending never blocks controld: a burst waits in a bounded
+ * queue (syslog: 8192 messages; JSON socket: 256 KiB of whole lines) and
+ * goes out as the receiver drains it; past the bound events are dropped
+ * and counted. Private to controlplane/.
  */
 #ifndef SMSFW_CP_EXPORT_H
 #define SMSFW_CP_EXPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "cp_engine.h"
@@ -47,6 +50,12 @@ void cp_export_close(struct cp_export *x);
 
 /** Export one notice (skipped when its kind is not in events_kinds). */
 void cp_export_notice(struct cp_export *x, const struct cp_notice *n);
+
+/** Something waits for a slow receiver (call cp_export_flush soon). */
+bool cp_export_pending(const struct cp_export *x);
+
+/** Send what waits, as far as the receivers take it now; never blocks. */
+void cp_export_flush(struct cp_export *x);
 
 /** Reopen the JSON file (after log rotation; SIGHUP). */
 void cp_export_reopen(struct cp_export *x);

@@ -302,7 +302,7 @@ static void sample_u(struct buf *b, const char *name, const char *labels, uint64
 
 static void sample_d(struct buf *b, const char *name, const char *labels, double v)
 {
-	bprintf(b, "%s%s %.17g\n", name, labels, v);
+	bprintf(b, "%s%s %.9g\n", name, labels, v);
 }
 
 /* One-sample family. */
@@ -584,7 +584,7 @@ static void render_hist(struct buf *b, const char *name, const char *label,
 		snprintf(lab, sizeof(lab), "{%s=\"%s\",le=\"+Inf\"}", label, values[k]);
 		bprintf(b, "%s_bucket%s %llu\n", name, lab, (unsigned long long)h[k].count);
 		snprintf(lab, sizeof(lab), "{%s=\"%s\"}", label, values[k]);
-		bprintf(b, "%s_sum%s %.17g\n", name, lab, h[k].sum);
+		bprintf(b, "%s_sum%s %.9g\n", name, lab, h[k].sum);
 		bprintf(b, "%s_count%s %llu\n", name, lab, (unsigned long long)h[k].count);
 	}
 }

@@ -11,6 +11,12 @@
  * kills controld knows exactly what was acknowledged), "gen G" for
  * generation notices, and "done" at the end. Exit 0 when all facts were
  * acknowledged, 1 when controld went away first.
+ *
+ * KIND stats plays a dataplane's counters for COUNT seconds: HELLO, then a
+ * STATS record and a STATS_EXT record with the fixed values below (two
+ * workers, two ports, an entry id no controld knows), and after every
+ * GENERATION notice a STATS_EXT saying the workers applied it now
+ * ("applied G" on stdout), as a dataplane does after its RCU step.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -28,6 +34,7 @@
 static uint8_t rbuf[4 * CP_EV_BATCH_MAX];
 static size_t rlen;
 static uint64_t acked;
+static uint64_t last_gen;
 
 /* Read whatever controld sent; returns -1 when the connection closed. */
 static int pump(int fd, int timeout_ms)
@@ -58,6 +65,7 @@ static int pump(int fd, int timeout_ms)
 				printf("ack %" PRIu64 "\n", ev.seq);
 			} else if (ev.type == CP_EV_GENERATION) {
 				printf("gen %" PRIu64 "\n", ev.seq);
+				last_gen = ev.seq;
 			}
 		}
 		fflush(stdout);
@@ -66,6 +74,56 @@ static int pump(int fd, int timeout_ms)
 	memmove(rbuf, rbuf + off, rlen - off);
 	rlen -= off;
 	return 0;
+}
+
+static int send_all(int fd, const uint8_t *p, size_t n);
+
+/* STATS (fixed values) and STATS_EXT (fixed values + generation applied). */
+static int send_stats(int fd, bool with_v1, uint64_t gen)
+{
+	static uint8_t buf[CP_EV_BATCH_MAX];
+	struct cp_stat st[32];
+	unsigned n = 0;
+	struct cp_ev_batch b;
+	struct cp_event ev;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	cp_ev_batch_init(&b, buf, sizeof(buf));
+	if (with_v1) {
+		memset(&ev, 0, sizeof(ev));
+		ev.type = CP_EV_STATS;
+		ev.u.stats = (struct cp_ev_stats){1000, 900, 80, 0, 20, 7, 42, 3};
+		cp_ev_batch_add(&b, &ev);
+	}
+	for (uint16_t w = 0; w < 2; w++) {
+		st[n++] = (struct cp_stat){CP_STAT_WORKER_RX_PACKETS, w, 100u + w};
+		st[n++] = (struct cp_stat){CP_STAT_WORKER_TX_PACKETS, w, 200u + w};
+		st[n++] = (struct cp_stat){CP_STAT_WORKER_PDUS, w, 500u + w};
+		st[n++] = (struct cp_stat){CP_STAT_WORKER_FLOWS, w, 10u + w};
+		st[n++] = (struct cp_stat){CP_STAT_WORKER_FLOWS_MAX, w, 16384};
+	}
+	for (uint16_t p = 0; p < 2; p++) {
+		st[n++] = (struct cp_stat){CP_STAT_PORT_RX_PACKETS, p, 1000u + p};
+		st[n++] = (struct cp_stat){CP_STAT_PORT_TX_PACKETS, p, 2000u + p};
+		st[n++] = (struct cp_stat){CP_STAT_PORT_RX_MISSED, p, p};
+	}
+	st[n++] = (struct cp_stat){CP_STAT_SPOOL_FACTS, 0, 5};
+	st[n++] = (struct cp_stat){CP_STAT_OBS_SENT, 0, 900};
+	st[n++] = (struct cp_stat){999, 0, 12345}; /* an id from a newer dataplane */
+	if (gen) {
+		st[n++] = (struct cp_stat){CP_STAT_GENERATION_APPLIED, 0, gen};
+		st[n++] = (struct cp_stat){CP_STAT_GENERATION_APPLIED_MS, 0,
+					   (uint64_t)ts.tv_sec * 1000 +
+					       (uint64_t)ts.tv_nsec / 1000000};
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.type = CP_EV_STATS_EXT;
+	ev.u.ext.count = (uint16_t)n;
+	ev.u.ext.entries = st;
+	if (cp_ev_batch_add(&b, &ev) != CP_OK)
+		return -1;
+	return send_all(fd, buf, cp_ev_batch_finish(&b));
 }
 
 static int send_all(int fd, const uint8_t *p, size_t n)
@@ -95,7 +153,7 @@ int main(int argc, char **argv)
 
 	if (argc < 5) {
 		fprintf(stderr,
-			"usage: cp_evtool SOCKET INSTANCE obs|viol|optout|mix COUNT [CUSTOMER]\n");
+			"usage: cp_evtool SOCKET INSTANCE obs|viol|optout|mix|stats COUNT [CUSTOMER]\n");
 		return 2;
 	}
 	instance = strtoull(argv[2], NULL, 0);
@@ -115,6 +173,35 @@ int main(int argc, char **argv)
 	ev.u.hello.pid = (uint32_t)getpid();
 	ev.u.hello.workers = 1;
 	cp_ev_batch_add(&b, &ev);
+	if (!strcmp(kind, "stats")) {
+		uint64_t seen = 0;
+		struct timespec t0, t;
+		if (send_all(fd, buf, cp_ev_batch_finish(&b)) || pump(fd, 1000))
+			goto gone;
+		seen = last_gen; /* the start-up load: not a propagation */
+		if (send_stats(fd, true, seen))
+			goto gone;
+		printf("stats\n");
+		fflush(stdout);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (;;) {
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if ((uint64_t)(t.tv_sec - t0.tv_sec) >= count)
+				break;
+			if (pump(fd, 50))
+				goto gone;
+			if (last_gen != seen) {
+				seen = last_gen;
+				if (send_stats(fd, false, seen))
+					goto gone;
+				printf("applied %" PRIu64 "\n", seen);
+				fflush(stdout);
+			}
+		}
+		printf("done 0\n");
+		close(fd);
+		return 0;
+	}
 	for (uint64_t i = 0; i < count; i++) {
 		bool viol = !strcmp(kind, "viol") || (!strcmp(kind, "mix") && i % 10 == 0);
 		bool optout = !strcmp(kind, "optout");
