@@ -1,4 +1,5 @@
-/* libFuzzer target: random segment sequences into the stream layer.
+/* libFuzzer target: random segment sequences into the stream layer (and
+ * the input as a frame into the frame parser).
  *
  * Input: a byte stream B (the first half of the input) and a script (the
  * second half) of segment operations over it: each op takes an offset and a
@@ -85,8 +86,30 @@ static void feed_in_order(struct dp_stream_ctx *ctx, const uint8_t *b, size_t bl
 	dp_stream_release(ctx, &f);
 }
 
+/* The whole input as one frame: the parser must stay inside it and report
+ * a payload inside it. */
+static void fuzz_frame(const uint8_t *data, size_t size)
+{
+	uint8_t *fb = malloc(size ? size : 1);
+	memcpy(fb, data, size);
+	struct dp_frame fr;
+	enum dp_frame_kind k = dp_frame_parse(fb, (uint32_t)size, &fr);
+	if (k == DP_FRAME_TCP) {
+		if (fr.payload < fb || fr.payload + fr.payload_len > fb + size)
+			abort();
+		struct dp_flow_key key;
+		dp_flow_key_make(&fr, &key);
+		volatile uint8_t x = 0;
+		for (uint32_t i = 0; i < fr.payload_len; i++)
+			x ^= fr.payload[i];
+		(void)x;
+	}
+	free(fb);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	fuzz_frame(data, size);
 	if (size < 8)
 		return 0;
 	/* Exact-size copies so over-reads fault. */
