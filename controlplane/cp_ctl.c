@@ -915,6 +915,36 @@ static json_t *cmd_rules_rollback(struct cp_ctl_ctx *x, json_t *args)
 /* Status                                                                    */
 /* ------------------------------------------------------------------------- */
 
+/* The @p n (rule, category, verdict) triples with the most messages. */
+static json_t *top_rules(const struct cp_engine *e, unsigned n)
+{
+	const struct cp_rule_hits *best[8] = {0};
+	json_t *a = json_array();
+
+	if (n > 8)
+		n = 8;
+	for (unsigned i = 0; i < CP_RULE_HITS_MAX; i++) {
+		const struct cp_rule_hits *h = &e->hits[i];
+		if (!h->rule_id)
+			continue;
+		for (unsigned k = 0; k < n; k++) {
+			if (!best[k] || h->n > best[k]->n ||
+			    (h->n == best[k]->n && h->rule_id < best[k]->rule_id)) {
+				memmove(&best[k + 1], &best[k], (n - 1 - k) * sizeof(best[0]));
+				best[k] = h;
+				break;
+			}
+		}
+	}
+	static const char *const verdicts[] = {"pass", "block", "monitor", "throttle"};
+	for (unsigned k = 0; k < n && best[k]; k++)
+		json_array_append_new(
+		    a, json_pack("{s:I, s:s, s:s, s:I}", "rule", (json_int_t)best[k]->rule_id,
+				 "category", cp_category_name(best[k]->category), "verdict",
+				 verdicts[best[k]->verdict & 3], "messages", (json_int_t)best[k]->n));
+	return a;
+}
+
 static json_t *cmd_status(struct cp_ctl_ctx *x)
 {
 	struct cp_engine *e = x->eng;
@@ -1003,6 +1033,7 @@ static json_t *cmd_status(struct cp_ctl_ctx *x)
 	json_object_set_new(o, "ingest", ing);
 	json_object_set_new(o, "store", store);
 	json_object_set_new(o, "review_mode", json_boolean(e->cfg.review));
+	json_object_set_new(o, "top_rules", top_rules(e, 5));
 	return ok(o);
 }
 

@@ -545,6 +545,16 @@ static int cmd_top(int argc, char **argv)
 			json_t *v;
 			json_object_foreach(json_object_get(s, "blocked_by_category"), k, v)
 			    printf("  %-16s %lld\n", k, (long long)json_integer_value(v));
+			json_t *tr = json_object_get(s, "top_rules");
+			if (json_array_size(tr)) {
+				size_t i;
+				printf("\ntop rules:\n");
+				json_array_foreach(tr, i, v)
+				printf("  rule %-10lld %-12s %-8s %lld\n", jint(v, "rule"),
+				       json_string_value(json_object_get(v, "category")),
+				       json_string_value(json_object_get(v, "verdict")),
+				       jint(v, "messages"));
+			}
 			fflush(stdout);
 		}
 		prev_obs = obs;
