@@ -607,6 +607,27 @@ def run(h, rules_dir):
             value(fams, "smsfw_export_events_total", sink="syslog", result="dropped") == 0 and
             value(fams, "smsfw_export_events_total", sink="json", result="sent") == want,
             "export counters: %d sent to each sink, none dropped" % want)
+
+    # --- a customer id from the wire that is not text ------------------------
+    # (system_id bytes are whatever the ESME bound with)
+    hostile = b"ev\xffil\x01\xc3"
+    p = subprocess.run([h.evtool_path.encode(), h.evsock.encode(), b"13", b"viol", b"1",
+                        hostile], capture_output=True, timeout=60)
+    h.check(p.returncode == 0, "a violation of customer %r acknowledged" % hostile)
+    h.check(wait_for(lambda: len(sink.msgs) == want + 1), "its syslog message arrived")
+    try:
+        hdr, sd, msg = parse_5424(sink.msgs[-1])
+        cust = sd["smsfw@32473"]["customer"]
+    except (ParseError, UnicodeDecodeError, KeyError, IndexError) as e:
+        cust = "unparsable: %s" % e
+    h.check(cust == "ev?il??", "syslog: invalid UTF-8 and controls become '?' (%r)" % cust)
+    with open(jpath, "rb") as f:
+        last = f.read().split(b"\n")[-2]
+    try:
+        jc = json.loads(last.decode("utf-8"))["customer"]
+    except ValueError as e:
+        jc = "unparsable: %s" % e
+    h.check(jc == "ev?il??", "JSON: the same customer text, valid UTF-8 (%r)" % jc)
     h.stop()
     return sink
 

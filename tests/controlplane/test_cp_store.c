@@ -119,6 +119,80 @@ static void test_ev_roundtrip(void **state)
 	assert_true(cp_ev_is_fact(CP_EV_OPTIN) && !cp_ev_is_fact(CP_EV_OBSERVATION));
 }
 
+/* STATS_EXT: entries round-trip; bounds; a layout version this build does
+ * not know decodes to no entries; a length that does not match the count
+ * is malformed; an old STATS record still decodes beside it. */
+static void test_ev_stats_ext(void **state)
+{
+	(void)state;
+	uint8_t buf[CP_EV_BATCH_MAX];
+	struct cp_ev_batch b;
+	struct cp_stat st[3] = {{CP_STAT_WORKER_FLOWS, 3, 77},
+				{CP_STAT_PORT_RX_BYTES, 1, 0x1122334455667788ull},
+				{999, 0, 5}};
+	struct cp_event ev = {.type = CP_EV_STATS_EXT}, out;
+	struct cp_ev_iter it;
+	struct cp_stat got;
+	uint32_t len, total;
+
+	assert_int_equal(cp_ev_batch_init(&b, buf, sizeof(buf)), CP_OK);
+	ev.u.ext.count = 3; /* entries missing */
+	assert_int_equal(cp_ev_batch_add(&b, &ev), CP_ERR_INVAL);
+	ev.u.ext.entries = st;
+	ev.u.ext.count = CP_EV_STATS_EXT_MAX + 1;
+	assert_int_equal(cp_ev_batch_add(&b, &ev), CP_ERR_INVAL);
+	ev.u.ext.count = 3;
+	assert_int_equal(cp_ev_batch_add(&b, &ev), CP_OK);
+	struct cp_event v1 = {.type = CP_EV_STATS};
+	v1.u.stats.rx_pdus = 9;
+	assert_int_equal(cp_ev_batch_add(&b, &v1), CP_OK);
+	len = cp_ev_batch_finish(&b);
+	assert_int_equal(len, CP_EV_HDR_LEN + CP_EV_REC_HDR_LEN + 8 + 3 * CP_EV_STAT_LEN +
+				  CP_EV_REC_HDR_LEN + 64);
+	assert_int_equal(cp_ev_batch_check(buf, len, &total), CP_OK);
+	cp_ev_iter_init(&it, buf, total);
+	assert_int_equal(cp_ev_iter_next(&it, &out), CP_OK);
+	assert_int_equal(out.type, CP_EV_STATS_EXT);
+	assert_int_equal(out.u.ext.version, CP_EV_STATS_EXT_VERSION);
+	assert_int_equal(out.u.ext.count, 3);
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(cp_ev_stat_get(&out, i, &got), CP_OK);
+		assert_int_equal(got.id, st[i].id);
+		assert_int_equal(got.index, st[i].index);
+		assert_true(got.value == st[i].value);
+	}
+	assert_int_equal(cp_ev_stat_get(&out, 3, &got), CP_ERR_INVAL);
+	assert_int_equal(cp_ev_iter_next(&it, &out), CP_OK);
+	assert_int_equal(out.type, CP_EV_STATS);
+	assert_int_equal(out.u.stats.rx_pdus, 9);
+	assert_int_equal(cp_ev_stat_get(&out, 0, &got), CP_ERR_INVAL); /* not STATS_EXT */
+
+	/* layout version 2 (some future build): no entries, not an error */
+	uint8_t copy[CP_EV_BATCH_MAX];
+	memcpy(copy, buf, len);
+	copy[CP_EV_HDR_LEN + CP_EV_REC_HDR_LEN] = 2;
+	uint32_t crc = cp_crc32c(copy + CP_EV_HDR_LEN, len - CP_EV_HDR_LEN);
+	for (int i = 0; i < 4; i++)
+		copy[16 + i] = (uint8_t)(crc >> (8 * i));
+	assert_int_equal(cp_ev_batch_check(copy, len, &total), CP_OK);
+	cp_ev_iter_init(&it, copy, total);
+	assert_int_equal(cp_ev_iter_next(&it, &out), CP_OK);
+	assert_int_equal(out.type, CP_EV_STATS_EXT);
+	assert_int_equal(out.u.ext.count, 0);
+	assert_int_equal(cp_ev_stat_get(&out, 0, &got), CP_ERR_INVAL);
+	assert_int_equal(cp_ev_iter_next(&it, &out), CP_OK); /* the STATS after it */
+
+	/* count says 4 entries but the record holds 3: malformed */
+	memcpy(copy, buf, len);
+	copy[CP_EV_HDR_LEN + CP_EV_REC_HDR_LEN + 2] = 4;
+	crc = cp_crc32c(copy + CP_EV_HDR_LEN, len - CP_EV_HDR_LEN);
+	for (int i = 0; i < 4; i++)
+		copy[16 + i] = (uint8_t)(crc >> (8 * i));
+	assert_int_equal(cp_ev_batch_check(copy, len, &total), CP_OK);
+	cp_ev_iter_init(&it, copy, total);
+	assert_int_equal(cp_ev_iter_next(&it, &out), CP_ERR_FORMAT);
+}
+
 static void test_ev_hostile(void **state)
 {
 	(void)state;
@@ -207,6 +281,7 @@ static int s_setup(void **state)
 static int s_teardown(void **state)
 {
 	struct sfx *f = *state;
+	cp_engine_fini(&f->e);
 	cp_store_close(f->store);
 	test_rmdir(f->dir);
 	free(f);
@@ -401,11 +476,33 @@ static uint64_t db_entries(struct cp_store *s, enum cp_db db)
 	return st.ms_entries;
 }
 
+struct notices {
+	unsigned by_kind[8];
+	unsigned standing_to[4];
+	uint64_t last_violation_id;
+	bool ordered;
+};
+
+static void count_notice(void *arg, const struct cp_notice *n)
+{
+	struct notices *c = arg;
+	c->by_kind[n->kind & 7]++;
+	if (n->kind == CP_NOTICE_STANDING)
+		c->standing_to[n->to & 3]++;
+	if (n->kind == CP_NOTICE_VIOLATION) {
+		if (n->id != c->last_violation_id + 1)
+			c->ordered = false;
+		c->last_violation_id = n->id;
+	}
+}
+
 /* 1 MiB map, ~40k events with text: MDB_MAP_FULL must grow the map, not
- * fail; a reader opened before the growth keeps working. */
+ * fail; a reader opened before the growth keeps working. A transaction run
+ * again after the growth must not deliver its notices twice. */
 static void test_map_growth_and_exactly_once(void **state)
 {
 	struct sfx *f = *state;
+	struct notices nc = {.ordered = true};
 	enum { NB = 100, PER = 400 };
 	uint8_t *bufs[NB];
 	uint32_t lens[NB];
@@ -414,6 +511,7 @@ static void test_map_growth_and_exactly_once(void **state)
 	struct cp_reader *r;
 
 	assert_int_equal(cp_reader_open(f->dir, &r), CP_OK);
+	cp_engine_set_notify(&f->e, count_notice, &nc);
 	make_batches(bufs, lens, NB, PER, &seq, f->clk.now * 1000);
 	size_t maps0 = f->store->map_size;
 	for (size_t i = 0; i < NB; i += 10) {
@@ -433,11 +531,33 @@ static void test_map_growth_and_exactly_once(void **state)
 	assert_int_equal(cp_reader_customer_get(r, "bulk", 4, &c), CP_OK);
 	assert_int_equal(c.standing, CP_STANDING_SUSPENDED);
 	assert_int_equal(c.violations, NB * PER / 10);
+	/* one notice per committed violation, in id order, none twice although
+	 * transactions ran again after map growth; warned then suspended */
+	assert_int_equal(nc.by_kind[CP_NOTICE_VIOLATION], NB * PER / 10);
+	assert_true(nc.ordered);
+	assert_int_equal(nc.by_kind[CP_NOTICE_STANDING], 2);
+	assert_int_equal(nc.standing_to[CP_STANDING_WARNED], 1);
+	assert_int_equal(nc.standing_to[CP_STANDING_SUSPENDED], 1);
+	/* message counters: by verdict and category, and by rule */
+	assert_int_equal(f->e.msgs[CP_VERDICT_PASS][CP_CAT_NONE], NB * PER * 9 / 10);
+	assert_int_equal(f->e.msgs[CP_VERDICT_BLOCK][CP_CAT_SPAM], NB * PER / 10);
+	unsigned rules = 0;
+	for (unsigned i = 0; i < CP_RULE_HITS_MAX; i++) {
+		if (!f->e.hits[i].rule_id)
+			continue;
+		rules++;
+		assert_int_equal(f->e.hits[i].rule_id, 1001);
+		assert_int_equal(f->e.hits[i].category, CP_CAT_SPAM);
+		assert_int_equal(f->e.hits[i].verdict, CP_VERDICT_BLOCK);
+		assert_int_equal(f->e.hits[i].n, NB * PER / 10);
+	}
+	assert_int_equal(rules, 1);
 	/* replay of already committed facts: duplicates, nothing new */
 	assert_int_equal(cp_engine_ingest(&f->e, 7, (const uint8_t *const *)bufs, lens, 1, &res),
 			 CP_OK);
 	assert_int_equal(res.duplicates, PER / 10);
 	assert_int_equal(res.facts, 0);
+	assert_int_equal(nc.by_kind[CP_NOTICE_VIOLATION], NB * PER / 10); /* none for duplicates */
 	assert_int_equal(res.max_fact_seq, seq);
 	assert_int_equal(db_entries(f->store, CP_DBI_VIOLATIONS), NB * PER / 10);
 	/* the same sequence numbers from another instance are new facts */
@@ -516,6 +636,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ev_bounds),
 	    cmocka_unit_test(test_ev_roundtrip),
+	    cmocka_unit_test(test_ev_stats_ext),
 	    cmocka_unit_test(test_ev_hostile),
 	    cmocka_unit_test_setup_teardown(test_reader_api, s_setup, s_teardown),
 	    cmocka_unit_test(test_migration),
