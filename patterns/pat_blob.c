@@ -116,6 +116,9 @@ int pat_ruleset_serialize(const struct pat_ruleset *rs, void **blob, size_t *len
 		put_str(&w, r->desc);
 		put_str(&w, r->ref);
 	}
+	put_u32(&w, rs->n_lits);
+	if (rs->n_lits)
+		put(&w, rs->lit_rule, (size_t)rs->n_lits * 4);
 	for (unsigned t = 0; t < PAT_TARGET_COUNT; t++)
 		for (unsigned k = 0; k < PAT_KIND_COUNT; k++)
 			for (unsigned m = 0; m < PAT_MODE_COUNT; m++) {
@@ -309,6 +312,16 @@ int pat_ruleset_load(const void *blob, size_t len, struct pat_ruleset **out,
 		    (uint64_t)x->scope_off + x->scope_n > rs->n_scope_names)
 			goto bad;
 	}
+	rs->n_lits = get_u32(&r);
+	if (r.bad || rs->n_lits > (r.n - r.off) / 4)
+		goto bad;
+	rs->lit_rule = malloc(rs->n_lits ? (size_t)rs->n_lits * 4 : 4);
+	if (!rs->lit_rule)
+		goto oom;
+	get(&r, rs->lit_rule, (size_t)rs->n_lits * 4);
+	for (uint32_t k = 0; k < rs->n_lits; k++)
+		if (rs->lit_rule[k] >= rs->n_rules || !rs->rules[rs->lit_rule[k]].is_list)
+			goto bad;
 	for (unsigned t = 0; t < PAT_TARGET_COUNT; t++)
 		for (unsigned k = 0; k < PAT_KIND_COUNT; k++)
 			for (unsigned m = 0; m < PAT_MODE_COUNT; m++) {

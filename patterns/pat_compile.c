@@ -857,8 +857,17 @@ static void exprset_free(struct exprset *e, int owns)
 	memset(e, 0, sizeof(*e));
 }
 
-/* Add the literals of list rule r (index id) to e, shaped for its match mode. */
-static int add_list(struct exprset *e, const struct prule *r, unsigned id)
+/* Literal → rule map being built. */
+struct litmap {
+	uint32_t *rule;
+	uint32_t n, cap;
+	uint32_t base; /* first literal id: the rule count */
+};
+
+/* Add the literals of list rule r (index ri) to e, shaped for its match
+ * mode; each literal gets its own id, mapped back to ri through lm. */
+static int add_list(struct exprset *e, const struct prule *r, unsigned ri,
+		    struct litmap *lm)
 {
 	const char *s = r->list->data, *end = s + r->list->len;
 	struct loc at = { r->list->name, 0, 1 };
@@ -876,22 +885,54 @@ static int add_list(struct exprset *e, const struct prule *r, unsigned id)
 			char *lit = malloc(n + 3);
 			if (!lit)
 				return PAT_ENOMEM;
-			if (r->r.list_match == PAT_LIST_EXACT)
+			if (r->r.list_match == PAT_LIST_DOMAIN) {
+				/* "\n" + reversed domain + ".", as pat_url_hosts()
+				 * writes hosts for lists */
+				while (n > 0 && b[n - 1] == '.')
+					n--;
+				while (n > 0 && b[0] == '.') {
+					b++;
+					n--;
+				}
+				if (n == 0) { /* only dots: would match every host */
+					free(lit);
+					s = nl ? nl + 1 : end;
+					continue;
+				}
 				lit[o++] = '\n';
-			else if (r->r.list_match == PAT_LIST_DOMAIN)
+				for (size_t i = 0; i < n; i++)
+					lit[o++] = (char)tolower((unsigned char)b[n - 1 - i]);
 				lit[o++] = '.';
-			for (size_t i = 0; i < n; i++)
-				lit[o++] = r->r.list_match == PAT_LIST_DOMAIN
-					   ? (char)tolower((unsigned char)b[i]) : b[i];
-			if (r->r.list_match != PAT_LIST_CONTAINS)
-				lit[o++] = '\n';
+			} else {
+				if (r->r.list_match == PAT_LIST_EXACT)
+					lit[o++] = '\n';
+				memcpy(lit + o, b, n);
+				o += n;
+				if (r->r.list_match == PAT_LIST_EXACT)
+					lit[o++] = '\n';
+			}
 			lit[o] = 0;
 			at.col = (unsigned)(b - s) + 1;
+			if (lm->n == lm->cap) {
+				uint32_t nc = lm->cap ? lm->cap * 2 : 1024;
+				uint32_t *nr = realloc(lm->rule, nc * sizeof(*nr));
+				if (!nr) {
+					free(lit);
+					return PAT_ENOMEM;
+				}
+				lm->rule = nr;
+				lm->cap = nc;
+			}
+			if ((uint64_t)lm->base + lm->n >= UINT32_MAX) {
+				free(lit);
+				return PAT_ELIMIT;
+			}
 			if (exprset_add(e, lit, o, HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH,
-					id, &at)) {
+					lm->base + lm->n, &at)) {
 				free(lit);
 				return PAT_ENOMEM;
 			}
+			lm->rule[lm->n++] = ri;
 		}
 		s = nl ? nl + 1 : end;
 	}
@@ -1029,6 +1070,7 @@ void pat_ruleset_free_parts(struct pat_ruleset *rs)
 	free(rs->rules);
 	free(rs->scope_names);
 	free(rs->by_id);
+	free(rs->lit_rule);
 }
 
 void pat_ruleset_free(struct pat_ruleset *rs)
@@ -1122,6 +1164,7 @@ int pat_ruleset_compile_sources(const struct pat_source *srcs, size_t n,
 	const struct pat_source **sorted = NULL;
 	struct pat_ruleset *rs = NULL;
 	struct exprset es[PAT_TARGET_COUNT][PAT_KIND_COUNT];
+	struct litmap lm = { 0 };
 	struct pat_compile_opts defopts = { 0 };
 	int rc = PAT_OK;
 
@@ -1216,6 +1259,7 @@ int pat_ruleset_compile_sources(const struct pat_source *srcs, size_t n,
 	size_t n_scope = 0;
 	for (size_t i = 0; i < p.n_rules; i++)
 		n_scope += p.rules[i].n_scope;
+	lm.base = (uint32_t)p.n_rules;
 	rs->scope_names = calloc(n_scope ? n_scope : 1, sizeof(*rs->scope_names));
 	if (!rs->scope_names) {
 		rc = PAT_ENOMEM;
@@ -1239,7 +1283,7 @@ int pat_ruleset_compile_sources(const struct pat_source *srcs, size_t n,
 			snprintf(rs->scope_names[rs->n_scope_names++],
 				 PAT_SCOPE_NAME_MAX + 1, "%s", r->scope[k]);
 		if (r->r.is_list)
-			rc = add_list(&es[r->r.target][PAT_KIND_LIT], r, (unsigned)i);
+			rc = add_list(&es[r->r.target][PAT_KIND_LIT], r, (unsigned)i, &lm);
 		else
 			rc = exprset_add(&es[r->r.target][PAT_KIND_RE], r->re, 0,
 					 r->hs_flags, (unsigned)i, &r->pat_at);
@@ -1250,6 +1294,9 @@ int pat_ruleset_compile_sources(const struct pat_source *srcs, size_t n,
 		r->r.pattern = r->r.desc = r->r.ref = NULL;
 		rs->n_rules = (uint32_t)i + 1;
 	}
+	rs->lit_rule = lm.rule;
+	rs->n_lits = lm.n;
+	lm.rule = NULL;
 	rc = compile_all(rs, es, !opts->no_streaming, err);
 	if (rc)
 		goto fail;
@@ -1267,6 +1314,7 @@ fail:
 		prule_free(&p.rules[i]);
 	free(p.rules);
 	free(p.thr);
+	free(lm.rule);
 	free(sorted);
 	pat_ruleset_free(rs);
 	return rc;

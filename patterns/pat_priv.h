@@ -17,7 +17,7 @@ enum pat_scope_mode {
 enum pat_list_match {
 	PAT_LIST_CONTAINS = 0,
 	PAT_LIST_EXACT = 1,  /* sender/dest: "\nVALUE\n" */
-	PAT_LIST_DOMAIN = 2, /* url: ".host\n" suffix of a label boundary */
+	PAT_LIST_DOMAIN = 2, /* url: "\n" reversed host "." (see pat_url.c) */
 };
 
 struct pat_rule {
@@ -58,6 +58,11 @@ struct pat_ruleset {
 	hs_database_t *db[PAT_TARGET_COUNT][PAT_KIND_COUNT][PAT_MODE_COUNT];
 	size_t stream_bytes; /* sum of hs_stream_size over stream dbs */
 	uint32_t *by_id;     /* rule indexes sorted by id */
+	/* List literals carry their own Hyperscan ids, n_rules + k (one shared
+	 * id for 100k literals makes Hyperscan's compile explode); lit_rule[k]
+	 * is the rule index of literal k. */
+	uint32_t *lit_rule;
+	uint32_t n_lits;
 };
 
 /* Lookup id → index (binary search over a sorted index). */
@@ -72,7 +77,7 @@ void pat_error_set(struct pat_error *err, const char *file, unsigned line,
 int pat_file_read(const char *path, void **data, size_t *len);
 
 /* Extract URL hosts from text; writes "host\n" lines to re_out and
- * ".host\n" lines (after a leading "\n") to lit_out. Returns number of hosts;
+ * "\n" + reversed host + "." per host to lit_out. Returns number of hosts;
  * hosts that do not fit are left out. */
 unsigned pat_url_hosts(const char *text, size_t len, char *re_out,
 		       size_t re_cap, size_t *re_len, char *lit_out,

@@ -88,16 +88,27 @@ static int on_match(unsigned int id, unsigned long long from,
 		    unsigned long long to, unsigned int flags, void *vctx)
 {
 	struct scan_ctx *c = vctx;
-	const struct pat_rule *r = &c->rs->rules[id];
+	const struct pat_ruleset *rs = c->rs;
+	const struct pat_rule *r;
 	struct pat_acc *a = c->acc;
 	struct pat_result *res = &a->res;
 
 	(void)from;
 	(void)to;
 	(void)flags;
-	if (!in_scope(c->rs, r, c->sysid, c->sysid_len))
+	if (id >= rs->n_rules) {
+		/* a list literal: its own id, mapped to its rule */
+		if (id - rs->n_rules >= rs->n_lits)
+			return 0;
+		id = rs->lit_rule[id - rs->n_rules];
+	}
+	r = &rs->rules[id];
+	if (!in_scope(rs, r, c->sysid, c->sysid_len))
 		return 0;
-	if (c->dedupe) {
+	/* Regex rules match once per scan (single-match flag); a list rule
+	 * may match through several literals, and a stream sees several
+	 * scans: those are counted once, through the kept match list. */
+	if (c->dedupe || r->is_list) {
 		for (unsigned i = 0; i < res->n_matches; i++)
 			if (res->matches[i] == r->id)
 				return 0;

@@ -90,8 +90,6 @@ unsigned pat_url_hosts(const char *text, size_t len, char *re_out,
 	size_t pos = 0, ro = 0, lo = 0;
 	unsigned count = 0;
 
-	if (lit_cap > 0)
-		lit_out[lo++] = '\n';
 	/* Only tokens holding a dot can hold a host: jump from dot to dot
 	 * (memchr) instead of examining every token. */
 	while (pos < len) {
@@ -132,14 +130,20 @@ unsigned pat_url_hosts(const char *text, size_t len, char *re_out,
 		size_t hl = he - hb;
 		if (ro + hl + 1 > re_cap || lo + hl + 2 > lit_cap)
 			break;
-		lit_out[lo++] = '.';
+		/* Lists see each host reversed between '\n' and '.': a domain
+		 * entry "\nelpmaxe.live." then matches the host and every
+		 * sub-domain of it at a label boundary, and 100k entries with
+		 * one common TLD share a prefix, which Hyperscan's literal
+		 * compiler handles far better than a common suffix. */
+		lit_out[lo++] = '\n';
 		for (size_t k = 0; k < hl; k++) {
 			unsigned char c = lc((unsigned char)t[hb + k]);
 			re_out[ro++] = (char)c;
-			lit_out[lo++] = (char)c;
+			lit_out[lo + hl - 1 - k] = (char)c;
 		}
+		lo += hl;
+		lit_out[lo++] = '.';
 		re_out[ro++] = '\n';
-		lit_out[lo++] = '\n';
 		count++;
 	}
 	*re_len = ro;

@@ -284,6 +284,70 @@ static void test_match_list_bound(void **state)
 	pat_ruleset_free(big);
 }
 
+/* A big literal list (100,000 domains) compiles quickly and matches any of
+ * its entries; a list rule hit through two literals counts once. */
+static void test_big_list(void **state)
+{
+	const unsigned n = 100000;
+	char *list = malloc((size_t)n * 24), mid[32] = "";
+	size_t o = 0;
+	uint32_t x = 12345;
+	struct pat_ruleset *big;
+	struct pat_scratch *bs;
+	struct pat_result r;
+	struct pat_error e;
+
+	(void)state;
+	for (unsigned i = 0; i < n; i++) {
+		size_t start = o;
+		for (unsigned k = 0; k < 10; k++) {
+			x ^= x << 13;
+			x ^= x >> 17;
+			x ^= x << 5;
+			list[o++] = (char)('a' + x % 26);
+		}
+		memcpy(list + o, ".example\n", 9);
+		o += 9;
+		if (i == n / 2)
+			memcpy(mid, list + start, 18);
+	}
+	static const char rules_big[] =
+		"rule id=1 cat=malware target=url action=score:1.5 list=big.txt desc=\"big\"\n"
+		"rule id=2 cat=malware target=url action=score:1 list=two.txt desc=\"two\"\n";
+	struct pat_source s[3] = { { "b.rules", rules_big, sizeof(rules_big) - 1 },
+				   { "big.txt", list, o },
+				   { "two.txt", "evil.example\nexample\n", 21 } };
+	assert_int_equal(pat_ruleset_compile_sources(s, 3, NULL, &big, &e), PAT_OK);
+	assert_int_equal(pat_scratch_alloc(big, &bs), PAT_OK);
+	char text[96];
+	snprintf(text, sizeof(text), "see http://www.%s/x now", mid);
+	struct pat_msg m = { .text = text, .text_len = strlen(text) };
+	assert_int_equal(pat_scan_msg(big, bs, &m, &r), PAT_OK);
+	assert_int_equal(r.n_matches, 2); /* rule 1, and rule 2 via "example" */
+	assert_true(r.scores[PAT_CAT_MALWARE] == 2.5f);
+	m.text = "go to http://a.evil.example/";
+	m.text_len = strlen(m.text);
+	assert_int_equal(pat_scan_msg(big, bs, &m, &r), PAT_OK);
+	assert_int_equal(r.n_matches, 1);
+	assert_int_equal(r.matches[0], 2);
+	assert_true(r.scores[PAT_CAT_MALWARE] == 1.0f); /* two literals, once */
+	/* the literal map survives serialisation */
+	void *blob;
+	size_t len;
+	struct pat_ruleset *back;
+	assert_int_equal(pat_ruleset_serialize(big, &blob, &len), PAT_OK);
+	assert_int_equal(pat_ruleset_load(blob, len, &back, &e), PAT_OK);
+	pat_scratch_free(bs);
+	assert_int_equal(pat_scratch_alloc(back, &bs), PAT_OK);
+	assert_int_equal(pat_scan_msg(back, bs, &m, &r), PAT_OK);
+	assert_int_equal(r.matches[0], 2);
+	free(blob);
+	pat_scratch_free(bs);
+	pat_ruleset_free(back);
+	pat_ruleset_free(big);
+	free(list);
+}
+
 /* ---- streaming ---- */
 
 static void *stream_mem(size_t *cap)
@@ -402,6 +466,7 @@ int main(void)
 		cmocka_unit_test(test_sender_dest),
 		cmocka_unit_test(test_urls),
 		cmocka_unit_test(test_match_list_bound),
+		cmocka_unit_test(test_big_list),
 		cmocka_unit_test(test_stream_bad),
 		cmocka_unit_test(test_stream_split_url),
 		cmocka_unit_test(test_stream_url_at_end),
