@@ -12,10 +12,15 @@
  * where the script says must give the same PDUs (sequence, length, bytes).
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_eal.h>
+#include <unistd.h>
+
 #include "dp.h"
+#include "pat.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -107,6 +112,110 @@ static void fuzz_frame(const uint8_t *data, size_t size)
 	free(fb);
 }
 
+/* ------------------------------------------------------------------
+ * The stream's PDUs through a whole engine (session, SMPP decode, text,
+ * verdict pipeline with a small ruleset), both directions, in segments. */
+
+static struct dp_engine *eng;
+static struct dp_settings eset;
+static struct dp_rules erules;
+static struct dp_snapshot esnap;
+
+static void engine_init(void)
+{
+	char prefix[64];
+	snprintf(prefix, sizeof(prefix), "--file-prefix=fzdp%d", (int)getpid());
+	char *eal[] = { "fuzz_dp_stream", "--no-huge", "--no-shconf", "--no-pci", "-m", "128",
+			"-l", "0", "--no-telemetry", "--log-level=*:error", prefix, NULL };
+	if (rte_eal_init(11, eal) < 0)
+		abort();
+	dp_settings_default(&eset);
+	eset.flows_max = 64;
+	eset.pool_chunks = 64;
+	eset.pdu_max = 1024;
+	eset.concat_max = 16;
+	eset.table_slots = 256;
+	eset.bulk_recipients = 3;
+	eset.velocity_max = 3;
+	eset.default_customer.rate_per_s = 50;
+	eng = dp_engine_create(0, &eset, 0);
+	static const char rules[] =
+		"rule id=1 cat=spam target=norm action=block pat=/free/ desc=\"f\"\n"
+		"rule id=2 cat=fraud target=text action=block pat=/http/ desc=\"u\"\n"
+		"rule id=3 cat=spoofing target=sender action=block pat=/^bank$/i desc=\"s\"\n";
+	struct pat_source src = { "f.rules", rules, sizeof(rules) - 1 };
+	struct pat_ruleset *rs;
+	struct pat_error err;
+	if (eng == NULL || pat_ruleset_compile_sources(&src, 1, NULL, &rs, &err) != PAT_OK)
+		abort();
+	erules.rs = rs;
+	pat_scratch_alloc(rs, &erules.scratch[0]);
+	erules.stream_size = (pat_stream_size(rs) + 7) & ~(size_t)7;
+	erules.concat_mem[0] = calloc(eset.concat_max, erules.stream_size);
+	esnap.generation = 1;
+	esnap.rules = &erules;
+	dp_engine_set_snapshot(eng, &esnap);
+}
+
+static uint32_t mk_frame(uint8_t *f, bool from_esme, uint32_t seq, uint8_t flags, const uint8_t *pl,
+			 uint32_t n)
+{
+	static const uint8_t hdr[34] = {
+		2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00,
+		0x45, 0, 0, 0, 0, 0, 0, 0, 64, 6, 0, 0, 198, 18, 0, 1, 198, 18, 0, 2,
+	};
+	memcpy(f, hdr, sizeof(hdr));
+	if (!from_esme) {
+		f[29] = 2;
+		f[33] = 1;
+	}
+	uint32_t tot = 20 + 20 + n;
+	f[16] = (uint8_t)(tot >> 8);
+	f[17] = (uint8_t)tot;
+	uint8_t *t = f + 34;
+	memset(t, 0, 20);
+	uint16_t sp = from_esme ? 40000 : 2775, dp = from_esme ? 2775 : 40000;
+	t[0] = (uint8_t)(sp >> 8); t[1] = (uint8_t)sp; t[2] = (uint8_t)(dp >> 8); t[3] = (uint8_t)dp;
+	t[4] = (uint8_t)(seq >> 24); t[5] = (uint8_t)(seq >> 16); t[6] = (uint8_t)(seq >> 8); t[7] = (uint8_t)seq;
+	t[12] = 0x50;
+	t[13] = flags;
+	memcpy(t + 20, pl, n);
+	return 54 + n;
+}
+
+static void fuzz_engine(const uint8_t *b, size_t blen, const uint8_t *script, size_t slen)
+{
+	if (eng == NULL)
+		engine_init();
+	static uint8_t frame[2048];
+	static uint64_t now = 1000;
+	now += 1000;
+	dp_engine_set_time(eng, now);
+	/* A new connection on the same 5-tuple each time (SYN resets it). */
+	uint32_t cseq = 1000 + (uint32_t)now, sseq = 9000;
+	dp_engine_frame(eng, frame, mk_frame(frame, true, cseq - 1, DP_TCP_SYN, NULL, 0));
+	dp_engine_frame(eng, frame, mk_frame(frame, false, sseq - 1, DP_TCP_SYN | DP_TCP_ACK, NULL, 0));
+	/* The script's first byte splits B between the two directions. */
+	size_t split = slen ? (size_t)script[0] * blen / 255 : blen;
+	size_t off[2] = { 0, split }, end[2] = { split, blen };
+	uint32_t seq[2] = { cseq, sseq };
+	for (size_t i = 1; i < slen; i++) {
+		int d = script[i] & 1;
+		uint32_t n = (uint32_t)(script[i] >> 1) * 8 + 1;
+		if (off[d] >= end[d])
+			continue;
+		if (n > end[d] - off[d])
+			n = (uint32_t)(end[d] - off[d]);
+		if (n > 1400)
+			n = 1400;
+		dp_engine_frame(eng, frame, mk_frame(frame, d == 0, seq[d], DP_TCP_ACK, b + off[d], n));
+		off[d] += n;
+		seq[d] += n;
+	}
+	dp_engine_frame(eng, frame, mk_frame(frame, true, seq[0], DP_TCP_RST, NULL, 0));
+	dp_engine_expire(eng, 64);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fuzz_frame(data, size);
@@ -194,6 +303,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 	}
 	free(mem);
+	fuzz_engine(b, blen, script, slen);
 	free(script);
 	free(b);
 	return 0;
