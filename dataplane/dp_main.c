@@ -333,6 +333,27 @@ static void print_counters(struct dp_app *a, FILE *f, const char *what)
 	fflush(f);
 }
 
+/* Log the bounds hit since the last call (flow table, reassembly memory,
+ * hold bound, event rings, scan errors): never silent, at most once a
+ * second per kind. */
+static void report_bounds(struct dp_app *a, const struct dp_counters *t, struct dp_counters *prev)
+{
+	(void)a;
+#define DP_BOUND(field, what)                                                                 \
+	if (t->field > prev->field)                                                           \
+		RTE_LOG(WARNING, USER1, "smsfw: %s: %" PRIu64 " in the last second (%" PRIu64  \
+			" in all)\n", what, t->field - prev->field, t->field);
+	DP_BOUND(table_full_frames, "flow table full, frames not inspected (failure_flow_table)")
+	DP_BOUND(stream.nomem, "reassembly memory exhausted (failure_reassembly)")
+	DP_BOUND(stream.ooo_overflow, "out-of-order bound exceeded, gaps skipped (failure_ooo)")
+	DP_BOUND(stream.oversize, "PDUs longer than reassembly_per_flow (failure_reassembly)")
+	DP_BOUND(events_dropped, "observations dropped (event ring full)")
+	DP_BOUND(facts_dropped, "FACTS DROPPED (event ring full)")
+	DP_BOUND(scan_errors, "scan errors (failure_scan)")
+#undef DP_BOUND
+	*prev = *t;
+}
+
 /* --------------------------------------------------------------- main */
 
 static uint64_t mono_ms(void)
@@ -516,7 +537,9 @@ int main(int argc, char **argv)
 	fprintf(stderr, "smsfw-dataplane: ready (%u workers, %u bridge pairs)\n", a->n_workers,
 		a->n_pairs);
 
-	uint64_t last_gen_check = 0, last_stats = mono_ms(), last_store_try = 0;
+	uint64_t last_gen_check = 0, last_stats = mono_ms(), last_store_try = 0, last_alarm = 0;
+	struct dp_counters prev_alarm;
+	memset(&prev_alarm, 0, sizeof(prev_alarm));
 	while (!a->quit) {
 		usleep(10000); /* the main lcore sleeps between ticks */
 		drain_events(a);
@@ -543,6 +566,11 @@ int main(int argc, char **argv)
 		if (a->reload)
 			dp_snapshot_publish(a);
 		dp_snapshot_reap(a, false);
+		if (now - last_alarm >= 1000) {
+			/* Bounds that were hit are said out loud, once a second. */
+			last_alarm = now;
+			report_bounds(a, &totals, &prev_alarm);
+		}
 		if (stats_interval > 0 && now - last_stats >= (uint64_t)stats_interval * 1000) {
 			last_stats = now;
 			print_counters(a, stderr, "stats");

@@ -11,7 +11,10 @@ Cases: the corpus's node-smpp session (port 2775), the corpus's nDPI capture
 802.1Q, QinQ, IPv6 with extension headers, IP fragments, TLS on the SMPP
 port, a flow picked up mid-stream, and a PDU split over reordered segments.
 
-   test_pcap_replay.py SMSFW_DATAPLANE SOURCE_DIR CORPUS_DIR
+The nDPI case loads a compiled ruleset file (smsfw-patc compile) instead
+of the rule directory.
+
+   test_pcap_replay.py SMSFW_DATAPLANE SOURCE_DIR CORPUS_DIR [SMSFW_PATC]
 """
 import json
 import os
@@ -24,6 +27,7 @@ import tempfile
 import time
 
 BIN, SRC, CORPUS = sys.argv[1:4]
+PATC = sys.argv[4] if len(sys.argv) > 4 else None
 RULES = os.path.join(SRC, "tests/dataplane/pcap/rules")
 
 
@@ -248,7 +252,7 @@ def telemetry(prefix, cmd):
     return r[cmd.split(",")[0]]
 
 
-def run_case(name, frames, expect, conf, work, stats_expect):
+def run_case(name, frames, expect, conf, work, stats_expect, rules_path=RULES):
     fails = []
     inp = os.path.join(work, name + ".in.pcap")
     write_pcap(inp, frames) if frames is not None else None
@@ -263,7 +267,7 @@ def run_case(name, frames, expect, conf, work, stats_expect):
            "--file-prefix", prefix, "--log-level=*:warning",
            "--vdev", f"net_pcap0,rx_pcap={inp},tx_pcap={out0}",
            "--vdev", f"net_pcap1,rx_pcap={empty},tx_pcap={out1}",
-           "--", "--config", conf, "--rules", RULES, "--events", ev, "--no-lmdb",
+           "--", "--config", conf, "--rules", rules_path, "--events", ev, "--no-lmdb",
            "--idle-sleep-us", "1000"]
     log = open(os.path.join(work, name + ".log"), "w")
     p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
@@ -303,8 +307,10 @@ def run_case(name, frames, expect, conf, work, stats_expect):
         got = flows[k] if k in flows else stats.get(k)
         if got != v:
             fails.append(f"telemetry {k} = {got}, expected {v}")
-    if rules.get("loaded") != "yes":
-        fails.append("/smsfw/ruleset: no ruleset loaded")
+    if rules.get("loaded") != "yes" or rules.get("rules") != 3:
+        fails.append(f"/smsfw/ruleset: {rules}")
+    if rules.get("source") != rules_path:
+        fails.append(f"/smsfw/ruleset source {rules.get('source')}, expected {rules_path}")
     # Per-rule and per-customer counters agree with the expected events.
     for rule in {e[4] for e in expect if e[0] == "verdict" and e[4]}:
         want = sum(1 for e in expect if e[0] == "verdict" and e[4] == rule)
@@ -357,9 +363,14 @@ def main():
          {"ip_frags": 4, "smpp_frags": 2, "tls_flows": 1, "submits": 5, "binds": 4, "resync": 1, "ooo_held": 1,
           "non_smpp_tcp": 4, "other_frames": 3, "pdus_reassembled": 1}),
     ]
+    blob = None
+    if PATC:
+        blob = os.path.join(work, "pcap-rules.bin")
+        subprocess.run([PATC, "compile", "-o", blob, RULES], check=True, stdout=subprocess.DEVNULL)
     failed = 0
     for name, fr, exp, conf, st in cases:
-        fails = run_case(name, fr, exp, conf, work, st)
+        fails = run_case(name, fr, exp, conf, work, st,
+                         blob if (blob and name == "ndpi") else RULES)
         print(f"{name}: {len(fr)} frames, {len(exp)} expected events: {'ok' if not fails else 'FAIL'}")
         for f in fails:
             print("   ", f)
