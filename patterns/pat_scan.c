@@ -42,7 +42,8 @@ struct pat_acc {
 struct pat_stream {
 	uint32_t magic;
 	uint32_t first_done : 1;
-	uint32_t ended_space : 1;
+	uint32_t ended_space : 1;  /* the last part ended in whitespace */
+	uint32_t norm_emitted : 1; /* normalised text was fed already */
 	const struct pat_ruleset *rs;
 	struct pat_acc acc;
 	uint16_t carry_len;
@@ -416,7 +417,6 @@ int pat_stream_open(const struct pat_ruleset *rs, struct pat_scratch *s,
 	memset(st, 0, sizeof(*st));
 	st->magic = STREAM_MAGIC;
 	st->rs = rs;
-	st->ended_space = 1;
 	acc_init(&st->acc);
 	st->data_cap = cap - sizeof(*st);
 	for (unsigned t = 0; t < PAT_STREAM_TARGETS; t++)
@@ -491,13 +491,16 @@ int pat_stream_scan(const struct pat_ruleset *rs, struct pat_scratch *s,
 			size_t nl = pat_normalise(part->text, tl, s->norm + 1,
 						  NORM_CAP - 1, 0);
 			char *np = s->norm + 1;
-			/* Parts are normalised one by one; keep the word
-			 * boundary between them. */
-			if (nl && !st->ended_space && is_ws((unsigned char)part->text[0])) {
+			/* Parts are normalised one by one (which trims them);
+			 * keep a word boundary that fell between two parts. */
+			if (nl && st->norm_emitted &&
+			    (st->ended_space || is_ws((unsigned char)part->text[0]))) {
 				np = s->norm;
 				np[0] = ' ';
 				nl++;
 			}
+			if (nl)
+				st->norm_emitted = 1;
 			if (!rc)
 				rc = stream_feed(s, st, PAT_TARGET_NORM, &c, np, nl);
 			if (!rc && need_subst(rs, PAT_MODE_STREAM)) {

@@ -348,6 +348,50 @@ static void test_big_list(void **state)
 	free(list);
 }
 
+/* Text longer than PAT_MAX_TEXT is scanned up to the cap; a message with
+ * no text is still checked on its sender; an empty ruleset passes all. */
+static void test_edges(void **state)
+{
+	size_t n = PAT_MAX_TEXT + 100;
+	char *big = malloc(n);
+	struct pat_result r;
+
+	(void)state;
+	memset(big, 'a', n);
+	memcpy(big + 10, " verify your account ", 21);
+	memcpy(big + PAT_MAX_TEXT + 10, " verify your account ", 21);
+	struct pat_msg m = { .text = big, .text_len = n };
+	assert_int_equal(pat_scan_msg(rs, sc, &m, &r), PAT_OK);
+	assert_int_equal(r.rule_id, 1);
+	memcpy(big + 10, "aaaaaaaaaaaaaaaaaaaaa", 21);
+	assert_int_equal(pat_scan_msg(rs, sc, &m, &r), PAT_OK);
+	assert_int_equal(r.verdict, PAT_VERDICT_PASS); /* past the cap: unseen */
+	free(big);
+
+	r = scan(NULL, "PayPal", NULL, "shop");
+	assert_int_equal(r.rule_id, 20);
+
+	struct pat_ruleset *none;
+	struct pat_scratch *ns;
+	struct pat_source src = { "empty.rules", "# no rules\n", 11 };
+	assert_int_equal(pat_ruleset_compile_sources(&src, 1, NULL, &none, NULL), PAT_OK);
+	assert_int_equal(pat_ruleset_rule_count(none), 0);
+	assert_int_equal(pat_scratch_alloc(none, &ns), PAT_OK);
+	struct pat_msg t = { .text = "verify your account", .text_len = 19 };
+	assert_int_equal(pat_scan_msg(none, ns, &t, &r), PAT_OK);
+	assert_int_equal(r.verdict, PAT_VERDICT_PASS);
+	size_t cap = pat_stream_size(none);
+	void *mem = malloc(cap);
+	struct pat_stream *st;
+	assert_int_equal(pat_stream_open(none, ns, mem, cap, &st), PAT_OK);
+	assert_int_equal(pat_stream_scan(none, ns, st, &t, &r), PAT_OK);
+	assert_int_equal(pat_stream_close(none, ns, st, &r), PAT_OK);
+	assert_int_equal(r.verdict, PAT_VERDICT_PASS);
+	free(mem);
+	pat_scratch_free(ns);
+	pat_ruleset_free(none);
+}
+
 /* ---- streaming ---- */
 
 static void *stream_mem(size_t *cap)
@@ -439,6 +483,30 @@ static void test_stream_interleaved(void **state)
 	free(m2);
 }
 
+/* Many parts, one at a time; the whole-message verdict holds from the part
+ * that completes the match on, and the state keeps to its size. */
+static void test_stream_many_parts(void **state)
+{
+	size_t cap;
+	void *mem = stream_mem(&cap);
+	struct pat_stream *st;
+	struct pat_result r;
+	const char *msg = "Dear user, please verify your account today or it will close.";
+
+	(void)state;
+	assert_int_equal(pat_stream_open(rs, sc, mem, cap, &st), PAT_OK);
+	for (size_t i = 0; msg[i]; i++) {
+		char part[2] = { msg[i], 0 };
+		r = feed(st, part);
+		/* "verify your account" is complete at its last 't' */
+		size_t done = (size_t)(strstr(msg, "account") - msg) + 6;
+		assert_int_equal(r.verdict, i < done ? PAT_VERDICT_PASS : PAT_VERDICT_BLOCK);
+	}
+	assert_int_equal(pat_stream_close(rs, sc, st, &r), PAT_OK);
+	assert_int_equal(r.rule_id, 1);
+	free(mem);
+}
+
 static void test_stream_bad(void **state)
 {
 	size_t cap;
@@ -467,10 +535,12 @@ int main(void)
 		cmocka_unit_test(test_urls),
 		cmocka_unit_test(test_match_list_bound),
 		cmocka_unit_test(test_big_list),
+		cmocka_unit_test(test_edges),
 		cmocka_unit_test(test_stream_bad),
 		cmocka_unit_test(test_stream_split_url),
 		cmocka_unit_test(test_stream_url_at_end),
 		cmocka_unit_test(test_stream_interleaved),
+		cmocka_unit_test(test_stream_many_parts),
 	};
 	return cmocka_run_group_tests_name("pat_scan", tests, setup, teardown);
 }
