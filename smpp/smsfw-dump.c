@@ -514,6 +514,23 @@ static void drain(struct dump *d, struct half *h)
 	}
 }
 
+/*
+ * Give up on the bytes missing before the first held segment of one direction
+ * (lost in the capture): count a gap, drop the partial PDU, and go on from the
+ * held data, resynchronising on the next plausible PDU header.
+ */
+static void skip_hole(struct dump *d, struct flow *f, int dir)
+{
+	struct half *h = &f->h[dir];
+
+	d->st.gaps++;
+	h->len = 0;
+	h->resync = true;
+	h->next_seq = h->ooo->seq;
+	drain(d, h);
+	cut_pdus(d, f, dir);
+}
+
 static void segment(struct dump *d, struct flow *f, int dir, uint32_t seq, bool syn,
 		    const uint8_t *p, size_t n)
 {
@@ -541,14 +558,8 @@ static void segment(struct dump *d, struct flow *f, int dir, uint32_t seq, bool 
 		hold(d, h, seq, p, n);
 		/* A hole that never fills stalls the direction: past the
 		 * bound, give up on the missing bytes and resynchronise. */
-		if (h->n_ooo >= DUMP_MAX_OOO) {
-			d->st.gaps++;
-			h->len = 0;
-			h->resync = true;
-			h->next_seq = h->ooo->seq;
-			drain(d, h);
-			cut_pdus(d, f, dir);
-		}
+		if (h->n_ooo >= DUMP_MAX_OOO)
+			skip_hole(d, f, dir);
 		return;
 	}
 	take(d, h, seq, p, n);
@@ -725,6 +736,20 @@ static void on_frame(u_char *user, const struct pcap_pkthdr *ph, const u_char *p
 	ip_packet(d, p + off, n - off);
 }
 
+/*
+ * At the end of the capture, segments still held behind a hole will never be
+ * completed: decode what follows each hole rather than drop it silently. The
+ * PDUs found this way carry the capture's last frame number.
+ */
+static void flush_flows(struct dump *d)
+{
+	for (unsigned b = 0; b < DUMP_BUCKETS; b++)
+		for (struct flow *f = d->buckets[b]; f; f = f->next)
+			for (int i = 0; i < 2; i++)
+				while (f->h[i].ooo)
+					skip_hole(d, f, i);
+}
+
 static void free_flows(struct dump *d)
 {
 	for (unsigned b = 0; b < DUMP_BUCKETS; b++) {
@@ -837,6 +862,7 @@ int main(int argc, char **argv)
 	rc = pcap_loop(pc, -1, on_frame, (u_char *)d);
 	if (rc == -1)
 		fprintf(stderr, "smsfw-dump: %s (output so far is complete)\n", pcap_geterr(pc));
+	flush_flows(d);
 	fflush(stdout);
 	fprintf(stderr,
 		"smsfw-dump: %" PRIu64 " frames, %" PRIu64 " TCP segments, %" PRIu64 " PDUs, %" PRIu64
