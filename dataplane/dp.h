@@ -312,7 +312,7 @@ struct dp_engine;
 struct dp_counters {
 	uint64_t rx_frames, tx_frames, dropped;
 	uint64_t other_frames, bad_frames, ip_frags, smpp_frags, non_smpp_tcp;
-	uint64_t smpp_frames, smpp_bytes;
+	uint64_t smpp_frames, smpp_bytes, smpp_rst;
 	uint64_t tls_flows, table_full_frames;
 	uint64_t pdus_by_cmd[24];  /**< index from dp_cmd_index() */
 	uint64_t binds, bind_ok, bind_failed, unbinds, binds_refused;

@@ -432,6 +432,8 @@ enum dp_action dp_engine_frame(struct dp_engine *e, const uint8_t *p, uint32_t l
 			emit_uninspectable(e, f);
 		}
 	}
+	if (fr.tcp_flags & DP_TCP_RST)
+		e->c.smpp_rst++;
 	if ((fr.tcp_flags & DP_TCP_RST) || f->tcp_state == DP_TCP_CLOSED) {
 		sess_end(e, f);
 		dp_stream_release(&e->sctx, f); /* chunks back now; the flow expires later */

@@ -323,13 +323,13 @@ static void print_counters(struct dp_app *a, FILE *f, const char *what)
 		" events %" PRIu64 " events_dropped %" PRIu64 " facts_dropped %" PRIu64
 		" retrans %" PRIu64 " ooo_held %" PRIu64 " overlap_conflict %" PRIu64
 		" resync %" PRIu64 " tls %" PRIu64 " unscanned %" PRIu64 " scan_errors %" PRIu64
-		" swaps %" PRIu64 "\n",
+		" swaps %" PRIu64 " smpp_rst %" PRIu64 "\n",
 		what, t.rx_frames, t.tx_frames, t.dropped, t.smpp_frames,
 		t.other_frames + t.non_smpp_tcp, flows, t.stream.pdus, t.submits,
 		t.verdicts[DP_VERDICT_PASS], t.verdicts[DP_VERDICT_BLOCK],
 		t.verdicts[DP_VERDICT_THROTTLE], t.events, t.events_dropped, t.facts_dropped,
 		t.stream.retrans, t.stream.ooo_held, t.stream.overlap_conflict, t.stream.resync,
-		t.stream.tls, t.unscanned_no_ruleset, t.scan_errors, a->swaps);
+		t.stream.tls, t.unscanned_no_ruleset, t.scan_errors, a->swaps, t.smpp_rst);
 	fflush(f);
 }
 

@@ -60,6 +60,7 @@ static int cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d
 	add_u64(d, "non_smpp_tcp", t.non_smpp_tcp);
 	add_u64(d, "smpp_frames", t.smpp_frames);
 	add_u64(d, "smpp_bytes", t.smpp_bytes);
+	add_u64(d, "smpp_rst", t.smpp_rst);
 	add_u64(d, "tls_flows", t.tls_flows);
 	add_u64(d, "pdus", t.stream.pdus);
 	add_u64(d, "binds", t.binds);

@@ -82,7 +82,8 @@ def main():
         fields = final[-1].split()
         counters = dict(zip(fields[2::2], fields[3::2]))
         # The swap left no message unscanned and no scan failed.
-        for k in ("unscanned", "scan_errors", "events_dropped", "facts_dropped"):
+        # ...and no SMPP connection was reset.
+        for k in ("unscanned", "scan_errors", "events_dropped", "facts_dropped", "smpp_rst"):
             if counters.get(k) != "0":
                 fails.append(f"final counter {k} = {counters.get(k)}")
         if int(counters.get("swaps", "0")) < 2:
