@@ -585,7 +585,10 @@ static void syslog_emit(struct cp_export *x, const struct cp_notice *n)
 
 bool cp_export_pending(const struct cp_export *x)
 {
-	return x && (x->q_n || (x->js_kind == D_UNIX_STREAM && x->js_len));
+	/* Only a connected receiver that is draining is worth a short poll;
+	 * an absent one is retried once a second by the main loop anyway. */
+	return x && ((x->q_n && x->sl_fd >= 0) ||
+		     (x->js_kind == D_UNIX_STREAM && x->js_len && x->js_fd >= 0));
 }
 
 void cp_export_flush(struct cp_export *x)

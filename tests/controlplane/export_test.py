@@ -358,6 +358,7 @@ def main():
     sink = None
     try:
         sink = run(h, rules_dir)
+        other_sinks(h)
         config_errors(h)
     except Exception as e:  # report, do not hide
         import traceback
@@ -630,6 +631,53 @@ def run(h, rules_dir):
     h.check(jc == "ev?il??", "JSON: the same customer text, valid UTF-8 (%r)" % jc)
     h.stop()
     return sink
+
+
+def other_sinks(h):
+    """JSON lines to a Unix stream socket, syslog over UDP."""
+    jsock = os.path.join(h.dir, "json.sock")
+    lst = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    lst.bind(jsock)
+    lst.listen(1)
+    lst.settimeout(10)
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    udp.settimeout(10)
+    h.set_config("[controld]\nevents_json = unix:%s\nevents_syslog = udp:127.0.0.1:%d\n"
+                 "events_kinds = standing\n" % (jsock, udp.getsockname()[1]))
+    h.start()
+    try:
+        conn, _ = lst.accept()
+        conn.settimeout(10)
+        h.check(True, "controld connected to the JSON socket")
+        h.expect(0, ["customers", "add", "carol"], "customers add carol")
+        h.expect(0, ["complaints", "add", "--customer", "carol", "--msisdn", "447700900777"],
+                 "a complaint (not in events_kinds: not exported)")
+        h.expect(0, ["customers", "warn", "carol", "--reason", "first notice"], "warn carol")
+        data = b""
+        end = time.time() + 10
+        while b"\n" not in data and time.time() < end:
+            data += conn.recv(65536)
+        line = data.split(b"\n")[0]
+        o = json.loads(line.decode("utf-8")) if line else {}
+        h.check(o.get("type") == "standing" and o.get("customer") == "carol" and
+                o.get("to") == "warned" and o.get("reason") == "first notice",
+                "JSON line on the Unix socket: carol warned (%r)" % line[:200])
+        d = udp.recv(65536)
+        hdr, sd, msg = parse_5424(d)
+        h.check(hdr["msgid"] == "standing" and sd["smsfw@32473"]["to"] == "warned" and
+                hdr["pri"] == 3 * 8 + 5, "RFC 5424 over UDP: facility daemon, severity notice")
+        udp.settimeout(0.5)
+        try:
+            extra = udp.recv(65536)
+        except socket.timeout:
+            extra = None
+        h.check(extra is None, "events_kinds = standing: the complaint was not exported")
+        conn.close()
+    finally:
+        h.stop()
+        lst.close()
+        udp.close()
 
 
 def config_errors(h):
