@@ -13,7 +13,7 @@
   publish; every line parsed strictly and compared with what was done.
 * Configuration errors of the new keys.
 
-usage: export_test.py CONTROLD SMSFWCTL EVTOOL RULES_DIR
+usage: export_test.py CONTROLD SMSFWCTL EVTOOL RULES_DIR [GRAFANA_JSON]
 """
 import json
 import os
@@ -349,11 +349,14 @@ def wait_for(pred, timeout=10.0):
     return pred()
 
 
+DASHBOARD = None
 TRICKY = 'abuse "quoted" \\ back ] bracket = sign'
 
 
 def main():
+    global DASHBOARD
     controld, smsfwctl, evtool, rules_dir = sys.argv[1:5]
+    DASHBOARD = sys.argv[5] if len(sys.argv) > 5 else None
     h = Harness(controld, smsfwctl, evtool)
     sink = None
     try:
@@ -514,6 +517,26 @@ def run(h, rules_dir):
     h.check(age is not None and 0 <= age < 60, "ruleset age %s s" % age)
     h.check(value(fams, "smsfw_customers", standing="suspended") == 2,
             "customers by standing follows the operator's suspension (2)")
+    if DASHBOARD:
+        with open(DASHBOARD) as f:
+            dash = json.load(f)
+        exprs = []
+
+        def walk(o):
+            if isinstance(o, dict):
+                if "expr" in o:
+                    exprs.append(o["expr"])
+                for v_ in o.values():
+                    walk(v_)
+            elif isinstance(o, list):
+                for v_ in o:
+                    walk(v_)
+        walk(dash)
+        names = {re.sub(r"_bucket$", "", n) for e in exprs for n in re.findall(r"smsfw_\w+", e)}
+        unknown = sorted(n for n in names if n not in fams)
+        h.check(exprs and not unknown,
+                "the Grafana dashboard uses only exported metrics (%d names; unknown %s)" % (
+                    len(names), unknown))
 
     # --- the SIEM side --------------------------------------------------------
     # 20 violations + policy suspension + operator suspension + complaint +
