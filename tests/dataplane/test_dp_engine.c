@@ -733,6 +733,29 @@ static void test_concat_split_url_and_expiry(void **state)
 	fx_free(x);
 }
 
+/* Concatenated messages in flight are bounded (concat_max 16): past it the
+ * oldest are evicted, counted, and new ones are still judged. */
+static void many_to_one(struct dp_settings *s)
+{
+	s->velocity_max = 1000; /* every part goes to one subscriber here */
+}
+
+static void test_concat_bound(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(many_to_one);
+	handshake(x);
+	bind_ok(x, "alpha");
+	for (uint8_t ref = 0; ref < 40; ref++)
+		assert_int_equal(part(x, ref, 1, "first half of something")->verdict, DP_VERDICT_PASS);
+	struct dp_counters *c = dp_engine_counters(x->e);
+	assert_true(c->concat_evicted >= 40 - 16);
+	assert_int_equal(c->concat_open, 40);
+	part(x, 200, 1, "Your account is locked. Verify now at secure-");
+	assert_int_equal(part(x, 200, 2, "bank.example/login today")->rule_num, 9001);
+	fx_free(x);
+}
+
 /* A ruleset swap in the middle of a concatenated message: the message
  * finishes on the ruleset it started with, and the engine reports the old
  * ruleset in use until then. */
@@ -1015,6 +1038,7 @@ int main(void)
 		cmocka_unit_test(test_sender_allow_list),
 		cmocka_unit_test(test_concat_split_url_and_expiry),
 		cmocka_unit_test(test_concat_across_swap),
+		cmocka_unit_test(test_concat_bound),
 		cmocka_unit_test(test_submit_multi_and_data_sm),
 		cmocka_unit_test(test_bulk_fingerprint),
 		cmocka_unit_test(test_velocity),
