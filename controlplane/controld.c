@@ -821,6 +821,14 @@ int main(int argc, char **argv)
 		return rc == CP_ERR_INVAL ? 2 : 1;
 	}
 	cp_engine_set_notify(&S.eng, on_notice, NULL);
+	if (smsfw_conf_int(S.conf, SMSFW_CONF_controld_metrics_port)) {
+		const char *ma = smsfw_conf_str(S.conf, SMSFW_CONF_controld_metrics_address);
+		if (strncmp(ma, "127.", 4) != 0 && strcmp(ma, "::1") != 0)
+			logm(L_WARN,
+			     "metrics_address %s is not loopback: /metrics has no "
+			     "authentication",
+			     ma);
+	}
 	rc = cp_metrics_open(smsfw_conf_str(S.conf, SMSFW_CONF_controld_metrics_address),
 			     (unsigned)smsfw_conf_int(S.conf, SMSFW_CONF_controld_metrics_port),
 			     metrics_fill, NULL, &S.met, err, sizeof(err));

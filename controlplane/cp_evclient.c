@@ -392,7 +392,8 @@ int cp_evclient_observe(struct cp_evclient *c, const struct cp_event *ev)
 {
 	int rc;
 
-	if (ev->type != CP_EV_OBSERVATION && ev->type != CP_EV_STATS)
+	if (ev->type != CP_EV_OBSERVATION && ev->type != CP_EV_STATS &&
+	    ev->type != CP_EV_STATS_EXT)
 		return CP_ERR_INVAL;
 	if (c->fd < 0) {
 		c->st.obs_dropped++;

@@ -83,8 +83,8 @@ int cp_evclient_timeout_ms(const struct cp_evclient *c);
 int cp_evclient_poll(struct cp_evclient *c, uint64_t *generation);
 
 /**
- * Queue an observation (OBSERVATION or STATS). Dropped, and counted, when
- * disconnected or when the socket is backed up.
+ * Queue an observation (OBSERVATION, STATS or STATS_EXT). Dropped, and
+ * counted, when disconnected or when the socket is backed up.
  * @return CP_OK (queued or dropped); CP_ERR_INVAL (bad record).
  */
 int cp_evclient_observe(struct cp_evclient *c, const struct cp_event *ev);
