@@ -10,6 +10,7 @@
  * single payload byte is interpreted.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,11 @@ struct blob_hdr {
 };
 _Static_assert(sizeof(struct blob_hdr) == 8 + 4 + 4 + 64 + 8 + 8 + 8 + 32 + 8 + 16,
 	       "blob header has no padding");
+
+/* Rules are written field by field, except the six one-byte fields from
+ * category to scope_mode, written as one run: keep them adjacent. */
+_Static_assert(offsetof(struct pat_rule, scope_mode) - offsetof(struct pat_rule, category) == 5,
+	       "pat_rule one-byte fields are contiguous");
 
 static void platform_fill(struct blob_hdr *h)
 {
