@@ -18,7 +18,7 @@ cleanup() {
 trap cleanup EXIT
 
 "$src/scripts/lab" down >/dev/null 2>&1
-rm -f /run/smsfw-lab/events.jsonl
+rm -rf /run/smsfw-lab/events.jsonl /run/smsfw-lab/state # a fresh store: no customers or rulesets left by other tests
 if ! "$src/scripts/lab" up --build "$build" --config "$here/lab-test.conf" --rules "$here/rules"; then
 	echo "FAIL: lab up"
 	exit 1

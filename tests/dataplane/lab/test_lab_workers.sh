@@ -17,7 +17,7 @@ trap cleanup EXIT
 N=24 K=5
 
 "$src/scripts/lab" down >/dev/null 2>&1
-rm -f /run/smsfw-lab/events.jsonl
+rm -rf /run/smsfw-lab/events.jsonl /run/smsfw-lab/state # a fresh store: no customers or rulesets left by other tests
 "$src/scripts/lab" up --build "$build" --workers 2 --rules "$here/rules" || { echo "FAIL: lab up"; exit 1; }
 ip netns exec smsfw-smsc node "$here/smsc.js" 198.18.0.2 2775 /dev/null &
 smsc_pid=$!
