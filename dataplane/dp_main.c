@@ -369,6 +369,23 @@ int main(int argc, char **argv)
 	char err[1024] = "";
 	int ret = 1;
 
+	/* DPDK 22.11 makes --no-huge imply legacy memory, which --in-memory
+	 * refuses; without hugepages, --no-shconf gives the same "nothing on
+	 * disk" run. Accept the documented --no-pci --no-huge --in-memory. */
+	bool no_huge = false;
+	int in_mem = -1;
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--no-huge") == 0)
+			no_huge = true;
+		else if (strcmp(argv[i], "--in-memory") == 0)
+			in_mem = i;
+	}
+	if (no_huge && in_mem > 0) {
+		static char no_shconf[] = "--no-shconf";
+		argv[in_mem] = no_shconf;
+		fprintf(stderr, "smsfw-dataplane: --in-memory with --no-huge: using --no-shconf "
+				"(DPDK 22.11 refuses the pair)\n");
+	}
 	int n = rte_eal_init(argc, argv);
 	if (n < 0) {
 		fprintf(stderr, "smsfw-dataplane: EAL init failed: %s\n", rte_strerror(rte_errno));

@@ -263,7 +263,7 @@ def run_case(name, frames, expect, conf, work, stats_expect, rules_path=RULES):
     out0, out1 = os.path.join(work, name + ".out0.pcap"), os.path.join(work, name + ".out1.pcap")
     ev = os.path.join(work, name + ".events.jsonl")
     prefix = f"smsfw-pcap-{os.getpid()}-{name}"
-    cmd = [BIN, "--no-pci", "--no-huge", "--no-shconf", "-m", "512", "-l", "0-1",
+    cmd = [BIN, "--no-pci", "--no-huge", "--in-memory", "-m", "512", "-l", "0-1",
            "--file-prefix", prefix, "--log-level=*:warning",
            "--vdev", f"net_pcap0,rx_pcap={inp},tx_pcap={out0}",
            "--vdev", f"net_pcap1,rx_pcap={empty},tx_pcap={out1}",
