@@ -57,7 +57,6 @@ struct cp_export {
 	/* common */
 	unsigned kinds; /* bit (1 << enum cp_notice_kind) */
 	char host[256];
-	int pid;
 	struct cp_export_stats st;
 };
 
@@ -568,7 +567,9 @@ static void syslog_flush(struct cp_export *x)
 static void syslog_emit(struct cp_export *x, const struct cp_notice *n)
 {
 	char buf[SYSLOG_MAX];
-	int len = cp_export_syslog_format(n, x->facility, x->host, x->pid, buf, sizeof(buf));
+	/* getpid() each time: controld may have forked into the background
+	 * after the exporter was opened. */
+	int len = cp_export_syslog_format(n, x->facility, x->host, (int)getpid(), buf, sizeof(buf));
 	char *copy;
 
 	if (len < 0 || x->q_n == SL_QUEUE || !(copy = malloc((size_t)len))) {
@@ -708,7 +709,6 @@ int cp_export_open(const struct smsfw_conf *c, struct cp_export **out, char *err
 	if (!x)
 		return CP_ERR_NOMEM;
 	x->sl_fd = x->js_fd = -1;
-	x->pid = (int)getpid();
 	if (gethostname(x->host, sizeof(x->host) - 1))
 		snprintf(x->host, sizeof(x->host), "-");
 	x->facility = fac >= 0 && fac < (int)(sizeof(facilities) / sizeof(facilities[0]))
