@@ -617,6 +617,24 @@ out:
 	v->cp_category = cp_cat_of(v->category);
 }
 
+/* The customer record's exceptions: a rule id or a category the operator
+ * exempted this customer from turns the objection into a pass that still
+ * names the rule (rule "exempt:<rule>"), so the message log shows it. */
+static void apply_exemptions(const struct dp_customer *c, struct verdict *v)
+{
+	if (v->verdict == DP_VERDICT_PASS)
+		return;
+	bool exempt = v->cp_category < 32 && (c->exempt_categories & (1u << v->cp_category));
+	for (unsigned i = 0; !exempt && v->rule_num != 0 && i < DP_EXEMPT_RULES; i++)
+		exempt = c->exempt_rules[i] == v->rule_num;
+	if (!exempt)
+		return;
+	char r[DP_RULE_ID_MAX];
+	snprintf(r, sizeof(r), "exempt:%.20s", v->rule);
+	memcpy(v->rule, r, sizeof(v->rule));
+	v->verdict = DP_VERDICT_PASS;
+}
+
 static void view_copy(char *dst, size_t cap, const uint8_t *p, uint32_t len)
 {
 	size_t n = len < cap - 1 ? len : cap - 1;
@@ -712,7 +730,7 @@ void dp_policy_submit(struct dp_engine *e, struct dp_flow *f, const uint8_t *pdu
 			set_v(&rate_v, DP_VERDICT_THROTTLE, DP_CAT_RATE, "builtin:rate.customer");
 		} else if (c->sender_rate_per_s != 0) {
 			uint64_t ks = dp_hash64(m.source_addr.p, m.source_addr.len, kc);
-			if (!bucket_take(e, ks, c->sender_rate_per_s, c->sender_rate_per_s)) {
+			if (!bucket_take(e, ks, c->sender_rate_per_s, c->sender_burst)) {
 				rate_ok = false;
 				set_v(&rate_v, DP_VERDICT_THROTTLE, DP_CAT_RATE, "builtin:rate.sender");
 			}
@@ -733,11 +751,13 @@ void dp_policy_submit(struct dp_engine *e, struct dp_flow *f, const uint8_t *pdu
 			const uint8_t *dp = d.dest_flag == SMPP_DEST_SME ? d.destination_addr.p : d.dl_name.p;
 			uint32_t dl = d.dest_flag == SMPP_DEST_SME ? d.destination_addr.len : d.dl_name.len;
 			judge(e, f, c, &m, dp, dl, rate_ok, &rate_v, &ct, &v);
+			apply_exemptions(c, &v);
 			emit_verdict(e, f, &m, dp, dl, &ct, &v, c->standing);
 		}
 		return;
 	}
 	judge(e, f, c, &m, m.destination_addr.p, m.destination_addr.len, rate_ok, &rate_v, &ct, &v);
+	apply_exemptions(c, &v);
 	emit_verdict(e, f, &m, m.destination_addr.p, m.destination_addr.len, &ct, &v, c->standing);
 }
 

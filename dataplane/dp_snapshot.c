@@ -141,6 +141,10 @@ static int cust_visit(const struct cp_customer_rec *rec, void *arg)
 	c->rate_per_s = rec->rate_per_sec;
 	c->burst = rec->rate_burst;
 	c->sender_rate_per_s = rec->sender_rate_per_sec;
+	c->sender_burst = rec->sender_burst;
+	c->exempt_categories = rec->exempt_categories;
+	for (unsigned i = 0; i < rec->n_exceptions && i < DP_EXEMPT_RULES && i < CP_MAX_EXCEPTIONS; i++)
+		c->exempt_rules[i] = rec->exempt_rules[i];
 	c->n_senders = rec->n_senders < DP_ALLOWED_SENDERS ? rec->n_senders : DP_ALLOWED_SENDERS;
 	c->any_sender = rec->n_senders == 0;
 	c->max_binds = rec->max_binds;

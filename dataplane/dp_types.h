@@ -192,6 +192,7 @@ enum dp_standing {
 #define DP_SENDER_MAX 21 /**< source_addr: 20 characters and the NUL */
 #define DP_ALLOWED_SENDERS 8
 #define DP_IPRANGES 8
+#define DP_EXEMPT_RULES 16
 
 /** A customer as the workers see it (immutable inside a snapshot). */
 struct dp_customer {
@@ -203,6 +204,9 @@ struct dp_customer {
 	uint32_t rate_per_s;     /**< token bucket rate per customer; 0 = unlimited */
 	uint32_t burst;          /**< bucket depth */
 	uint32_t sender_rate_per_s; /**< per customer + sender; 0 = unlimited */
+	uint32_t sender_burst;   /**< its bucket depth (0 = the rate) */
+	uint32_t exempt_categories; /**< bit (1 << cp category): never blocked for */
+	uint32_t exempt_rules[DP_EXEMPT_RULES]; /**< rule ids never blocked for (0 = unused) */
 	char senders[DP_ALLOWED_SENDERS][DP_SENDER_MAX];
 	uint16_t max_binds;      /**< concurrent binds; 0 = unlimited */
 	uint8_t n_ipranges;      /**< 0 = binds from anywhere */

@@ -861,6 +861,32 @@ static void test_submit_multi_and_data_sm(void **state)
 	fx_free(x);
 }
 
+static void exempt(struct dp_settings *s)
+{
+	s->default_customer.exempt_rules[0] = 9002;
+	s->default_customer.exempt_categories = 1u << 4; /* CP_CAT_SPOOFING */
+}
+
+/* Exceptions from the customer record: the message passes, the rule is named. */
+static void test_exemptions(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(exempt);
+	handshake(x);
+	bind_ok(x, "alpha");
+	const struct dp_event *ev = submit(x, 1, "447700900001", "447700900002", "win a free prize");
+	assert_int_equal(ev->verdict, DP_VERDICT_PASS);
+	assert_string_equal(ev->rule_id, "exempt:9002");
+	assert_int_equal(ev->command_status, 0);
+	ev = submit(x, 5, "PayPal", "447700900003", "hello");
+	assert_int_equal(ev->verdict, DP_VERDICT_PASS);
+	assert_string_equal(ev->rule_id, "exempt:9004");
+	/* Not exempt: fraud still blocks. */
+	ev = submit(x, 1, "447700900001", "447700900004", "verify now at secure-bank.example");
+	assert_int_equal(ev->verdict, DP_VERDICT_BLOCK);
+	fx_free(x);
+}
+
 static void bulk5(struct dp_settings *s)
 {
 	s->bulk_recipients = 5;
@@ -1039,6 +1065,7 @@ int main(void)
 		cmocka_unit_test(test_concat_split_url_and_expiry),
 		cmocka_unit_test(test_concat_across_swap),
 		cmocka_unit_test(test_concat_bound),
+		cmocka_unit_test(test_exemptions),
 		cmocka_unit_test(test_submit_multi_and_data_sm),
 		cmocka_unit_test(test_bulk_fingerprint),
 		cmocka_unit_test(test_velocity),
