@@ -256,7 +256,15 @@ struct dp_settings {
 	char optin_kw[DP_KEYWORDS_MAX][DP_KEYWORD_LEN];
 	uint8_t n_optout_kw, n_optin_kw;
 	uint32_t event_ring_size;   /**< slots of each worker's event rings */
+	uint32_t edit_flows;        /**< inline: edit slots per worker (2.3 KiB each) */
+	uint8_t fail_edit_pool;     /**< inline: edit slot pool empty (enum dp_fail) */
+	uint8_t test_impair;        /**< test only: DP_IMPAIR_* bits (never in production) */
 };
+
+/** Test-only impairments of the inline path (lab tests of retransmission). */
+#define DP_IMPAIR_DROP_INJ1  0x1u /**< drop the first copy of each injected response */
+#define DP_IMPAIR_DUP_BLOCK  0x2u /**< deliver a segment holding a blocked PDU twice */
+#define DP_IMPAIR_SWAP_EDIT  0x4u /**< deliver the segment after an edit before it */
 
 /** Fill @p s with the built-in defaults of the lab/CI profile. */
 void dp_settings_default(struct dp_settings *s);
@@ -325,7 +333,19 @@ struct dp_counters {
 	uint64_t scan_errors, unscanned_no_ruleset, text_truncated;
 	uint64_t snapshot_changes;
 	struct dp_stream_stats stream;
+	/* inline enforcement (dp_inline.c) */
+	uint64_t edit_slots_alloc, edit_slots_free, edit_pool_empty, edit_pool_open, edit_pool_closed;
+	uint64_t edit_frames_emitted, edit_frames_rewritten, edit_frames_dropped, edit_tx_nombuf;
+	uint64_t edit_resp_injected, edit_resp_failed, edit_unbind_injected, edit_pdus_removed;
+	uint64_t edit_resets, edit_probe_resets, edit_dead_frames, edit_list_overflow;
+	uint64_t impair_dropped, impair_duplicated, impair_swapped;
+	struct dp_edit_counters edit;   /**< the edit library's counters (copied each tick) */
 };
+
+/** Frames the inline path originates or rewrites leave through this:
+ *  @p pair the bridge pair, @p to_smsc 1 toward the SMSC side port, 0 toward
+ *  the ESME side port; the bytes are copied before it returns. */
+typedef void (*dp_tx_fn)(void *arg, unsigned pair, int to_smsc, const uint8_t *frame, uint32_t len);
 
 /** Events leave the engine through this (the worker's ring push, or a test). */
 typedef void (*dp_event_fn)(void *arg, const struct dp_event *ev);
@@ -376,6 +396,30 @@ enum dp_action { DP_ACT_FORWARD = 0, DP_ACT_DROP = 1 };
  *         inline mode).
  */
 enum dp_action dp_engine_frame(struct dp_engine *e, const uint8_t *p, uint32_t len);
+
+/**
+ * Process one frame the caller may modify in place (the worker's mbuf). In
+ * inline mode an edited flow's frame is rewritten in place (seq, ack, SACK,
+ * checksum) and forwarded, or consumed (DP_ACT_DROP) after the frames to
+ * send instead went out through the dp_tx_fn, in stream order.
+ */
+enum dp_action dp_engine_frame_rw(struct dp_engine *e, uint8_t *p, uint32_t len);
+/** Where originated and rewritten frames go (inline mode); NULL: nowhere. */
+void dp_engine_set_tx(struct dp_engine *e, dp_tx_fn fn, void *arg);
+/** The bridge pair and side (0 ESME, 1 SMSC) the next frames arrived on. */
+void dp_engine_set_rx(struct dp_engine *e, unsigned pair, unsigned side);
+/** Switch between monitor (1) and inline (0) at run time; edited flows keep
+ *  being mapped in monitor mode until they close. */
+void dp_engine_set_monitor(struct dp_engine *e, bool monitor);
+/** @return 1 in monitor mode, 0 inline. */
+bool dp_engine_monitor(const struct dp_engine *e);
+/** Set the engine's fine clock (ns, TSC based) for the resend timers. */
+void dp_engine_set_time_ns(struct dp_engine *e, uint64_t now_ns);
+/** Resend timers of injected responses, due at the clock: visit the edit
+ *  slots in use. @return frames sent. */
+uint32_t dp_engine_edit_tick(struct dp_engine *e);
+/** @return edit slots in use. */
+uint32_t dp_engine_edit_slots_used(const struct dp_engine *e);
 
 /** Expire idle flows: visit at most @p budget table slots. @return flows removed. */
 uint32_t dp_engine_expire(struct dp_engine *e, uint32_t budget);

@@ -34,6 +34,8 @@ struct dp_app {
 	uint64_t retire_token;
 	volatile int quit;
 	volatile int reload;
+	uint8_t monitor;                /**< run-time mode, read by the workers (relaxed) */
+	char config_path[512];          /**< reread on SIGHUP for the mode */
 	int reload_store;               /**< controld said GENERATION: look at the store now */
 	char event_socket[256];
 	char state_dir[256];

@@ -438,8 +438,8 @@ void dp_ctl_poll(struct dp_app *a, const struct dp_counters *t)
 		st.type = CP_EV_STATS;
 		st.u.stats.rx_pdus = t->stream.pdus;
 		st.u.stats.passed = t->verdicts[DP_VERDICT_PASS];
-		st.u.stats.blocked = a->set.monitor ? 0 : t->verdicts[DP_VERDICT_BLOCK];
-		st.u.stats.monitored = a->set.monitor ? t->verdicts[DP_VERDICT_BLOCK] : 0;
+		st.u.stats.blocked = a->monitor ? 0 : t->verdicts[DP_VERDICT_BLOCK];
+		st.u.stats.monitored = a->monitor ? t->verdicts[DP_VERDICT_BLOCK] : 0;
 		st.u.stats.throttled = t->verdicts[DP_VERDICT_THROTTLE];
 		st.u.stats.obs_dropped = ctl.obs_dropped + t->events_dropped;
 		st.u.stats.flows = 0;

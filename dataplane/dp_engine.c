@@ -136,6 +136,8 @@ void dp_settings_default(struct dp_settings *s)
 	kw_set(s->optout_kw, &s->n_optout_kw, out, 8);
 	kw_set(s->optin_kw, &s->n_optin_kw, in, 2);
 	s->event_ring_size = 4096;
+	s->edit_flows = 1024;
+	s->fail_edit_pool = DP_FAIL_CLOSED;
 }
 
 /* ------------------------------------------------------------- engine */
@@ -177,6 +179,10 @@ struct dp_engine *dp_engine_create(unsigned id, const struct dp_settings *s, int
 	e->sctx.ooo_max = s->ooo_max;
 	if (dp_policy_init(e, socket) != DP_OK)
 		goto fail_pool;
+	if (dp_inline_init(e, socket) != DP_OK) {
+		dp_policy_free(e);
+		goto fail_pool;
+	}
 	return e;
 fail_pool:
 	rte_free(e->pool_mem);
@@ -193,6 +199,7 @@ void dp_engine_free(struct dp_engine *e)
 		return;
 	dp_policy_close_streams(e, true);
 	dp_policy_free(e);
+	dp_inline_free(e);
 	dp_flow_table_free(e->ft);
 	rte_free(e->pool_mem);
 	rte_free(e);
@@ -244,6 +251,7 @@ void dp_engine_rules_in_use(const struct dp_engine *e, const struct dp_rules **c
 void dp_engine_set_time(struct dp_engine *e, uint64_t now_ms)
 {
 	e->now_ms = now_ms;
+	e->now_ns = now_ms * 1000000ull;
 }
 
 struct dp_counters *dp_engine_counters(struct dp_engine *e)
@@ -345,14 +353,26 @@ static enum dp_action frag(struct dp_engine *e, const struct dp_frame *fr)
 	if (!smpp)
 		return DP_ACT_FORWARD;
 	e->c.smpp_frags++;
-	if (!s->monitor && s->uninspectable_block) {
+	if (!e->monitor && s->uninspectable_block) {
 		e->c.dropped++;
 		return DP_ACT_DROP;
 	}
 	return DP_ACT_FORWARD;
 }
 
+static enum dp_action frame_impl(struct dp_engine *e, const uint8_t *p, uint8_t *wp, uint32_t len);
+
 enum dp_action dp_engine_frame(struct dp_engine *e, const uint8_t *p, uint32_t len)
+{
+	return frame_impl(e, p, NULL, len);
+}
+
+enum dp_action dp_engine_frame_rw(struct dp_engine *e, uint8_t *p, uint32_t len)
+{
+	return frame_impl(e, p, p, len);
+}
+
+static enum dp_action frame_impl(struct dp_engine *e, const uint8_t *p, uint8_t *wp, uint32_t len)
 {
 	struct dp_frame fr;
 	const struct dp_settings *s = e->set;
@@ -388,7 +408,7 @@ enum dp_action dp_engine_frame(struct dp_engine *e, const uint8_t *p, uint32_t l
 	struct dp_flow *f = dp_flow_lookup(e->ft, &key, true, e->now_ms);
 	if (f == NULL) {
 		e->c.table_full_frames++;
-		if (!s->monitor && s->fail_table == DP_FAIL_CLOSED) {
+		if (!e->monitor && s->fail_table == DP_FAIL_CLOSED) {
 			e->c.dropped++;
 			return DP_ACT_DROP;
 		}
@@ -413,6 +433,10 @@ enum dp_action dp_engine_frame(struct dp_engine *e, const uint8_t *p, uint32_t l
 		if (f->dir[dir].state != DP_STREAM_NONE && f->dir[dir].next_seq != fr.seq + 1) {
 			/* A new connection on a reused 5-tuple: start afresh. */
 			dp_stream_release(&e->sctx, f);
+			dp_inline_flow_gone(e, f);
+			f->syn_seen = 0;
+			f->probe_segs = 0;
+			f->unbind_inj = 0;
 			memset(&f->dir[dir], 0, sizeof(f->dir[dir]));
 			f->dir[dir].buf = DP_STREAM_NOBUF;
 			if (!(fr.tcp_flags & DP_TCP_ACK)) {
@@ -423,6 +447,28 @@ enum dp_action dp_engine_frame(struct dp_engine *e, const uint8_t *p, uint32_t l
 		}
 		if (f->dir[dir].state != DP_STREAM_BYPASS)
 			dp_stream_syn(f, dir, fr.seq);
+		f->syn_seen |= (uint8_t)(1u << dir);
+	}
+	/* Inline: remember where both streams stood, collect this frame's
+	 * PDUs with their verdicts, then edit (dp_inline.c). */
+	bool edit = (!e->monitor || f->edit != 0 || f->edit_state == DP_EDIT_FS_RESET) && !f->tls &&
+		    e->n_slots > 0;
+	struct dp_inline_pre pre;
+	if (edit) {
+		for (int d = 0; d < 2; d++) {
+			const struct dp_stream_dir *sd = &f->dir[d];
+			pre.next_seq[d] = sd->next_seq;
+			pre.at_boundary[d] = sd->state == DP_STREAM_SYNCED && sd->buf == DP_STREAM_NOBUF &&
+					     sd->skip == 0 && sd->n_ooo == 0;
+		}
+		e->collect = 1;
+		e->n_call = e->call_used = e->n_inj = 0;
+		if (f->syn_seen == 0 && f->edit == 0 && f->edit_state == DP_EDIT_FS_NONE &&
+		    dp_inline_probe(e, f, dir, &fr, p, len)) {
+			e->collect = 0;
+			e->c.dropped++;
+			return DP_ACT_DROP;
+		}
 	}
 	if (fr.payload_len > 0) {
 		uint32_t seq = fr.seq + ((fr.tcp_flags & DP_TCP_SYN) ? 1 : 0);
@@ -432,6 +478,13 @@ enum dp_action dp_engine_frame(struct dp_engine *e, const uint8_t *p, uint32_t l
 			emit_uninspectable(e, f);
 		}
 	}
+	enum dp_action act = DP_ACT_FORWARD;
+	if (edit) {
+		e->collect = 0;
+		if (!f->tls)
+			act = dp_inline_frame(e, f, dir, &fr, p, wp, len, &pre);
+		e->c.edit = e->ectx.cnt;
+	}
 	if (fr.tcp_flags & DP_TCP_RST)
 		e->c.smpp_rst++;
 	if ((fr.tcp_flags & DP_TCP_RST) || f->tcp_state == DP_TCP_CLOSED) {
@@ -440,11 +493,11 @@ enum dp_action dp_engine_frame(struct dp_engine *e, const uint8_t *p, uint32_t l
 	}
 	/* Monitor mode forwards everything; inline enforcement of TLS/junk is
 	 * the editing layer's job (dataplane/edit/). */
-	if (!s->monitor && f->tls && s->uninspectable_block) {
+	if (!e->monitor && f->tls && s->uninspectable_block) {
 		e->c.dropped++;
 		return DP_ACT_DROP;
 	}
-	return DP_ACT_FORWARD;
+	return act;
 }
 
 static void on_expire(void *arg, struct dp_flow *f)
@@ -452,6 +505,7 @@ static void on_expire(void *arg, struct dp_flow *f)
 	struct dp_engine *e = arg;
 	sess_end(e, f);
 	dp_stream_release(&e->sctx, f);
+	dp_inline_flow_gone(e, f);
 }
 
 uint32_t dp_engine_expire(struct dp_engine *e, uint32_t budget)
@@ -618,16 +672,32 @@ static void emit_bind(struct dp_engine *e, struct dp_flow *f, uint32_t cmd, uint
 		snprintf(ev.rule_id, sizeof(ev.rule_id), "%s", refusal);
 		ev.command_status = e->set->status_bind_refused;
 		e->c.binds_refused++;
+		e->last.set = 1;
+		e->last.verdict = DP_VERDICT_BLOCK;
+		e->last.category = ev.category;
+		e->last.status = ev.command_status;
+		memcpy(e->last.rule, ev.rule_id, sizeof(e->last.rule));
 	}
 	dp_event_emit(e, &ev);
 }
+
+static void on_pdu_inner(struct dp_engine *e, struct dp_flow *f, enum dp_dir dir,
+			 const uint8_t *pdu, uint32_t len, unsigned flags);
 
 static void on_pdu(void *arg, struct dp_flow *f, enum dp_dir dir, const uint8_t *pdu,
 		   uint32_t len, uint32_t seq, unsigned flags)
 {
 	struct dp_engine *e = arg;
+	e->last.set = 0;
+	on_pdu_inner(e, f, dir, pdu, len, flags);
+	if (e->collect)
+		dp_inline_pdu(e, f, dir, pdu, len, seq, flags);
+}
+
+static void on_pdu_inner(struct dp_engine *e, struct dp_flow *f, enum dp_dir dir,
+			 const uint8_t *pdu, uint32_t len, unsigned flags)
+{
 	struct dp_session *ss = &f->sess;
-	(void)seq;
 	uint32_t cmd = rd32(pdu + 4);
 	uint32_t status = rd32(pdu + 8);
 	uint32_t sqn = rd32(pdu + 12);

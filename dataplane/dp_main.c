@@ -69,10 +69,9 @@ static int settings_from_conf(struct dp_app *a, const struct smsfw_conf *c, char
 {
 	struct dp_settings *s = &a->set;
 	dp_settings_default(s);
-	s->monitor = 1; /* inline enforcement is dataplane/edit's; until then: monitor */
-	if (smsfw_conf_enum(c, SMSFW_CONF_general_mode) == 0)
-		RTE_LOG(NOTICE, USER1, "smsfw: mode = inline requested; inline enforcement is not "
-				       "built into this dataplane yet: running in monitor mode\n");
+	/* [general] mode: inline (0) or monitor (1); SIGHUP rereads it. */
+	s->monitor = smsfw_conf_enum(c, SMSFW_CONF_general_mode) != 0;
+	a->monitor = s->monitor;
 	s->n_smpp_ports = 0;
 	for (size_t i = 0; i < smsfw_conf_list_len(c, SMSFW_CONF_dataplane_smpp_ports) &&
 			   i < DP_MAX_PORTS_CFG; i++)
@@ -110,6 +109,12 @@ static int settings_from_conf(struct dp_app *a, const struct smsfw_conf *c, char
 	s->status[DP_CAT_OPTOUT] = (uint32_t)smsfw_conf_int(c, SMSFW_CONF_dataplane_status_optout);
 	s->status[DP_CAT_STANDING] = (uint32_t)smsfw_conf_int(c, SMSFW_CONF_dataplane_status_suspended);
 	s->status_bind_refused = (uint32_t)smsfw_conf_int(c, SMSFW_CONF_dataplane_status_bind_refused);
+	/* Edit slots (2.3 KiB each) follow the flow table: one per 16 flows,
+	 * at least 256; an empty pool follows failure_reassembly. */
+	s->edit_flows = s->flows_max / 16 < 256 ? 256 : s->flows_max / 16;
+	if (s->edit_flows > 65535)
+		s->edit_flows = 65535;
+	s->fail_edit_pool = s->fail_reassembly;
 	s->status[DP_CAT_BIND] = s->status_bind_refused;
 	s->accept_unknown = smsfw_conf_bool(c, SMSFW_CONF_dataplane_default_accept_unknown);
 	s->default_alnum_senders = smsfw_conf_bool(c, SMSFW_CONF_dataplane_default_alnum_senders);
@@ -309,6 +314,27 @@ static void counters_sum(const struct dp_app *a, struct dp_counters *t)
 	}
 }
 
+/* SIGHUP: the mode may change without a restart (flows already edited keep
+ * being mapped until they close). */
+static void reload_mode(struct dp_app *a)
+{
+	if (a->config_path[0] == '\0')
+		return;
+	struct smsfw_conf *conf = NULL;
+	char err[256];
+	if (smsfw_conf_load(a->config_path, &conf, err, sizeof(err)) != SMSFW_CONF_OK) {
+		RTE_LOG(WARNING, USER1, "smsfw: reload %s: %s (mode unchanged)\n", a->config_path, err);
+		return;
+	}
+	uint8_t mon = smsfw_conf_enum(conf, SMSFW_CONF_general_mode) != 0;
+	smsfw_conf_free(conf);
+	if (mon != a->monitor) {
+		RTE_LOG(NOTICE, USER1, "smsfw: mode %s -> %s\n", a->monitor ? "monitor" : "inline",
+			mon ? "monitor" : "inline");
+		__atomic_store_n(&a->monitor, mon, __ATOMIC_RELAXED);
+	}
+}
+
 static void print_counters(struct dp_app *a, FILE *f, const char *what)
 {
 	struct dp_counters t;
@@ -323,13 +349,20 @@ static void print_counters(struct dp_app *a, FILE *f, const char *what)
 		" events %" PRIu64 " events_dropped %" PRIu64 " facts_dropped %" PRIu64
 		" retrans %" PRIu64 " ooo_held %" PRIu64 " overlap_conflict %" PRIu64
 		" resync %" PRIu64 " tls %" PRIu64 " unscanned %" PRIu64 " scan_errors %" PRIu64
-		" swaps %" PRIu64 " smpp_rst %" PRIu64 "\n",
+		" swaps %" PRIu64 " smpp_rst %" PRIu64 " mode %s edit_slots %" PRIu64
+		" edit_pool_empty %" PRIu64 " removed %" PRIu64 " injected %" PRIu64
+		" inj_resent %" PRIu64 " retrans_edited %" PRIu64 " edit_resets %" PRIu64
+		" probe_resets %" PRIu64 "\n",
 		what, t.rx_frames, t.tx_frames, t.dropped, t.smpp_frames,
 		t.other_frames + t.non_smpp_tcp, flows, t.stream.pdus, t.submits,
 		t.verdicts[DP_VERDICT_PASS], t.verdicts[DP_VERDICT_BLOCK],
 		t.verdicts[DP_VERDICT_THROTTLE], t.events, t.events_dropped, t.facts_dropped,
 		t.stream.retrans, t.stream.ooo_held, t.stream.overlap_conflict, t.stream.resync,
-		t.stream.tls, t.unscanned_no_ruleset, t.scan_errors, a->swaps, t.smpp_rst);
+		t.stream.tls, t.unscanned_no_ruleset, t.scan_errors, a->swaps, t.smpp_rst,
+		a->monitor ? "monitor" : "inline", t.edit_slots_alloc, t.edit_pool_empty,
+		t.edit_pdus_removed, t.edit_resp_injected,
+		t.edit.inj_resent_timer + t.edit.inj_resent_dupack, t.edit.retrans_edited,
+		t.edit_resets, t.edit_probe_resets);
 	fflush(f);
 }
 
@@ -409,7 +442,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = NULL, *events = NULL, *rules = NULL, *lmdb = NULL;
-	bool no_lmdb = false, no_controld = false;
+	bool no_lmdb = false, no_controld = false, force_monitor = false;
 	const char *evsock = NULL;
 	long idle_override = -1, stats_interval = 0;
 	int ch;
@@ -422,7 +455,7 @@ int main(int argc, char **argv)
 		case 'L': no_lmdb = true; break;
 		case 'E': evsock = optarg; break;
 		case 'C': no_controld = true; break;
-		case 'm': break; /* monitor is the only mode until enforcement lands */
+		case 'm': force_monitor = true; break;
 		case 'i': idle_override = strtol(optarg, NULL, 10); break;
 		case 's': stats_interval = strtol(optarg, NULL, 10); break;
 		case 'h': usage(stdout); rte_eal_cleanup(); return 0;
@@ -450,6 +483,20 @@ int main(int argc, char **argv)
 	}
 	rc = settings_from_conf(a, conf, err, sizeof(err));
 	smsfw_conf_free(conf);
+	if (config)
+		snprintf(a->config_path, sizeof(a->config_path), "%s", config);
+	if (force_monitor)
+		a->set.monitor = a->monitor = 1;
+	{
+		/* Test-only impairer of the inline path (lab tests): never set it
+		 * in production. */
+		const char *imp = getenv("SMSFW_TEST_IMPAIR");
+		if (imp != NULL && *imp) {
+			a->set.test_impair = (uint8_t)strtoul(imp, NULL, 0);
+			RTE_LOG(WARNING, USER1, "smsfw: TEST IMPAIRER ON (0x%x): not for production\n",
+				a->set.test_impair);
+		}
+	}
 	if (rc != DP_OK) {
 		fprintf(stderr, "smsfw-dataplane: %s: %s\n", config ? config : "defaults", err);
 		goto out_eal;
@@ -549,8 +596,8 @@ int main(int argc, char **argv)
 
 	for (unsigned w = 0; w < a->n_workers; w++)
 		rte_eal_remote_launch(dp_worker_main, (void *)(uintptr_t)w, a->worker_lcore[w]);
-	RTE_LOG(INFO, USER1, "smsfw: %u worker(s), %u bridge pair(s), monitor mode, ready\n",
-		a->n_workers, a->n_pairs);
+	RTE_LOG(INFO, USER1, "smsfw: %u worker(s), %u bridge pair(s), %s mode, ready\n",
+		a->n_workers, a->n_pairs, a->monitor ? "monitor" : "inline");
 	fprintf(stderr, "smsfw-dataplane: ready (%u workers, %u bridge pairs)\n", a->n_workers,
 		a->n_pairs);
 
@@ -580,8 +627,10 @@ int main(int argc, char **argv)
 			    gen != a->lmdb_gen)
 				dp_snapshot_publish(a);
 		}
-		if (a->reload)
+		if (a->reload) {
+			reload_mode(a);
 			dp_snapshot_publish(a);
+		}
 		dp_snapshot_reap(a, false);
 		if (now - last_alarm >= 1000) {
 			/* Bounds that were hit are said out loud, once a second. */

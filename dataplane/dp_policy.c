@@ -175,7 +175,7 @@ void dp_event_emit(struct dp_engine *e, struct dp_event *ev)
 {
 	ev->time_ms = e->now_ms;
 	ev->worker = (uint8_t)e->id;
-	ev->monitor = e->set->monitor;
+	ev->monitor = e->monitor;
 	e->c.events++;
 	if (e->ev_fn)
 		e->ev_fn(e->ev_arg, ev);
@@ -684,6 +684,16 @@ static void emit_verdict(struct dp_engine *e, struct dp_flow *f, const struct sm
 		ev.text_len = text_copy(ev.text, sizeof(ev.text), e->text, ct->text_len);
 	e->c.verdicts[v->verdict]++;
 	e->c.cat[v->category]++;
+	/* Inline: the PDU's verdict (submit_multi: the first destination
+	 * blocked blocks the whole PDU). */
+	if (!e->last.set || (e->last.verdict == DP_VERDICT_PASS && v->verdict != DP_VERDICT_PASS)) {
+		e->last.set = 1;
+		e->last.verdict = v->verdict;
+		e->last.category = v->category;
+		e->last.status = ev.command_status;
+		memcpy(e->last.rule, v->rule, sizeof(e->last.rule));
+		e->last.rule[sizeof(e->last.rule) - 1] = '\0';
+	}
 	if (v->verdict != DP_VERDICT_PASS)
 		f->sess.blocked_would++;
 	dp_event_emit(e, &ev);

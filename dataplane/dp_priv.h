@@ -40,6 +40,27 @@ struct dp_concat {
 	uint8_t category;
 };
 
+/* Inline enforcement (dp_inline.c). */
+#define DP_CALL_PDUS 128      /* PDUs one frame can complete (replays included) */
+#define DP_CALL_BYTES 65536   /* their bytes, kept for held ranges */
+#define DP_CALL_INJ 32        /* responses one frame can cause */
+#define DP_CARRY 16           /* PDUs carried over per direction */
+
+struct dp_call_pdu {
+	uint32_t seq, len, off; /* off: in call_buf, UINT32_MAX when not kept */
+	uint8_t dir, verdict;   /* enum dp_dir, enum dp_edit_verdict */
+};
+
+struct dp_eslot {
+	struct dp_edit_flow ef;
+	struct dp_flow *flow;
+	uint32_t next_free;     /* free list, or in-use list link */
+	uint16_t pair;
+	uint16_t ncarry[2];
+	struct dp_edit_pdu carry[2][DP_CARRY];
+	uint8_t in_use;
+};
+
 struct dp_engine {
 	unsigned id;
 	const struct dp_settings *set;
@@ -63,10 +84,55 @@ struct dp_engine {
 	uint8_t *concat_mem;     /**< concat_max streams of stream_cap bytes */
 	size_t stream_cap;
 	uint32_t concat_cursor;
+	/* inline enforcement */
+	uint8_t monitor;         /* run-time mode (starts from set->monitor) */
+	uint8_t collect;         /* on_pdu records PDUs for the frame being edited */
+	uint16_t rx_pair, rx_side;
+	uint64_t now_ns;
+	dp_tx_fn tx_fn;
+	void *tx_arg;
+	struct dp_edit_ctx ectx;
+	struct dp_eslot *slots;
+	struct dp_edit_flow slots_tmp; /* restart probe: templates for its RSTs */
+	uint32_t n_slots, slot_free, slots_used;
+	uint32_t n_call, call_used, n_inj, inj_used;
+	struct dp_call_pdu call[DP_CALL_PDUS];
+	uint8_t call_buf[DP_CALL_BYTES];
+	uint16_t inj_len[DP_CALL_INJ];
+	uint8_t inj_buf[DP_CALL_INJ * 128];
+	struct {                 /* verdict of the PDU being judged (from emit_verdict) */
+		uint8_t verdict, category, set;
+		uint32_t status;
+		char rule[DP_RULE_ID_MAX];
+	} last;
+	uint8_t impair_held[2048]; /* test impairer: the frame held back */
+	uint32_t impair_held_len;
+	uint8_t impair_flag;
+	uint8_t out[2048];       /* frame being built */
 	/* scratch buffers for the message being judged */
 	uint8_t text[8192];
 	uint8_t norm[8192];
 };
+
+/* dp_inline.c */
+int dp_inline_init(struct dp_engine *e, int socket);
+void dp_inline_free(struct dp_engine *e);
+/* Called by on_pdu for every PDU while e->collect is set (after its verdict). */
+void dp_inline_pdu(struct dp_engine *e, struct dp_flow *f, enum dp_dir dir, const uint8_t *pdu,
+		   uint32_t len, uint32_t seq, unsigned flags);
+/* After the stream layer took the frame: edit, emit. */
+struct dp_frame;
+struct dp_inline_pre {
+	uint32_t next_seq[2];
+	uint8_t at_boundary[2];
+};
+enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_dir dir,
+			       const struct dp_frame *fr, const uint8_t *p, uint8_t *wp,
+			       uint32_t len, const struct dp_inline_pre *pre);
+/* Restart probe of a flow picked up mid-stream: true = reset it (done). */
+bool dp_inline_probe(struct dp_engine *e, struct dp_flow *f, enum dp_dir dir,
+		     const struct dp_frame *fr, const uint8_t *p, uint32_t len);
+void dp_inline_flow_gone(struct dp_engine *e, struct dp_flow *f);
 
 /* dp_policy.c */
 struct dp_msg;

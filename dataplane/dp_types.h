@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dp_edit.h"
+
 /** Library status codes: 0 OK, negative errors. */
 enum dp_status {
 	DP_OK = 0,
@@ -85,6 +87,15 @@ enum dp_tcp_state {
 	DP_TCP_CLOSED,      /**< RST, or FIN both ways */
 };
 
+/** Inline-editing state of a flow (dp_inline.c). */
+enum dp_edit_fstate {
+	DP_EDIT_FS_NONE = 0,  /**< nothing edited (yet): frames pass unchanged */
+	DP_EDIT_FS_ACTIVE,    /**< an edit slot is attached (dp_flow.edit) */
+	DP_EDIT_FS_DONE,      /**< edited, closed cleanly: slot released */
+	DP_EDIT_FS_RESET,     /**< reset toward both ends: later frames are dropped */
+	DP_EDIT_FS_NOSLOT,    /**< needed a slot, the pool was empty (policy applied) */
+};
+
 /** Per-direction stream state. */
 enum dp_stream_state {
 	DP_STREAM_NONE = 0, /**< nothing seen yet */
@@ -154,7 +165,12 @@ struct dp_flow {
 	uint8_t tls;           /**< a TLS record was seen on it */
 	uint8_t in_use;
 	uint8_t junk;          /**< bytes that are not SMPP were reported for this flow */
-	uint8_t pad;
+	uint8_t edit_state;    /**< enum dp_edit_fstate (inline mode, dp_inline.c) */
+	uint16_t edit;         /**< edit slot index + 1 (0: none attached) */
+	uint8_t unbind_inj;    /**< an unbind was injected toward the ESME (terminated) */
+	uint8_t syn_seen;      /**< bit per direction: the SYN was seen (not mid-stream) */
+	uint32_t probe_segs;   /**< segments fed to the restart probe */
+	struct dp_edit_probe probe; /**< restart probe (flows picked up mid-stream) */
 };
 _Static_assert(sizeof(struct dp_flow) <= 1024, "issue 4: per-flow memory at most 1 KiB");
 

@@ -7,6 +7,7 @@
  * The loop never blocks, allocates or locks; when idle it backs off with
  * short sleeps if idle_sleep_us is set (lab, CI), else it busy-polls.
  */
+#include <string.h>
 #include <unistd.h>
 
 #include <rte_ethdev.h>
@@ -38,24 +39,72 @@ static void ring_sink(void *arg, const struct dp_event *ev)
 	}
 }
 
-static unsigned forward(struct dp_engine *e, struct rte_mbuf **pkts, unsigned n)
+/* Inline mode: frames the engine builds. Those that travel the way of the
+ * burst being processed join its output array in order (k, out); the others
+ * go out at once. */
+struct worker_tx {
+	struct dp_app *a;
+	unsigned w;
+	struct dp_counters *c;
+	uint16_t cur_out;          /* port the burst's frames leave by */
+	struct rte_mbuf **out;     /* the burst's output array */
+	unsigned *k, cap;
+};
+
+static void tx_frame(void *arg, unsigned pair, int to_smsc, const uint8_t *frame, uint32_t len)
+{
+	struct worker_tx *t = arg;
+	struct dp_app *a = t->a;
+	if (pair >= a->n_pairs)
+		return;
+	uint16_t port = a->pair[pair][to_smsc ? 1 : 0];
+	struct rte_mbuf *m = rte_pktmbuf_alloc(a->mp);
+	if (m == NULL) {
+		t->c->edit_tx_nombuf++;
+		return;
+	}
+	uint8_t *d = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)len);
+	if (d == NULL) {
+		rte_pktmbuf_free(m);
+		t->c->edit_tx_nombuf++;
+		return;
+	}
+	memcpy(d, frame, len);
+	if (t->out != NULL && port == t->cur_out && *t->k < t->cap) {
+		t->out[(*t->k)++] = m;
+		return;
+	}
+	if (rte_eth_tx_burst(port, (uint16_t)t->w, &m, 1) == 1) {
+		t->c->tx_frames++;
+	} else {
+		a->tx_drops[t->w]++;
+		rte_pktmbuf_free(m);
+	}
+}
+
+static unsigned forward(struct dp_engine *e, struct worker_tx *t, struct rte_mbuf **pkts,
+			unsigned n, struct rte_mbuf **out, unsigned cap)
 {
 	unsigned k = 0;
+	t->out = out;
+	t->k = &k;
+	t->cap = cap;
 	for (unsigned i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		enum dp_action act;
 		if (m->nb_segs == 1) {
-			act = dp_engine_frame(e, rte_pktmbuf_mtod(m, const uint8_t *), m->data_len);
+			act = dp_engine_frame_rw(e, rte_pktmbuf_mtod(m, uint8_t *), m->data_len);
 		} else {
 			/* Chained mbufs (jumbo frames) are not inspected: counted. */
 			dp_engine_counters(e)->bad_frames++;
 			act = DP_ACT_FORWARD;
 		}
-		if (act == DP_ACT_FORWARD)
-			pkts[k++] = m;
+		if (act == DP_ACT_FORWARD && k < cap)
+			out[k++] = m;
 		else
 			rte_pktmbuf_free(m);
 	}
+	t->out = NULL;
 	return k;
 }
 
@@ -68,10 +117,15 @@ int dp_worker_main(void *arg)
 	struct worker_sink ws = { .ring = a->ring[w], .c = c,
 				  .reserve = a->set.event_ring_size / 8 };
 	struct rte_mbuf *pkts[DP_BURST];
+	/* Room for what inline editing adds (held ranges, split segments). */
+	struct rte_mbuf *outv[DP_BURST * 4];
 	uint32_t idle = 0, sleep_us = 0;
-	uint64_t last_expire = 0;
+	uint64_t last_expire = 0, last_tick = 0;
+	struct worker_tx wt = { .a = a, .w = w, .c = c };
+	uint64_t tsc_hz = rte_get_tsc_hz();
 
 	dp_engine_set_event_sink(e, ring_sink, &ws);
+	dp_engine_set_tx(e, tx_frame, &wt);
 	rte_rcu_qsbr_thread_register(a->qsv, w);
 	rte_rcu_qsbr_thread_online(a->qsv, w);
 
@@ -82,6 +136,13 @@ int dp_worker_main(void *arg)
 		dp_engine_set_snapshot(e, snap);
 		uint64_t now = dp_app_now_ms(a);
 		dp_engine_set_time(e, now);
+		/* The resend timers run on the TSC (ns). */
+		uint64_t tsc = rte_get_tsc_cycles();
+		uint64_t now_ns = (uint64_t)((double)tsc * 1e9 / (double)tsc_hz);
+		dp_engine_set_time_ns(e, now_ns);
+		bool mon = __atomic_load_n(&a->monitor, __ATOMIC_RELAXED) != 0;
+		if (mon != dp_engine_monitor(e))
+			dp_engine_set_monitor(e, mon);
 		unsigned total = 0;
 		for (unsigned p = 0; p < a->n_pairs; p++) {
 			for (int side = 0; side < 2; side++) {
@@ -90,14 +151,21 @@ int dp_worker_main(void *arg)
 				if (n == 0)
 					continue;
 				total += n;
-				unsigned k = forward(e, pkts, n);
-				uint16_t sent = rte_eth_tx_burst(out, (uint16_t)w, pkts, (uint16_t)k);
+				dp_engine_set_rx(e, p, (unsigned)side);
+				wt.cur_out = out;
+				unsigned k = forward(e, &wt, pkts, n, outv, DP_BURST * 4);
+				uint16_t sent = rte_eth_tx_burst(out, (uint16_t)w, outv, (uint16_t)k);
 				c->tx_frames += sent;
 				if (sent < k) {
 					a->tx_drops[w] += k - sent;
-					rte_pktmbuf_free_bulk(pkts + sent, k - sent);
+					rte_pktmbuf_free_bulk(outv + sent, k - sent);
 				}
 			}
+		}
+		if (now_ns - last_tick >= 1000000ull) {
+			/* Resends of injected responses (1 ms resolution). */
+			last_tick = now_ns;
+			dp_engine_edit_tick(e);
 		}
 		if (now != last_expire) {
 			dp_engine_expire(e, 256);

@@ -1,0 +1,651 @@
+/* dp_inline.c — inline enforcement: the edit library (dataplane/edit/) wired
+ * into the worker's frame path.
+ *
+ * Per frame of an SMPP flow in inline mode, dp_engine_frame_rw() saves the
+ * stream position of both directions, feeds the payload to the stream layer
+ * (which cuts PDUs and has them judged synchronously: on_pdu() → policy →
+ * dp_inline_pdu() records each PDU with its verdict and keeps its bytes),
+ * then calls dp_inline_frame(). A flow gets an edit slot (struct dp_eslot,
+ * 2.3 KiB, from a bounded per-worker pool) the first time it needs one: a
+ * blocked PDU, or a segment that leaves a PDU undecided (it ends inside one,
+ * or arrives out of order). Until then its frames pass unchanged, and they
+ * contained only whole, passed PDUs, so the edit library can start at the
+ * stream position saved before this frame. From then on every segment of
+ * the flow goes through dp_edit_segment(): the frame is rewritten in place
+ * when it is forwarded whole, otherwise it is consumed and the ranges to
+ * forward are built as new frames (held bytes come from this frame's PDUs,
+ * kept in e->call_buf). Responses for blocked PDUs are injected toward the
+ * ESME; resends are driven by dp_engine_edit_tick() from the worker loop.
+ * The slot is released when both directions closed and everything was
+ * acknowledged; a flow reset toward both ends drops its later frames.
+ */
+#include <string.h>
+
+#include <rte_malloc.h>
+
+#include "dp_priv.h"
+#include "smpp.h"
+
+static inline uint32_t rd32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static inline int32_t sdiff(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b);
+}
+
+int dp_inline_init(struct dp_engine *e, int socket)
+{
+	const struct dp_settings *s = e->set;
+	struct dp_edit_config cfg;
+	dp_edit_config_default(&cfg);
+	dp_edit_ctx_init(&e->ectx, &cfg);
+	e->monitor = s->monitor;
+	e->n_slots = s->edit_flows;
+	e->slot_free = UINT32_MAX;
+	if (e->n_slots == 0)
+		return DP_OK;
+	e->slots = rte_zmalloc_socket("dp_eslots", sizeof(struct dp_eslot) * e->n_slots, 64, socket);
+	if (e->slots == NULL)
+		return DP_ENOMEM;
+	for (uint32_t i = e->n_slots; i-- > 0;) {
+		e->slots[i].next_free = e->slot_free;
+		e->slot_free = i;
+	}
+	return DP_OK;
+}
+
+void dp_inline_free(struct dp_engine *e)
+{
+	rte_free(e->slots);
+	e->slots = NULL;
+}
+
+void dp_engine_set_tx(struct dp_engine *e, dp_tx_fn fn, void *arg)
+{
+	e->tx_fn = fn;
+	e->tx_arg = arg;
+}
+
+void dp_engine_set_rx(struct dp_engine *e, unsigned pair, unsigned side)
+{
+	e->rx_pair = (uint16_t)pair;
+	e->rx_side = (uint16_t)side;
+}
+
+void dp_engine_set_monitor(struct dp_engine *e, bool monitor)
+{
+	e->monitor = monitor;
+}
+
+bool dp_engine_monitor(const struct dp_engine *e)
+{
+	return e->monitor;
+}
+
+void dp_engine_set_time_ns(struct dp_engine *e, uint64_t now_ns)
+{
+	e->now_ns = now_ns;
+}
+
+uint32_t dp_engine_edit_slots_used(const struct dp_engine *e)
+{
+	return e->slots_used;
+}
+
+static struct dp_eslot *slot_of(struct dp_engine *e, const struct dp_flow *f)
+{
+	if (f->edit == 0 || f->edit > e->n_slots)
+		return NULL;
+	return &e->slots[f->edit - 1];
+}
+
+static struct dp_eslot *slot_alloc(struct dp_engine *e, struct dp_flow *f)
+{
+	if (e->slot_free == UINT32_MAX)
+		return NULL;
+	uint32_t i = e->slot_free;
+	struct dp_eslot *sl = &e->slots[i];
+	e->slot_free = sl->next_free;
+	memset(sl, 0, sizeof(*sl));
+	dp_edit_flow_init(&sl->ef);
+	sl->flow = f;
+	sl->in_use = 1;
+	sl->pair = e->rx_pair;
+	f->edit = (uint16_t)(i + 1);
+	f->edit_state = DP_EDIT_FS_ACTIVE;
+	e->slots_used++;
+	e->c.edit_slots_alloc++;
+	return sl;
+}
+
+static void slot_release(struct dp_engine *e, struct dp_flow *f, uint8_t state)
+{
+	struct dp_eslot *sl = slot_of(e, f);
+	if (sl != NULL) {
+		uint32_t i = (uint32_t)(sl - e->slots);
+		sl->in_use = 0;
+		sl->flow = NULL;
+		sl->next_free = e->slot_free;
+		e->slot_free = i;
+		e->slots_used--;
+		e->c.edit_slots_free++;
+	}
+	f->edit = 0;
+	f->edit_state = state;
+}
+
+void dp_inline_flow_gone(struct dp_engine *e, struct dp_flow *f)
+{
+	if (f->edit != 0)
+		slot_release(e, f, DP_EDIT_FS_NONE);
+	f->edit_state = DP_EDIT_FS_NONE;
+}
+
+/* ------------------------------------------------------------ output */
+
+static void tx(struct dp_engine *e, unsigned pair, int to_smsc, const uint8_t *fr, uint32_t len)
+{
+	if (e->tx_fn == NULL || len == 0)
+		return;
+	e->c.edit_frames_emitted++;
+	e->tx_fn(e->tx_arg, pair, to_smsc, fr, len);
+}
+
+/* Frames of edit direction `ed` travel toward the SMSC when ed is E2S. */
+static void tx_dir(struct dp_engine *e, struct dp_eslot *sl, enum dp_edit_dir ed,
+		   const uint8_t *fr, uint32_t len)
+{
+	tx(e, sl->pair, ed == DP_EDIT_E2S, fr, len);
+}
+
+/* RST toward both ends; the flow's later frames are dropped. */
+static void reset_both(struct dp_engine *e, struct dp_flow *f, struct dp_eslot *sl)
+{
+	for (int d = 0; d < 2; d++) {
+		int n = dp_edit_build_rst(&sl->ef, (enum dp_edit_dir)d, e->out, sizeof(e->out));
+		if (n > 0)
+			tx_dir(e, sl, (enum dp_edit_dir)d, e->out, (uint32_t)n);
+	}
+	e->c.edit_resets++;
+	RTE_LOG(NOTICE, USER1, "smsfw: worker %u: inline flow of %s reset toward both ends\n", e->id,
+		f->sess.system_id[0] ? f->sess.system_id : "(unbound)");
+	slot_release(e, f, DP_EDIT_FS_RESET);
+}
+
+/* Injected segments due now (new responses, resends) toward the ESME. */
+static bool send_injected(struct dp_engine *e, struct dp_flow *f, struct dp_eslot *sl)
+{
+	struct dp_edit_tx t;
+	int rc;
+	while ((rc = dp_edit_tx_next(&e->ectx, &sl->ef, e->now_ns, &t)) == DP_EDIT_OK) {
+		uint32_t ack = t.ack_valid ? t.ack : dp_edit_dir_release_seq(&sl->ef, DP_EDIT_E2S);
+		int n = dp_edit_build_seg(&sl->ef, DP_EDIT_S2E, t.seq, ack,
+					  DP_EDIT_TCP_ACK | DP_EDIT_TCP_PSH, t.data, t.len, e->out,
+					  sizeof(e->out));
+		if (n <= 0)
+			continue;
+		if ((e->set->test_impair & DP_IMPAIR_DROP_INJ1) && !t.resend) {
+			e->c.impair_dropped++; /* test only: the first copy is lost */
+			continue;
+		}
+		tx_dir(e, sl, DP_EDIT_S2E, e->out, (uint32_t)n);
+	}
+	if (rc == DP_EDIT_EMISMATCH || dp_edit_flow_reset_pending(&sl->ef)) {
+		reset_both(e, f, sl);
+		return false;
+	}
+	return true;
+}
+
+uint32_t dp_engine_edit_tick(struct dp_engine *e)
+{
+	uint32_t sent = 0;
+	if (e->slots_used == 0)
+		return 0;
+	uint64_t before = e->c.edit_frames_emitted;
+	for (uint32_t i = 0; i < e->n_slots; i++) {
+		struct dp_eslot *sl = &e->slots[i];
+		if (!sl->in_use)
+			continue;
+		uint64_t dl = dp_edit_next_deadline(&sl->ef);
+		if (dl != 0 && dl <= e->now_ns)
+			send_injected(e, sl->flow, sl);
+	}
+	e->c.edit = e->ectx.cnt;
+	sent = (uint32_t)(e->c.edit_frames_emitted - before);
+	return sent;
+}
+
+/* ------------------------------------------------------- responses */
+
+/* SMPP 5.0 additional_status_info_text (0x001D) naming the rule. */
+static uint32_t status_tlv(uint8_t *out, uint32_t cap, const char *rule)
+{
+	char txt[64];
+	int n = snprintf(txt, sizeof(txt), "smsfw: %s", rule[0] ? rule : "policy");
+	if (n < 0)
+		return 0;
+	uint32_t l = (uint32_t)n + 1; /* C-Octet string with its NUL */
+	if (l > sizeof(txt))
+		l = sizeof(txt);
+	if (4 + l > cap)
+		return 0;
+	out[0] = 0x00;
+	out[1] = 0x1d;
+	out[2] = (uint8_t)(l >> 8);
+	out[3] = (uint8_t)l;
+	memcpy(out + 4, txt, l - 1);
+	out[4 + l - 1] = 0;
+	return 4 + l;
+}
+
+static void queue_resp(struct dp_engine *e, const uint8_t *b, size_t n)
+{
+	if (e->n_inj >= DP_CALL_INJ || n > 128) {
+		e->c.edit_resp_failed++;
+		return;
+	}
+	memcpy(e->inj_buf + (size_t)e->n_inj * 128, b, n);
+	e->inj_len[e->n_inj++] = (uint16_t)n;
+}
+
+/* The response to a blocked request from the ESME. */
+static void build_resp(struct dp_engine *e, struct dp_flow *f, uint32_t cmd, uint32_t sqn)
+{
+	uint8_t b[128], tlv[80];
+	size_t n = 0;
+	int rc = SMPP_EINVAL;
+	uint32_t status = e->last.status;
+	uint32_t tl = 0;
+	if (f->sess.version >= 0x50)
+		tl = status_tlv(tlv, sizeof(tlv), e->last.rule);
+	struct smpp_view empty = { NULL, 0 };
+	struct smpp_view tv = { tlv, tl };
+	switch (cmd) {
+	case 0x00000004: /* submit_sm */
+	case 0x00000103: /* data_sm */
+		rc = smpp_encode_msgid_resp(cmd, sqn, status, empty, tv, b, sizeof(b), &n);
+		if (rc != SMPP_OK)
+			rc = smpp_encode_msgid_resp(cmd, sqn, status, empty, empty, b, sizeof(b), &n);
+		break;
+	case 0x00000021: /* submit_multi */
+		rc = smpp_encode_submit_multi_resp(sqn, status, empty, NULL, 0, b, sizeof(b), &n);
+		break;
+	case 0x00000001:
+	case 0x00000002:
+	case 0x00000009: { /* binds */
+		struct smpp_bind_resp_opts o;
+		memset(&o, 0, sizeof(o));
+		if (f->sess.version >= 0x50) {
+			o.sc_interface_version = 0x50;
+			if (tl > 5)
+				o.additional_status_info_text = (struct smpp_view){ tlv + 4, tl - 5 };
+		}
+		rc = smpp_encode_bind_resp(cmd, sqn, status, empty, &o, b, sizeof(b), &n);
+		break;
+	}
+	default:
+		break;
+	}
+	if (rc != SMPP_OK) {
+		e->c.edit_resp_failed++;
+		return;
+	}
+	queue_resp(e, b, n);
+}
+
+void dp_inline_pdu(struct dp_engine *e, struct dp_flow *f, enum dp_dir dir, const uint8_t *pdu,
+		   uint32_t len, uint32_t seq, unsigned flags)
+{
+	if (e->n_call >= DP_CALL_PDUS) {
+		e->c.edit_list_overflow++;
+		return;
+	}
+	struct dp_call_pdu *c = &e->call[e->n_call++];
+	bool from_esme = dir == f->esme_dir;
+	uint32_t full = rd32(pdu);
+	c->seq = seq;
+	c->len = (flags & DP_PDU_TRUNCATED) ? full : len;
+	c->dir = (uint8_t)dir;
+	c->verdict = DP_EDIT_PDU_PASS;
+	c->off = UINT32_MAX;
+	if (!(flags & DP_PDU_TRUNCATED) && e->call_used + len <= DP_CALL_BYTES) {
+		memcpy(e->call_buf + e->call_used, pdu, len);
+		c->off = e->call_used;
+		e->call_used += len;
+	}
+	if (!from_esme || e->monitor)
+		return;
+	uint32_t cmd = rd32(pdu + 4), sqn = rd32(pdu + 12);
+	if (f->unbind_inj && cmd == 0x80000006u) {
+		/* The ESME's answer to our unbind: the SMSC never asked. */
+		c->verdict = DP_EDIT_PDU_BLOCK;
+		return;
+	}
+	if (!e->last.set || e->last.verdict == DP_VERDICT_PASS)
+		return;
+	c->verdict = DP_EDIT_PDU_BLOCK;
+	e->c.edit_pdus_removed++;
+	build_resp(e, f, cmd, sqn);
+	if (e->last.category == DP_CAT_STANDING && !f->unbind_inj && f->sess.state == DP_SESS_BOUND) {
+		const struct dp_customer *cu = dp_engine_customer(e, f);
+		if (cu->standing == DP_STANDING_TERMINATED) {
+			/* A terminated customer's live session is unbound. */
+			uint8_t b[16];
+			size_t n = 0;
+			if (smpp_encode_empty(0x00000006u, 0x7ffffff0u, 0, b, sizeof(b), &n) ==
+			    SMPP_OK) {
+				queue_resp(e, b, n);
+				f->unbind_inj = 1;
+				e->c.edit_unbind_injected++;
+			}
+		}
+	}
+}
+
+/* ----------------------------------------------------------- frames */
+
+/* Bytes [seq, seq+len) of direction `dir` kept for this frame: this
+ * frame's PDUs, or the stream layer's partial PDU. */
+static const uint8_t *held_bytes(struct dp_engine *e, struct dp_flow *f, enum dp_dir dir,
+				 uint32_t seq, uint32_t len)
+{
+	for (uint32_t i = 0; i < e->n_call; i++) {
+		const struct dp_call_pdu *c = &e->call[i];
+		if (c->dir != dir || c->off == UINT32_MAX)
+			continue;
+		if (sdiff(seq, c->seq) >= 0 && sdiff(seq + len, c->seq + c->len) <= 0)
+			return e->call_buf + c->off + (seq - c->seq);
+	}
+	const struct dp_stream_dir *s = &f->dir[dir];
+	if (s->buf != DP_STREAM_NOBUF && sdiff(seq, s->pdu_seq) >= 0 &&
+	    sdiff(seq + len, s->pdu_seq + s->buf_len) <= 0)
+		return dp_pool_chunk(&e->pool, s->buf)->data + (seq - s->pdu_seq);
+	return NULL;
+}
+
+/* Emit a held range, PDU by PDU when it spans several. */
+static void emit_held(struct dp_engine *e, struct dp_flow *f, struct dp_eslot *sl,
+		      enum dp_dir dir, enum dp_edit_dir ed, const uint8_t *p,
+		      const struct dp_edit_pkt *pkt, const struct dp_edit_range *r, uint8_t keep)
+{
+	uint32_t seq = r->seq, left = r->len, out = r->out_seq;
+	while (left > 0) {
+		uint32_t n = left;
+		const uint8_t *b = held_bytes(e, f, dir, seq, n);
+		while (b == NULL && n > 1) {
+			/* Shrink to the end of the PDU that holds seq. */
+			uint32_t best = 0;
+			for (uint32_t i = 0; i < e->n_call; i++) {
+				const struct dp_call_pdu *c = &e->call[i];
+				if (c->dir == dir && c->off != UINT32_MAX && sdiff(seq, c->seq) >= 0 &&
+				    sdiff(seq, c->seq + c->len) < 0)
+					best = c->seq + c->len - seq;
+			}
+			if (best == 0 || best >= n)
+				break;
+			n = best;
+			b = held_bytes(e, f, dir, seq, n);
+		}
+		if (b == NULL)
+			return; /* not kept: the sender retransmits it */
+		int len = dp_edit_emit(&e->ectx, &sl->ef, ed, p, pkt, out, b, n,
+				       n == left ? keep : 0, e->out, sizeof(e->out));
+		if (len > 0)
+			tx_dir(e, sl, ed, e->out, (uint32_t)len);
+		seq += n;
+		out += n;
+		left -= n;
+	}
+}
+
+static uint32_t build_list(struct dp_engine *e, struct dp_flow *f, struct dp_eslot *sl,
+			   enum dp_dir dir, enum dp_edit_dir ed, struct dp_edit_pdu *pd, uint32_t cap)
+{
+	uint32_t rel = dp_edit_dir_release_seq(&sl->ef, ed), n = 0;
+	for (uint32_t i = 0; i < sl->ncarry[ed] && n < cap; i++)
+		if (sdiff(sl->carry[ed][i].seq + sl->carry[ed][i].len, rel) > 0)
+			pd[n++] = sl->carry[ed][i];
+	for (uint32_t i = 0; i < e->n_call && n < cap; i++) {
+		const struct dp_call_pdu *c = &e->call[i];
+		if (c->dir != dir || sdiff(c->seq + c->len, rel) <= 0)
+			continue;
+		if (n > 0 && sdiff(c->seq, pd[n - 1].seq) <= 0)
+			continue; /* already carried */
+		pd[n++] = (struct dp_edit_pdu){ c->seq, c->len, c->len, c->verdict };
+	}
+	const struct dp_stream_dir *s = &f->dir[dir];
+	if (n < cap && s->state == DP_STREAM_SYNCED && s->buf != DP_STREAM_NOBUF &&
+	    s->buf_len >= DP_SMPP_HDR_LEN && s->skip == 0) {
+		const uint8_t *h = dp_pool_chunk(&e->pool, s->buf)->data;
+		uint32_t l = rd32(h);
+		if (n == 0 || sdiff(s->pdu_seq, pd[n - 1].seq) > 0)
+			pd[n++] = (struct dp_edit_pdu){
+				s->pdu_seq, l, s->buf_len,
+				ed == DP_EDIT_E2S ? DP_EDIT_PDU_PENDING : DP_EDIT_PDU_PASS
+			};
+	}
+	return n;
+}
+
+static void keep_carry(struct dp_eslot *sl, enum dp_edit_dir ed, const struct dp_edit_pdu *pd,
+		       uint32_t n, struct dp_engine *e)
+{
+	uint32_t rel = dp_edit_dir_release_seq(&sl->ef, ed), k = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		if (pd[i].verdict == DP_EDIT_PDU_PENDING || pd[i].avail < pd[i].len)
+			continue; /* the stream layer describes it again */
+		if (sdiff(pd[i].seq + pd[i].len, rel) <= 0)
+			continue;
+		if (k >= DP_CARRY) {
+			e->c.edit_list_overflow++;
+			break;
+		}
+		sl->carry[ed][k++] = pd[i];
+	}
+	sl->ncarry[ed] = (uint16_t)k;
+}
+
+/* Does this frame leave something an unedited flow cannot handle? */
+static bool needs_edit(struct dp_engine *e, struct dp_flow *f, enum dp_dir dir)
+{
+	if (e->n_inj > 0)
+		return true;
+	for (uint32_t i = 0; i < e->n_call; i++)
+		if (e->call[i].verdict == DP_EDIT_PDU_BLOCK)
+			return true;
+	if (dir != f->esme_dir || e->monitor)
+		return false;
+	const struct dp_stream_dir *s = &f->dir[dir];
+	return s->state == DP_STREAM_SYNCED && (s->buf != DP_STREAM_NOBUF || s->n_ooo > 0);
+}
+
+static void start_dirs(struct dp_engine *e, struct dp_flow *f, struct dp_eslot *sl,
+		       const struct dp_inline_pre *pre)
+{
+	for (int d = 0; d < 2; d++) {
+		enum dp_edit_dir ed = d == f->esme_dir ? DP_EDIT_E2S : DP_EDIT_S2E;
+		const struct dp_stream_dir *s = &f->dir[d];
+		if (pre->at_boundary[d]) {
+			dp_edit_dir_start(&sl->ef, ed, pre->next_seq[d]);
+		} else if (ed == DP_EDIT_S2E && s->state == DP_STREAM_SYNCED) {
+			/* The SMSC's side: a partial PDU it already sent passes. */
+			dp_edit_dir_start(&sl->ef, ed,
+					  s->buf != DP_STREAM_NOBUF ? s->pdu_seq : s->next_seq);
+		}
+	}
+	(void)e;
+}
+
+enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_dir dir,
+			       const struct dp_frame *fr, const uint8_t *p, uint8_t *wp,
+			       uint32_t len, const struct dp_inline_pre *pre)
+{
+	if (f->edit_state == DP_EDIT_FS_RESET) {
+		e->c.edit_dead_frames++;
+		return DP_ACT_DROP;
+	}
+	struct dp_eslot *sl = slot_of(e, f);
+	if (sl == NULL) {
+		if (!needs_edit(e, f, dir))
+			return DP_ACT_FORWARD;
+		if (f->tcp_state == DP_TCP_CLOSED)
+			return DP_ACT_FORWARD;
+		sl = slot_alloc(e, f);
+		if (sl == NULL) {
+			e->c.edit_pool_empty++;
+			f->edit_state = DP_EDIT_FS_NOSLOT;
+			if (e->set->fail_edit_pool == DP_FAIL_CLOSED) {
+				/* The segment is dropped: the ESME resends it, and a
+				 * slot may be free by then. */
+				e->c.edit_pool_closed++;
+				e->c.edit_frames_dropped++;
+				return DP_ACT_DROP;
+			}
+			e->c.edit_pool_open++;
+			return DP_ACT_FORWARD;
+		}
+		start_dirs(e, f, sl, pre);
+	}
+	if (fr->tcp_flags & DP_TCP_SYN)
+		return DP_ACT_FORWARD; /* a retransmitted SYN: nothing to map */
+
+	enum dp_edit_dir ed = dir == f->esme_dir ? DP_EDIT_E2S : DP_EDIT_S2E;
+	struct dp_edit_pkt pkt;
+	uint8_t *l3 = (uint8_t *)(uintptr_t)(p + fr->l3_off);
+	if (dp_edit_pkt_parse(&pkt, l3, len - fr->l3_off) != DP_EDIT_OK)
+		return DP_ACT_FORWARD;
+
+	/* Responses for this frame's blocked PDUs, then the segment. */
+	for (uint32_t i = 0; i < e->n_inj; i++) {
+		if (dp_edit_inject(&e->ectx, &sl->ef, e->inj_buf + (size_t)i * 128, e->inj_len[i],
+				   e->now_ns) == DP_EDIT_OK)
+			e->c.edit_resp_injected++;
+		else
+			e->c.edit_resp_failed++;
+	}
+	struct dp_edit_pdu pd[DP_CALL_PDUS + DP_CARRY + 1];
+	uint32_t npd = build_list(e, f, sl, dir, ed, pd, DP_CALL_PDUS + DP_CARRY + 1);
+	struct dp_edit_seg seg = { fr->seq, fr->ack, fr->payload_len, fr->tcp_flags };
+	struct dp_edit_out out;
+	dp_edit_segment(&e->ectx, &sl->ef, ed, &seg, pd, npd, e->now_ns, &out);
+	keep_carry(sl, ed, pd, npd, e);
+
+	if ((out.action & DP_EDIT_ACT_RESET_BOTH) || dp_edit_flow_reset_pending(&sl->ef)) {
+		reset_both(e, f, sl);
+		return DP_ACT_DROP;
+	}
+	if (ed == DP_EDIT_S2E && out.action != 0)
+		dp_edit_tmpl_save(&sl->ef, ed, p, &pkt);
+	else if (ed == DP_EDIT_E2S)
+		dp_edit_tmpl_save(&sl->ef, ed, p, &pkt);
+
+	enum dp_action act = DP_ACT_DROP;
+	uint8_t fin = fr->tcp_flags & DP_TCP_FIN;
+	if (out.action == 0) {
+		e->c.edit_frames_dropped++;
+	} else if (out.action & DP_EDIT_ACT_RST) {
+		int n = dp_edit_emit(&e->ectx, &sl->ef, ed, p, &pkt, out.hdr_seq, NULL, 0,
+				     DP_EDIT_TCP_RST, e->out, sizeof(e->out));
+		if (n > 0)
+			tx_dir(e, sl, ed, e->out, (uint32_t)n);
+	} else if (out.n == 0) {
+		/* Header only (an ACK, or a FIN, or the probe for the SMSC's ACK). */
+		uint8_t keep = (out.action & DP_EDIT_ACT_FIN) ? DP_EDIT_TCP_FIN : 0;
+		if (wp != NULL && fr->payload_len == 0 && (fin != 0) == (keep != 0)) {
+			struct dp_edit_pkt wpkt;
+			dp_edit_pkt_parse(&wpkt, wp + fr->l3_off, len - fr->l3_off);
+			dp_edit_pkt_rewrite(&e->ectx, &sl->ef, ed, &wpkt, out.hdr_seq);
+			e->c.edit_frames_rewritten++;
+			act = DP_ACT_FORWARD;
+		} else {
+			int n = dp_edit_emit(&e->ectx, &sl->ef, ed, p, &pkt, out.hdr_seq, NULL, 0,
+					     keep, e->out, sizeof(e->out));
+			if (n > 0)
+				tx_dir(e, sl, ed, e->out, (uint32_t)n);
+		}
+	} else if (out.n == 1 && out.r[0].src == DP_EDIT_SRC_SEG && out.r[0].seq == fr->seq &&
+		   out.r[0].len == fr->payload_len && wp != NULL &&
+		   (fin != 0) == ((out.action & DP_EDIT_ACT_FIN) != 0)) {
+		/* The whole segment, unchanged but for seq/ack/SACK. */
+		struct dp_edit_pkt wpkt;
+		dp_edit_pkt_parse(&wpkt, wp + fr->l3_off, len - fr->l3_off);
+		dp_edit_pkt_rewrite(&e->ectx, &sl->ef, ed, &wpkt, out.r[0].out_seq);
+		e->c.edit_frames_rewritten++;
+		act = DP_ACT_FORWARD;
+	} else {
+		for (uint32_t i = 0; i < out.n; i++) {
+			const struct dp_edit_range *r = &out.r[i];
+			uint8_t keep = (i + 1 == out.n && (out.action & DP_EDIT_ACT_FIN))
+					       ? DP_EDIT_TCP_FIN : 0;
+			if (r->src == DP_EDIT_SRC_INJ) {
+				if (!send_injected(e, f, sl))
+					return DP_ACT_DROP;
+			} else if (r->src == DP_EDIT_SRC_SEG) {
+				int n = dp_edit_emit(&e->ectx, &sl->ef, ed, p, &pkt, r->out_seq,
+						     fr->payload + (r->seq - fr->seq), r->len, keep,
+						     e->out, sizeof(e->out));
+				if (n > 0)
+					tx_dir(e, sl, ed, e->out, (uint32_t)n);
+			} else {
+				emit_held(e, f, sl, dir, ed, p, &pkt, r, keep);
+			}
+		}
+	}
+	if (act == DP_ACT_FORWARD && (e->set->test_impair & DP_IMPAIR_DUP_BLOCK) && ed == DP_EDIT_E2S &&
+	    out.removed > 0 && wp != NULL) {
+		/* test only: the frame that lost a blocked PDU arrives twice */
+		tx_dir(e, sl, ed, wp, len);
+		e->c.impair_duplicated++;
+	}
+	if (!send_injected(e, f, sl))
+		return act;
+	if (dp_edit_flow_done(&sl->ef))
+		slot_release(e, f, DP_EDIT_FS_DONE);
+	return act;
+}
+
+/* ----------------------------------------------------- restart probe */
+
+bool dp_inline_probe(struct dp_engine *e, struct dp_flow *f, enum dp_dir dir,
+		     const struct dp_frame *fr, const uint8_t *p, uint32_t len)
+{
+	if (f->probe_segs == 0)
+		dp_edit_probe_init(&f->probe);
+	if (f->probe_segs >= 4096 || (fr->tcp_flags & (DP_TCP_SYN | DP_TCP_RST)))
+		return false;
+	f->probe_segs++;
+	enum dp_edit_dir ed = dir == f->esme_dir ? DP_EDIT_E2S : DP_EDIT_S2E;
+	struct dp_edit_seg seg = { fr->seq, fr->ack, fr->payload_len, fr->tcp_flags };
+	if (dp_edit_probe_segment(&e->ectx, &f->probe, ed, &seg) != DP_EDIT_EMISMATCH)
+		return false;
+	/* Sequence spaces that an edit before a restart made different: reset
+	 * both ends at the points each of them expects. */
+	struct dp_edit_flow *tmp = &e->slots_tmp;
+	dp_edit_flow_init(tmp);
+	struct dp_edit_pkt pkt;
+	if (dp_edit_pkt_parse(&pkt, (uint8_t *)(uintptr_t)(p + fr->l3_off), len - fr->l3_off) ==
+	    DP_EDIT_OK)
+		dp_edit_tmpl_save(tmp, ed, p, &pkt);
+	enum dp_edit_dir od = ed == DP_EDIT_E2S ? DP_EDIT_S2E : DP_EDIT_E2S;
+	/* Toward this frame's receiver: its last ACK is its rcv_nxt. */
+	uint32_t to_rcv = f->probe.ack[ed];
+	int n = dp_edit_build_seg(tmp, ed, to_rcv, fr->seq + fr->payload_len,
+				  DP_EDIT_TCP_RST | DP_EDIT_TCP_ACK, NULL, 0, e->out, sizeof(e->out));
+	if (n > 0)
+		tx(e, e->rx_pair, ed == DP_EDIT_E2S, e->out, (uint32_t)n);
+	/* Toward this frame's sender: its ACK field is its rcv_nxt. */
+	n = dp_edit_build_seg(tmp, od, fr->ack, to_rcv, DP_EDIT_TCP_RST | DP_EDIT_TCP_ACK, NULL, 0,
+			      e->out, sizeof(e->out));
+	if (n > 0)
+		tx(e, e->rx_pair, od == DP_EDIT_E2S, e->out, (uint32_t)n);
+	e->c.edit_probe_resets++;
+	RTE_LOG(NOTICE, USER1,
+		"smsfw: worker %u: flow picked up mid-stream was edited before a restart "
+		"(sequence spaces differ): reset toward both ends\n", e->id);
+	f->edit_state = DP_EDIT_FS_RESET;
+	return true;
+}
