@@ -15,7 +15,7 @@ fi
 
 pkgs=(
 	build-essential meson ninja-build pkg-config clang llvm lld
-	libdpdk-dev dpdk libhyperscan-dev liblmdb-dev lmdb-utils
+	libdpdk-dev dpdk dpdk-dev libhyperscan-dev liblmdb-dev lmdb-utils
 	libcmocka-dev libsmpp34-dev libpcap-dev libsodium-dev libicu-dev
 	libjansson-dev libinih-dev libyaml-dev libmicrohttpd-dev libbsd-dev
 	tshark tcpdump iproute2 ethtool nftables python3 tmux groff-base man-db systemd
