@@ -4,7 +4,7 @@
 Asserts the precision target (>= 99.5 %) on each corpus, and a recall floor
 that guards against regressions. The recall TARGET of the issue is 93 %; the
 measured recall (README.md) is below it, so the floor here is the honest
-measured level rounded down, not the target.
+measured level (92.5-92.9 %) less a small margin, not the target.
 
 usage: test_quality.py SMSFW_PATC RULES_DIR SMS_CORPUS_DIR
 """
@@ -15,7 +15,7 @@ import sys
 
 patc, rules, cdir = sys.argv[1:4]
 PRECISION = 0.995
-RECALL_FLOOR = 0.87
+RECALL_FLOOR = 0.91
 bad = 0
 for name in ("uci-dev.tsv", "smishing-dev.tsv"):
     path = os.path.join(cdir, name)
