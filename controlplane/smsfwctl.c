@@ -409,6 +409,99 @@ static int need_help(int argc, char **argv)
 	return 0;
 }
 
+/* One option of a command that becomes a field of the request's args. */
+enum field_kind {
+	F_STR,	   /* string as given */
+	F_TRUE,	   /* no argument: true */
+	F_UINT,	   /* integer >= 0 */
+	F_POS,	   /* integer > 0 */
+	F_LIST,	   /* "a,b" -> ["a","b"]; "" -> [] */
+	F_INTLIST, /* "1,2" -> [1,2]; "" -> [] */
+	F_YESNO,   /* yes|no -> boolean */
+	F_LOCAL,   /* not sent: the argument is stored in *local */
+};
+
+struct field {
+	const char *opt; /* --opt */
+	const char *key; /* args key */
+	enum field_kind kind;
+};
+
+#define FIELDS_MAX 16
+enum { PF_DONE = -1, PF_HELP = -2 };
+
+/* getopt_long over @p f (plus --help), each option stored into @p args.
+ * Returns PF_DONE (optind at the first positional argument), PF_HELP, or
+ * EXIT_USAGE after printing why; "bad option for @p what" names the command. */
+static int parse_fields(int argc, char **argv, const struct field *f, json_t *args,
+			const char **local, const char *what)
+{
+	struct option o[FIELDS_MAX + 2];
+	size_t n = 0;
+	int c;
+	long long v;
+
+	for (; f[n].opt && n < FIELDS_MAX; n++)
+		o[n] = (struct option){
+		    f[n].opt, f[n].kind == F_TRUE ? no_argument : required_argument, NULL, (int)n};
+	o[n] = (struct option){"help", no_argument, NULL, 'h'};
+	o[n + 1] = (struct option){NULL, 0, NULL, 0};
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", o, NULL)) != -1) {
+		if (c == 'h')
+			return PF_HELP;
+		if (c < 0 || (size_t)c >= n)
+			return usage_err("bad option for %s", what);
+		const struct field *e = &f[c];
+		json_t *val;
+		switch (e->kind) {
+		case F_STR:
+			val = json_string(optarg);
+			break;
+		case F_TRUE:
+			val = json_true();
+			break;
+		case F_UINT:
+		case F_POS:
+			if (!parse_ll(optarg, &v) || v < (e->kind == F_POS))
+				return usage_err("--%s needs a %s integer", e->opt,
+						 e->kind == F_POS ? "positive" : "non-negative");
+			val = json_integer(v);
+			break;
+		case F_LIST:
+		case F_INTLIST:
+			val = *optarg ? split_list(optarg, e->kind == F_INTLIST) : json_array();
+			if (!val)
+				return usage_err("bad list '%s'", optarg);
+			break;
+		case F_YESNO:
+			if (strcmp(optarg, "yes") && strcmp(optarg, "no"))
+				return usage_err("--%s takes yes or no", e->opt);
+			val = json_boolean(!strcmp(optarg, "yes"));
+			break;
+		default: /* F_LOCAL */
+			*local = optarg;
+			continue;
+		}
+		json_object_set_new(args, e->key, val);
+	}
+	return PF_DONE;
+}
+
+/* A command with subcommands: without one, or with --help, print @p help
+ * (exit 2 / 0); an unknown one is a usage error. Returns -1 to go on. */
+static int check_sub(const char *cmd, const char *sub, const char *const *subs, const char *help)
+{
+	if (sub && strcmp(sub, "--help") && strcmp(sub, "-h")) {
+		for (; *subs; subs++)
+			if (!strcmp(sub, *subs))
+				return -1;
+		return usage_err("unknown %s command '%s'", cmd, sub);
+	}
+	printf("%s%s", help, exit_doc);
+	return sub ? EXIT_OK : EXIT_USAGE;
+}
+
 /* ------------------------------------------------------------------------- */
 /* Commands                                                                  */
 /* ------------------------------------------------------------------------- */
@@ -550,10 +643,10 @@ static int cmd_top(int argc, char **argv)
 				size_t i;
 				printf("\ntop rules:\n");
 				json_array_foreach(tr, i, v)
-				printf("  rule %-10lld %-12s %-8s %lld\n", jint(v, "rule"),
-				       json_string_value(json_object_get(v, "category")),
-				       json_string_value(json_object_get(v, "verdict")),
-				       jint(v, "messages"));
+				    printf("  rule %-10lld %-12s %-8s %lld\n", jint(v, "rule"),
+					   json_string_value(json_object_get(v, "category")),
+					   json_string_value(json_object_get(v, "verdict")),
+					   jint(v, "messages"));
 			}
 			fflush(stdout);
 		}
@@ -579,102 +672,41 @@ static const char *const customer_cols[] = {"id",	  "standing", "violations", "r
 					    "bulk_optin", "senders",  NULL};
 
 /* Options shared by customers add / set. Returns the args object or NULL
- * after printing a usage error into *rc. */
+ * with the exit code in *rc (usage error, or EXIT_OK after --help). */
 static json_t *customer_fields(int argc, char **argv, const char *what, int *rc)
 {
-	static const struct option o[] = {
-	    {"rate", required_argument, NULL, 'r'},
-	    {"burst", required_argument, NULL, 'b'},
-	    {"sender-rate", required_argument, NULL, 'R'},
-	    {"sender-burst", required_argument, NULL, 'B'},
-	    {"senders", required_argument, NULL, 's'},
-	    {"ip-ranges", required_argument, NULL, 'i'},
-	    {"max-binds", required_argument, NULL, 'm'},
-	    {"binds-per-min", required_argument, NULL, 'p'},
-	    {"bulk", required_argument, NULL, 'k'},
-	    {"exempt-rules", required_argument, NULL, 'e'},
-	    {"exempt-categories", required_argument, NULL, 'E'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	static const struct field f[] = {
+	    {"rate", "rate", F_UINT},
+	    {"burst", "burst", F_UINT},
+	    {"sender-rate", "sender_rate", F_UINT},
+	    {"sender-burst", "sender_burst", F_UINT},
+	    {"senders", "senders", F_LIST},
+	    {"ip-ranges", "ip_ranges", F_LIST},
+	    {"max-binds", "max_binds", F_UINT},
+	    {"binds-per-min", "binds_per_min", F_UINT},
+	    {"bulk", "bulk_optin", F_YESNO},
+	    {"exempt-rules", "exempt_rules", F_INTLIST},
+	    {"exempt-categories", "exempt_categories", F_LIST},
+	    {NULL, NULL, 0},
 	};
 	json_t *args = json_object();
-	int c;
-	long long v;
+	char ctx[64];
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", o, NULL)) != -1) {
-		const char *key = NULL;
-		switch (c) {
-		case 'r':
-			key = "rate";
-			break;
-		case 'b':
-			key = "burst";
-			break;
-		case 'R':
-			key = "sender_rate";
-			break;
-		case 'B':
-			key = "sender_burst";
-			break;
-		case 'm':
-			key = "max_binds";
-			break;
-		case 'p':
-			key = "binds_per_min";
-			break;
-		case 's':
-		case 'i':
-		case 'e':
-		case 'E': {
-			json_t *l = *optarg ? split_list(optarg, c == 'e') : json_array();
-			if (!l) {
-				*rc = usage_err("bad list '%s'", optarg);
-				goto fail;
-			}
-			json_object_set_new(args,
-					    c == 's'   ? "senders"
-					    : c == 'i' ? "ip_ranges"
-					    : c == 'e' ? "exempt_rules"
-						       : "exempt_categories",
-					    l);
-			continue;
-		}
-		case 'k':
-			if (strcmp(optarg, "yes") && strcmp(optarg, "no")) {
-				*rc = usage_err("--bulk takes yes or no");
-				goto fail;
-			}
-			json_object_set_new(args, "bulk_optin",
-					    json_boolean(!strcmp(optarg, "yes")));
-			continue;
-		case 'h':
-			printf(
-			    "usage: smsfwctl customers %s ID [--rate N] [--burst N] [--sender-rate "
-			    "N]\n"
-			    "       [--sender-burst N] [--senders A,B] [--ip-ranges CIDR,..]\n"
-			    "       [--max-binds N] [--binds-per-min N] [--bulk yes|no]\n"
-			    "       [--exempt-rules ID,..] [--exempt-categories spam,..]\n\n"
-			    "Rates are messages per second (0 = unlimited). Empty lists clear.\n%s",
-			    what, exit_doc);
-			*rc = EXIT_OK;
-			goto fail;
-		default:
-			*rc = usage_err("bad option for customers %s", what);
-			goto fail;
-		}
-		if (!parse_ll(optarg, &v) || v < 0) {
-			*rc = usage_err("--%s needs a non-negative integer", o[c == 'r'	  ? 0
-									       : c == 'b' ? 1
-									       : c == 'R' ? 2
-									       : c == 'B' ? 3
-									       : c == 'm' ? 6
-											  : 7]
-										 .name);
-			goto fail;
-		}
-		json_object_set_new(args, key, json_integer(v));
+	snprintf(ctx, sizeof(ctx), "customers %s", what);
+	*rc = parse_fields(argc, argv, f, args, NULL, ctx);
+	if (*rc == PF_HELP) {
+		printf("usage: smsfwctl customers %s ID [--rate N] [--burst N] [--sender-rate "
+		       "N]\n"
+		       "       [--sender-burst N] [--senders A,B] [--ip-ranges CIDR,..]\n"
+		       "       [--max-binds N] [--binds-per-min N] [--bulk yes|no]\n"
+		       "       [--exempt-rules ID,..] [--exempt-categories spam,..]\n\n"
+		       "Rates are messages per second (0 = unlimited). Empty lists clear.\n%s",
+		       what, exit_doc);
+		*rc = EXIT_OK;
+		goto fail;
 	}
+	if (*rc != PF_DONE)
+		goto fail;
 	if (optind + 1 != argc) {
 		*rc = usage_err("customers %s needs exactly one ID", what);
 		goto fail;
@@ -689,21 +721,22 @@ fail:
 static int cmd_customers(int argc, char **argv)
 {
 	const char *sub = argc > 1 ? argv[1] : NULL;
-	int rc = EXIT_OK;
 
-	if (!sub || !strcmp(sub, "--help") || !strcmp(sub, "-h")) {
-		printf("usage: smsfwctl customers list|show|add|set|warn|suspend|resume|terminate "
-		       "...\n"
-		       "  list [--standing active|warned|suspended|terminated]\n"
-		       "  show ID      (--json keys: id, standing, violations, complaints_30d,\n"
-		       "                complaints_90d, history, ...)\n"
-		       "  add ID [FIELDS] / set ID FIELDS   (customers add --help for FIELDS)\n"
-		       "  warn|suspend|resume|terminate ID --reason TEXT [--force]\n"
-		       "     suspend confirms a suspension pending review; resume rejects it;\n"
-		       "     leaving 'terminated' needs --force.\n%s",
-		       exit_doc);
-		return sub ? EXIT_OK : EXIT_USAGE;
-	}
+	static const char *const subs[] = {"list",    "show",	"add",	     "set", "warn",
+					   "suspend", "resume", "terminate", NULL};
+	int rc =
+	    check_sub("customers", sub, subs,
+		      "usage: smsfwctl customers list|show|add|set|warn|suspend|resume|terminate "
+		      "...\n"
+		      "  list [--standing active|warned|suspended|terminated]\n"
+		      "  show ID      (--json keys: id, standing, violations, complaints_30d,\n"
+		      "                complaints_90d, history, ...)\n"
+		      "  add ID [FIELDS] / set ID FIELDS   (customers add --help for FIELDS)\n"
+		      "  warn|suspend|resume|terminate ID --reason TEXT [--force]\n"
+		      "     suspend confirms a suspension pending review; resume rejects it;\n"
+		      "     leaving 'terminated' needs --force.\n");
+	if (rc >= 0)
+		return rc;
 	argc--;
 	argv++;
 	if (!strcmp(sub, "list")) {
@@ -807,76 +840,44 @@ static int cmd_customers(int argc, char **argv)
 static int cmd_complaints(int argc, char **argv)
 {
 	const char *sub = argc > 1 ? argv[1] : NULL;
-	static const struct option o[] = {
-	    {"customer", required_argument, NULL, 'c'}, {"msisdn", required_argument, NULL, 'm'},
-	    {"text", required_argument, NULL, 't'},	{"source", required_argument, NULL, 's'},
-	    {"limit", required_argument, NULL, 'l'},	{"unmask", no_argument, NULL, 'u'},
-	    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0}};
-	if (!sub || !strcmp(sub, "--help") || !strcmp(sub, "-h") ||
-	    (strcmp(sub, "add") && strcmp(sub, "list"))) {
-		if (sub && strcmp(sub, "--help") && strcmp(sub, "-h"))
-			return usage_err("unknown complaints command '%s'", sub);
-		printf("usage: smsfwctl complaints add --customer ID --msisdn N [--text T] "
-		       "[--source 7726|email|...]\n"
-		       "       smsfwctl [--json] complaints list [--customer ID] [--limit N] "
-		       "[--unmask]\n\n"
-		       "A complaint links to the newest message from the customer to that\n"
-		       "subscriber in the 7 days before. More than 5 complaints in 30 days or\n"
-		       "more than 10 in 90 days is a violation.\n%s",
-		       exit_doc);
-		return sub ? EXIT_OK : EXIT_USAGE;
-	}
+	static const char *const subs[] = {"add", "list", NULL};
+	static const struct field f[] = {{"customer", "customer", F_STR},
+					 {"msisdn", "msisdn", F_STR},
+					 {"text", "text", F_STR},
+					 {"source", "source", F_STR},
+					 {"limit", "limit", F_POS},
+					 {"unmask", "unmask", F_TRUE},
+					 {NULL, NULL, 0}};
+	int rc = check_sub("complaints", sub, subs,
+			   "usage: smsfwctl complaints add --customer ID --msisdn N [--text T] "
+			   "[--source 7726|email|...]\n"
+			   "       smsfwctl [--json] complaints list [--customer ID] [--limit N] "
+			   "[--unmask]\n\n"
+			   "A complaint links to the newest message from the customer to that\n"
+			   "subscriber in the 7 days before. More than 5 complaints in 30 days or\n"
+			   "more than 10 in 90 days is a violation.\n");
+	if (rc >= 0)
+		return rc;
 	json_t *args = json_object();
-	int c;
-	long long v;
-	argc--;
-	argv++;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", o, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			json_object_set_new(args, "customer", json_string(optarg));
-			break;
-		case 'm':
-			json_object_set_new(args, "msisdn", json_string(optarg));
-			break;
-		case 't':
-			json_object_set_new(args, "text", json_string(optarg));
-			break;
-		case 's':
-			json_object_set_new(args, "source", json_string(optarg));
-			break;
-		case 'u':
-			json_object_set_new(args, "unmask", json_true());
-			break;
-		case 'l':
-			if (!parse_ll(optarg, &v) || v <= 0) {
-				json_decref(args);
-				return usage_err("--limit needs a positive integer");
-			}
-			json_object_set_new(args, "limit", json_integer(v));
-			break;
-		case 'h':
-			json_decref(args);
-			printf("usage: smsfwctl complaints %s (see smsfwctl complaints --help)\n%s",
-			       sub, exit_doc);
-			return EXIT_OK;
-		default:
-			json_decref(args);
-			return usage_err("bad option for complaints %s", sub);
-		}
+	char ctx[64];
+	snprintf(ctx, sizeof(ctx), "complaints %s", sub);
+	rc = parse_fields(argc - 1, argv + 1, f, args, NULL, ctx);
+	if (rc == PF_HELP) {
+		printf("usage: smsfwctl complaints %s (see smsfwctl complaints --help)\n%s", sub,
+		       exit_doc);
+		rc = EXIT_OK;
+	} else if (rc == PF_DONE && optind != argc - 1) {
+		rc = usage_err("complaints %s takes no positional arguments", sub);
+	} else if (rc == PF_DONE && !strcmp(sub, "add") &&
+		   (!json_object_get(args, "customer") || !json_object_get(args, "msisdn"))) {
+		rc = usage_err("complaints add needs --customer and --msisdn");
 	}
-	if (optind != argc) {
+	if (rc != PF_DONE) {
 		json_decref(args);
-		return usage_err("complaints %s takes no positional arguments", sub);
+		return rc;
 	}
-	if (!strcmp(sub, "add")) {
-		if (!json_object_get(args, "customer") || !json_object_get(args, "msisdn")) {
-			json_decref(args);
-			return usage_err("complaints add needs --customer and --msisdn");
-		}
+	if (!strcmp(sub, "add"))
 		return run("complaints.add", args, NULL, stdout);
-	}
 	static const char *const cols[] = {"id",     "time",	   "customer", "msisdn",
 					   "source", "message_id", "text",     NULL};
 	return run("complaints.list", args, cols, stdout);
@@ -886,19 +887,20 @@ static int cmd_complaints(int argc, char **argv)
 static int cmd_evidence_events(int argc, char **argv, bool evidence)
 {
 	const char *sub = argc > 1 ? argv[1] : NULL;
-	static const struct option o[] = {{"customer", required_argument, NULL, 'c'},
-					  {"msisdn", required_argument, NULL, 'm'},
-					  {"complaint", required_argument, NULL, 'C'},
-					  {"around", required_argument, NULL, 'a'},
-					  {"hours", required_argument, NULL, 'H'},
-					  {"count", required_argument, NULL, 'n'},
-					  {"since", required_argument, NULL, 's'},
-					  {"until", required_argument, NULL, 'U'},
-					  {"output", required_argument, NULL, 'o'},
-					  {"unmask", no_argument, NULL, 'u'},
-					  {"help", no_argument, NULL, 'h'},
-					  {NULL, 0, NULL, 0}};
-	const char *subs0 = evidence ? "show" : "tail", *subs1 = "export";
+	const char *cmd = evidence ? "evidence" : "events";
+	static const char *const subs_e[] = {"show", "export", NULL};
+	static const char *const subs_v[] = {"tail", "export", NULL};
+	static const struct field f[] = {{"customer", "customer", F_STR},
+					 {"msisdn", "msisdn", F_STR},
+					 {"complaint", "complaint", F_UINT},
+					 {"around", "around", F_UINT},
+					 {"hours", "hours", F_UINT},
+					 {"count", "limit", F_UINT},
+					 {"since", "since", F_UINT},
+					 {"until", "until", F_UINT},
+					 {"output", NULL, F_LOCAL},
+					 {"unmask", "unmask", F_TRUE},
+					 {NULL, NULL, 0}};
 	const char *help_e =
 	    "usage: smsfwctl [--json] evidence show|export (--complaint ID | --customer ID "
 	    "--msisdn N)\n"
@@ -914,80 +916,26 @@ static int cmd_evidence_events(int argc, char **argv, bool evidence)
 	    "                [--unmask] [--output FILE]\n\n"
 	    "The message log: time, customer, sender, masked destination, content hash,\n"
 	    "verdict, category, rule. export writes JSON lines.\n";
-
-	if (!sub || !strcmp(sub, "--help") || !strcmp(sub, "-h") ||
-	    (strcmp(sub, subs0) && strcmp(sub, subs1))) {
-		if (sub && strcmp(sub, "--help") && strcmp(sub, "-h"))
-			return usage_err("unknown %s command '%s'",
-					 evidence ? "evidence" : "events", sub);
-		printf("%s%s", evidence ? help_e : help_v, exit_doc);
-		return sub ? EXIT_OK : EXIT_USAGE;
-	}
+	int rc = check_sub(cmd, sub, evidence ? subs_e : subs_v, evidence ? help_e : help_v);
+	if (rc >= 0)
+		return rc;
 	bool export = !strcmp(sub, "export");
 	const char *output = NULL;
 	json_t *args = json_object();
-	int c;
-	long long v;
+	char ctx[64];
+	snprintf(ctx, sizeof(ctx), "%s %s", cmd, sub);
 	argc--;
 	argv++;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", o, NULL)) != -1) {
-		const char *ikey = NULL;
-		switch (c) {
-		case 'c':
-			json_object_set_new(args, "customer", json_string(optarg));
-			continue;
-		case 'm':
-			json_object_set_new(args, "msisdn", json_string(optarg));
-			continue;
-		case 'o':
-			output = optarg;
-			continue;
-		case 'u':
-			json_object_set_new(args, "unmask", json_true());
-			continue;
-		case 'C':
-			ikey = "complaint";
-			break;
-		case 'a':
-			ikey = "around";
-			break;
-		case 'H':
-			ikey = "hours";
-			break;
-		case 'n':
-			ikey = "limit";
-			break;
-		case 's':
-			ikey = "since";
-			break;
-		case 'U':
-			ikey = "until";
-			break;
-		case 'h':
-			json_decref(args);
-			printf("%s%s", evidence ? help_e : help_v, exit_doc);
-			return EXIT_OK;
-		default:
-			json_decref(args);
-			return usage_err("bad option for %s %s", evidence ? "evidence" : "events",
-					 sub);
-		}
-		if (!parse_ll(optarg, &v) || v < 0) {
-			json_decref(args);
-			return usage_err("--%s needs a non-negative integer", o[c == 'C'   ? 2
-										: c == 'a' ? 3
-										: c == 'H' ? 4
-										: c == 'n' ? 5
-										: c == 's' ? 6
-											   : 7]
-										  .name);
-		}
-		json_object_set_new(args, ikey, json_integer(v));
+	rc = parse_fields(argc, argv, f, args, &output, ctx);
+	if (rc == PF_HELP) {
+		printf("%s%s", evidence ? help_e : help_v, exit_doc);
+		rc = EXIT_OK;
+	} else if (rc == PF_DONE && optind != argc) {
+		rc = usage_err("unexpected argument '%s'", argv[optind]);
 	}
-	if (optind != argc) {
+	if (rc != PF_DONE) {
 		json_decref(args);
-		return usage_err("unexpected argument '%s'", argv[optind]);
+		return rc;
 	}
 	FILE *out = stdout;
 	if (output && !(out = fopen(output, "w"))) {
@@ -1001,7 +949,6 @@ static int cmd_evidence_events(int argc, char **argv, bool evidence)
 	static const char *const cols[] = {"id",	  "time",    "customer", "sender",
 					   "destination", "verdict", "category", "rule_id",
 					   "text",	  NULL};
-	int rc;
 	if (evidence) {
 		json_t *resp = NULL;
 		/* Print the message list as a table in human mode. */
@@ -1042,62 +989,43 @@ static int cmd_evidence_events(int argc, char **argv, bool evidence)
 static int cmd_optouts(int argc, char **argv)
 {
 	const char *sub = argc > 1 ? argv[1] : NULL;
-	static const struct option o[] = {
-	    {"customer", required_argument, NULL, 'c'}, {"msisdn", required_argument, NULL, 'm'},
-	    {"sender", required_argument, NULL, 's'},	{"unmask", no_argument, NULL, 'u'},
-	    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0}};
-	if (!sub || !strcmp(sub, "--help") || !strcmp(sub, "-h") ||
-	    (strcmp(sub, "list") && strcmp(sub, "add") && strcmp(sub, "remove"))) {
-		if (sub && strcmp(sub, "--help") && strcmp(sub, "-h"))
-			return usage_err("unknown optouts command '%s'", sub);
-		printf(
-		    "usage: smsfwctl [--json] optouts list [--customer ID] [--unmask]\n"
-		    "       smsfwctl optouts add|remove --customer ID --msisdn N [--sender S]\n\n"
-		    "Opt-outs learned from subscribers' STOP messages and added by hand.\n"
-		    "Without --sender an opt-out covers every sender of the customer.\n%s",
-		    exit_doc);
-		return sub ? EXIT_OK : EXIT_USAGE;
-	}
+	static const char *const subs[] = {"list", "add", "remove", NULL};
+	static const struct field f[] = {{"customer", "customer", F_STR},
+					 {"msisdn", "msisdn", F_STR},
+					 {"sender", "sender", F_STR},
+					 {"unmask", "unmask", F_TRUE},
+					 {NULL, NULL, 0}};
+	int rc =
+	    check_sub("optouts", sub, subs,
+		      "usage: smsfwctl [--json] optouts list [--customer ID] [--unmask]\n"
+		      "       smsfwctl optouts add|remove --customer ID --msisdn N [--sender S]\n\n"
+		      "Opt-outs learned from subscribers' STOP messages and added by hand.\n"
+		      "Without --sender an opt-out covers every sender of the customer.\n");
+	if (rc >= 0)
+		return rc;
 	json_t *args = json_object();
-	int c;
+	char ctx[64];
+	snprintf(ctx, sizeof(ctx), "optouts %s", sub);
 	argc--;
 	argv++;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", o, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			json_object_set_new(args, "customer", json_string(optarg));
-			break;
-		case 'm':
-			json_object_set_new(args, "msisdn", json_string(optarg));
-			break;
-		case 's':
-			json_object_set_new(args, "sender", json_string(optarg));
-			break;
-		case 'u':
-			json_object_set_new(args, "unmask", json_true());
-			break;
-		case 'h':
-			json_decref(args);
-			printf("usage: see smsfwctl optouts --help\n%s", exit_doc);
-			return EXIT_OK;
-		default:
-			json_decref(args);
-			return usage_err("bad option for optouts %s", sub);
-		}
+	rc = parse_fields(argc, argv, f, args, NULL, ctx);
+	if (rc == PF_HELP) {
+		printf("usage: see smsfwctl optouts --help\n%s", exit_doc);
+		rc = EXIT_OK;
+	} else if (rc == PF_DONE && optind != argc) {
+		rc = usage_err("unexpected argument '%s'", argv[optind]);
+	} else if (rc == PF_DONE && strcmp(sub, "list") &&
+		   (!json_object_get(args, "customer") || !json_object_get(args, "msisdn"))) {
+		rc = usage_err("optouts %s needs --customer and --msisdn", sub);
 	}
-	if (optind != argc) {
+	if (rc != PF_DONE) {
 		json_decref(args);
-		return usage_err("unexpected argument '%s'", argv[optind]);
+		return rc;
 	}
 	if (!strcmp(sub, "list")) {
 		static const char *const cols[] = {"customer", "subscriber", "sender",
 						   "source",   "time",	     NULL};
 		return run("optouts.list", args, cols, stdout);
-	}
-	if (!json_object_get(args, "customer") || !json_object_get(args, "msisdn")) {
-		json_decref(args);
-		return usage_err("optouts %s needs --customer and --msisdn", sub);
 	}
 	return run(!strcmp(sub, "add") ? "optouts.add" : "optouts.remove", args, NULL, stdout);
 }
@@ -1254,6 +1182,35 @@ static int cmd_config(int argc, char **argv)
 	return usage_err("unknown config command '%s'", sub);
 }
 
+static int cmd_evidence(int argc, char **argv)
+{
+	return cmd_evidence_events(argc, argv, true);
+}
+
+static int cmd_events(int argc, char **argv)
+{
+	return cmd_evidence_events(argc, argv, false);
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	usage_main(stdout);
+	return EXIT_OK;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} commands[] = {
+    {"status", cmd_status},	  {"top", cmd_top},
+    {"customers", cmd_customers}, {"complaints", cmd_complaints},
+    {"evidence", cmd_evidence},	  {"events", cmd_events},
+    {"optouts", cmd_optouts},	  {"rules", cmd_rules},
+    {"config", cmd_config},	  {"help", cmd_help},
+};
+
 /* ------------------------------------------------------------------------- */
 
 static void resolve_socket(const char *opt)
@@ -1317,28 +1274,13 @@ int main(int argc, char **argv)
 	int cargc = argc - optind;
 	char **cargv = argv + optind;
 
-	if (!strcmp(cmd, "status"))
-		rc = cmd_status(cargc, cargv);
-	else if (!strcmp(cmd, "top"))
-		rc = cmd_top(cargc, cargv);
-	else if (!strcmp(cmd, "customers"))
-		rc = cmd_customers(cargc, cargv);
-	else if (!strcmp(cmd, "complaints"))
-		rc = cmd_complaints(cargc, cargv);
-	else if (!strcmp(cmd, "evidence"))
-		rc = cmd_evidence_events(cargc, cargv, true);
-	else if (!strcmp(cmd, "events"))
-		rc = cmd_evidence_events(cargc, cargv, false);
-	else if (!strcmp(cmd, "optouts"))
-		rc = cmd_optouts(cargc, cargv);
-	else if (!strcmp(cmd, "rules"))
-		rc = cmd_rules(cargc, cargv);
-	else if (!strcmp(cmd, "config"))
-		rc = cmd_config(cargc, cargv);
-	else if (!strcmp(cmd, "help")) {
-		usage_main(stdout);
-		rc = EXIT_OK;
-	} else
+	rc = -1;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(cmd, commands[i].name)) {
+			rc = commands[i].fn(cargc, cargv);
+			break;
+		}
+	if (rc < 0)
 		rc = usage_err("unknown command '%s'", cmd);
 	if (G.fd >= 0)
 		close(G.fd);
