@@ -163,8 +163,9 @@ int pat_ruleset_compile_files(const char *const *paths, size_t n,
 /** Free a ruleset (NULL is fine). No scratch for it may still be in use. */
 void pat_ruleset_free(struct pat_ruleset *rs);
 
-/** Current compiled-blob format version. */
-#define PAT_BLOB_FORMAT 1
+/** Current compiled-blob format version (2: block-mode text databases
+ *  leave out whole-word rules, which the loader rebuilds from the rules). */
+#define PAT_BLOB_FORMAT 2
 /** Blob magic (first 8 bytes). */
 #define PAT_BLOB_MAGIC "SMSFWRS\0"
 

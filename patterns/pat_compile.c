@@ -1004,6 +1004,7 @@ static void *compile_worker(void *arg)
 
 static int compile_all(struct pat_ruleset *rs,
 		       struct exprset es[PAT_TARGET_COUNT][PAT_KIND_COUNT],
+		       struct exprset es_blk[PAT_TARGET_COUNT],
 		       int streaming, struct pat_error *err)
 {
 	struct compile_job jobs[PAT_TARGET_COUNT * PAT_KIND_COUNT * PAT_MODE_COUNT];
@@ -1016,12 +1017,16 @@ static int compile_all(struct pat_ruleset *rs,
 	for (unsigned t = 0; t < PAT_TARGET_COUNT; t++)
 		for (unsigned k = 0; k < PAT_KIND_COUNT; k++)
 			for (unsigned m = 0; m < PAT_MODE_COUNT; m++) {
-				if (es[t][k].n == 0)
+				/* block-mode regexes leave out the whole-word
+				 * rules (pat_words.c); streams keep them all */
+				struct exprset *e = m == PAT_MODE_BLOCK && k == PAT_KIND_RE
+					? &es_blk[t] : &es[t][k];
+				if (e->n == 0)
 					continue;
 				if (m == PAT_MODE_STREAM && (t >= PAT_STREAM_TARGETS || !streaming))
 					continue;
 				struct compile_job *j = &jobs[pool.n++];
-				j->e = &es[t][k];
+				j->e = e;
 				j->lit = k == PAT_KIND_LIT;
 				j->mode = m == PAT_MODE_STREAM ? HS_MODE_STREAM : HS_MODE_BLOCK;
 				j->db = &rs->db[t][k][m];
@@ -1071,6 +1076,7 @@ void pat_ruleset_free_parts(struct pat_ruleset *rs)
 	free(rs->scope_names);
 	free(rs->by_id);
 	free(rs->lit_rule);
+	pat_words_free(rs);
 }
 
 void pat_ruleset_free(struct pat_ruleset *rs)
@@ -1117,7 +1123,7 @@ int pat_ruleset_finish(struct pat_ruleset *rs)
 			    hs_stream_size(rs->db[t][k][PAT_MODE_STREAM], &sz) == HS_SUCCESS)
 				rs->stream_bytes += sz;
 		}
-	return PAT_OK;
+	return pat_words_build(rs);
 }
 
 int pat_rule_index(const struct pat_ruleset *rs, uint32_t rule_id)
@@ -1164,6 +1170,7 @@ int pat_ruleset_compile_sources(const struct pat_source *srcs, size_t n,
 	const struct pat_source **sorted = NULL;
 	struct pat_ruleset *rs = NULL;
 	struct exprset es[PAT_TARGET_COUNT][PAT_KIND_COUNT];
+	struct exprset es_blk[PAT_TARGET_COUNT];
 	struct litmap lm = { 0 };
 	struct pat_compile_opts defopts = { 0 };
 	int rc = PAT_OK;
@@ -1179,6 +1186,7 @@ int pat_ruleset_compile_sources(const struct pat_source *srcs, size_t n,
 		return PAT_ENOMEM;
 	memset(&p, 0, sizeof(p));
 	memset(es, 0, sizeof(es));
+	memset(es_blk, 0, sizeof(es_blk));
 	p.srcs = srcs;
 	p.n_srcs = n;
 	p.err = err;
@@ -1284,9 +1292,13 @@ int pat_ruleset_compile_sources(const struct pat_source *srcs, size_t n,
 				 PAT_SCOPE_NAME_MAX + 1, "%s", r->scope[k]);
 		if (r->r.is_list)
 			rc = add_list(&es[r->r.target][PAT_KIND_LIT], r, (unsigned)i, &lm);
-		else
+		else {
 			rc = exprset_add(&es[r->r.target][PAT_KIND_RE], r->re, 0,
 					 r->hs_flags, (unsigned)i, &r->pat_at);
+			if (!rc && !pat_words_rule(&r->r))
+				rc = exprset_add(&es_blk[r->r.target], r->re, 0,
+						 r->hs_flags, (unsigned)i, &r->pat_at);
+		}
 		if (rc)
 			goto fail;
 		rs->rules[i] = r->r;
@@ -1297,7 +1309,7 @@ int pat_ruleset_compile_sources(const struct pat_source *srcs, size_t n,
 	rs->lit_rule = lm.rule;
 	rs->n_lits = lm.n;
 	lm.rule = NULL;
-	rc = compile_all(rs, es, !opts->no_streaming, err);
+	rc = compile_all(rs, es, es_blk, !opts->no_streaming, err);
 	if (rc)
 		goto fail;
 	rc = pat_ruleset_finish(rs);
@@ -1308,6 +1320,7 @@ int pat_ruleset_compile_sources(const struct pat_source *srcs, size_t n,
 fail:
 	for (unsigned t = 0; t < PAT_TARGET_COUNT; t++) {
 		exprset_free(&es[t][PAT_KIND_RE], 0); /* regex bodies belong to prules */
+		exprset_free(&es_blk[t], 0);
 		exprset_free(&es[t][PAT_KIND_LIT], 1);
 	}
 	for (size_t i = 0; i < p.n_rules; i++)

@@ -63,6 +63,11 @@ struct pat_ruleset {
 	 * is the rule index of literal k. */
 	uint32_t *lit_rule;
 	uint32_t n_lits;
+	/* Whole-word rules of norm / norm-subst, matched by pat_words_scan
+	 * in block mode instead of Hyperscan (pat_words.c); rebuilt from the
+	 * rules' patterns by pat_ruleset_finish, never serialised. */
+	struct pat_words *words[2];
+	uint32_t n_word_rules;
 };
 
 /* Lookup id → index (binary search over a sorted index). */
@@ -87,6 +92,18 @@ unsigned pat_url_hosts(const char *text, size_t len, char *re_out,
 void pat_normalise_subst(char *s, size_t n);
 
 void pat_ruleset_free_parts(struct pat_ruleset *rs);
+
+/* Whole-word rules (pat_words.c). pat_words_rule: 1 if the rule is one
+ * (it then stays out of the block-mode Hyperscan database). build/free:
+ * the per-target tables. scan: calls cb(rule index) once per matching
+ * word rule (stamp[slot] == epoch marks a rule already reported; stamp
+ * holds n_word_rules entries); returns 1 if cb asked to stop. */
+int pat_words_rule(const struct pat_rule *r);
+int pat_words_build(struct pat_ruleset *rs);
+void pat_words_free(struct pat_ruleset *rs);
+int pat_words_scan(const struct pat_ruleset *rs, unsigned target,
+		   const char *txt, size_t n, uint32_t *stamp, uint32_t epoch,
+		   int (*cb)(unsigned rule, void *ctx), void *ctx);
 
 /* Build the id index and the stream size (compiler and loader). */
 int pat_ruleset_finish(struct pat_ruleset *rs);

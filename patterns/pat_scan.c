@@ -24,6 +24,8 @@ struct pat_scratch {
 	char url_lit[URL_CAP + 2];
 	char joined[CARRY_MAX + PAT_MAX_TEXT];
 	char addr[ADDR_MAX + 2];
+	uint32_t *word_stamp; /* per whole-word rule: last scan that hit it */
+	uint32_t word_epoch;
 };
 
 /* What a message has earned so far (kept in the stream state between parts). */
@@ -218,6 +220,12 @@ int pat_scratch_alloc(const struct pat_ruleset *rs, struct pat_scratch **out)
 	if (!s)
 		return PAT_ENOMEM;
 	s->rs = rs;
+	s->word_stamp = calloc(rs->n_word_rules ? rs->n_word_rules : 1,
+			       sizeof(uint32_t));
+	if (!s->word_stamp) {
+		free(s);
+		return PAT_ENOMEM;
+	}
 	for (unsigned t = 0; t < PAT_TARGET_COUNT; t++)
 		for (unsigned k = 0; k < PAT_KIND_COUNT; k++)
 			for (unsigned m = 0; m < PAT_MODE_COUNT; m++) {
@@ -246,6 +254,7 @@ void pat_scratch_free(struct pat_scratch *s)
 			if (s->live[t][k])
 				hs_close_stream(s->live[t][k], NULL, NULL, NULL);
 	hs_free_scratch(s->hs);
+	free(s->word_stamp);
 	free(s);
 }
 
@@ -299,8 +308,29 @@ static int scan_urls(const struct pat_ruleset *rs, struct pat_scratch *s,
 			  s->url_lit, ll, s, c);
 }
 
+static int word_hit(unsigned rule, void *ctx)
+{
+	return on_match(rule, 0, 0, 0, ctx);
+}
+
+/* The whole-word rules of a normalised target (block mode only: the
+ * streaming databases still hold them). */
+static void scan_words(const struct pat_ruleset *rs, struct pat_scratch *s,
+		       struct scan_ctx *c, unsigned t, const char *d, size_t n)
+{
+	if (!rs->words[t == PAT_TARGET_NORM ? 0 : 1])
+		return;
+	if (++s->word_epoch == 0) {
+		memset(s->word_stamp, 0, rs->n_word_rules * sizeof(uint32_t));
+		s->word_epoch = 1;
+	}
+	pat_words_scan(rs, t, d, n, s->word_stamp, s->word_epoch, word_hit, c);
+}
+
 static int need_norm(const struct pat_ruleset *rs, unsigned mode)
 {
+	if (mode == PAT_MODE_BLOCK && (rs->words[0] || rs->words[1]))
+		return 1;
 	for (unsigned t = PAT_TARGET_NORM; t <= PAT_TARGET_NORM_SUBST; t++)
 		for (unsigned k = 0; k < PAT_KIND_COUNT; k++)
 			if (rs->db[t][k][mode])
@@ -310,7 +340,8 @@ static int need_norm(const struct pat_ruleset *rs, unsigned mode)
 
 static int need_subst(const struct pat_ruleset *rs, unsigned mode)
 {
-	return rs->db[PAT_TARGET_NORM_SUBST][PAT_KIND_RE][mode] ||
+	return (mode == PAT_MODE_BLOCK && rs->words[1]) ||
+	       rs->db[PAT_TARGET_NORM_SUBST][PAT_KIND_RE][mode] ||
 	       rs->db[PAT_TARGET_NORM_SUBST][PAT_KIND_LIT][mode];
 }
 
@@ -344,12 +375,14 @@ int pat_scan_msg(const struct pat_ruleset *rs, struct pat_scratch *s,
 			for (unsigned k = 0; k < PAT_KIND_COUNT && !rc; k++)
 				rc = scan_block(rs->db[PAT_TARGET_NORM][k][PAT_MODE_BLOCK],
 						s->norm, nl, s, &c);
+			scan_words(rs, s, &c, PAT_TARGET_NORM, s->norm, nl);
 			if (!rc && need_subst(rs, PAT_MODE_BLOCK)) {
 				memcpy(s->subst, s->norm, nl);
 				pat_normalise_subst(s->subst, nl);
 				for (unsigned k = 0; k < PAT_KIND_COUNT && !rc; k++)
 					rc = scan_block(rs->db[PAT_TARGET_NORM_SUBST][k][PAT_MODE_BLOCK],
 							s->subst, nl, s, &c);
+				scan_words(rs, s, &c, PAT_TARGET_NORM_SUBST, s->subst, nl);
 			}
 		}
 		if (!rc)
