@@ -150,6 +150,11 @@ static inline uint32_t gen_conn_next_seq(struct gen_conn *c)
 int gen_conn_flush(struct gen_conn *c);
 /* Read what is there into the framer. >0 octets, 0 nothing more now, -1 EOF/error. */
 int gen_conn_fill(struct gen_conn *c);
+/* The next whole PDU read so far, into @v: true, or false when there is none
+ * (a framing error is said on stderr and sets c->dead). */
+bool gen_conn_pop(struct gen_conn *c, struct smpp_view *v);
+/* Stop polling @c on @epfd and close its socket (fd -1; buffers kept). */
+void gen_conn_close(struct gen_conn *c, int epfd);
 /* Encode a header-only PDU onto the write buffer. */
 int gen_conn_send_empty(struct gen_conn *c, uint32_t cmd, uint32_t seq, uint32_t status);
 /* Update EPOLLOUT interest after a flush. */

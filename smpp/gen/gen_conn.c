@@ -119,6 +119,26 @@ int gen_conn_fill(struct gen_conn *c)
 	return (int)n;
 }
 
+bool gen_conn_pop(struct gen_conn *c, struct smpp_view *v)
+{
+	int r = smpp_framer_pop(&c->fr, v);
+
+	if (r == SMPP_OK)
+		return true;
+	if (r != SMPP_AGAIN) {
+		fprintf(stderr, "smsfw-gen: framing error: %s\n", smpp_strerror(r));
+		c->dead = true;
+	}
+	return false;
+}
+
+void gen_conn_close(struct gen_conn *c, int epfd)
+{
+	epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	c->fd = -1;
+}
+
 int gen_conn_send_empty(struct gen_conn *c, uint32_t cmd, uint32_t seq, uint32_t status)
 {
 	uint8_t *p = gen_conn_reserve(c, SMPP_HDR_LEN);

@@ -337,9 +337,7 @@ static void esme_close(struct esme *e, struct esme_conn *c)
 		fprintf(stderr, "smsfw-gen: connection lost%s\n",
 			c->io.eof ? " (peer closed)" : "");
 	}
-	epoll_ctl(e->epfd, EPOLL_CTL_DEL, c->io.fd, NULL);
-	close(c->io.fd);
-	c->io.fd = -1;
+	gen_conn_close(&c->io, e->epfd);
 	c->closed = true;
 }
 
@@ -509,19 +507,13 @@ int gen_esme_run(const struct gen_opts *o)
 		for (int k = 0; k < n; k++) {
 			struct esme_conn *c = evs[k].data.ptr;
 			struct smpp_view v;
-			int r;
 
 			if (c->closed)
 				continue;
 			if (evs[k].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
 				gen_conn_fill(&c->io);
-				while ((r = smpp_framer_pop(&c->io.fr, &v)) == SMPP_OK)
+				while (gen_conn_pop(&c->io, &v))
 					esme_pdu(&e, c, v, now);
-				if (r != SMPP_AGAIN) {
-					fprintf(stderr, "smsfw-gen: framing error: %s\n",
-						smpp_strerror(r));
-					c->io.dead = true;
-				}
 			}
 			if (evs[k].events & EPOLLOUT)
 				gen_conn_flush(&c->io);

@@ -405,9 +405,7 @@ static void sess_close(struct smsc *s, struct sess *x)
 {
 	if (x->closed)
 		return;
-	epoll_ctl(s->epfd, EPOLL_CTL_DEL, x->io.fd, NULL);
-	close(x->io.fd);
-	x->io.fd = -1;
+	gen_conn_close(&x->io, s->epfd);
 	x->closed = true;
 }
 
@@ -542,7 +540,6 @@ int gen_smsc_run(const struct gen_opts *o)
 		now = gen_now_ns();
 		for (int k = 0; k < n; k++) {
 			struct smpp_view v;
-			int r;
 
 			x = evs[k].data.ptr;
 			if (!x) {
@@ -554,13 +551,8 @@ int gen_smsc_run(const struct gen_opts *o)
 				continue;
 			if (evs[k].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
 				gen_conn_fill(&x->io);
-				while ((r = smpp_framer_pop(&x->io.fr, &v)) == SMPP_OK)
+				while (gen_conn_pop(&x->io, &v))
 					smsc_pdu(&s, x, v, now);
-				if (r != SMPP_AGAIN) {
-					fprintf(stderr, "smsfw-gen: framing error: %s\n",
-						smpp_strerror(r));
-					x->io.dead = true;
-				}
 			}
 			if (evs[k].events & EPOLLOUT)
 				gen_conn_flush(&x->io);
