@@ -311,43 +311,68 @@ int cp_reader_generation(struct cp_reader *r, uint64_t *gen)
 	return st;
 }
 
-int cp_reader_customers_each(struct cp_reader *r, cp_customer_fn fn, void *arg, uint64_t *gen)
+/* One row of a reader walk: 0 to go on, else the status to stop with. */
+struct reader_row {
+	int (*row)(const MDB_val *k, const MDB_val *v, struct reader_row *w);
+	union {
+		cp_customer_fn customer;
+		cp_optout_fn optout;
+	} fn;
+	void *arg;
+};
+
+/* A user callback's stop value as a status: > 0 as is, < 0 CP_ERR_INVAL. */
+static int stop_status(int stop)
+{
+	return stop > 0 ? stop : stop < 0 ? CP_ERR_INVAL : 0;
+}
+
+/* Walk database @db in key order within one read transaction, the
+ * generation (when @gen) read in the same snapshot. */
+static int reader_walk(struct cp_reader *r, enum cp_db db, uint64_t *gen, struct reader_row *w)
 {
 	MDB_txn *txn;
 	MDB_cursor *cur;
 	MDB_val k, v;
-	struct cp_customer_rec rec;
 	int st, rc;
 
-	if (!r || !fn)
-		return CP_ERR_INVAL;
 	st = reader_txn(r, &txn);
 	if (st)
 		return st;
 	if (gen && (st = meta_u64(txn, r->dbi[CP_DBI_META], CP_META_GENERATION, gen)))
 		goto out;
-	if (mdb_cursor_open(txn, r->dbi[CP_DBI_CUSTOMERS], &cur)) {
+	if (mdb_cursor_open(txn, r->dbi[db], &cur)) {
 		st = CP_ERR_STORE;
 		goto out;
 	}
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		int stop;
-		st = cp_customer_from_val(&v, &rec);
-		if (st)
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		if ((st = w->row(&k, &v, w)))
 			break;
-		stop = fn(&rec, arg);
-		if (stop) {
-			st = stop > 0 ? stop : CP_ERR_INVAL;
-			break;
-		}
-	}
 	if (rc && rc != MDB_NOTFOUND)
 		st = CP_ERR_STORE;
 	mdb_cursor_close(cur);
 out:
 	mdb_txn_abort(txn);
 	return st;
+}
+
+static int customer_row(const MDB_val *k, const MDB_val *v, struct reader_row *w)
+{
+	struct cp_customer_rec rec;
+	int st = cp_customer_from_val(v, &rec);
+
+	(void)k;
+	return st ? st : stop_status(w->fn.customer(&rec, w->arg));
+}
+
+int cp_reader_customers_each(struct cp_reader *r, cp_customer_fn fn, void *arg, uint64_t *gen)
+{
+	struct reader_row w = {.row = customer_row, .fn.customer = fn, .arg = arg};
+
+	if (!r || !fn)
+		return CP_ERR_INVAL;
+	return reader_walk(r, CP_DBI_CUSTOMERS, gen, &w);
 }
 
 int cp_reader_customer_get(struct cp_reader *r, const char *id, size_t len,
@@ -373,51 +398,27 @@ int cp_reader_customer_get(struct cp_reader *r, const char *id, size_t len,
 	return st;
 }
 
+static int optout_row(const MDB_val *k, const MDB_val *v, struct reader_row *w)
+{
+	struct cp_optout_key key;
+	struct cp_optout_rec rec;
+
+	if (k->mv_size != sizeof(key) || v->mv_size < sizeof(rec))
+		return CP_ERR_FORMAT;
+	memcpy(&key, k->mv_data, sizeof(key));
+	memcpy(&rec, v->mv_data, sizeof(rec));
+	if (rec.schema > CP_SCHEMA_VERSION)
+		return CP_ERR_SCHEMA;
+	return stop_status(w->fn.optout(&key, &rec, w->arg));
+}
+
 int cp_reader_optouts_each(struct cp_reader *r, cp_optout_fn fn, void *arg, uint64_t *gen)
 {
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int st, rc;
+	struct reader_row w = {.row = optout_row, .fn.optout = fn, .arg = arg};
 
 	if (!r || !fn)
 		return CP_ERR_INVAL;
-	st = reader_txn(r, &txn);
-	if (st)
-		return st;
-	if (gen && (st = meta_u64(txn, r->dbi[CP_DBI_META], CP_META_GENERATION, gen)))
-		goto out;
-	if (mdb_cursor_open(txn, r->dbi[CP_DBI_OPTOUTS], &cur)) {
-		st = CP_ERR_STORE;
-		goto out;
-	}
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		struct cp_optout_key key;
-		struct cp_optout_rec rec;
-		int stop;
-		if (k.mv_size != sizeof(key) || v.mv_size < sizeof(rec)) {
-			st = CP_ERR_FORMAT;
-			break;
-		}
-		memcpy(&key, k.mv_data, sizeof(key));
-		memcpy(&rec, v.mv_data, sizeof(rec));
-		if (rec.schema > CP_SCHEMA_VERSION) {
-			st = CP_ERR_SCHEMA;
-			break;
-		}
-		stop = fn(&key, &rec, arg);
-		if (stop) {
-			st = stop > 0 ? stop : CP_ERR_INVAL;
-			break;
-		}
-	}
-	if (rc && rc != MDB_NOTFOUND)
-		st = CP_ERR_STORE;
-	mdb_cursor_close(cur);
-out:
-	mdb_txn_abort(txn);
-	return st;
+	return reader_walk(r, CP_DBI_OPTOUTS, gen, &w);
 }
 
 int cp_reader_ruleset_load(struct cp_reader *r, struct cp_ruleset_rec *hdr, void **blob,
