@@ -459,24 +459,37 @@ static void event_batch(struct client *c, const uint8_t *buf, uint32_t len)
 		event_flush(c);
 }
 
+/* Room for @p want more octets in c->buf, doubling from @p first up to @p max.
+ * 0, 1 when the buffer is already @p max, -1 when out of memory. */
+static int client_room(struct client *c, size_t want, size_t first, size_t max)
+{
+	size_t nc = c->cap ? c->cap * 2 : first;
+	uint8_t *nb;
+
+	if (c->cap - c->len >= want)
+		return 0;
+	if (nc > max)
+		nc = max;
+	if (nc <= c->cap)
+		return 1;
+	nb = realloc(c->buf, nc);
+	if (!nb)
+		return -1;
+	c->buf = nb;
+	c->cap = nc;
+	return 0;
+}
+
 static void event_read(struct client *c)
 {
 	for (;;) {
-		if (c->cap - c->len < 8192) {
-			size_t nc = c->cap ? c->cap * 2 : 2 * CP_EV_BATCH_MAX;
-			uint8_t *nb;
-			if (nc > 4 * CP_EV_BATCH_MAX)
-				nc = 4 * CP_EV_BATCH_MAX;
-			if (nc <= c->cap)
-				break;
-			nb = realloc(c->buf, nc);
-			if (!nb) {
-				client_close(c);
-				return;
-			}
-			c->buf = nb;
-			c->cap = nc;
+		int room = client_room(c, 8192, 2 * CP_EV_BATCH_MAX, 4 * CP_EV_BATCH_MAX);
+		if (room < 0) {
+			client_close(c);
+			return;
 		}
+		if (room > 0)
+			break;
 		ssize_t n = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
 		if (n == 0 ||
 		    (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
@@ -556,21 +569,12 @@ static void cli_handle_line(struct client *c, const char *line, size_t len)
 static void cli_read(struct client *c)
 {
 	for (;;) {
-		if (c->cap - c->len < 4096) {
-			size_t nc = c->cap ? c->cap * 2 : 16384;
-			uint8_t *nb;
-			if (nc > CLI_BUF_MAX) {
+		int room = client_room(c, 4096, 16384, CLI_BUF_MAX);
+		if (room) {
+			if (room > 0)
 				logm(L_WARN, "CLI request too long; closing");
-				client_close(c);
-				return;
-			}
-			nb = realloc(c->buf, nc);
-			if (!nb) {
-				client_close(c);
-				return;
-			}
-			c->buf = nb;
-			c->cap = nc;
+			client_close(c);
+			return;
 		}
 		ssize_t n = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
 		if (n == 0 ||
