@@ -503,24 +503,26 @@ static int cust_fn(struct cp_store *s, MDB_txn *txn, void *arg)
 	return cp_store_bump_generation(s, txn);
 }
 
-int cp_engine_customer_add(struct cp_engine *e, const char *id,
-			   const struct cp_customer_patch *patch)
+static int cust_write(struct cp_engine *e, const char *id, const struct cp_customer_patch *patch,
+		      bool add)
 {
-	struct cust_op o = {e, id, patch, true};
+	struct cust_op o = {e, id, patch, add};
 
 	if (!id_ok(id))
 		return CP_ERR_INVAL;
 	return cp_engine_write(e, cust_fn, &o);
 }
 
+int cp_engine_customer_add(struct cp_engine *e, const char *id,
+			   const struct cp_customer_patch *patch)
+{
+	return cust_write(e, id, patch, true);
+}
+
 int cp_engine_customer_set(struct cp_engine *e, const char *id,
 			   const struct cp_customer_patch *patch)
 {
-	struct cust_op o = {e, id, patch, false};
-
-	if (!id_ok(id))
-		return CP_ERR_INVAL;
-	return cp_engine_write(e, cust_fn, &o);
+	return cust_write(e, id, patch, false);
 }
 
 struct standing_op {
