@@ -280,6 +280,26 @@ static void print_object(FILE *f, json_t *o, int indent)
 	}
 }
 
+/* Field @p col of row @p x as print_scalar writes it (malloc'd, length in
+ * *len; NULL and 0 when out of memory). */
+static char *cell_text(json_t *x, const char *col, size_t *len)
+{
+	json_t *v = json_object_get(x, col);
+	char *s = NULL;
+	FILE *m = open_memstream(&s, len);
+
+	*len = 0;
+	if (!m)
+		return NULL;
+	print_scalar(m, v ? v : json_null());
+	if (fclose(m)) {
+		free(s);
+		*len = 0;
+		return NULL;
+	}
+	return s;
+}
+
 /* A table of @p cols from an array of objects. */
 static void print_table(FILE *f, json_t *a, const char *const *cols)
 {
@@ -294,12 +314,8 @@ static void print_table(FILE *f, json_t *a, const char *const *cols)
 	json_array_foreach(a, i, x)
 	{
 		for (size_t c = 0; c < nc; c++) {
-			char *s = NULL;
 			size_t sl;
-			FILE *m = open_memstream(&s, &sl);
-			print_scalar(m, json_object_get(x, cols[c]) ? json_object_get(x, cols[c])
-								    : json_null());
-			fclose(m);
+			char *s = cell_text(x, cols[c], &sl);
 			if ((int)sl > w[c])
 				w[c] = (int)sl > 60 ? 60 : (int)sl;
 			free(s);
@@ -310,13 +326,9 @@ static void print_table(FILE *f, json_t *a, const char *const *cols)
 	json_array_foreach(a, i, x)
 	{
 		for (size_t c = 0; c < nc; c++) {
-			char *s = NULL;
 			size_t sl;
-			FILE *m = open_memstream(&s, &sl);
-			print_scalar(m, json_object_get(x, cols[c]) ? json_object_get(x, cols[c])
-								    : json_null());
-			fclose(m);
-			fprintf(f, "%-*.*s%s", w[c], 60, s, c + 1 < nc ? "  " : "\n");
+			char *s = cell_text(x, cols[c], &sl);
+			fprintf(f, "%-*.*s%s", w[c], 60, s ? s : "", c + 1 < nc ? "  " : "\n");
 			free(s);
 		}
 	}
