@@ -118,7 +118,7 @@ static inline uint32_t gsm_ext_entry(uint8_t c2, struct smpp_text_info *info)
 		return UTF8_REPLACEMENT;
 	}
 	e = gsm_ext_utf8[c2];
-	return e ? e : gsm_base_utf8[c2];
+	return e ? e : gsm_dec256[c2] & ~GSM_SLOW;
 }
 
 /*
