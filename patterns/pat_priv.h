@@ -66,7 +66,8 @@ struct pat_ruleset {
 	/* Whole-word rules of norm / norm-subst, matched by pat_words_scan
 	 * in block mode instead of Hyperscan (pat_words.c); rebuilt from the
 	 * rules' patterns by pat_ruleset_finish, never serialised. */
-	struct pat_words *words[2];
+	struct pat_words *words;
+	uint8_t word_targets; /* bit 0: norm rules present, bit 1: norm-subst */
 	uint32_t n_word_rules;
 };
 
@@ -97,11 +98,12 @@ void pat_ruleset_free_parts(struct pat_ruleset *rs);
  * (it then stays out of the block-mode Hyperscan database). build/free:
  * the per-target tables. scan: calls cb(rule index) once per matching
  * word rule (stamp[slot] == epoch marks a rule already reported; stamp
- * holds n_word_rules entries); returns 1 if cb asked to stop. */
+ * holds n_word_rules entries); tables: bit 0 the norm rules, bit 1 the
+ * norm-subst rules; returns 1 if cb asked to stop. */
 int pat_words_rule(const struct pat_rule *r);
 int pat_words_build(struct pat_ruleset *rs);
 void pat_words_free(struct pat_ruleset *rs);
-int pat_words_scan(const struct pat_ruleset *rs, unsigned target,
+int pat_words_scan(const struct pat_ruleset *rs, unsigned tables,
 		   const char *txt, size_t n, uint32_t *stamp, uint32_t epoch,
 		   int (*cb)(unsigned rule, void *ctx), void *ctx);
 

@@ -313,23 +313,23 @@ static int word_hit(unsigned rule, void *ctx)
 	return on_match(rule, 0, 0, 0, ctx);
 }
 
-/* The whole-word rules of a normalised target (block mode only: the
- * streaming databases still hold them). */
+/* The whole-word rules (block mode only: the streaming databases still
+ * hold them). tables: bit 0 norm rules, bit 1 norm-subst rules. */
 static void scan_words(const struct pat_ruleset *rs, struct pat_scratch *s,
-		       struct scan_ctx *c, unsigned t, const char *d, size_t n)
+		       struct scan_ctx *c, unsigned tables, const char *d, size_t n)
 {
-	if (!rs->words[t == PAT_TARGET_NORM ? 0 : 1])
+	if (!(tables & rs->word_targets))
 		return;
 	if (++s->word_epoch == 0) {
 		memset(s->word_stamp, 0, rs->n_word_rules * sizeof(uint32_t));
 		s->word_epoch = 1;
 	}
-	pat_words_scan(rs, t, d, n, s->word_stamp, s->word_epoch, word_hit, c);
+	pat_words_scan(rs, tables, d, n, s->word_stamp, s->word_epoch, word_hit, c);
 }
 
 static int need_norm(const struct pat_ruleset *rs, unsigned mode)
 {
-	if (mode == PAT_MODE_BLOCK && (rs->words[0] || rs->words[1]))
+	if (mode == PAT_MODE_BLOCK && rs->word_targets)
 		return 1;
 	for (unsigned t = PAT_TARGET_NORM; t <= PAT_TARGET_NORM_SUBST; t++)
 		for (unsigned k = 0; k < PAT_KIND_COUNT; k++)
@@ -340,7 +340,7 @@ static int need_norm(const struct pat_ruleset *rs, unsigned mode)
 
 static int need_subst(const struct pat_ruleset *rs, unsigned mode)
 {
-	return (mode == PAT_MODE_BLOCK && rs->words[1]) ||
+	return (mode == PAT_MODE_BLOCK && (rs->word_targets & 2u)) ||
 	       rs->db[PAT_TARGET_NORM_SUBST][PAT_KIND_RE][mode] ||
 	       rs->db[PAT_TARGET_NORM_SUBST][PAT_KIND_LIT][mode];
 }
@@ -375,14 +375,22 @@ int pat_scan_msg(const struct pat_ruleset *rs, struct pat_scratch *s,
 			for (unsigned k = 0; k < PAT_KIND_COUNT && !rc; k++)
 				rc = scan_block(rs->db[PAT_TARGET_NORM][k][PAT_MODE_BLOCK],
 						s->norm, nl, s, &c);
-			scan_words(rs, s, &c, PAT_TARGET_NORM, s->norm, nl);
 			if (!rc && need_subst(rs, PAT_MODE_BLOCK)) {
 				memcpy(s->subst, s->norm, nl);
 				pat_normalise_subst(s->subst, nl);
+				/* nothing substituted (most texts): one word
+				 * pass serves both targets */
+				if (memcmp(s->subst, s->norm, nl) == 0) {
+					scan_words(rs, s, &c, 3u, s->norm, nl);
+				} else {
+					scan_words(rs, s, &c, 1u, s->norm, nl);
+					scan_words(rs, s, &c, 2u, s->subst, nl);
+				}
 				for (unsigned k = 0; k < PAT_KIND_COUNT && !rc; k++)
 					rc = scan_block(rs->db[PAT_TARGET_NORM_SUBST][k][PAT_MODE_BLOCK],
 							s->subst, nl, s, &c);
-				scan_words(rs, s, &c, PAT_TARGET_NORM_SUBST, s->subst, nl);
+			} else {
+				scan_words(rs, s, &c, 1u, s->norm, nl);
 			}
 		}
 		if (!rc)

@@ -32,17 +32,20 @@
 #define BOUND '\x01' /* \b while expanding */
 
 struct pat_word_var {
-	uint32_t next;      /* chain in the bucket, UINT32_MAX ends */
-	uint32_t hash;      /* of the first word */
-	uint32_t rule;      /* rule index */
-	uint32_t slot;      /* dense word-rule number (dedupe stamps) */
-	uint16_t len;       /* whole string */
+	uint32_t hash;      /* key: first word, or first and second word */
 	uint16_t first_len; /* first word run */
+	uint8_t multi;      /* more than one word run */
+	uint8_t tmask;      /* 1: a norm rule, 2: a norm-subst rule */
+	uint16_t len;       /* whole string */
+	uint32_t slot;      /* dense word-rule number (dedupe stamps) */
+	uint32_t rule;      /* rule index */
 	uint32_t off;       /* into arena */
 };
 
+/* Both targets in one table (one probe per word). Variants are grouped by
+ * bucket: bucket b owns var[start[b] .. start[b + 1]). */
 struct pat_words {
-	uint32_t *bucket; /* head index per bucket, UINT32_MAX empty */
+	uint32_t *start; /* mask + 2 entries */
 	uint32_t mask;
 	struct pat_word_var *var;
 	uint32_t n_var, cap_var;
@@ -50,10 +53,25 @@ struct pat_words {
 	size_t arena_len, arena_cap;
 };
 
-static int is_word(unsigned char c)
+/* Hyperscan's \w without UCP: [0-9A-Za-z_] */
+static const unsigned char word_tab[256] = {
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+	['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['_'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+	['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+	['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+	['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+	['y'] = 1, ['z'] = 1,
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+	['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
+	['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+	['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+	['Y'] = 1, ['Z'] = 1,
+};
+
+static inline int is_word(unsigned char c)
 {
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-	       (c >= 'A' && c <= 'Z') || c == '_';
+	return word_tab[c];
 }
 
 static uint32_t hash_bytes(const char *p, size_t n)
@@ -62,6 +80,12 @@ static uint32_t hash_bytes(const char *p, size_t n)
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ (unsigned char)p[i]) * 16777619u;
 	return h;
+}
+
+/* Key of a string of several words: its first two word runs. */
+static inline uint32_t mix(uint32_t h1, uint32_t h2)
+{
+	return (h1 * 0x9e3779b1u) ^ h2;
 }
 
 /* ------------------------------------------------------------------ */
@@ -298,7 +322,7 @@ static void words_free(struct pat_words *w)
 {
 	if (!w)
 		return;
-	free(w->bucket);
+	free(w->start);
 	free(w->var);
 	free(w->arena);
 	free(w);
@@ -306,15 +330,14 @@ static void words_free(struct pat_words *w)
 
 void pat_words_free(struct pat_ruleset *rs)
 {
-	for (unsigned t = 0; t < 2; t++) {
-		words_free(rs->words[t]);
-		rs->words[t] = NULL;
-	}
+	words_free(rs->words);
+	rs->words = NULL;
+	rs->word_targets = 0;
 	rs->n_word_rules = 0;
 }
 
 static int words_add(struct pat_words *w, const char *s, size_t n,
-		     uint32_t rule, uint32_t slot)
+		     uint32_t rule, uint32_t slot, uint8_t tmask)
 {
 	struct pat_word_var *v;
 	size_t fl = 0;
@@ -341,14 +364,39 @@ static int words_add(struct pat_words *w, const char *s, size_t n,
 		fl++;
 	v = &w->var[w->n_var++];
 	v->hash = hash_bytes(s, fl);
+	v->multi = fl < n;
+	if (v->multi) {
+		size_t b = fl, e;
+		while (b < n && !is_word((unsigned char)s[b]))
+			b++;
+		e = b;
+		while (e < n && is_word((unsigned char)s[e]))
+			e++;
+		v->hash = mix(v->hash, hash_bytes(s + b, e - b));
+	}
 	v->rule = rule;
 	v->slot = slot;
 	v->len = (uint16_t)n;
 	v->first_len = (uint16_t)fl;
+	v->tmask = tmask;
 	v->off = (uint32_t)w->arena_len;
 	memcpy(w->arena + w->arena_len, s, n);
 	w->arena_len += n;
 	return PAT_OK;
+}
+
+static int cmp_var(const void *x, const void *y, void *ctx)
+{
+	const struct pat_word_var *a = x, *b = y;
+	uint32_t m = *(const uint32_t *)ctx;
+	uint32_t ba = a->hash & m, bb = b->hash & m;
+
+	if (ba != bb)
+		return ba < bb ? -1 : 1;
+	/* stable within a bucket: rule order, then expansion order */
+	if (a->rule != b->rule)
+		return a->rule < b->rule ? -1 : 1;
+	return a->off < b->off ? -1 : a->off > b->off;
 }
 
 static int words_index(struct pat_words *w)
@@ -357,17 +405,15 @@ static int words_index(struct pat_words *w)
 
 	while (nb < 2 * w->n_var)
 		nb *= 2;
-	w->bucket = malloc(nb * sizeof(uint32_t));
-	if (!w->bucket)
-		return PAT_ENOMEM;
-	memset(w->bucket, 0xff, nb * sizeof(uint32_t));
 	w->mask = nb - 1;
-	/* insert back to front so a chain lists variants in rule order */
-	for (uint32_t i = w->n_var; i-- > 0;) {
-		uint32_t b = w->var[i].hash & w->mask;
-		w->var[i].next = w->bucket[b];
-		w->bucket[b] = i;
-	}
+	w->start = calloc((size_t)nb + 1, sizeof(uint32_t));
+	if (!w->start)
+		return PAT_ENOMEM;
+	qsort_r(w->var, w->n_var, sizeof(*w->var), cmp_var, &w->mask);
+	for (uint32_t i = 0; i < w->n_var; i++)
+		w->start[(w->var[i].hash & w->mask) + 1]++;
+	for (uint32_t b = 0; b < nb; b++)
+		w->start[b + 1] += w->start[b];
 	return PAT_OK;
 }
 
@@ -379,74 +425,95 @@ int pat_words_build(struct pat_ruleset *rs)
 	for (uint32_t i = 0; i < rs->n_rules && !rc; i++) {
 		const struct pat_rule *r = &rs->rules[i];
 		struct strset s;
-		unsigned t;
+		uint8_t tm;
 
 		if (expand_rule(r, &s))
 			continue;
-		t = r->target == PAT_TARGET_NORM ? 0 : 1;
-		if (!rs->words[t]) {
-			rs->words[t] = calloc(1, sizeof(struct pat_words));
-			if (!rs->words[t]) {
+		tm = r->target == PAT_TARGET_NORM ? 1 : 2;
+		if (!rs->words) {
+			rs->words = calloc(1, sizeof(struct pat_words));
+			if (!rs->words) {
 				set_free(&s);
 				rc = PAT_ENOMEM;
 				break;
 			}
 		}
 		for (unsigned k = 0; k < s.n && !rc; k++)
-			rc = words_add(rs->words[t], s.s[k], s.len[k], i,
-				       rs->n_word_rules);
+			rc = words_add(rs->words, s.s[k], s.len[k], i,
+				       rs->n_word_rules, tm);
+		rs->word_targets |= tm;
 		rs->n_word_rules++;
 		set_free(&s);
 	}
-	for (unsigned t = 0; t < 2 && !rc; t++)
-		if (rs->words[t])
-			rc = words_index(rs->words[t]);
+	if (!rc && rs->words)
+		rc = words_index(rs->words);
 	if (rc)
 		pat_words_free(rs);
 	return rc;
 }
 
-int pat_words_scan(const struct pat_ruleset *rs, unsigned target,
+/* The next word run at or after *i: start, length and hash. */
+static inline int next_token(const char *txt, size_t n, size_t *i, size_t *a,
+			     size_t *l, uint32_t *h)
+{
+	size_t k = *i;
+	uint32_t x = 2166136261u;
+
+	while (k < n && !is_word((unsigned char)txt[k]))
+		k++;
+	if (k >= n)
+		return 0;
+	*a = k;
+	while (k < n && is_word((unsigned char)txt[k])) {
+		x = (x ^ (unsigned char)txt[k]) * 16777619u;
+		k++;
+	}
+	*l = k - *a;
+	*h = x;
+	*i = k;
+	return 1;
+}
+
+int pat_words_scan(const struct pat_ruleset *rs, unsigned tables,
 		   const char *txt, size_t n, uint32_t *stamp, uint32_t epoch,
 		   int (*cb)(unsigned rule, void *ctx), void *ctx)
 {
-	const struct pat_words *w;
-	size_t i = 0;
+	const struct pat_words *w = rs->words;
+	size_t i = 0, a, l, a2 = 0, l2 = 0;
+	uint32_t h, h2 = 0;
+	int have, have2;
 
-	if (target != PAT_TARGET_NORM && target != PAT_TARGET_NORM_SUBST)
+	if (!w || !(tables & rs->word_targets))
 		return 0;
-	w = rs->words[target == PAT_TARGET_NORM ? 0 : 1];
-	if (!w)
-		return 0;
-	while (i < n) {
-		size_t a, l;
-		uint32_t h;
-
-		while (i < n && !is_word((unsigned char)txt[i]))
-			i++;
-		if (i >= n)
-			break;
-		a = i;
-		h = 2166136261u;
-		while (i < n && is_word((unsigned char)txt[i])) {
-			h = (h ^ (unsigned char)txt[i]) * 16777619u;
-			i++;
+	have = next_token(txt, n, &i, &a, &l, &h);
+	while (have) {
+		have2 = next_token(txt, n, &i, &a2, &l2, &h2);
+		/* probe 0: one-word strings keyed on this word; probe 1:
+		 * longer strings keyed on this word and the next */
+		for (int probe = 0; probe < 1 + have2; probe++) {
+			uint32_t key = probe ? mix(h, h2) : h;
+			uint32_t e = w->start[(key & w->mask) + 1];
+			for (uint32_t v = w->start[key & w->mask]; v < e; v++) {
+				const struct pat_word_var *x = &w->var[v];
+				if (x->hash != key || x->first_len != l ||
+				    x->multi != probe || !(x->tmask & tables) ||
+				    stamp[x->slot] == epoch)
+					continue;
+				/* one word: the token is maximal, so the
+				 * boundary after it holds */
+				if (x->len > n - a ||
+				    memcmp(txt + a, w->arena + x->off, x->len) != 0 ||
+				    (a + x->len < n && is_word((unsigned char)txt[a + x->len])))
+					continue;
+				stamp[x->slot] = epoch;
+				if (cb(x->rule, ctx))
+					return 1;
+			}
 		}
-		l = i - a;
-		for (uint32_t v = w->bucket[h & w->mask]; v != UINT32_MAX;
-		     v = w->var[v].next) {
-			const struct pat_word_var *x = &w->var[v];
-			if (x->hash != h || x->first_len != l || x->len > n - a ||
-			    stamp[x->slot] == epoch)
-				continue;
-			if (memcmp(txt + a, w->arena + x->off, x->len) != 0)
-				continue;
-			if (a + x->len < n && is_word((unsigned char)txt[a + x->len]))
-				continue;
-			stamp[x->slot] = epoch;
-			if (cb(x->rule, ctx))
-				return 1;
-		}
+		a = a2;
+		l = l2;
+		h = h2;
+		have = have2;
 	}
 	return 0;
 }
