@@ -19,6 +19,7 @@
  * The slot is released when both directions closed and everything was
  * acknowledged; a flow reset toward both ends drops its later frames.
  */
+#include <inttypes.h>
 #include <string.h>
 
 #include <rte_malloc.h>
@@ -170,8 +171,15 @@ static void reset_both(struct dp_engine *e, struct dp_flow *f, struct dp_eslot *
 			tx_dir(e, sl, (enum dp_edit_dir)d, e->out, (uint32_t)n);
 	}
 	e->c.edit_resets++;
-	RTE_LOG(NOTICE, USER1, "smsfw: worker %u: inline flow of %s reset toward both ends\n", e->id,
-		f->sess.system_id[0] ? f->sess.system_id : "(unbound)");
+	const struct dp_edit_counters *k = &e->ectx.cnt;
+	RTE_LOG(NOTICE, USER1,
+		"smsfw: worker %u: inline flow of %s reset toward both ends (worker totals: "
+		"hold_closed %" PRIu64 " edits_closed %" PRIu64 " inj_closed %" PRIu64
+		" resend_exhausted %" PRIu64 " list_overflow %" PRIu64 " inj queued %" PRIu64
+		" acked %" PRIu64 " outstanding %u bytes)\n",
+		e->id, f->sess.system_id[0] ? f->sess.system_id : "(unbound)", k->hold_closed,
+		k->edits_closed, k->inj_closed, k->resend_exhausted, e->c.edit_list_overflow,
+		k->inj_queued, k->inj_acked, dp_edit_inj_outstanding(&sl->ef));
 	slot_release(e, f, DP_EDIT_FS_RESET);
 }
 
@@ -615,8 +623,15 @@ bool dp_inline_probe(struct dp_engine *e, struct dp_flow *f, enum dp_dir dir,
 {
 	if (f->probe_segs == 0)
 		dp_edit_probe_init(&f->probe);
-	if (f->probe_segs >= 4096 || (fr->tcp_flags & (DP_TCP_SYN | DP_TCP_RST)))
+	/* Only flows picked up with data in flight: the tail of a connection
+	 * (pure ACKs, FIN, RST after the flow was forgotten) proves nothing. */
+	if (f->probe_segs == 0 && fr->payload_len == 0)
 		return false;
+	if (f->probe_segs >= 4096 || (fr->tcp_flags & (DP_TCP_SYN | DP_TCP_RST | DP_TCP_FIN)) ||
+	    f->fin_seen) {
+		f->probe_segs = 4096;
+		return false;
+	}
 	f->probe_segs++;
 	enum dp_edit_dir ed = dir == f->esme_dir ? DP_EDIT_E2S : DP_EDIT_S2E;
 	struct dp_edit_seg seg = { fr->seq, fr->ack, fr->payload_len, fr->tcp_flags };

@@ -76,11 +76,11 @@ extern "C" {
 #endif
 
 /** Edits remembered per direction (pruned as the receiver acknowledges). */
-#define DP_EDIT_MAX_EDITS  24
+#define DP_EDIT_MAX_EDITS  64
 /** Injected response PDUs outstanding per flow (placed or waiting). */
-#define DP_EDIT_MAX_INJ	   8
+#define DP_EDIT_MAX_INJ	   64
 /** Bytes of injected response PDUs outstanding per flow. */
-#define DP_EDIT_INJ_BYTES  1024
+#define DP_EDIT_INJ_BYTES  4096
 /** Byte ranges dp_edit_segment() can return for one segment. */
 #define DP_EDIT_MAX_RANGES 16
 /** Bytes of L2+L3+L4 header kept per direction as a template for injection. */
@@ -284,7 +284,8 @@ struct dp_edit_tmpl {
 	uint8_t ipver; /**< 0 = none saved, 4 or 6 */
 };
 
-/** Edit state of one flow (2.3 KiB, checked at compile time). Keep it in a
+/** Edit state of one flow (about 7.5 KiB: sized for an ESME window of 64
+ *  outstanding submits all blocked; checked at compile time). Keep it in a
  *  pool beside the flow table and attach one to each SMPP flow in inline
  *  mode; a flow that gets none is handled as monitor-only (count it under
  *  the edits policy). */

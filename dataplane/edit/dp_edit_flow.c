@@ -10,7 +10,7 @@
 #include <string.h>
 
 /* Per-flow state stays small enough to keep in a pool beside the flow. */
-_Static_assert(sizeof(struct dp_edit_flow) <= 2560, "dp_edit_flow grew");
+_Static_assert(sizeof(struct dp_edit_flow) <= 8192, "dp_edit_flow grew");
 _Static_assert(DP_EDIT_INJ_BYTES <= UINT16_MAX, "inj offsets are 16-bit");
 
 static const char *const status_text[] = {

@@ -22,7 +22,7 @@
 
 #include "dp_edit.h"
 
-#define EM_MAX_PDUS  64
+#define EM_MAX_PDUS  160
 #define EM_MAX_BYTES 4096
 #define EM_RESP_LEN  17
 

@@ -94,6 +94,9 @@ function plan() {
 }
 
 const results = [];
+const respCount = {};
+const enquireOk = {};
+const unbindOk = {};
 const errors = [];
 let sent = 0;
 const total = 2000;
@@ -102,10 +105,14 @@ function run(sid, msgs) {
 	return new Promise((resolve) => {
 		const session = smpp.connect({ url: `smpp://${addr}:${port}`, auto_enquire_link_period: 5000 });
 		let i = 0, outstanding = 0, closing = false;
-		const window = sid === 'charlie' ? 50 : 10;
+		const window = process.env.ESME_WINDOW ? Number(process.env.ESME_WINDOW) : sid === 'charlie' ? 50 : 10;
 		session.on('error', (e) => { errors.push(`${sid}: ${e.code || e.message}`); resolve(); });
 		session.on('close', () => { if (!closing) errors.push(`${sid}: connection closed early`); resolve(); });
 		session.on('deliver_sm', (pdu) => session.send(pdu.response()));
+		session.on('pdu', (pdu) => {
+			if (pdu.command === 'submit_sm_resp')
+				respCount[sid] = (respCount[sid] || 0) + 1;
+		});
 		session.bind_transceiver({ system_id: sid, password: 'secret1' }, (pdu) => {
 			if (pdu.command_status !== 0) {
 				errors.push(`${sid}: bind status ${pdu.command_status}`);
@@ -139,7 +146,17 @@ function run(sid, msgs) {
 							fs.writeFileSync(swapFile, 'swap\n');
 						if (i >= msgs.length && outstanding === 0) {
 							closing = true;
-							session.unbind(() => { session.close(); resolve(); });
+							// enquire_link and unbind must cross the firewall too.
+							session.enquire_link({}, (el) => {
+								if (el.command_status === 0)
+									enquireOk[sid] = true;
+								session.unbind((ub) => {
+									if (ub.command_status === 0)
+										unbindOk[sid] = true;
+									session.close();
+									resolve();
+								});
+							});
 						} else {
 							pump();
 						}
@@ -162,7 +179,7 @@ const timer = setTimeout(() => { errors.push('timeout'); finish(); }, 120000);
 function finish() {
 	clearTimeout(timer);
 	fs.writeFileSync(out, JSON.stringify({
-		errors,
+		errors, respCount, enquireOk, unbindOk,
 		results: results.map((r) => ({ sid: r.sid, seq: r.seq, kind: r.kind, expect: r.expect,
 			status: r.msg.status, dst: r.msg.pdu.destination_addr,
 			message: typeof r.msg.pdu.short_message === 'string' ? r.msg.pdu.short_message

@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Check an inline lab run: every submit_sm got exactly one response with the
+status its verdict calls for (pass 0; content 0x45; sender 0x0a; opt-out
+0x66; throttle 0x58); the SMSC received exactly the passed messages,
+unchanged, and none of the blocked texts; no connection was reset;
+enquire_link and unbind were answered; the captures show no TCP problems on a
+clean run, and the retransmission counters moved on an impaired one.
+   check_inline.py VARIANT ESME.json SMSC.json EVENTS.jsonl DATAPLANE.log ESME.pcap SMSC.pcap"""
+import json
+import subprocess
+import sys
+from collections import Counter
+
+STATUS = {"content": 0x45, "sender": 0x0A, "optout": 0x66, "rate": 0x58, "standing": 0x45,
+          "bulk": 0x45, "velocity": 0x45}
+PROBLEMS = ("tcp.analysis.retransmission || tcp.analysis.fast_retransmission || "
+            "tcp.analysis.duplicate_ack || tcp.analysis.lost_segment || "
+            "tcp.analysis.out_of_order || tcp.analysis.ack_lost_segment || "
+            "tcp.analysis.spurious_retransmission || tcp.flags.reset == 1")
+
+
+def tshark_count(pcap, flt):
+    out = subprocess.run(["tshark", "-n", "-r", pcap, "-Y", flt, "-T", "fields", "-e", "frame.number"],
+                         capture_output=True, text=True, check=False)
+    return len([l for l in out.stdout.splitlines() if l.strip()])
+
+
+def main():
+    variant = sys.argv[1]
+    esme = json.load(open(sys.argv[2]))
+    smsc = json.load(open(sys.argv[3]))
+    events = [json.loads(l) for l in open(sys.argv[4]) if l.strip()]
+    log = open(sys.argv[5]).read()
+    pcaps = {"esme": sys.argv[6], "smsc": sys.argv[7]}
+    fails = []
+
+    if esme["errors"]:
+        fails.append(f"ESME errors: {esme['errors'][:5]}")
+    if smsc["errors"]:
+        fails.append(f"SMSC errors: {smsc['errors'][:5]}")
+    results = esme["results"]
+    if len(results) != 2000:
+        fails.append(f"ESMEs sent {len(results)} submits, not 2000")
+    per_sid = Counter(r["sid"] for r in results)
+    for sid, n in per_sid.items():
+        if esme["respCount"].get(sid, 0) != n:
+            fails.append(f"{sid}: {esme['respCount'].get(sid, 0)} submit_sm_resp for {n} submits")
+        if not esme["enquireOk"].get(sid):
+            fails.append(f"{sid}: enquire_link not answered")
+        if not esme["unbindOk"].get(sid):
+            fails.append(f"{sid}: unbind not answered")
+
+    verdicts = {}
+    for e in events:
+        if e["type"] != "verdict" or e.get("command") != "submit_sm":
+            continue
+        key = (e["system_id"], e["sequence"])
+        if key in verdicts:
+            fails.append(f"two verdict events for {key}")
+        verdicts[key] = e
+
+    passed, blocked = Counter(), []
+    kinds = Counter()
+    for r in results:
+        key = (r["sid"], r["seq"])
+        e = verdicts.get(key)
+        kinds[r["kind"]] += 1
+        if e is None:
+            fails.append(f"no verdict event for {r['kind']} {key}")
+            continue
+        if e.get("monitor"):
+            fails.append(f"{key}: verdict recorded in monitor mode")
+        exp = r["expect"]
+        if e["verdict"] not in exp["verdict"].split("|"):
+            fails.append(f"{r['kind']} {key}: verdict {e['verdict']} ({e['rule']}), expected {exp['verdict']}")
+            continue
+        if "rule" in exp and e["rule"] != exp["rule"]:
+            fails.append(f"{r['kind']} {key}: rule {e['rule']}, expected {exp['rule']}")
+        want = 0 if e["verdict"] == "pass" else STATUS[e["category"]]
+        if r.get("status") is None:
+            fails.append(f"{r['kind']} {key}: no response ({e['verdict']})")
+        elif r["status"] != want:
+            fails.append(f"{r['kind']} {key}: status {r['status']}, expected {want:#x} ({e['verdict']})")
+        if e["verdict"] == "pass":
+            passed[(r["sid"], r["dst"], r["message"])] += 1
+        else:
+            blocked.append(r)
+
+    got = Counter((m["sid"], m["dst"], m["message"]) for m in smsc["received"])
+    if got != passed:
+        extra = list((got - passed).keys())[:2]
+        missing = list((passed - got).keys())[:2]
+        fails.append(f"SMSC received {sum(got.values())} submits, {sum(passed.values())} passed; "
+                     f"extra {extra} missing {missing}")
+    texts = {m["message"] for m in smsc["received"]}
+    leaked = [r for r in blocked if r["message"] in texts and r["kind"] not in ("burst",)]
+    if leaked:
+        fails.append(f"{len(leaked)} blocked texts reached the SMSC, e.g. {leaked[0]}")
+    if not blocked:
+        fails.append("nothing was blocked")
+
+    final = [l for l in log.splitlines() if "smsfw-dataplane final:" in l]
+    counters = {}
+    if not final:
+        fails.append("the dataplane printed no final counters")
+    else:
+        fields = final[-1].split()
+        counters = dict(zip(fields[2::2], fields[3::2]))
+        for k in ("unscanned", "scan_errors", "smpp_rst", "edit_resets", "probe_resets", "edit_pool_empty"):
+            if counters.get(k) != "0":
+                fails.append(f"final counter {k} = {counters.get(k)}")
+        if counters.get("mode") != "inline":
+            fails.append(f"mode {counters.get('mode')}")
+        if int(counters.get("injected", "0")) != len(blocked):
+            fails.append(f"{counters.get('injected')} responses injected for {len(blocked)} blocked")
+
+    problems = {k: tshark_count(p, PROBLEMS) for k, p in pcaps.items()}
+    resets = {k: tshark_count(p, "tcp.flags.reset == 1") for k, p in pcaps.items()}
+    retrans = {k: tshark_count(p, "tcp.analysis.retransmission || tcp.analysis.fast_retransmission")
+               for k, p in pcaps.items()}
+    frames = {k: tshark_count(p, "tcp") for k, p in pcaps.items()}
+    if min(frames.values()) < 1000:
+        fails.append(f"captures too small: {frames}")
+    if any(resets.values()):
+        fails.append(f"RST in the captures: {resets}")
+    if variant in ("clean", "window50"):
+        if any(problems.values()):
+            fails.append(f"tcp.analysis problems on a clean run: {problems}")
+    else:
+        resent = int(counters.get("inj_resent", "0"))
+        if variant == "impair-inj" and resent < len(blocked):
+            fails.append(f"inj_resent {resent}: every first copy was dropped ({len(blocked)})")
+        if variant == "impair-dup" and int(counters.get("retrans_edited", "0")) == 0:
+            fails.append("retrans_edited did not move")
+        if variant == "nft" and sum(retrans.values()) == 0:
+            fails.append("no retransmission under 2 % loss")
+    print(f"variant {variant} submits {len(results)} kinds {dict(kinds)} blocked {len(blocked)} "
+          f"smsc {sum(got.values())} frames {frames} problems {problems} retrans {retrans}")
+    if final:
+        print(final[-1])
+    for f in fails[:30]:
+        print("FAIL:", f)
+    return 1 if fails else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

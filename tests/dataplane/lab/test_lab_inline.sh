@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Lab test, inline mode: node-smpp ESMEs (3 customers, 2,000 submit_sm with
+# the known mix of test_lab_smpp.sh) and a node-smpp SMSC through
+# smsfw-dataplane in mode = inline. Blocked submits never reach the SMSC and
+# are answered by the dataplane; tcpdump runs in both namespaces (bounded,
+# stopped by PID) and tshark checks the captures. Cleans up even on failure.
+#   test_lab_inline.sh BUILD_DIR SOURCE_DIR PEERS_DIR CORPUS_DIR [VARIANT]
+# VARIANT: clean (default: charlie 50 outstanding, the others 10), window50
+# (every ESME 50 outstanding), nft (window50 plus nftables netdev egress
+# impairment in both namespaces: 2 % loss, 1 % duplication), impair-inj
+# (the dataplane's test impairer drops the first copy of every injected
+# response), impair-dup (it delivers segments that lost a blocked PDU twice).
+set -uo pipefail
+build=$1 src=$2 peers=$3 corpus=$4 variant=${5:-clean}
+here=$src/tests/dataplane/lab
+work=$(mktemp -d /tmp/smsfw-inline.XXXXXX)
+export SMPP_MODULE=$peers/node_modules/smpp
+smsc_pid= dump_e= dump_s=
+
+nft_clean() {
+	for ns in smsfw-esme smsfw-smsc; do
+		ip netns exec $ns nft delete table netdev smsfw_impair 2>/dev/null
+	done
+}
+cleanup() {
+	[ -n "$smsc_pid" ] && kill "$smsc_pid" 2>/dev/null
+	[ -n "$dump_e" ] && kill "$dump_e" 2>/dev/null
+	[ -n "$dump_s" ] && kill "$dump_s" 2>/dev/null
+	nft_clean
+	"$src/scripts/lab" down >/dev/null 2>&1
+	unset SMSFW_TEST_IMPAIR
+	if [ -n "${SMSFW_KEEP:-}" ]; then
+		cp /run/smsfw-lab/dataplane.log /run/smsfw-lab/events.jsonl "$work/" 2>/dev/null
+		echo "kept $work"
+	else
+		rm -rf "$work"
+	fi
+}
+trap cleanup EXIT
+
+case $variant in
+clean) ;;
+window50 | nft) export ESME_WINDOW=50 ;;
+impair-inj) export SMSFW_TEST_IMPAIR=0x1 ;;
+impair-dup) export SMSFW_TEST_IMPAIR=0x2 ;;
+*) echo "FAIL: unknown variant $variant"; exit 2 ;;
+esac
+
+"$src/scripts/lab" down >/dev/null 2>&1
+rm -rf /run/smsfw-lab/events.jsonl /run/smsfw-lab/state
+if ! "$src/scripts/lab" up --build "$build" --config "$here/lab-inline.conf" --rules "$here/rules"; then
+	echo "FAIL: lab up"
+	exit 1
+fi
+unset SMSFW_TEST_IMPAIR
+run=/run/smsfw-lab
+
+if [ "$variant" = nft ]; then
+	# The kernel has no netem: netdev egress rules on the peers' veths.
+	for ns in smsfw-esme smsfw-smsc; do
+		dev=$(ip netns exec $ns ip -o link show | awk -F': ' '$2 !~ /^lo/ {sub(/@.*/, "", $2); print $2; exit}')
+		ip netns exec $ns nft -f - <<NFT || { echo "FAIL: nft rules in $ns"; exit 1; }
+table netdev smsfw_impair {
+	chain egress {
+		type filter hook egress device "$dev" priority 0;
+		tcp dport 2775 numgen random mod 100 < 2 counter drop
+		tcp sport 2775 numgen random mod 100 < 2 counter drop
+		tcp dport 2775 numgen random mod 100 < 1 counter dup to "$dev"
+		tcp sport 2775 numgen random mod 100 < 1 counter dup to "$dev"
+	}
+}
+NFT
+	done
+fi
+
+# Captures in both namespaces: bounded in packets and size, stopped by PID.
+ip netns exec smsfw-esme timeout 300 tcpdump -i any -n -s 256 -c 200000 -w "$work/esme.pcap" \
+	'tcp port 2775' 2>/dev/null &
+dump_e=$!
+ip netns exec smsfw-smsc timeout 300 tcpdump -i any -n -s 256 -c 200000 -w "$work/smsc.pcap" \
+	'tcp port 2775' 2>/dev/null &
+dump_s=$!
+sleep 1
+
+ip netns exec smsfw-smsc node "$here/smsc.js" 198.18.0.2 2775 "$work/smsc.json" &
+smsc_pid=$!
+for _ in $(seq 50); do
+	ip netns exec smsfw-smsc ss -ltn 2>/dev/null | grep -q '198.18.0.2:2775' && break
+	sleep 0.1
+done
+
+ip netns exec smsfw-esme node "$here/esme.js" 198.18.0.2 2775 "$corpus/sms/uci-dev.tsv" \
+	"$work/esme.json"
+esme_rc=$?
+sleep 0.5
+kill -TERM "$smsc_pid"
+wait "$smsc_pid"
+smsc_pid=
+sleep 0.5
+kill -INT "$dump_e" "$dump_s" 2>/dev/null
+wait "$dump_e" "$dump_s" 2>/dev/null
+dump_e= dump_s=
+nft_out=
+if [ "$variant" = nft ]; then
+	nft_out=$(for ns in smsfw-esme smsfw-smsc; do ip netns exec $ns nft list table netdev smsfw_impair; done)
+fi
+kill -TERM "$(cat $run/dataplane.pid)"
+for _ in $(seq 50); do
+	kill -0 "$(cat $run/dataplane.pid)" 2>/dev/null || break
+	sleep 0.1
+done
+[ $esme_rc -eq 0 ] || echo "FAIL: esme.js exited $esme_rc"
+echo "$nft_out" | grep -o 'counter packets [0-9]*' | tr '\n' ' '; echo
+python3 "$here/check_inline.py" "$variant" "$work/esme.json" "$work/smsc.json" \
+	"$run/events.jsonl" "$run/dataplane.log" "$work/esme.pcap" "$work/smsc.pcap"
+rc=$?
+[ $esme_rc -eq 0 ] || rc=1
+exit $rc
