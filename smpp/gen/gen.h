@@ -141,9 +141,14 @@ static inline void gen_conn_commit(struct gen_conn *c, size_t n)
 {
 	c->wlen += n;
 }
+/* The sequence number the next PDU will take (1 after 0x7FFFFFFF). */
+static inline uint32_t gen_conn_peek_seq(const struct gen_conn *c)
+{
+	return c->seq >= 0x7FFFFFFFu ? 1 : c->seq + 1;
+}
 static inline uint32_t gen_conn_next_seq(struct gen_conn *c)
 {
-	c->seq = c->seq >= 0x7FFFFFFFu ? 1 : c->seq + 1;
+	c->seq = gen_conn_peek_seq(c);
 	return c->seq;
 }
 /* Write what the kernel takes. 0, or -1 on a socket error (c->dead set). */
@@ -155,6 +160,9 @@ int gen_conn_fill(struct gen_conn *c);
 bool gen_conn_pop(struct gen_conn *c, struct smpp_view *v);
 /* Stop polling @c on @epfd and close its socket (fd -1; buffers kept). */
 void gen_conn_close(struct gen_conn *c, int epfd);
+/* Queue @part with the next sequence number and concatenation reference
+ * @ref. false (nothing queued, seq unchanged) when the write buffer is full. */
+bool gen_conn_send_part(struct gen_conn *c, const struct gen_part *part, uint16_t ref);
 /* Encode a header-only PDU onto the write buffer. */
 int gen_conn_send_empty(struct gen_conn *c, uint32_t cmd, uint32_t seq, uint32_t status);
 /* Update EPOLLOUT interest after a flush. */
@@ -163,6 +171,11 @@ void gen_conn_poll_update(struct gen_conn *c, int epfd, void *ptr);
 /* "HOST:PORT", "[v6]:PORT" or "PORT" (host defaults to @defhost). */
 int gen_parse_addr(const char *s, const char *defhost, char *host, size_t hostlen, char *port,
 		   size_t portlen);
+struct addrinfo;
+/* Resolve @addr (as gen_parse_addr) for a TCP socket with getaddrinfo @flags.
+ * The list to freeaddrinfo, or NULL with @err ("bad address '...' @form"). */
+struct addrinfo *gen_resolve(const char *addr, const char *defhost, const char *form, int flags,
+			     char *err, size_t errlen);
 
 uint64_t gen_now_ns(void);
 

@@ -4,6 +4,8 @@
  * and the record file.
  */
 #include <errno.h>
+#include <netdb.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -139,6 +141,17 @@ void gen_conn_close(struct gen_conn *c, int epfd)
 	c->fd = -1;
 }
 
+bool gen_conn_send_part(struct gen_conn *c, const struct gen_part *part, uint16_t ref)
+{
+	uint8_t *p = gen_conn_reserve(c, part->len);
+
+	if (!p)
+		return false;
+	gen_part_emit(part, gen_conn_next_seq(c), ref, p);
+	gen_conn_commit(c, part->len);
+	return true;
+}
+
 int gen_conn_send_empty(struct gen_conn *c, uint32_t cmd, uint32_t seq, uint32_t status)
 {
 	uint8_t *p = gen_conn_reserve(c, SMPP_HDR_LEN);
@@ -245,4 +258,23 @@ void gen_record(FILE *f, const char *kind, struct smpp_view system_id, const str
 	else
 		fprintf(f, "<%s>", smpp_strerror(rc));
 	fputc('\n', f);
+}
+
+struct addrinfo *gen_resolve(const char *addr, const char *defhost, const char *form, int flags,
+			     char *err, size_t errlen)
+{
+	char host[256], port[16];
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = flags}, *res;
+	int rc;
+
+	if (gen_parse_addr(addr, defhost, host, sizeof(host), port, sizeof(port)) < 0) {
+		snprintf(err, errlen, "bad address '%s' (%s)", addr, form);
+		return NULL;
+	}
+	rc = getaddrinfo(host, port, &hints, &res);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s: %s", addr, gai_strerror(rc));
+		return NULL;
+	}
+	return res;
 }

@@ -65,20 +65,13 @@ struct esme {
 
 static int esme_connect(const struct gen_opts *o, char *err, size_t errlen)
 {
-	char host[256], port[16];
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai;
+	struct addrinfo *res, *ai;
 	uint64_t until = gen_now_ns() + (uint64_t)(o->connect_wait * 1e9);
-	int rc, fd = -1, one = 1, last = 0;
+	int fd = -1, one = 1, last = 0;
 
-	if (gen_parse_addr(o->addr, "127.0.0.1", host, sizeof(host), port, sizeof(port)) < 0) {
-		snprintf(err, errlen, "bad address '%s' (HOST:PORT)", o->addr);
+	res = gen_resolve(o->addr, "127.0.0.1", "HOST:PORT", 0, err, errlen);
+	if (!res)
 		return -1;
-	}
-	rc = getaddrinfo(host, port, &hints, &res);
-	if (rc != 0) {
-		snprintf(err, errlen, "%s: %s", o->addr, gai_strerror(rc));
-		return -1;
-	}
 	for (;;) {
 		for (ai = res; ai; ai = ai->ai_next) {
 			fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
@@ -235,7 +228,6 @@ static void esme_fill(struct esme *e, struct esme_conn *c, uint64_t now, uint64_
 		const struct gen_part *part;
 		struct slot *s;
 		uint32_t seq;
-		uint8_t *p;
 
 		if (!c->msg) {
 			if (e->sending_done)
@@ -249,18 +241,14 @@ static void esme_fill(struct esme *e, struct esme_conn *c, uint64_t now, uint64_
 				e->sending_done = true; /* this one is the last */
 		}
 		part = &c->msg->parts[c->part];
-		seq = c->io.seq >= 0x7FFFFFFFu ? 1 : c->io.seq + 1;
+		seq = gen_conn_peek_seq(&c->io);
 		s = &c->slots[seq & c->mask];
 		if (s->t != 0) {
 			e->stalls++; /* an old submit is still unanswered in this slot */
 			return;
 		}
-		p = gen_conn_reserve(&c->io, part->len);
-		if (!p)
+		if (!gen_conn_send_part(&c->io, part, c->ref))
 			return;
-		gen_conn_next_seq(&c->io);
-		gen_part_emit(part, seq, c->ref, p);
-		gen_conn_commit(&c->io, part->len);
 		s->seq = seq;
 		s->t = now;
 		c->outstanding++;

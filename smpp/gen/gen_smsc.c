@@ -65,19 +65,12 @@ struct smsc {
 
 static int smsc_listen(const struct gen_opts *o, char *err, size_t errlen)
 {
-	char host[256], port[16];
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res, *ai;
-	int rc, fd = -1, one = 1, last = 0;
+	struct addrinfo *res, *ai;
+	int fd = -1, one = 1, last = 0;
 
-	if (gen_parse_addr(o->addr, "0.0.0.0", host, sizeof(host), port, sizeof(port)) < 0) {
-		snprintf(err, errlen, "bad address '%s' ([HOST:]PORT)", o->addr);
+	res = gen_resolve(o->addr, "0.0.0.0", "[HOST:]PORT", AI_PASSIVE, err, errlen);
+	if (!res)
 		return -1;
-	}
-	rc = getaddrinfo(host, port, &hints, &res);
-	if (rc != 0) {
-		snprintf(err, errlen, "%s: %s", o->addr, gai_strerror(rc));
-		return -1;
-	}
 	for (ai = res; ai; ai = ai->ai_next) {
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
 			    ai->ai_protocol);
@@ -324,7 +317,6 @@ static void smsc_mo(struct smsc *s, struct sess *x, uint64_t now)
 	while (x->outstanding < s->o->window && (x->mo_msg || x->mo_sent < total)) {
 		const struct gen_part *part;
 		uint32_t seq;
-		uint8_t *p;
 
 		if (!x->mo_msg) {
 			x->mo_msg = &s->mo.msgs[x->mo_sent % s->mo.n];
@@ -334,15 +326,11 @@ static void smsc_mo(struct smsc *s, struct sess *x, uint64_t now)
 			s->mo_sent++;
 		}
 		part = &x->mo_msg->parts[x->mo_part];
-		seq = x->io.seq >= 0x7FFFFFFFu ? 1 : x->io.seq + 1;
+		seq = gen_conn_peek_seq(&x->io);
 		if (x->slots[seq & (SMSC_SLOTS - 1)].t)
 			return;
-		p = gen_conn_reserve(&x->io, part->len);
-		if (!p)
+		if (!gen_conn_send_part(&x->io, part, x->mo_ref))
 			return;
-		gen_conn_next_seq(&x->io);
-		gen_part_emit(part, seq, x->mo_ref, p);
-		gen_conn_commit(&x->io, part->len);
 		track(s, x, seq, now);
 		if (++x->mo_part == x->mo_msg->n_parts)
 			x->mo_msg = NULL;
