@@ -611,8 +611,9 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 	}
 	if (!send_injected(e, f, sl))
 		return act;
-	if (dp_edit_flow_done(&sl->ef))
-		slot_release(e, f, DP_EDIT_FS_DONE);
+	/* A closed flow keeps its slot until the flow table forgets it
+	 * (closing timeout): a FIN or its ACK retransmitted after the close
+	 * is still mapped. */
 	return act;
 }
 

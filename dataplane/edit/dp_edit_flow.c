@@ -676,8 +676,15 @@ int dp_edit_segment(struct dp_edit_ctx *ctx, struct dp_edit_flow *f, enum dp_edi
 		out_hdr(out, dp_edit_seqadj_map(&h->sa, e), fin_flag);
 	} else if (seg->len == 0) {
 		/* Pure ACK or window update: forward at the receiver's rcv_nxt
-		 * or beyond (held bytes are not in its sequence space yet). */
-		out_hdr(out, dp_edit_seqadj_map(&h->sa, dp_edit_seq_min(s, h->rel)), 0);
+		 * or beyond (held bytes are not in its sequence space yet).
+		 * After the sender's FIN went out, its segments carry fin + 1
+		 * (the FIN takes a sequence number): so must the forwarded one,
+		 * or the receiver takes it for an old segment and never sees
+		 * the ACK of its own FIN. */
+		uint32_t q = dp_edit_seqadj_map(&h->sa, dp_edit_seq_min(s, h->rel));
+		if ((h->flags & DP_EDIT_HF_FIN) && dp_edit_seq_lt(h->fin_seq, s))
+			q = dp_edit_seqadj_map(&h->sa, h->fin_seq) + 1;
+		out_hdr(out, q, 0);
 	} else if (out->held == 0) {
 		/* Only removed or already acknowledged bytes: a zero-length
 		 * segment one below rcv_nxt makes the receiver answer with its

@@ -216,11 +216,47 @@ static void test_frames_ipv6(void **state)
 	run(1);
 }
 
+/* After the ESME's FIN went out, its ACK of the SMSC's FIN carries FIN + 1:
+ * forwarded at FIN + 1 (mapped), never at the FIN's own number, which the
+ * SMSC would take for an old segment (it then resends its FIN forever). */
+static void test_ack_after_fin(void **state)
+{
+	(void)state;
+	struct dp_edit_ctx ctx;
+	struct dp_edit_flow fl;
+	struct dp_edit_out res;
+	dp_edit_ctx_init(&ctx, NULL);
+	dp_edit_flow_init(&fl);
+	const uint32_t E0 = 0xfffffff0u, S0 = 5000;
+	dp_edit_dir_start(&fl, DP_EDIT_E2S, E0);
+	dp_edit_dir_start(&fl, DP_EDIT_S2E, S0);
+	/* 48 bytes: pass (16), block (16), pass (16). */
+	struct dp_edit_pdu ed[3] = {{E0, 16, 16, DP_EDIT_PDU_PASS},
+				    {E0 + 16, 16, 16, DP_EDIT_PDU_BLOCK},
+				    {E0 + 32, 16, 16, DP_EDIT_PDU_PASS}};
+	struct dp_edit_seg eg = {E0, S0, 48, DP_EDIT_TCP_ACK};
+	assert_int_equal(dp_edit_segment(&ctx, &fl, DP_EDIT_E2S, &eg, ed, 3, 0, &res), 0);
+	/* The ESME's FIN at E0 + 48 goes out at E0 + 32 (16 bytes removed). */
+	struct dp_edit_seg fin = {E0 + 48, S0, 0, DP_EDIT_TCP_ACK | DP_EDIT_TCP_FIN};
+	assert_int_equal(dp_edit_segment(&ctx, &fl, DP_EDIT_E2S, &fin, NULL, 0, 0, &res), 0);
+	assert_true(res.action & DP_EDIT_ACT_FIN);
+	assert_int_equal(res.hdr_seq, E0 + 32);
+	/* The SMSC's FIN, then the ESME's ACK of it at E0 + 49. */
+	struct dp_edit_seg sfin = {S0, E0 + 33, 0, DP_EDIT_TCP_ACK | DP_EDIT_TCP_FIN};
+	assert_int_equal(dp_edit_segment(&ctx, &fl, DP_EDIT_S2E, &sfin, NULL, 0, 0, &res), 0);
+	assert_true(res.action & DP_EDIT_ACT_FIN);
+	struct dp_edit_seg ack = {E0 + 49, S0 + 1, 0, DP_EDIT_TCP_ACK};
+	assert_int_equal(dp_edit_segment(&ctx, &fl, DP_EDIT_E2S, &ack, NULL, 0, 0, &res), 0);
+	assert_true(res.action & DP_EDIT_ACT_FORWARD);
+	assert_int_equal(res.hdr_seq, E0 + 33);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_frames_ipv4),
 	    cmocka_unit_test(test_frames_ipv6),
+	    cmocka_unit_test(test_ack_after_fin),
 	};
 	return cmocka_run_group_tests_name("dp_edit_frames", tests, NULL, NULL);
 }
