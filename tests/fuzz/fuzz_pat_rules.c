@@ -1,8 +1,11 @@
 /*
  * fuzz_pat_rules — the rule parser and compiler on arbitrary rule files.
  * The input is one rule file "f.rules" beside a small list "l.txt". When it
- * compiles, the ruleset goes through serialise → load and one scan, so the
- * metadata the parser produced is exercised end to end.
+ * compiles, the ruleset goes through serialise → load and two scans (a
+ * fixed text, and the input itself as text, so whole-word rules find their
+ * words), so the metadata the parser produced is exercised end to end; the
+ * loaded ruleset (word table rebuilt from the patterns) must decide as the
+ * compiled one did.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,14 +38,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t len;
 		if (pat_ruleset_serialize(rs, &blob, &len) == PAT_OK) {
 			if (pat_ruleset_load(blob, len, &back, &e) == PAT_OK) {
-				struct pat_scratch *sc;
+				struct pat_scratch *sc, *sc0;
 				if (pat_scratch_alloc(back, &sc) == PAT_OK) {
 					static const char t[] = "Claim your prize at http://evil.example/x now";
 					struct pat_msg m = { .text = t, .text_len = sizeof(t) - 1,
 							     .sender = "HSBC", .sender_len = 4,
 							     .system_id = "acme", .system_id_len = 4 };
-					struct pat_result r;
+					struct pat_result r, r0;
 					pat_scan_msg(back, sc, &m, &r);
+					m.text = copy;
+					m.text_len = size;
+					if (pat_scan_msg(back, sc, &m, &r) == PAT_OK &&
+					    pat_scratch_alloc(rs, &sc0) == PAT_OK) {
+						if (pat_scan_msg(rs, sc0, &m, &r0) != PAT_OK ||
+						    r0.verdict != r.verdict ||
+						    r0.n_matches != r.n_matches)
+							abort();
+						pat_scratch_free(sc0);
+					}
 					pat_scratch_free(sc);
 				}
 				pat_ruleset_free(back);
