@@ -338,6 +338,8 @@ struct dp_counters {
 	uint64_t edit_frames_emitted, edit_frames_rewritten, edit_frames_dropped, edit_tx_nombuf;
 	uint64_t edit_resp_injected, edit_resp_failed, edit_unbind_injected, edit_pdus_removed;
 	uint64_t edit_resets, edit_probe_resets, edit_dead_frames, edit_list_overflow;
+	uint64_t edit_probe_suppressed;  /**< ACK probes not sent: the last one is unanswered */
+	uint64_t edit_dupack_suppressed; /**< the SMSC's answers to ACK probes that repeated an ACK */
 	uint64_t impair_dropped, impair_duplicated, impair_swapped;
 	struct dp_edit_counters edit;   /**< the edit library's counters (copied each tick) */
 };

@@ -155,11 +155,27 @@ static void tx(struct dp_engine *e, unsigned pair, int to_smsc, const uint8_t *f
 	e->tx_fn(e->tx_arg, pair, to_smsc, fr, len);
 }
 
-/* Frames of edit direction `ed` travel toward the SMSC when ed is E2S. */
+static void note_to_esme(struct dp_eslot *sl, const uint8_t *l4)
+{
+	sl->esme_ack = rd32(l4 + 8);
+	sl->esme_win = (uint16_t)((l4[14] << 8) | l4[15]);
+	sl->esme_ack_valid = 1;
+}
+
+/* Frames of edit direction `ed` travel toward the SMSC when ed is E2S.
+ * `l4_off`: where the TCP header starts in `fr` (0: unknown). */
+static void tx_dir_l4(struct dp_engine *e, struct dp_eslot *sl, enum dp_edit_dir ed,
+		      const uint8_t *fr, uint32_t len, uint32_t l4_off)
+{
+	if (ed == DP_EDIT_S2E && l4_off != 0 && l4_off + 20 <= len)
+		note_to_esme(sl, fr + l4_off);
+	tx(e, sl->pair, ed == DP_EDIT_E2S, fr, len);
+}
+
 static void tx_dir(struct dp_engine *e, struct dp_eslot *sl, enum dp_edit_dir ed,
 		   const uint8_t *fr, uint32_t len)
 {
-	tx(e, sl->pair, ed == DP_EDIT_E2S, fr, len);
+	tx_dir_l4(e, sl, ed, fr, len, 0);
 }
 
 /* RST toward both ends; the flow's later frames are dropped. */
@@ -199,7 +215,8 @@ static bool send_injected(struct dp_engine *e, struct dp_flow *f, struct dp_eslo
 			e->c.impair_dropped++; /* test only: the first copy is lost */
 			continue;
 		}
-		tx_dir(e, sl, DP_EDIT_S2E, e->out, (uint32_t)n);
+		tx_dir_l4(e, sl, DP_EDIT_S2E, e->out, (uint32_t)n,
+			  (uint32_t)sl->ef.tmpl[DP_EDIT_S2E].l2_len + sl->ef.tmpl[DP_EDIT_S2E].l3_len);
 	}
 	if (rc == DP_EDIT_EMISMATCH || dp_edit_flow_reset_pending(&sl->ef)) {
 		reset_both(e, f, sl);
@@ -375,6 +392,26 @@ static const uint8_t *held_bytes(struct dp_engine *e, struct dp_flow *f, enum dp
 	return NULL;
 }
 
+/* Does the segment carry a SACK option? */
+static bool has_sack(const struct dp_edit_pkt *pkt)
+{
+	const uint8_t *o = pkt->l4 + 20, *end = pkt->l4 + pkt->l4_len;
+	while (o < end) {
+		if (*o == 0)
+			break;
+		if (*o == 1) {
+			o++;
+			continue;
+		}
+		if (o + 1 >= end || o[1] < 2)
+			break;
+		if (*o == 5)
+			return true;
+		o += o[1];
+	}
+	return false;
+}
+
 /* Emit a held range, PDU by PDU when it spans several. */
 static void emit_held(struct dp_engine *e, struct dp_flow *f, struct dp_eslot *sl,
 		      enum dp_dir dir, enum dp_edit_dir ed, const uint8_t *p,
@@ -539,7 +576,22 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 	uint32_t npd = build_list(e, f, sl, dir, ed, pd, DP_CALL_PDUS + DP_CARRY + 1);
 	struct dp_edit_seg seg = { fr->seq, fr->ack, fr->payload_len, fr->tcp_flags };
 	struct dp_edit_out out;
+	uint64_t probes = e->ectx.cnt.ack_probes;
+	uint32_t l4o = (uint32_t)fr->l3_off + pkt.l3_len;
 	dp_edit_segment(&e->ectx, &sl->ef, ed, &seg, pd, npd, e->now_ns, &out);
+	bool probe = e->ectx.cnt.ack_probes != probes;
+	if (probe && sl->probe_pending && e->now_ns - sl->probe_ns < 200000000ull) {
+		/* The SMSC has not answered the last probe yet: a second one
+		 * would only draw a duplicate ACK (a lost answer: the next
+		 * probe after 200 ms). */
+		e->c.edit_probe_suppressed++;
+		out.action = 0;
+		probe = false;
+	}
+	if (probe) {
+		sl->probe_pending = 1;
+		sl->probe_ns = e->now_ns;
+	}
 	keep_carry(sl, ed, pd, npd, e);
 
 	if ((out.action & DP_EDIT_ACT_RESET_BOTH) || dp_edit_flow_reset_pending(&sl->ef)) {
@@ -559,21 +611,38 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 		int n = dp_edit_emit(&e->ectx, &sl->ef, ed, p, &pkt, out.hdr_seq, NULL, 0,
 				     DP_EDIT_TCP_RST, e->out, sizeof(e->out));
 		if (n > 0)
-			tx_dir(e, sl, ed, e->out, (uint32_t)n);
+			tx_dir_l4(e, sl, ed, e->out, (uint32_t)n, l4o);
 	} else if (out.n == 0) {
 		/* Header only (an ACK, or a FIN, or the probe for the SMSC's ACK). */
 		uint8_t keep = (out.action & DP_EDIT_ACT_FIN) ? DP_EDIT_TCP_FIN : 0;
+		if (ed == DP_EDIT_S2E && sl->probe_pending && fr->payload_len == 0 && !fin &&
+		    sl->esme_ack_valid) {
+			/* The SMSC's answer to an ACK probe: when, mapped, it only
+			 * repeats what the ESME already has (the injected response
+			 * carried that ACK), it would be a duplicate ACK there. */
+			int n = dp_edit_emit(&e->ectx, &sl->ef, ed, p, &pkt, out.hdr_seq, NULL, 0, 0,
+					     e->out, sizeof(e->out));
+			sl->probe_pending = 0;
+			if (n > 0 && rd32(e->out + l4o + 8) == sl->esme_ack &&
+			    (uint16_t)((e->out[l4o + 14] << 8) | e->out[l4o + 15]) == sl->esme_win &&
+			    pkt.l4_len == (uint32_t)((e->out[l4o + 12] >> 4) * 4) && !has_sack(&pkt)) {
+				e->c.edit_dupack_suppressed++;
+				goto done;
+			}
+		}
 		if (wp != NULL && fr->payload_len == 0 && (fin != 0) == (keep != 0)) {
 			struct dp_edit_pkt wpkt;
 			dp_edit_pkt_parse(&wpkt, wp + fr->l3_off, len - fr->l3_off);
 			dp_edit_pkt_rewrite(&e->ectx, &sl->ef, ed, &wpkt, out.hdr_seq);
+			if (ed == DP_EDIT_S2E)
+				note_to_esme(sl, wpkt.l4);
 			e->c.edit_frames_rewritten++;
 			act = DP_ACT_FORWARD;
 		} else {
 			int n = dp_edit_emit(&e->ectx, &sl->ef, ed, p, &pkt, out.hdr_seq, NULL, 0,
 					     keep, e->out, sizeof(e->out));
 			if (n > 0)
-				tx_dir(e, sl, ed, e->out, (uint32_t)n);
+				tx_dir_l4(e, sl, ed, e->out, (uint32_t)n, l4o);
 		}
 	} else if (out.n == 1 && out.r[0].src == DP_EDIT_SRC_SEG && out.r[0].seq == fr->seq &&
 		   out.r[0].len == fr->payload_len && wp != NULL &&
@@ -582,6 +651,8 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 		struct dp_edit_pkt wpkt;
 		dp_edit_pkt_parse(&wpkt, wp + fr->l3_off, len - fr->l3_off);
 		dp_edit_pkt_rewrite(&e->ectx, &sl->ef, ed, &wpkt, out.r[0].out_seq);
+		if (ed == DP_EDIT_S2E)
+			note_to_esme(sl, wpkt.l4);
 		e->c.edit_frames_rewritten++;
 		act = DP_ACT_FORWARD;
 	} else {
@@ -597,7 +668,7 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 						     fr->payload + (r->seq - fr->seq), r->len, keep,
 						     e->out, sizeof(e->out));
 				if (n > 0)
-					tx_dir(e, sl, ed, e->out, (uint32_t)n);
+					tx_dir_l4(e, sl, ed, e->out, (uint32_t)n, l4o);
 			} else {
 				emit_held(e, f, sl, dir, ed, p, &pkt, r, keep);
 			}
@@ -609,6 +680,7 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 		tx_dir(e, sl, ed, wp, len);
 		e->c.impair_duplicated++;
 	}
+done:
 	if (!send_injected(e, f, sl))
 		return act;
 	/* A closed flow keeps its slot until the flow table forgets it

@@ -59,6 +59,11 @@ struct dp_eslot {
 	uint16_t ncarry[2];
 	struct dp_edit_pdu carry[2][DP_CARRY];
 	uint8_t in_use;
+	uint8_t probe_pending;  /* an ACK probe went to the SMSC: its answer may repeat an ACK */
+	uint64_t probe_ns;      /* when it went */
+	uint8_t esme_ack_valid;
+	uint16_t esme_win;      /* window of the last segment sent toward the ESME */
+	uint32_t esme_ack;      /* ack of the last segment sent toward the ESME */
 };
 
 struct dp_engine {
