@@ -155,11 +155,11 @@ static void tx(struct dp_engine *e, unsigned pair, int to_smsc, const uint8_t *f
 	e->tx_fn(e->tx_arg, pair, to_smsc, fr, len);
 }
 
-static void note_to_esme(struct dp_eslot *sl, const uint8_t *l4)
+static void note_sent(struct dp_eslot *sl, enum dp_edit_dir ed, const uint8_t *l4)
 {
-	sl->esme_ack = rd32(l4 + 8);
-	sl->esme_win = (uint16_t)((l4[14] << 8) | l4[15]);
-	sl->esme_ack_valid = 1;
+	sl->last_ack[ed] = rd32(l4 + 8);
+	sl->last_win[ed] = (uint16_t)((l4[14] << 8) | l4[15]);
+	sl->ack_valid[ed] = 1;
 }
 
 /* Frames of edit direction `ed` travel toward the SMSC when ed is E2S.
@@ -167,8 +167,8 @@ static void note_to_esme(struct dp_eslot *sl, const uint8_t *l4)
 static void tx_dir_l4(struct dp_engine *e, struct dp_eslot *sl, enum dp_edit_dir ed,
 		      const uint8_t *fr, uint32_t len, uint32_t l4_off)
 {
-	if (ed == DP_EDIT_S2E && l4_off != 0 && l4_off + 20 <= len)
-		note_to_esme(sl, fr + l4_off);
+	if (l4_off != 0 && l4_off + 20 <= len)
+		note_sent(sl, ed, fr + l4_off);
 	tx(e, sl->pair, ed == DP_EDIT_E2S, fr, len);
 }
 
@@ -615,18 +615,23 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 	} else if (out.n == 0) {
 		/* Header only (an ACK, or a FIN, or the probe for the SMSC's ACK). */
 		uint8_t keep = (out.action & DP_EDIT_ACT_FIN) ? DP_EDIT_TCP_FIN : 0;
-		if (ed == DP_EDIT_S2E && sl->probe_pending && fr->payload_len == 0 && !fin &&
-		    sl->esme_ack_valid) {
+		bool esme_new_ack = ed == DP_EDIT_E2S && fr->ack != sl->esme_raw_ack;
+		if (((ed == DP_EDIT_S2E && sl->probe_pending) || esme_new_ack) &&
+		    fr->payload_len == 0 && !fin && sl->ack_valid[ed]) {
 			/* The SMSC's answer to an ACK probe: when, mapped, it only
 			 * repeats what the ESME already has (the injected response
 			 * carried that ACK), it would be a duplicate ACK there. */
 			int n = dp_edit_emit(&e->ectx, &sl->ef, ed, p, &pkt, out.hdr_seq, NULL, 0, 0,
 					     e->out, sizeof(e->out));
-			sl->probe_pending = 0;
-			if (n > 0 && rd32(e->out + l4o + 8) == sl->esme_ack &&
-			    (uint16_t)((e->out[l4o + 14] << 8) | e->out[l4o + 15]) == sl->esme_win &&
-			    pkt.l4_len == (uint32_t)((e->out[l4o + 12] >> 4) * 4) && !has_sack(&pkt)) {
+			/* Likewise an ESME ACK that only acknowledges injected
+			 * bytes: mapped, it repeats the SMSC's last ACK. */
+			if (ed == DP_EDIT_S2E)
+				sl->probe_pending = 0;
+			if (n > 0 && rd32(e->out + l4o + 8) == sl->last_ack[ed] &&
+			    (uint16_t)((e->out[l4o + 14] << 8) | e->out[l4o + 15]) == sl->last_win[ed] &&
+			    !has_sack(&pkt)) {
 				e->c.edit_dupack_suppressed++;
+				sl->esme_raw_ack = ed == DP_EDIT_E2S ? fr->ack : sl->esme_raw_ack;
 				goto done;
 			}
 		}
@@ -634,8 +639,7 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 			struct dp_edit_pkt wpkt;
 			dp_edit_pkt_parse(&wpkt, wp + fr->l3_off, len - fr->l3_off);
 			dp_edit_pkt_rewrite(&e->ectx, &sl->ef, ed, &wpkt, out.hdr_seq);
-			if (ed == DP_EDIT_S2E)
-				note_to_esme(sl, wpkt.l4);
+			note_sent(sl, ed, wpkt.l4);
 			e->c.edit_frames_rewritten++;
 			act = DP_ACT_FORWARD;
 		} else {
@@ -651,8 +655,7 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 		struct dp_edit_pkt wpkt;
 		dp_edit_pkt_parse(&wpkt, wp + fr->l3_off, len - fr->l3_off);
 		dp_edit_pkt_rewrite(&e->ectx, &sl->ef, ed, &wpkt, out.r[0].out_seq);
-		if (ed == DP_EDIT_S2E)
-			note_to_esme(sl, wpkt.l4);
+		note_sent(sl, ed, wpkt.l4);
 		e->c.edit_frames_rewritten++;
 		act = DP_ACT_FORWARD;
 	} else {
@@ -680,6 +683,8 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 		tx_dir(e, sl, ed, wp, len);
 		e->c.impair_duplicated++;
 	}
+	if (ed == DP_EDIT_E2S)
+		sl->esme_raw_ack = fr->ack;
 done:
 	if (!send_injected(e, f, sl))
 		return act;

@@ -61,9 +61,10 @@ struct dp_eslot {
 	uint8_t in_use;
 	uint8_t probe_pending;  /* an ACK probe went to the SMSC: its answer may repeat an ACK */
 	uint64_t probe_ns;      /* when it went */
-	uint8_t esme_ack_valid;
-	uint16_t esme_win;      /* window of the last segment sent toward the ESME */
-	uint32_t esme_ack;      /* ack of the last segment sent toward the ESME */
+	uint8_t ack_valid[2];   /* per edit direction: last_ack/last_win valid */
+	uint16_t last_win[2];   /* window of the last segment sent that way */
+	uint32_t last_ack[2];   /* ack of the last segment sent that way */
+	uint32_t esme_raw_ack;  /* the ESME's last ack as it sent it */
 };
 
 struct dp_engine {
