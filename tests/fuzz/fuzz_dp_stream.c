@@ -121,6 +121,22 @@ static struct dp_settings eset;
 static struct dp_rules erules;
 static struct dp_snapshot esnap;
 
+/* Inline mode: every frame the engine builds must be a well-formed TCP
+ * segment with a valid checksum. */
+static void tx_check(void *arg, unsigned pair, int to_smsc, const uint8_t *fr, uint32_t len)
+{
+	(void)arg;
+	(void)pair;
+	(void)to_smsc;
+	static uint8_t copy[2048];
+	if (len < 14 || len > sizeof(copy))
+		abort();
+	memcpy(copy, fr, len);
+	struct dp_edit_pkt pkt;
+	if (dp_edit_pkt_parse(&pkt, copy + 14, len - 14) != DP_EDIT_OK || !dp_edit_pkt_csum_ok(&pkt))
+		abort();
+}
+
 static void engine_init(void)
 {
 	char prefix[64];
@@ -138,7 +154,10 @@ static void engine_init(void)
 	eset.bulk_recipients = 3;
 	eset.velocity_max = 3;
 	eset.default_customer.rate_per_s = 50;
+	eset.edit_flows = 8;
 	eng = dp_engine_create(0, &eset, 0);
+	if (eng != NULL)
+		dp_engine_set_tx(eng, tx_check, NULL);
 	static const char rules[] =
 		"rule id=1 cat=spam target=norm action=block pat=/free/ desc=\"f\"\n"
 		"rule id=2 cat=fraud target=text action=block pat=/http/ desc=\"u\"\n"
@@ -191,6 +210,8 @@ static void fuzz_engine(const uint8_t *b, size_t blen, const uint8_t *script, si
 	static uint64_t now = 1000;
 	now += 1000;
 	dp_engine_set_time(eng, now);
+	/* Inline (editing) or monitor, by the input's length. */
+	dp_engine_set_monitor(eng, (blen & 1) != 0);
 	/* A new connection on the same 5-tuple each time (SYN resets it). */
 	uint32_t cseq = 1000 + (uint32_t)now, sseq = 9000;
 	dp_engine_frame(eng, frame, mk_frame(frame, true, cseq - 1, DP_TCP_SYN, NULL, 0));
