@@ -36,9 +36,6 @@ struct pat_acc {
 	float best_w[PAT_MAX_CATEGORIES];
 	uint32_t best_rule[PAT_MAX_CATEGORIES];
 	float total;
-	float best_any_w; /* strongest score rule overall, for cat=* */
-	uint32_t best_any_rule;
-	int best_any_cat;
 };
 
 struct pat_stream {
@@ -136,11 +133,6 @@ static int on_match(unsigned int id, unsigned long long from,
 	default:
 		res->scores[r->category] += r->weight;
 		a->total += r->weight;
-		if (r->weight > a->best_any_w) {
-			a->best_any_w = r->weight;
-			a->best_any_rule = r->id;
-			a->best_any_cat = r->category;
-		}
 		if (r->weight > a->best_w[r->category]) {
 			a->best_w[r->category] = r->weight;
 			a->best_rule[r->category] = r->id;
@@ -160,11 +152,18 @@ static void acc_init(struct pat_acc *a)
 static void acc_verdict(const struct pat_ruleset *rs, struct pat_acc *a)
 {
 	struct pat_result *res = &a->res;
-	int bc = -1, mc = -1;
-	float bratio = 0, mratio = 0;
+	int bc = -1, mc = -1, tc = -1;
+	float bratio = 0, mratio = 0, tscore = 0;
 
 	for (unsigned c = 0; c < rs->n_cats; c++) {
 		float s = res->scores[c];
+		/* A block on the total score (threshold cat=*) is charged to
+		 * the category that contributed most, not to whichever rule
+		 * weighed most: the AUP ladder treats fraud and spam apart. */
+		if (a->best_rule[c] && s > tscore) {
+			tscore = s;
+			tc = (int)c;
+		}
 		if (rs->cat_block[c] > 0 && s >= rs->cat_block[c] &&
 		    s / rs->cat_block[c] > bratio) {
 			bratio = s / rs->cat_block[c];
@@ -180,11 +179,10 @@ static void acc_verdict(const struct pat_ruleset *rs, struct pat_acc *a)
 		res->verdict = PAT_VERDICT_BLOCK;
 		res->rule_id = a->block_rule;
 		res->category = a->block_cat;
-	} else if (bc < 0 && rs->total_block > 0 && a->total >= rs->total_block &&
-		   a->best_any_rule) {
+	} else if (bc < 0 && rs->total_block > 0 && a->total >= rs->total_block && tc >= 0) {
 		res->verdict = PAT_VERDICT_BLOCK;
-		res->rule_id = a->best_any_rule;
-		res->category = a->best_any_cat;
+		res->rule_id = a->best_rule[tc];
+		res->category = tc;
 	} else if (bc >= 0) {
 		res->verdict = PAT_VERDICT_BLOCK;
 		res->rule_id = a->best_rule[bc];
@@ -197,11 +195,10 @@ static void acc_verdict(const struct pat_ruleset *rs, struct pat_acc *a)
 		res->verdict = PAT_VERDICT_MONITOR;
 		res->rule_id = a->best_rule[mc];
 		res->category = mc;
-	} else if (rs->total_monitor > 0 && a->total >= rs->total_monitor &&
-		   a->best_any_rule) {
+	} else if (rs->total_monitor > 0 && a->total >= rs->total_monitor && tc >= 0) {
 		res->verdict = PAT_VERDICT_MONITOR;
-		res->rule_id = a->best_any_rule;
-		res->category = a->best_any_cat;
+		res->rule_id = a->best_rule[tc];
+		res->category = tc;
 	} else {
 		res->verdict = PAT_VERDICT_PASS;
 		res->rule_id = 0;

@@ -28,6 +28,8 @@ static const char rules[] =
 	"rule id=5 cat=lottery target=norm action=score:1 pat=/\\bdraw\\b/ desc=\"draw\"\n"
 	"rule id=6 cat=fraud target=norm action=score:2.5 pat=/\\burgent\\b/ desc=\"urgent\"\n"
 	"rule id=7 cat=spam target=norm action=score:-2 pat=/\\blol\\b/ desc=\"personal\"\n"
+	"rule id=8 cat=lottery target=norm action=score:1.5 pat=/\\bjackpot\\b/ desc=\"jackpot\"\n"
+	"rule id=9 cat=lottery target=norm action=score:1.5 pat=/\\bwinner\\b/ desc=\"winner\"\n"
 	"rule id=20 cat=spoofing target=sender action=block list=senders.txt match=exact scope=except:bank_ok desc=\"protected\"\n"
 	"rule id=21 cat=spoofing target=sender action=monitor list=senders.txt desc=\"contains protected\"\n"
 	"rule id=22 cat=spam target=dest action=block pat=/^999/ desc=\"emergency number\"\n"
@@ -176,6 +178,14 @@ static void test_scores(void **state)
 	assert_int_equal(r.rule_id, 6);
 	assert_int_equal(r.category, PAT_CAT_FRAUD);
 	assert_true(r.scores[5] == 1.0f);
+	/* a total block is charged to the category that contributed most
+	 * (lottery 1.5 + 1.5 + 1 = 4), not to the heaviest single rule
+	 * (urgent, fraud 2.5): the AUP ladder counts categories apart */
+	r = scan("urgent: jackpot winner in the draw", NULL, NULL, NULL);
+	assert_int_equal(r.verdict, PAT_VERDICT_BLOCK);
+	assert_int_equal(r.category, 5);
+	assert_true(r.rule_id == 8 || r.rule_id == 9);
+	assert_true(r.scores[5] == 4.0f);
 	/* 2.5 + 1 = 3.5 < 5, no category threshold for fraud/lottery */
 	r = scan("urgent draw", NULL, NULL, NULL);
 	assert_int_equal(r.verdict, PAT_VERDICT_PASS);
