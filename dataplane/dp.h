@@ -264,7 +264,6 @@ struct dp_settings {
 /** Test-only impairments of the inline path (lab tests of retransmission). */
 #define DP_IMPAIR_DROP_INJ1  0x1u /**< drop the first copy of each injected response */
 #define DP_IMPAIR_DUP_BLOCK  0x2u /**< deliver a segment holding a blocked PDU twice */
-#define DP_IMPAIR_SWAP_EDIT  0x4u /**< deliver the segment after an edit before it */
 
 /** Fill @p s with the built-in defaults of the lab/CI profile. */
 void dp_settings_default(struct dp_settings *s);
@@ -340,7 +339,7 @@ struct dp_counters {
 	uint64_t edit_resets, edit_probe_resets, edit_dead_frames, edit_list_overflow;
 	uint64_t edit_probe_suppressed;  /**< ACK probes not sent: the last one is unanswered */
 	uint64_t edit_dupack_suppressed; /**< the SMSC's answers to ACK probes that repeated an ACK */
-	uint64_t impair_dropped, impair_duplicated, impair_swapped;
+	uint64_t impair_dropped, impair_duplicated;
 	struct dp_edit_counters edit;   /**< the edit library's counters (copied each tick) */
 };
 
@@ -420,6 +419,11 @@ void dp_engine_set_time_ns(struct dp_engine *e, uint64_t now_ns);
 /** Resend timers of injected responses, due at the clock: visit the edit
  *  slots in use. @return frames sent. */
 uint32_t dp_engine_edit_tick(struct dp_engine *e);
+/** Test impairer (DP_IMPAIR_DUP_BLOCK): true once after a frame that lost a
+ *  blocked PDU; the caller feeds a copy of that frame as received again,
+ *  then calls dp_engine_impair_done(). */
+bool dp_engine_impair_take_dup(struct dp_engine *e);
+void dp_engine_impair_done(struct dp_engine *e);
 /** @return edit slots in use. */
 uint32_t dp_engine_edit_slots_used(const struct dp_engine *e);
 

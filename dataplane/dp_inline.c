@@ -91,6 +91,19 @@ void dp_engine_set_time_ns(struct dp_engine *e, uint64_t now_ns)
 	e->now_ns = now_ns;
 }
 
+bool dp_engine_impair_take_dup(struct dp_engine *e)
+{
+	if (e->impair_flag != 1)
+		return false;
+	e->impair_flag = 2; /* the duplicate itself is not duplicated again */
+	return true;
+}
+
+void dp_engine_impair_done(struct dp_engine *e)
+{
+	e->impair_flag = 0;
+}
+
 uint32_t dp_engine_edit_slots_used(const struct dp_engine *e)
 {
 	return e->slots_used;
@@ -677,10 +690,10 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 			}
 		}
 	}
-	if (act == DP_ACT_FORWARD && (e->set->test_impair & DP_IMPAIR_DUP_BLOCK) && ed == DP_EDIT_E2S &&
-	    out.removed > 0 && wp != NULL) {
-		/* test only: the frame that lost a blocked PDU arrives twice */
-		tx_dir(e, sl, ed, wp, len);
+	if ((e->set->test_impair & DP_IMPAIR_DUP_BLOCK) && ed == DP_EDIT_E2S && out.removed > 0 &&
+	    !e->impair_flag) {
+		/* test only: the worker feeds this segment (as received) again */
+		e->impair_flag = 1;
 		e->c.impair_duplicated++;
 	}
 	if (ed == DP_EDIT_E2S)

@@ -92,7 +92,37 @@ static unsigned forward(struct dp_engine *e, struct worker_tx *t, struct rte_mbu
 	for (unsigned i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		enum dp_action act;
-		if (m->nb_segs == 1) {
+		if (m->nb_segs == 1 && t->a->set.test_impair & DP_IMPAIR_DUP_BLOCK) {
+			/* Test only: a segment that lost a blocked PDU arrives
+			 * twice (the copy as the ESME sent it). */
+			static uint8_t copy[2048];
+			uint16_t cl = m->data_len < sizeof(copy) ? m->data_len : 0;
+			memcpy(copy, rte_pktmbuf_mtod(m, uint8_t *), cl);
+			act = dp_engine_frame_rw(e, rte_pktmbuf_mtod(m, uint8_t *), m->data_len);
+			if (cl && dp_engine_impair_take_dup(e)) {
+				if (act == DP_ACT_FORWARD && k < cap) {
+					out[k++] = m; /* keep the order: original first */
+					act = DP_ACT_DROP;
+					m = NULL;
+				}
+				struct rte_mbuf *d = rte_pktmbuf_alloc(t->a->mp);
+				uint8_t *dd = d ? (uint8_t *)rte_pktmbuf_append(d, cl) : NULL;
+				if (dd != NULL) {
+					memcpy(dd, copy, cl);
+					if (dp_engine_frame_rw(e, dd, cl) == DP_ACT_FORWARD && k < cap)
+						out[k++] = d;
+					else
+						rte_pktmbuf_free(d);
+				} else if (d != NULL) {
+					rte_pktmbuf_free(d);
+				}
+				dp_engine_impair_done(e);
+			} else {
+				dp_engine_impair_done(e);
+			}
+			if (m == NULL)
+				continue;
+		} else if (m->nb_segs == 1) {
 			act = dp_engine_frame_rw(e, rte_pktmbuf_mtod(m, uint8_t *), m->data_len);
 		} else {
 			/* Chained mbufs (jumbo frames) are not inspected: counted. */
