@@ -138,6 +138,8 @@ def main():
             fails.append("retrans_edited did not move")
         if variant == "nft" and sum(retrans.values()) == 0:
             fails.append("no retransmission under 2 % loss")
+        if variant == "nft" and int(counters.get("retrans", "0")) == 0:
+            fails.append("the dataplane's retransmission counter did not move")
     print(f"variant {variant} submits {len(results)} kinds {dict(kinds)} blocked {len(blocked)} "
           f"smsc {sum(got.values())} frames {frames} problems {problems} retrans {retrans}")
     if final:
