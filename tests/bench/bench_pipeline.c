@@ -189,6 +189,46 @@ static uint32_t mk_frame(uint8_t *b, uint32_t flow, uint32_t seq, uint8_t flags,
 	return 54 + plen;
 }
 
+/* Inline enforcement: frames the engine sends instead of the received one
+ * (rebuilt segments, injected responses). Counted; for the per-round ACKs
+ * the bench remembers, per flow, how far each side has been sent to. */
+static unsigned long long n_tx, n_tx_esme;
+static uint32_t esme_next[FLOWS]; /* the ESME's next sequence number */
+static uint32_t esme_base[FLOWS]; /* ... after the first round */
+static uint32_t to_smsc_end[FLOWS], to_esme_end[FLOWS];
+static void bench_tx(void *arg, unsigned pair, int to_smsc, const uint8_t *fr, uint32_t len)
+{
+	(void)arg;
+	(void)pair;
+	n_tx++;
+	if (len < 54)
+		return;
+	const uint8_t *t = fr + 14 + 20;
+	uint32_t plen = len - 54;
+	uint16_t esme_port = to_smsc ? (uint16_t)(t[0] << 8 | t[1]) : (uint16_t)(t[2] << 8 | t[3]);
+	uint32_t flow = (uint32_t)(esme_port - 20000);
+	if (flow >= FLOWS)
+		return;
+	uint32_t end = ((uint32_t)t[4] << 24 | (uint32_t)t[5] << 16 | (uint32_t)t[6] << 8 | t[7]) + plen;
+	if (to_smsc) {
+		if ((int32_t)(end - to_smsc_end[flow]) > 0)
+			to_smsc_end[flow] = end;
+	} else {
+		n_tx_esme++;
+		if ((int32_t)(end - to_esme_end[flow]) > 0)
+			to_esme_end[flow] = end;
+	}
+}
+
+/* Feed a frame as the worker does: the engine may rewrite it in place, so
+ * the prebuilt frame is copied first (the copy stands for the rx mbuf). */
+static uint8_t rxbuf[2048];
+static void feed(struct dp_engine *e, const uint8_t *b, uint32_t len)
+{
+	memcpy(rxbuf, b, len);
+	dp_engine_frame_rw(e, rxbuf, len);
+}
+
 static unsigned long long n_events, n_block;
 static void sink(void *arg, const struct dp_event *ev)
 {
@@ -203,6 +243,24 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 	(void)id; (void)from; (void)to; (void)fl;
 	(*(unsigned long long *)c)++;
 	return 0;
+}
+
+/* After a round (untimed): the SMSC acknowledges what it was sent, the ESMEs
+ * what they were sent (their injected responses included), so edits are
+ * pruned as on a live link. */
+static void ack_round(struct dp_engine *e, uint32_t cseq0, const uint32_t *flow_bytes, int round)
+{
+	static uint8_t b[128];
+	for (unsigned f = 0; f < FLOWS; f++) {
+		uint32_t len = mk_frame(b, f, 7018, 0x10, NULL, 0, 1);
+		put32(b + 14 + 20 + 8, to_smsc_end[f]);
+		feed(e, b, len);
+		(void)cseq0;
+		esme_next[f] = esme_base[f] + (uint32_t)round * flow_bytes[f];
+		len = mk_frame(b, f, esme_next[f], 0x10, NULL, 0, 0);
+		put32(b + 14 + 20 + 8, to_esme_end[f]);
+		feed(e, b, len);
+	}
 }
 
 int main(void)
@@ -343,6 +401,8 @@ int main(void)
 			bytes += fr[k].len;
 		}
 	}
+	for (unsigned f = 0; f < FLOWS; f++)
+		esme_base[f] = fseq[f];
 	/* Interleave the flows as a NIC would deliver them: frame order is
 	 * round-robin over flows already (r outer, f inner). */
 
@@ -350,7 +410,12 @@ int main(void)
 	dp_settings_default(&set);
 	set.flows_max = 4096;
 	set.concat_max = 4096;
+	set.monitor = 0; /* inline: blocked PDUs are removed and answered */
+	set.edit_flows = FLOWS + 24;
 	struct dp_engine *e = dp_engine_create(0, &set, 0);
+	dp_engine_set_tx(e, bench_tx, NULL);
+	for (unsigned f = 0; f < FLOWS; f++)
+		to_smsc_end[f] = cseq0, to_esme_end[f] = 7018;
 	struct dp_rules rules = { .rs = rs };
 	pat_scratch_alloc(rs, &rules.scratch[0]);
 	rules.stream_size = (pat_stream_size(rs) + 7) & ~(size_t)7;
@@ -365,7 +430,9 @@ int main(void)
 
 	printf("smsfw-bench pipeline\n");
 	printf("  stages: frame parse, flow lookup, stream cut, session, decode, text, normalise,\n"
-	       "          Hyperscan match, verdict, event; frames fed to dp_engine_frame (no PMD rx/tx)\n");
+	       "          Hyperscan match, verdict, event, inline enforcement (remove blocked PDUs,\n"
+	       "          inject responses, rewrite seq/ack); frames copied and fed to\n"
+	       "          dp_engine_frame_rw (no PMD rx/tx); untimed ACKs from both ends each round\n");
 	printf("  traffic: %u flows, %u submit_sm per round x %d rounds, one PDU per frame,\n"
 	       "           PDU %u-%u bytes, %.0f %% block-rule texts, %.0f %% concatenated parts, %.0f %% UCS-2\n",
 	       FLOWS, n_texts, ROUNDS, min_pdu, max_pdu, 100.0 * n_block_t / n_texts,
@@ -388,8 +455,9 @@ int main(void)
 		dp_engine_set_time(e, 1000 + (uint64_t)round * 10);
 		double a = now_s();
 		for (unsigned i = 0; i < n_texts; i++)
-			dp_engine_frame(e, fr[i].b, fr[i].len);
+			feed(e, fr[i].b, fr[i].len);
 		busy += now_s() - a;
+		ack_round(e, cseq0, flow_bytes, round);
 		pdus += n_texts;
 		wire += bytes;
 	}
@@ -403,6 +471,11 @@ int main(void)
 	       (unsigned long long)c->verdicts[2], (unsigned long long)c->cat[DP_CAT_CONTENT],
 	       (unsigned long long)c->cat[DP_CAT_BULK], (unsigned long long)c->cat[DP_CAT_VELOCITY],
 	       (unsigned long long)c->stream.resync, (unsigned long long)c->stream.retrans);
+	printf("  enforcement: %llu PDUs removed, %llu responses injected, %llu frames sent "
+	       "(%llu toward ESMEs), edit slots %llu, flow resets %llu\n",
+	       (unsigned long long)c->edit_pdus_removed, (unsigned long long)c->edit_resp_injected,
+	       n_tx, n_tx_esme, (unsigned long long)c->edit_slots_alloc,
+	       (unsigned long long)c->edit_resets);
 	if (c->submits != pdus)
 		printf("  WARNING: %llu submits judged for %llu frames\n", (unsigned long long)c->submits, pdus);
 
@@ -417,8 +490,9 @@ int main(void)
 		}
 		double a = now_s();
 		for (unsigned i = 0; i < n_texts; i++)
-			dp_engine_frame(e, fr[i].b, fr[i].len);
+			feed(e, fr[i].b, fr[i].len);
 		nb += now_s() - a;
+		ack_round(e, cseq0, flow_bytes, ROUNDS + round);
 	}
 	printf("  without a ruleset (frame..verdict, no matching): %.0f PDUs/s\n",
 	       (double)n_texts * 3 / nb);
