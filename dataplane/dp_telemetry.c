@@ -61,6 +61,18 @@ static int cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d
 	add_u64(d, "smpp_frames", t.smpp_frames);
 	add_u64(d, "smpp_bytes", t.smpp_bytes);
 	add_u64(d, "smpp_rst", t.smpp_rst);
+	/* inline enforcement */
+	add_u64(d, "mode_inline", a->monitor ? 0 : 1);
+	add_u64(d, "edit_slots_alloc", t.edit_slots_alloc);
+	add_u64(d, "edit_pool_empty", t.edit_pool_empty);
+	add_u64(d, "edit_pdus_removed", t.edit_pdus_removed);
+	add_u64(d, "edit_resp_injected", t.edit_resp_injected);
+	add_u64(d, "edit_resp_failed", t.edit_resp_failed);
+	add_u64(d, "edit_inj_resent", t.edit.inj_resent_timer + t.edit.inj_resent_dupack);
+	add_u64(d, "edit_retrans_edited", t.edit.retrans_edited);
+	add_u64(d, "edit_resets", t.edit_resets);
+	add_u64(d, "edit_probe_resets", t.edit_probe_resets);
+	add_u64(d, "edit_tx_nombuf", t.edit_tx_nombuf);
 	add_u64(d, "tls_flows", t.tls_flows);
 	add_u64(d, "pdus", t.stream.pdus);
 	add_u64(d, "binds", t.binds);
