@@ -345,16 +345,26 @@ def main():
           (max(lo, 0) * 1000, hi * 1000,
            statistics.median([b[0] - a[0] for a, b in zip(polls, polls[1:])]) * 1000,
            len(polls)), flush=True)
-    ev = []
-    with open(os.path.join(RUN, "events.jsonl")) as f:
-        for line in f:
-            if '"mallory"' in line and '"verdict"' in line:
-                ev.append(json.loads(line))
-    cats = [x.get("category") for x in ev if x.get("type") == "verdict" and
-            x.get("verdict") == "block"]
-    check(cats.count("standing") == len(after),
-          "the dataplane logged %d standing blocks for %d refused probes" %
-          (cats.count("standing"), len(after)))
+    def standing_blocks():
+        out = []
+        with open(os.path.join(RUN, "events.jsonl")) as f:
+            for line in f:
+                if '"mallory"' not in line:
+                    continue
+                x = json.loads(line)
+                if (x.get("type") == "verdict" and x.get("system_id") == "mallory"
+                        and x.get("verdict") == "block" and x.get("category") == "standing"):
+                    out.append(x)
+        return out
+    sb = wait_for(lambda: len(standing_blocks()) >= len(after) and standing_blocks(), 3)
+    check(sb and len(sb) == len(after) and all(x.get("status") == SUBMITFAIL for x in sb),
+          "the dataplane logged %d standing blocks (0x45) for %d refused probes" %
+          (len(sb or []), len(after)))
+    if sb and last_active is not None and abs(sb[0]["time_ms"] / 1000 - time.time()) < 600:
+        print("# the dataplane's first standing block: %.0f ms after the last poll that saw "
+              "'active', %.0f ms after the first that saw 'suspended'" %
+              (sb[0]["time_ms"] - last_active * 1000, sb[0]["time_ms"] - first_susp * 1000),
+              flush=True)
     e = Esme("mallory")
     check(e.bound is not None and e.bound["status"] == BINDFAIL,
           "a new bind of mallory is refused with ESME_RBINDFAIL (%s)" % e.bound)

@@ -20,8 +20,11 @@ s.on('close', () => { out({ ev: 'closed', t: now() }); process.exit(0); });
 s.on('deliver_sm', (pdu) => s.send(pdu.response()));
 s.bind_transceiver({ system_id: id, password: 'pw' }, (b) => {
 	out({ ev: 'bound', status: b.command_status, t: now() });
-	if (b.command_status !== 0)
+	if (b.command_status !== 0) { // refused: nothing more to do on this session
+		s.close();
+		setTimeout(() => process.exit(0), 1000);
 		return;
+	}
 	const rl = readline.createInterface({ input: process.stdin });
 	rl.on('line', (line) => {
 		if (line === 'quit') {
