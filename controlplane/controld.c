@@ -394,6 +394,7 @@ static void event_batch(struct client *c, const uint8_t *buf, uint32_t len)
 	struct cp_ev_iter it;
 	struct cp_event ev;
 	uint8_t *copy;
+	bool peer_gone = false;
 	int rc;
 
 	/* HELLO first: it names the instance whose sequence numbers follow. */
@@ -415,11 +416,13 @@ static void event_batch(struct client *c, const uint8_t *buf, uint32_t len)
 			 * sequence numbers; then where the store stands. */
 			uint64_t committed = 0;
 			cp_engine_instance_seq(&S.eng, c->instance, &committed);
-			if ((committed && send_control(c, CP_EV_ACK, committed)) ||
-			    send_control(c, CP_EV_GENERATION, S.store->generation)) {
-				client_close(c);
-				return;
-			}
+			/* A peer that hung up after sending still has its
+			 * events ingested below before the connection closes:
+			 * what was received is never dropped. */
+			if (!peer_gone &&
+			    ((committed && send_control(c, CP_EV_ACK, committed)) ||
+			     send_control(c, CP_EV_GENERATION, S.store->generation)))
+				peer_gone = true;
 		} else if (ev.type == CP_EV_STATS || ev.type == CP_EV_STATS_EXT) {
 			cp_metrics_dp_stats(S.met, c->instance, &ev);
 		}
@@ -455,8 +458,10 @@ static void event_batch(struct client *c, const uint8_t *buf, uint32_t len)
 	cp_ev_iter_init(&it, buf, len);
 	c->pend_events += it.count;
 	c->events += it.count;
-	if (c->pend_events >= S.batch_max_events)
+	if (c->pend_events >= S.batch_max_events || peer_gone)
 		event_flush(c);
+	if (peer_gone)
+		client_close(c);
 }
 
 /* Room for @p want more octets in c->buf, doubling from @p first up to @p max.

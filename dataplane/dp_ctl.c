@@ -29,6 +29,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <rte_ethdev.h>
 #include <rte_log.h>
 
 #include "cp.h"
@@ -401,6 +402,61 @@ static void handle_input(struct dp_app *a)
 	}
 }
 
+static void stat_put(struct cp_stat *e, unsigned *n, uint16_t id, uint16_t index, uint64_t v)
+{
+	if (*n < CP_EV_STATS_EXT_MAX)
+		e[(*n)++] = (struct cp_stat){ .id = id, .index = index, .value = v };
+}
+
+/*
+ * The per-worker, per-port and spool figures controld exports as metrics
+ * (STATS_EXT, sent right after STATS). The flow-table counters are read
+ * from the workers' tables without synchronisation: each is a 64-bit word
+ * written by one worker, so a read is at worst one tick old.
+ */
+static void add_stats_ext(struct dp_app *a)
+{
+	static struct cp_stat e[CP_EV_STATS_EXT_MAX];
+	struct cp_event ev;
+	unsigned n = 0;
+
+	for (unsigned w = 0; w < a->n_workers; w++) {
+		struct dp_flow_table *ft = dp_engine_flows(a->eng[w]);
+		const struct dp_flow_stats *fs = dp_flow_table_stats(ft);
+
+		stat_put(e, &n, CP_STAT_WORKER_FLOWS, (uint16_t)w, fs->active);
+		stat_put(e, &n, CP_STAT_WORKER_FLOWS_MAX, (uint16_t)w, dp_flow_table_capacity(ft));
+		stat_put(e, &n, CP_STAT_WORKER_TABLE_FULL, (uint16_t)w, fs->table_full);
+	}
+	for (unsigned p = 0; p < a->n_pairs; p++) {
+		for (unsigned side = 0; side < 2; side++) {
+			uint16_t port = a->pair[p][side];
+			struct rte_eth_stats es;
+
+			if (rte_eth_stats_get(port, &es) != 0)
+				continue;
+			stat_put(e, &n, CP_STAT_PORT_RX_PACKETS, port, es.ipackets);
+			stat_put(e, &n, CP_STAT_PORT_TX_PACKETS, port, es.opackets);
+			stat_put(e, &n, CP_STAT_PORT_RX_BYTES, port, es.ibytes);
+			stat_put(e, &n, CP_STAT_PORT_TX_BYTES, port, es.obytes);
+			stat_put(e, &n, CP_STAT_PORT_RX_MISSED, port, es.imissed);
+			stat_put(e, &n, CP_STAT_PORT_RX_ERRORS, port, es.ierrors);
+			stat_put(e, &n, CP_STAT_PORT_TX_ERRORS, port, es.oerrors);
+		}
+	}
+	stat_put(e, &n, CP_STAT_SPOOL_FACTS, 0, ctl.n);
+	stat_put(e, &n, CP_STAT_SPOOL_BYTES, 0, ctl.spool_bytes);
+	stat_put(e, &n, CP_STAT_SPOOL_REFUSED, 0, ctl.facts_refused);
+	stat_put(e, &n, CP_STAT_OBS_SENT, 0, ctl.obs_sent);
+	stat_put(e, &n, CP_STAT_RULESET_VERSION, 0, a->ruleset_version);
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = CP_EV_STATS_EXT;
+	ev.u.ext.count = (uint16_t)n;
+	ev.u.ext.entries = e;
+	add(&ev);
+}
+
 void dp_ctl_poll(struct dp_app *a, const struct dp_counters *t)
 {
 	if (ctl.path[0] == '\0')
@@ -447,6 +503,7 @@ void dp_ctl_poll(struct dp_app *a, const struct dp_counters *t)
 			st.u.stats.flows += dp_flow_table_stats(dp_engine_flows(a->eng[w]))->created;
 		st.u.stats.errors = t->malformed + t->scan_errors + t->facts_dropped;
 		add(&st);
+		add_stats_ext(a);
 	}
 	if (!flush_pending() || (seal_batch() && !flush_pending())) {
 		RTE_LOG(WARNING, USER1, "smsfw: controld write failed: reconnecting\n");

@@ -60,6 +60,8 @@ conf=$work/smsfw.conf
 # demo starts from no customers and no history, and removes it at the end).
 sed -e "s/^mode = .*/mode = $mode/" -e "s|^state_dir = .*|state_dir = $work/state|" \
 	"$top/scripts/lab.d/lab.conf" >"$conf"
+metrics_port=${SMSFW_DEMO_METRICS_PORT:-19327}
+printf '\n[controld]\nmetrics_port = %s\n' "$metrics_port" >>"$conf"
 
 ctl() { "$build/controlplane/smsfwctl" --config "$conf" "$@"; }
 gen=$build/smpp/gen/smsfw-gen
@@ -168,10 +170,26 @@ for c in acme-bank shopco quickloans blaster; do
 	ctl --json customers show "$c" >"$work/cust-$c.json"
 done
 ctl --json optouts list >"$work/optouts.json" || true
+python3 - "$metrics_port" >"$work/metrics.json" <<'PY' || true
+import json, re, sys, urllib.request
+text = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=5).read().decode()
+out = {}
+for line in text.splitlines():
+    m = re.match(r'^(smsfw_dataplane_(?:port_packets_total|worker_flows_max|worker_flows))(\{[^}]*\})? (\S+)$', line)
+    if m:
+        out.setdefault(m.group(1), 0)
+        out[m.group(1)] += float(m.group(3))
+print(json.dumps(out))
+PY
 python3 - "$work" "$mode" "$summary_json" <<'PY'
 import glob, json, os, sys
 work, mode, summary_json = sys.argv[1], sys.argv[2], sys.argv[3]
-summary = {"mode": mode, "status": None, "customers": {}, "esmes": {}, "optouts": None}
+summary = {"mode": mode, "status": None, "customers": {}, "esmes": {}, "optouts": None,
+           "metrics": None}
+try:
+    summary["metrics"] = json.load(open(os.path.join(work, "metrics.json")))
+except (OSError, ValueError):
+    pass
 st = json.load(open(os.path.join(work, "status.json")))
 summary["status"] = st
 try:
@@ -223,6 +241,7 @@ cat <<EOF
 
 Where to look next:
   smsfwctl --config <conf> status | top | customers show ID | events tail
+  Prometheus metrics: http://127.0.0.1:$metrics_port/metrics (while the lab runs: --keep)
   dataplane log and verdict events: /run/smsfw-lab/dataplane.log, /run/smsfw-lab/events.jsonl
   README.md (operations guide), man smsfwctl, man smsfw.conf, man smsfw-rules
 EOF

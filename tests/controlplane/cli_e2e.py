@@ -201,7 +201,7 @@ def run(h, patc, rules_dir):
             break
         time.sleep(0.02)
     h.check(rc == 0 and st and st["ingest"]["duplicate_facts"] == 10
-            and st["ingest"]["facts"] == 200, "replayed facts are acknowledged, not re-ingested")
+            and st["ingest"]["facts"] == 200, "replayed facts are acknowledged, not re-ingested (%s)" % (st["ingest"] if st else rc))
 
     # --- opt-outs -----------------------------------------------------------
     rc, out = h.events(0x99, "optout", 50, "evc")

@@ -60,6 +60,11 @@ def main(argv):
         bad.append("the STOP was not learned as an opt-out for shopco: %r" % opt)
     if any(o.get("customer") == "acme-bank" for o in opt):
         bad.append("the STOP to shopco opted the subscriber out of acme-bank too")
+    met = s.get("metrics") or {}
+    if met.get("smsfw_dataplane_port_packets_total", 0) <= 0:
+        bad.append("/metrics shows no packets on the dataplane's ports: %r" % met)
+    if met.get("smsfw_dataplane_worker_flows_max", 0) <= 0:
+        bad.append("/metrics shows no flow-table capacity: %r" % met)
     ql = s["customers"]["quickloans"]
     if ql.get("complaints_30d", 0) < 1:
         bad.append("the complaint against quickloans was not recorded")
