@@ -339,6 +339,21 @@ static void compare_with_buf(struct dp_stream_ctx *ctx, struct dp_stream_dir *s,
 		ctx->st->overlap_conflict++;
 }
 
+/* The part of [seq, seq+len) that held chunk @p o also covers: offsets
+ * [*lo, *hi) into the new bytes, and a pointer to the held copy of them;
+ * NULL when they do not overlap. */
+static inline const uint8_t *held_overlap(const struct dp_chunk *o, uint32_t seq, uint32_t len,
+					  int32_t *lo, int32_t *hi)
+{
+	*lo = seq_diff(o->seq, seq) > 0 ? seq_diff(o->seq, seq) : 0;
+	*hi = seq_diff(o->seq + o->len, seq);
+	if (*hi > (int32_t)len)
+		*hi = (int32_t)len;
+	if (*hi <= *lo)
+		return NULL;
+	return o->data + (uint32_t)(seq + (uint32_t)*lo - o->seq);
+}
+
 /* Hold a future segment. Overlaps with segments already held are resolved in
  * favour of the held bytes (first data wins) by copying them over the new
  * segment's copy, so replay order cannot change what is inspected.
@@ -368,14 +383,10 @@ static bool hold(struct dp_stream_ctx *ctx, struct dp_stream_dir *s, uint32_t se
 	c->len = len;
 	memcpy(c->data, p, len);
 	for (unsigned i = 0; i < s->n_ooo; i++) {
-		struct dp_chunk *o = dp_pool_chunk(ctx->pool, s->ooo[i]);
-		int32_t lo = seq_diff(o->seq, seq) > 0 ? seq_diff(o->seq, seq) : 0;
-		int32_t hi = seq_diff(o->seq + o->len, seq);
-		if (hi > (int32_t)len)
-			hi = (int32_t)len;
-		if (hi <= lo)
+		int32_t lo, hi;
+		const uint8_t *od = held_overlap(dp_pool_chunk(ctx->pool, s->ooo[i]), seq, len, &lo, &hi);
+		if (!od)
 			continue;
-		const uint8_t *od = o->data + (uint32_t)(seq + (uint32_t)lo - o->seq);
 		ctx->st->overlap++;
 		if (memcmp(c->data + lo, od, (size_t)(hi - lo)) != 0) {
 			ctx->st->overlap_conflict++;
@@ -404,14 +415,10 @@ static void compare_with_held(struct dp_stream_ctx *ctx, struct dp_stream_dir *s
 {
 	bool differ = false;
 	for (unsigned i = 0; i < s->n_ooo; i++) {
-		struct dp_chunk *o = dp_pool_chunk(ctx->pool, s->ooo[i]);
-		int32_t lo = seq_diff(o->seq, seq) > 0 ? seq_diff(o->seq, seq) : 0;
-		int32_t hi = seq_diff(o->seq + o->len, seq);
-		if (hi > (int32_t)len)
-			hi = (int32_t)len;
-		if (hi <= lo)
+		int32_t lo, hi;
+		const uint8_t *od = held_overlap(dp_pool_chunk(ctx->pool, s->ooo[i]), seq, len, &lo, &hi);
+		if (!od)
 			continue;
-		const uint8_t *od = o->data + (uint32_t)(seq + (uint32_t)lo - o->seq);
 		if (memcmp(p + lo, od, (size_t)(hi - lo)) != 0)
 			differ = true;
 	}
