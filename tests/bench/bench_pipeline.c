@@ -26,6 +26,7 @@
 
 #include "dp.h"
 #include "pat.h"
+#include "smpp.h"
 
 #define FLOWS 1000
 #define PER_FLOW 40      /* frames per flow per round */
@@ -121,41 +122,37 @@ static uint32_t to_ucs2(const char *s, size_t n, uint8_t *out)
 	return o;
 }
 
-static uint32_t cstr(uint8_t *p, const char *s)
+/* Encode @p pdu with smpp/ into @p out (@p cap octets); the benchmark's
+ * traffic is built by the codec the dataplane decodes it with. */
+static uint32_t encode(struct smpp_pdu *pdu, uint8_t *out, size_t cap)
 {
-	size_t n = strlen(s) + 1;
-	memcpy(p, s, n);
+	size_t n = 0;
+
+	if (smpp_pdu_encode(pdu, out, cap, &n) != SMPP_OK) {
+		fprintf(stderr, "bench: cannot encode a %s\n", smpp_cmd_name(pdu->hdr.command_id));
+		exit(1);
+	}
 	return (uint32_t)n;
 }
 
-static uint32_t mk_submit(uint8_t *p, uint32_t seq, const char *dst, uint8_t esm, uint8_t dcs,
-			  const uint8_t *ud, uint32_t udlen)
+static uint32_t mk_submit(uint8_t *p, size_t cap, uint32_t seq, const char *dst, uint8_t esm,
+			  uint8_t dcs, const uint8_t *ud, uint32_t udlen)
 {
-	uint32_t o = 16;
-	o += cstr(p + o, "");
-	p[o++] = 1;
-	p[o++] = 1;
-	o += cstr(p + o, "447700900001");
-	p[o++] = 1;
-	p[o++] = 1;
-	o += cstr(p + o, dst);
-	p[o++] = esm;
-	p[o++] = 0;
-	p[o++] = 0;
-	o += cstr(p + o, "");
-	o += cstr(p + o, "");
-	p[o++] = 1;
-	p[o++] = 0;
-	p[o++] = dcs;
-	p[o++] = 0;
-	p[o++] = (uint8_t)udlen;
-	memcpy(p + o, ud, udlen);
-	o += udlen;
-	put32(p, o);
-	put32(p + 4, 4);
-	put32(p + 8, 0);
-	put32(p + 12, seq);
-	return o;
+	struct smpp_pdu pdu = {
+		.hdr = { .command_id = SMPP_CMD_SUBMIT_SM, .sequence_number = seq },
+		.source_addr_ton = 1,
+		.source_addr_npi = 1,
+		.source_addr = { (const uint8_t *)"447700900001", 12 },
+		.dest_addr_ton = 1,
+		.dest_addr_npi = 1,
+		.destination_addr = { (const uint8_t *)dst, (uint32_t)strlen(dst) },
+		.esm_class = esm,
+		.registered_delivery = 1,
+		.data_coding = dcs,
+		.short_message = { ud, udlen },
+	};
+
+	return encode(&pdu, p, cap);
 }
 
 struct frame {
@@ -345,15 +342,15 @@ int main(void)
 	uint32_t flow_bytes[FLOWS];
 	for (unsigned f = 0; f < FLOWS; f++) {
 		uint8_t pdu[128];
-		uint32_t o = 16;
 		char sid[16];
 		snprintf(sid, sizeof(sid), "cust%u", f % 50);
-		o += cstr(pdu + o, sid);
-		o += cstr(pdu + o, "pw");
-		o += cstr(pdu + o, "");
-		pdu[o++] = 0x34; pdu[o++] = 0; pdu[o++] = 0;
-		o += cstr(pdu + o, "");
-		put32(pdu, o); put32(pdu + 4, 9); put32(pdu + 8, 0); put32(pdu + 12, 1);
+		struct smpp_pdu bind = {
+			.hdr = { .command_id = SMPP_CMD_BIND_TRANSCEIVER, .sequence_number = 1 },
+			.system_id = { (const uint8_t *)sid, (uint32_t)strlen(sid) },
+			.password = { (const uint8_t *)"pw", 2 },
+			.interface_version = 0x34,
+		};
+		uint32_t o = encode(&bind, pdu, sizeof(pdu));
 		setup_len[f][0] = mk_frame(setup_buf[f][0], f, cseq0 - 1, 0x02, NULL, 0, 0);
 		uint8_t resp[32];
 		put32(resp, 17); put32(resp + 4, 0x80000009); put32(resp + 8, 0); put32(resp + 12, 1);
@@ -390,7 +387,7 @@ int main(void)
 			char dst[24];
 			snprintf(dst, sizeof(dst), "4477%07u", rnd(9000000));
 			uint8_t pdu[520];
-			uint32_t pl = mk_submit(pdu, 2 + r, dst, esm, dcs, ud, udlen);
+			uint32_t pl = mk_submit(pdu, sizeof(pdu), 2 + r, dst, esm, dcs, ud, udlen);
 			if (pl < min_pdu) min_pdu = pl;
 			if (pl > max_pdu) max_pdu = pl;
 			fr[k].b = mem + (size_t)k * 520;

@@ -15,6 +15,7 @@
 
 #include "dp.h"
 #include "pat.h"
+#include "smpp.h"
 
 /* ------------------------------------------------------------ frames */
 
@@ -142,31 +143,29 @@ static uint32_t mk_bind(uint8_t *p, uint32_t seq, const char *sid, const char *p
 }
 
 /* submit_sm or deliver_sm (same body). */
+/* A submit_sm / deliver_sm / data_sm body through smpp/'s encoder (data_sm
+ * has no short_message: callers give it text in a TLV of their own). */
 static uint32_t mk_sm(uint8_t *p, uint32_t cmd, uint32_t seq, uint8_t src_ton, const char *src,
 		      const char *dst, uint8_t esm, uint8_t dcs, const uint8_t *ud, uint32_t udlen)
 {
-	uint32_t o = 16;
-	o += cstr(p + o, "");
-	p[o++] = src_ton;
-	p[o++] = src_ton == 5 ? 0 : 1;
-	o += cstr(p + o, src);
-	p[o++] = 1;
-	p[o++] = 1;
-	o += cstr(p + o, dst);
-	p[o++] = esm;
-	p[o++] = 0;
-	p[o++] = 0;
-	o += cstr(p + o, "");
-	o += cstr(p + o, "");
-	p[o++] = 0;
-	p[o++] = 0;
-	p[o++] = dcs;
-	p[o++] = 0;
-	p[o++] = (uint8_t)udlen;
-	memcpy(p + o, ud, udlen);
-	o += udlen;
-	mk_hdr(p, o, cmd, 0, seq);
-	return o;
+	struct smpp_pdu pdu = {
+		.hdr = { .command_id = cmd, .sequence_number = seq },
+		.source_addr_ton = src_ton,
+		.source_addr_npi = src_ton == 5 ? 0 : 1,
+		.source_addr = { (const uint8_t *)src, (uint32_t)strlen(src) },
+		.dest_addr_ton = 1,
+		.dest_addr_npi = 1,
+		.destination_addr = { (const uint8_t *)dst, (uint32_t)strlen(dst) },
+		.esm_class = esm,
+		.data_coding = dcs,
+		.short_message = { ud, udlen },
+	};
+	uint8_t tmp[512];
+	size_t n = 0;
+
+	assert_int_equal(smpp_pdu_encode(&pdu, tmp, sizeof(tmp), &n), SMPP_OK);
+	memcpy(p, tmp, n);
+	return (uint32_t)n;
 }
 
 static uint32_t mk_text(uint8_t *p, uint32_t cmd, uint32_t seq, uint8_t ton, const char *src,
