@@ -6,10 +6,11 @@ unchanged, and none of the blocked texts; no connection was reset;
 enquire_link and unbind were answered; the captures show no TCP problems on a
 clean run, and the retransmission counters moved on an impaired one.
    check_inline.py VARIANT ESME.json SMSC.json EVENTS.jsonl DATAPLANE.log ESME.pcap SMSC.pcap"""
-import json
 import subprocess
 import sys
 from collections import Counter
+
+import labcheck
 
 STATUS = {"content": 0x45, "sender": 0x0A, "optout": 0x66, "rate": 0x58, "standing": 0x45,
           "bulk": 0x45, "velocity": 0x45}
@@ -31,20 +32,10 @@ def main():
     # problem at all (known to fail: see dataplane/README.md, inline mode).
     strict = variant.endswith("+tcp")
     variant = variant.removesuffix("+tcp")
-    esme = json.load(open(sys.argv[2]))
-    smsc = json.load(open(sys.argv[3]))
-    events = [json.loads(l) for l in open(sys.argv[4]) if l.strip()]
-    log = open(sys.argv[5]).read()
     pcaps = {"esme": sys.argv[6], "smsc": sys.argv[7]}
     fails = []
-
-    if esme["errors"]:
-        fails.append(f"ESME errors: {esme['errors'][:5]}")
-    if smsc["errors"]:
-        fails.append(f"SMSC errors: {smsc['errors'][:5]}")
+    esme, smsc, events, log = labcheck.load_run(*sys.argv[2:6], fails)
     results = esme["results"]
-    if len(results) != 2000:
-        fails.append(f"ESMEs sent {len(results)} submits, not 2000")
     per_sid = Counter(r["sid"] for r in results)
     for sid, n in per_sid.items():
         if esme["respCount"].get(sid, 0) != n:
@@ -54,14 +45,7 @@ def main():
         if not esme["unbindOk"].get(sid):
             fails.append(f"{sid}: unbind not answered")
 
-    verdicts = {}
-    for e in events:
-        if e["type"] != "verdict" or e.get("command") != "submit_sm":
-            continue
-        key = (e["system_id"], e["sequence"])
-        if key in verdicts:
-            fails.append(f"two verdict events for {key}")
-        verdicts[key] = e
+    verdicts = labcheck.submit_verdicts(events, fails)
 
     passed, blocked = Counter(), []
     kinds = Counter()
@@ -103,16 +87,10 @@ def main():
     if not blocked:
         fails.append("nothing was blocked")
 
-    final = [l for l in log.splitlines() if "smsfw-dataplane final:" in l]
-    counters = {}
-    if not final:
-        fails.append("the dataplane printed no final counters")
-    else:
-        fields = final[-1].split()
-        counters = dict(zip(fields[2::2], fields[3::2]))
-        for k in ("unscanned", "scan_errors", "smpp_rst", "edit_resets", "probe_resets", "edit_pool_empty"):
-            if counters.get(k) != "0":
-                fails.append(f"final counter {k} = {counters.get(k)}")
+    final, counters = labcheck.final_counters(
+        log, ("unscanned", "scan_errors", "smpp_rst", "edit_resets", "probe_resets", "edit_pool_empty"),
+        fails)
+    if final:
         if counters.get("mode") != "inline":
             fails.append(f"mode {counters.get('mode')}")
         if int(counters.get("injected", "0")) != len(blocked):
@@ -140,13 +118,9 @@ def main():
             fails.append("no retransmission under 2 % loss")
         if variant == "nft" and int(counters.get("retrans", "0")) == 0:
             fails.append("the dataplane's retransmission counter did not move")
-    print(f"variant {variant} submits {len(results)} kinds {dict(kinds)} blocked {len(blocked)} "
-          f"smsc {sum(got.values())} frames {frames} problems {problems} retrans {retrans}")
-    if final:
-        print(final[-1])
-    for f in fails[:30]:
-        print("FAIL:", f)
-    return 1 if fails else 0
+    return labcheck.report(f"variant {variant} submits {len(results)} kinds {dict(kinds)} "
+                           f"blocked {len(blocked)} smsc {sum(got.values())} frames {frames} "
+                           f"problems {problems} retrans {retrans}", final, fails)
 
 
 if __name__ == "__main__":

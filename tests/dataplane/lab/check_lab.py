@@ -4,34 +4,17 @@ event with the expected verdict, category and rule; the SMSC received every
 message unchanged (monitor mode); no connection failed; the ruleset swap
 happened and left nothing unscanned.
    check_lab.py ESME.json SMSC.json EVENTS.jsonl DATAPLANE.log"""
-import json
 import sys
 from collections import Counter
 
+import labcheck
+
 
 def main():
-    esme = json.load(open(sys.argv[1]))
-    smsc = json.load(open(sys.argv[2]))
-    events = [json.loads(l) for l in open(sys.argv[3]) if l.strip()]
-    log = open(sys.argv[4]).read()
     fails = []
-
-    if esme["errors"]:
-        fails.append(f"ESME errors: {esme['errors'][:5]}")
-    if smsc["errors"]:
-        fails.append(f"SMSC errors: {smsc['errors'][:5]}")
+    esme, smsc, events, log = labcheck.load_run(*sys.argv[1:5], fails)
     results = esme["results"]
-    if len(results) != 2000:
-        fails.append(f"ESMEs sent {len(results)} submits, not 2000")
-
-    verdicts = {}
-    for e in events:
-        if e["type"] != "verdict" or e.get("command") != "submit_sm":
-            continue
-        key = (e["system_id"], e["sequence"])
-        if key in verdicts:
-            fails.append(f"two verdict events for {key}")
-        verdicts[key] = e
+    verdicts = labcheck.submit_verdicts(events, fails)
 
     kinds = Counter()
     throttled = 0
@@ -74,27 +57,14 @@ def main():
                for e in optouts):
         fails.append("the subscriber's STOP was not learned")
 
-
-    final = [l for l in log.splitlines() if "smsfw-dataplane final:" in l]
-    if not final:
-        fails.append("the dataplane printed no final counters")
-    else:
-        fields = final[-1].split()
-        counters = dict(zip(fields[2::2], fields[3::2]))
-        # The swap left no message unscanned and no scan failed.
-        # ...and no SMPP connection was reset.
-        for k in ("unscanned", "scan_errors", "events_dropped", "facts_dropped", "smpp_rst"):
-            if counters.get(k) != "0":
-                fails.append(f"final counter {k} = {counters.get(k)}")
-        if int(counters.get("swaps", "0")) < 2:
-            fails.append(f"ruleset swaps {counters.get('swaps')}, expected 2")
-    print(f"submits {len(results)} kinds {dict(kinds)} verdict events {len(verdicts)} "
-          f"throttled {throttled} optout events {len(optouts)}")
-    if final:
-        print(final[-1])
-    for f in fails[:30]:
-        print("FAIL:", f)
-    return 1 if fails else 0
+    # The swap left no message unscanned and no scan failed, and no SMPP
+    # connection was reset.
+    final, counters = labcheck.final_counters(
+        log, ("unscanned", "scan_errors", "events_dropped", "facts_dropped", "smpp_rst"), fails)
+    if final and int(counters.get("swaps", "0")) < 2:
+        fails.append(f"ruleset swaps {counters.get('swaps')}, expected 2")
+    return labcheck.report(f"submits {len(results)} kinds {dict(kinds)} verdict events {len(verdicts)} "
+                           f"throttled {throttled} optout events {len(optouts)}", final, fails)
 
 
 if __name__ == "__main__":
