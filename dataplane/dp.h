@@ -16,6 +16,14 @@
 /** @return a static English description of a dp_status (never NULL). */
 const char *dp_strerror(int status);
 
+/**
+ * rte_eal_cleanup(), then remove the EAL runtime directory of this process's
+ * file prefix when it is left empty. Call once, at exit, instead of
+ * rte_eal_cleanup().
+ * @return what rte_eal_cleanup() returned.
+ */
+int dp_eal_cleanup(void);
+
 /* ------------------------------------------------------------------ frames */
 
 /**

@@ -458,8 +458,8 @@ int main(int argc, char **argv)
 		case 'm': force_monitor = true; break;
 		case 'i': idle_override = strtol(optarg, NULL, 10); break;
 		case 's': stats_interval = strtol(optarg, NULL, 10); break;
-		case 'h': usage(stdout); rte_eal_cleanup(); return 0;
-		default: usage(stderr); rte_eal_cleanup(); return 2;
+		case 'h': usage(stdout); dp_eal_cleanup(); return 0;
+		default: usage(stderr); dp_eal_cleanup(); return 2;
 		}
 	}
 
@@ -683,6 +683,6 @@ out_ports:
 	if (a->events && a->events != stdout)
 		fclose(a->events);
 out_eal:
-	rte_eal_cleanup();
+	dp_eal_cleanup();
 	return ret;
 }

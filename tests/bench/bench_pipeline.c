@@ -550,6 +550,6 @@ int main(void)
 	dp_engine_free(e);
 	pat_scratch_free(rules.scratch[0]);
 	pat_ruleset_free(rs);
-	rte_eal_cleanup();
+	dp_eal_cleanup();
 	return 0;
 }

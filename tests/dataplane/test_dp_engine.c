@@ -1073,6 +1073,6 @@ int main(void)
 		cmocka_unit_test(test_bind_source_range),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
-	rte_eal_cleanup();
+	dp_eal_cleanup();
 	return rc;
 }
