@@ -10,8 +10,14 @@
  * generated ones. Then, in the same run, bare hs_scan (block mode) of a
  * database of the same patterns over the same normalised texts.
  * The last line is `pdus_per_sec=N hs_ratio=R`.
+ *
+ * Options (for profiling one part of the path): --no-rules times the path
+ * without a ruleset (no compile, no bare scan; hs_ratio is then "n/a"),
+ * --monitor runs in monitor mode (no inline enforcement), --rounds N
+ * overrides the number of timed rounds (as SMSFW_BENCH_ROUNDS does).
  */
 #include <errno.h>
+#include <getopt.h>
 #include <hs/hs.h>
 #include <libgen.h>
 #include <limits.h>
@@ -260,29 +266,22 @@ static void ack_round(struct dp_engine *e, uint32_t cseq0, const uint32_t *flow_
 	}
 }
 
-int main(void)
+/* The shipped rules plus GEN_RULES generated ones, compiled. */
+static int load_rules(struct pat_ruleset **rsp, double *t_compile)
 {
-	char prefix[64];
-	snprintf(prefix, sizeof(prefix), "--file-prefix=bench%d", (int)getpid());
-	char *eal[] = { "smsfw-bench-pipeline", "--no-huge", "--no-shconf", "--no-pci", "-m", "512",
-			"-l", "0", "--no-telemetry", "--log-level=*:error", prefix, NULL };
-	if (rte_eal_init(11, eal) < 0) {
-		fprintf(stderr, "EAL init failed\n");
-		return 1;
-	}
 	char shipped[PATH_MAX];
 	if (shipped_rules_dir(shipped, sizeof(shipped)) != 0) {
 		fprintf(stderr, "shipped rules not found (set SMSFW_RULES)\n");
-		return 1;
+		return -1;
 	}
 	/* Rules: the shipped directory's files plus the generated file. */
 	char dir[] = "/tmp/smsfw-bench-rules.XXXXXX";
 	if (!mkdtemp(dir))
-		return 1;
+		return -1;
 	char cmd[PATH_MAX * 2 + 64];
 	snprintf(cmd, sizeof(cmd), "cp '%s'/* '%s'/", shipped, dir);
 	if (system(cmd) != 0)
-		return 1;
+		return -1;
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/zz-generated.rules", dir);
 	FILE *g = fopen(path, "w");
@@ -291,21 +290,67 @@ int main(void)
 		fprintf(g, "rule id=%u cat=spam target=norm action=block pat=/\\b%s\\b/ desc=\"generated %u\"\n",
 			500000 + i, gen_token(i, tok, sizeof(tok)), i);
 	fclose(g);
-	int ROUNDS = ROUNDS_DEFAULT;
-	if (getenv("SMSFW_BENCH_ROUNDS"))
-		ROUNDS = atoi(getenv("SMSFW_BENCH_ROUNDS")) > 0 ? atoi(getenv("SMSFW_BENCH_ROUNDS")) : 1;
-	struct pat_ruleset *rs;
 	struct pat_error perr;
 	double t0 = now_s();
-	int rc = pat_ruleset_compile_dir(dir, NULL, &rs, &perr);
-	double t_compile = now_s() - t0;
+	int rc = pat_ruleset_compile_dir(dir, NULL, rsp, &perr);
+	*t_compile = now_s() - t0;
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", dir);
 	if (rc != PAT_OK) {
 		fprintf(stderr, "rules: %s %s:%u %s\n", pat_strerror(rc), perr.file, perr.line, perr.message);
+		return -1;
+	}
+
+	return 0;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: smsfw-bench pipeline [--no-rules] [--monitor] [--rounds N]\n");
+}
+
+int main(int argc, char **argv)
+{
+	int no_rules = 0, monitor = 0, rounds_opt = 0;
+	static const struct option lopts[] = {
+		{ "no-rules", no_argument, NULL, 'n' },
+		{ "monitor", no_argument, NULL, 'm' },
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	for (int o; (o = getopt_long(argc, argv, "nmr:h", lopts, NULL)) != -1;) {
+		switch (o) {
+		case 'n': no_rules = 1; break;
+		case 'm': monitor = 1; break;
+		case 'r': rounds_opt = atoi(optarg); break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+	char prefix[64];
+	snprintf(prefix, sizeof(prefix), "--file-prefix=bench%d", (int)getpid());
+	char *eal[] = { "smsfw-bench-pipeline", "--no-huge", "--no-shconf", "--no-pci", "-m", "512",
+			"-l", "0", "--no-telemetry", "--log-level=*:error", prefix, NULL };
+	if (rte_eal_init(11, eal) < 0) {
+		fprintf(stderr, "EAL init failed\n");
 		return 1;
 	}
+	int ROUNDS = ROUNDS_DEFAULT;
+	if (getenv("SMSFW_BENCH_ROUNDS"))
+		ROUNDS = atoi(getenv("SMSFW_BENCH_ROUNDS")) > 0 ? atoi(getenv("SMSFW_BENCH_ROUNDS")) : 1;
+	if (rounds_opt > 0)
+		ROUNDS = rounds_opt;
+	struct pat_ruleset *rs = NULL;
+	double t_compile = 0;
+	char tok[16];
+	if (!no_rules && load_rules(&rs, &t_compile) != 0)
+		return 1;
 
 	/* Traffic. */
 	static struct text texts[FLOWS * PER_FLOW];
@@ -407,17 +452,19 @@ int main(void)
 	dp_settings_default(&set);
 	set.flows_max = 4096;
 	set.concat_max = 4096;
-	set.monitor = 0; /* inline: blocked PDUs are removed and answered */
+	set.monitor = (uint8_t)monitor; /* inline: blocked PDUs are removed and answered */
 	set.edit_flows = FLOWS + 24;
 	struct dp_engine *e = dp_engine_create(0, &set, 0);
 	dp_engine_set_tx(e, bench_tx, NULL);
 	for (unsigned f = 0; f < FLOWS; f++)
 		to_smsc_end[f] = cseq0, to_esme_end[f] = 7018;
 	struct dp_rules rules = { .rs = rs };
-	pat_scratch_alloc(rs, &rules.scratch[0]);
-	rules.stream_size = (pat_stream_size(rs) + 7) & ~(size_t)7;
-	rules.concat_mem[0] = calloc(set.concat_max, rules.stream_size);
-	struct dp_snapshot snap = { .generation = 1, .rules = &rules };
+	if (rs != NULL) {
+		pat_scratch_alloc(rs, &rules.scratch[0]);
+		rules.stream_size = (pat_stream_size(rs) + 7) & ~(size_t)7;
+		rules.concat_mem[0] = calloc(set.concat_max, rules.stream_size);
+	}
+	struct dp_snapshot snap = { .generation = 1, .rules = rs ? &rules : NULL };
 	dp_engine_set_snapshot(e, &snap);
 	dp_engine_set_event_sink(e, sink, NULL);
 	dp_engine_set_time(e, 1000);
@@ -427,15 +474,21 @@ int main(void)
 
 	printf("smsfw-bench pipeline\n");
 	printf("  stages: frame parse, flow lookup, stream cut, session, decode, text, normalise,\n"
-	       "          Hyperscan match, verdict, event, inline enforcement (remove blocked PDUs,\n"
-	       "          inject responses, rewrite seq/ack); frames copied and fed to\n"
-	       "          dp_engine_frame_rw (no PMD rx/tx); untimed ACKs from both ends each round\n");
+	       "          %sverdict, event, %s; frames copied and fed to\n"
+	       "          dp_engine_frame_rw (no PMD rx/tx); untimed ACKs from both ends each round\n",
+	       rs ? "Hyperscan match, " : "",
+	       monitor ? "monitor mode (no enforcement)"
+		       : "inline enforcement (remove blocked PDUs,\n"
+			 "          inject responses, rewrite seq/ack)");
 	printf("  traffic: %u flows, %u submit_sm per round x %d rounds, one PDU per frame,\n"
 	       "           PDU %u-%u bytes, %.0f %% block-rule texts, %.0f %% concatenated parts, %.0f %% UCS-2\n",
 	       FLOWS, n_texts, ROUNDS, min_pdu, max_pdu, 100.0 * n_block_t / n_texts,
 	       100.0 * n_concat / n_texts, 100.0 * n_ucs2 / n_texts);
-	printf("  rules: %zu (shipped + %d generated), compiled in %.1f s\n",
-	       pat_ruleset_rule_count(rs), GEN_RULES, t_compile);
+	if (rs != NULL)
+		printf("  rules: %zu (shipped + %d generated), compiled in %.1f s\n",
+		       pat_ruleset_rule_count(rs), GEN_RULES, t_compile);
+	else
+		printf("  rules: none (--no-rules: no matching, fail_no_ruleset=open)\n");
 	fflush(stdout);
 
 	double busy = 0;
@@ -476,6 +529,12 @@ int main(void)
 	if (c->submits != pdus)
 		printf("  WARNING: %llu submits judged for %llu frames\n", (unsigned long long)c->submits, pdus);
 
+	if (rs == NULL) {
+		printf("pdus_per_sec=%.0f hs_ratio=n/a\n", pps);
+		dp_engine_free(e);
+		dp_eal_cleanup();
+		return 0;
+	}
 	/* The same path without a ruleset: what everything but matching costs. */
 	struct dp_snapshot bare = { .generation = 2, .rules = NULL };
 	dp_engine_set_snapshot(e, &bare);
