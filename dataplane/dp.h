@@ -272,6 +272,8 @@ struct dp_settings {
 /** Test-only impairments of the inline path (lab tests of retransmission). */
 #define DP_IMPAIR_DROP_INJ1  0x1u /**< drop the first copy of each injected response */
 #define DP_IMPAIR_DUP_BLOCK  0x2u /**< deliver a segment holding a blocked PDU twice */
+#define DP_IMPAIR_REORDER    0x4u /**< deliver the ESME's next segment after a blocked PDU
+				       *   after the one that follows it */
 
 /** Fill @p s with the built-in defaults of the lab/CI profile. */
 void dp_settings_default(struct dp_settings *s);
@@ -347,7 +349,7 @@ struct dp_counters {
 	uint64_t edit_resets, edit_probe_resets, edit_dead_frames, edit_list_overflow;
 	uint64_t edit_probe_suppressed;  /**< ACK probes not sent: the last one is unanswered */
 	uint64_t edit_dupack_suppressed; /**< the SMSC's answers to ACK probes that repeated an ACK */
-	uint64_t impair_dropped, impair_duplicated;
+	uint64_t impair_dropped, impair_duplicated, impair_reordered;
 	struct dp_edit_counters edit;   /**< the edit library's counters (copied each tick) */
 };
 
@@ -432,6 +434,14 @@ uint32_t dp_engine_edit_tick(struct dp_engine *e);
  *  then calls dp_engine_impair_done(). */
 bool dp_engine_impair_take_dup(struct dp_engine *e);
 void dp_engine_impair_done(struct dp_engine *e);
+/** Test impairer (DP_IMPAIR_REORDER), called by the worker before it feeds a
+ *  frame: true when the engine kept a copy of the frame to feed later (the
+ *  caller drops it). After an ESME->SMSC segment that lost a blocked PDU, the
+ *  flow's next data segment is kept; the one after it is fed first. */
+bool dp_engine_impair_hold(struct dp_engine *e, const uint8_t *p, uint32_t len);
+/** Test impairer (DP_IMPAIR_REORDER), called after each frame was fed and
+ *  queued: feeds the kept frame once the segment that overtook it went. */
+void dp_engine_impair_release(struct dp_engine *e);
 /** @return edit slots in use. */
 uint32_t dp_engine_edit_slots_used(const struct dp_engine *e);
 

@@ -104,6 +104,56 @@ void dp_engine_impair_done(struct dp_engine *e)
 	e->impair_flag = 0;
 }
 
+/* Test impairer DP_IMPAIR_REORDER: after an ESME->SMSC segment that lost a
+ * blocked PDU (the flow is "armed": e->impair_held keeps that frame for its
+ * addresses and ports), the flow's next data segment is held back
+ * (e->impair_held) and fed after the one that follows it. States of
+ * e->impair_flag (0 idle; 1, 2 belong to DP_IMPAIR_DUP_BLOCK): */
+enum { IMPAIR_ARMED = 3, IMPAIR_HOLDING = 4, IMPAIR_DUE = 5 };
+
+static void tx(struct dp_engine *e, unsigned pair, int to_smsc, const uint8_t *fr, uint32_t len);
+
+/* The same direction of the same connection. */
+static bool impair_same_dir(const struct dp_frame *a, const struct dp_frame *b)
+{
+	return a->family == b->family && a->sport == b->sport && a->dport == b->dport &&
+	       memcmp(a->saddr, b->saddr, sizeof(a->saddr)) == 0 &&
+	       memcmp(a->daddr, b->daddr, sizeof(a->daddr)) == 0;
+}
+
+bool dp_engine_impair_hold(struct dp_engine *e, const uint8_t *p, uint32_t len)
+{
+	if (!(e->set->test_impair & DP_IMPAIR_REORDER) ||
+	    (e->impair_flag != IMPAIR_ARMED && e->impair_flag != IMPAIR_HOLDING))
+		return false;
+	struct dp_frame a, b;
+	if (dp_frame_parse(p, len, &b) != DP_FRAME_TCP || b.payload_len == 0 ||
+	    dp_frame_parse(e->impair_held, e->impair_held_len, &a) != DP_FRAME_TCP ||
+	    !impair_same_dir(&a, &b))
+		return false;
+	if (e->impair_flag == IMPAIR_HOLDING) {
+		e->impair_flag = IMPAIR_DUE; /* this one overtakes the held one */
+		return false;
+	}
+	if (len > sizeof(e->impair_held))
+		return false;
+	memcpy(e->impair_held, p, len);
+	e->impair_held_len = len;
+	e->impair_flag = IMPAIR_HOLDING;
+	e->c.impair_reordered++;
+	return true;
+}
+
+void dp_engine_impair_release(struct dp_engine *e)
+{
+	if (e->impair_flag != IMPAIR_DUE)
+		return;
+	e->impair_flag = 0;
+	/* It arrives from the side the segment that overtook it came from. */
+	if (dp_engine_frame_rw(e, e->impair_held, e->impair_held_len) == DP_ACT_FORWARD)
+		tx(e, e->rx_pair, e->rx_side == 0, e->impair_held, e->impair_held_len);
+}
+
 uint32_t dp_engine_edit_slots_used(const struct dp_engine *e)
 {
 	return e->slots_used;
@@ -695,6 +745,14 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 		/* test only: the worker feeds this segment (as received) again */
 		e->impair_flag = 1;
 		e->c.impair_duplicated++;
+	}
+	if ((e->set->test_impair & DP_IMPAIR_REORDER) && ed == DP_EDIT_E2S && out.removed > 0 &&
+	    (e->impair_flag == 0 || e->impair_flag == IMPAIR_ARMED) &&
+	    len <= sizeof(e->impair_held)) {
+		/* test only: arm dp_engine_impair_hold() for this flow */
+		memmove(e->impair_held, p, len); /* p may be impair_held */
+		e->impair_held_len = len;
+		e->impair_flag = IMPAIR_ARMED;
 	}
 	if (ed == DP_EDIT_E2S)
 		sl->esme_raw_ack = fr->ack;

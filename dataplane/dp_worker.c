@@ -92,6 +92,11 @@ static unsigned forward(struct dp_engine *e, struct worker_tx *t, struct rte_mbu
 	for (unsigned i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		enum dp_action act;
+		if (m->nb_segs == 1 && (t->a->set.test_impair & DP_IMPAIR_REORDER) &&
+		    dp_engine_impair_hold(e, rte_pktmbuf_mtod(m, uint8_t *), m->data_len)) {
+			rte_pktmbuf_free(m); /* test only: the engine feeds its copy later */
+			continue;
+		}
 		if (m->nb_segs == 1 && t->a->set.test_impair & DP_IMPAIR_DUP_BLOCK) {
 			/* Test only: a segment that lost a blocked PDU arrives
 			 * twice (the copy as the ESME sent it). */
@@ -133,6 +138,8 @@ static unsigned forward(struct dp_engine *e, struct worker_tx *t, struct rte_mbu
 			out[k++] = m;
 		else
 			rte_pktmbuf_free(m);
+		if (t->a->set.test_impair & DP_IMPAIR_REORDER)
+			dp_engine_impair_release(e); /* test only: after the one that overtook it */
 	}
 	t->out = NULL;
 	return k;
