@@ -27,15 +27,21 @@
  *     (`dp_edit_dir_release_seq()`) as `struct dp_edit_pdu` entries.
  *  2. For every PDU of E2S that is blocked, build the response PDU (smpp/)
  *     and call dp_edit_inject() (it is placed into the S2E stream at the next
- *     SMPP PDU boundary of that stream).
+ *     SMPP PDU boundary of that stream). For every complete PDU of either
+ *     direction that is to be rewritten (submit_multi with some destinations
+ *     removed, its response with entries added), stage the new bytes with
+ *     dp_edit_replace() and give the PDU the verdict DP_EDIT_PDU_REPLACE
+ *     (keep it PENDING while incomplete).
  *  3. Call dp_edit_segment(). It returns what to forward: a list of byte
  *     ranges with their rewritten sequence numbers (payload from this
  *     segment, or held bytes from the stream layer's buffer), or a
  *     header-only segment, or nothing, or "reset both ends".
  *  4. A single SEG range covering the whole payload (the common case):
  *     dp_edit_pkt_rewrite() in place (seq, ack, SACK, incremental checksum).
- *     Otherwise build one frame per SEG/HELD range with dp_edit_emit() (the
- *     received headers, the range's bytes, lengths and checksum fixed); a
+ *     Otherwise build one frame per SEG/HELD/REPL range with dp_edit_emit()
+ *     (the received headers, the range's bytes — REPL bytes from
+ *     dp_edit_repl_data(), split to the path's segment size — lengths and
+ *     checksum fixed); a
  *     header-only result is dp_edit_emit() with no payload at hdr_seq. FIN
  *     stays only if DP_EDIT_ACT_FIN is set, and only on the last range.
  *  5. Call dp_edit_tmpl_save() with every SMSC->ESME segment forwarded (a
@@ -85,6 +91,10 @@ extern "C" {
 #define DP_EDIT_MAX_RANGES 16
 /** Bytes of L2+L3+L4 header kept per direction as a template for injection. */
 #define DP_EDIT_TMPL_MAX   160
+/** Replaced PDUs per flow (both directions) kept until acknowledged. */
+#define DP_EDIT_MAX_REPL   16
+/** Bytes of replacement PDUs per flow (both directions) kept until acknowledged. */
+#define DP_EDIT_REPL_BYTES 4096
 
 /** Library status: 0 OK, negative errors. */
 enum dp_edit_status {
@@ -161,6 +171,11 @@ struct dp_edit_counters {
 	uint64_t resend_exhausted;    /**< max_resends reached: flow reset toward both ends */
 	uint64_t probe_mismatch;      /**< restart probe found mismatched sequence spaces */
 	uint64_t bad_pdu_list;	      /**< PDU descriptions not contiguous from the release point */
+	uint64_t repl_staged;	      /**< replacements staged with dp_edit_replace() */
+	uint64_t repl_applied;	      /**< PDUs replaced (first time) */
+	uint64_t repl_resent;	      /**< replacements sent again for a retransmission */
+	uint64_t repl_missing;	      /**< REPLACE verdict without a staged replacement (edits policy) */
+	uint64_t repl_freed;	      /**< replacements dropped after the receiver acknowledged them */
 };
 
 /** Worker context: configuration and counters. */
@@ -189,7 +204,9 @@ struct dp_edit_seqadj {
 enum dp_edit_verdict {
 	DP_EDIT_PDU_PENDING = 0, /**< not complete or not decided: its bytes are held */
 	DP_EDIT_PDU_PASS = 1,	 /**< forward (S2E PDUs may be PASS while incomplete) */
-	DP_EDIT_PDU_BLOCK = 2	 /**< remove from the stream (E2S only) */
+	DP_EDIT_PDU_BLOCK = 2,	 /**< remove from the stream (E2S only) */
+	DP_EDIT_PDU_REPLACE = 3	 /**< complete PDU replaced by the bytes staged for it with
+				      dp_edit_replace() (either direction) */
 };
 
 /** One PDU of a direction's stream, in the sender's sequence space. */
@@ -220,7 +237,10 @@ struct dp_edit_seg {
 enum dp_edit_src {
 	DP_EDIT_SRC_SEG = 0,  /**< this segment's payload, at offset seq - seg.seq */
 	DP_EDIT_SRC_HELD = 1, /**< the stream layer's buffer (bytes held earlier) */
-	DP_EDIT_SRC_INJ = 2   /**< injected bytes: send with dp_edit_tx_next() */
+	DP_EDIT_SRC_INJ = 2,  /**< injected bytes: send with dp_edit_tx_next() */
+	DP_EDIT_SRC_REPL = 3  /**< a whole replacement PDU: seq is the replaced PDU's first
+				   byte, len the replacement's length; bytes from
+				   dp_edit_repl_data() */
 };
 
 /** One byte range to forward, each becomes (part of) one outgoing segment. */
@@ -275,6 +295,17 @@ struct dp_edit_inj {
 	uint16_t sent;	  /**< 0 = never sent */
 };
 
+/** One replacement PDU (internal bookkeeping, read-only to callers). */
+struct dp_edit_repl {
+	uint32_t pos;	 /**< sender (orig) sequence number of the replaced PDU */
+	uint32_t rm;	 /**< its length */
+	uint16_t off;	 /**< offset in dp_edit_flow.repl_buf */
+	uint16_t len;	 /**< replacement bytes */
+	uint8_t dir;	 /**< enum dp_edit_dir */
+	uint8_t applied; /**< 0 = staged, 1 = in the edit list */
+	uint16_t pad;
+};
+
 /** Raw header template of one direction (last segment seen). */
 struct dp_edit_tmpl {
 	uint8_t hdr[DP_EDIT_TMPL_MAX]; /**< L2 + IP (no options/ext hdrs) + TCP */
@@ -284,8 +315,9 @@ struct dp_edit_tmpl {
 	uint8_t ipver; /**< 0 = none saved, 4 or 6 */
 };
 
-/** Edit state of one flow (about 7.5 KiB: sized for an ESME window of 64
- *  outstanding submits all blocked; checked at compile time). Keep it in a
+/** Edit state of one flow (about 11.7 KiB: sized for an ESME window of 64
+ *  outstanding submits all blocked, plus DP_EDIT_REPL_BYTES of replaced
+ *  PDUs in flight; checked at compile time). Keep it in a
  *  pool beside the flow table and attach one to each SMPP flow in inline
  *  mode; a flow that gets none is handled as monitor-only (count it under
  *  the edits policy). */
@@ -302,6 +334,10 @@ struct dp_edit_flow {
 	uint16_t rs_end;	     /**< resend round: end index (exclusive) */
 	uint32_t flags;		     /**< DP_EDIT_FF_* (internal) */
 	struct dp_edit_tmpl tmpl[2]; /**< last headers per direction */
+	struct dp_edit_repl repl[DP_EDIT_MAX_REPL]; /**< in staging order */
+	uint32_t repl_n;			    /**< entries in repl[] */
+	uint32_t repl_used;			    /**< bytes used in repl_buf */
+	uint8_t repl_buf[DP_EDIT_REPL_BYTES];
 };
 
 /** Fill `cfg` with defaults: hold 64 KiB fail-closed, edits fail-closed,
@@ -420,6 +456,42 @@ uint32_t dp_edit_seqadj_prune(struct dp_edit_seqadj *sa, uint32_t acked_new);
 int dp_edit_segment(struct dp_edit_ctx *ctx, struct dp_edit_flow *f, enum dp_edit_dir dir,
 		    const struct dp_edit_seg *seg, const struct dp_edit_pdu *pdus, uint32_t npdus,
 		    uint64_t now, struct dp_edit_out *out);
+
+/* ---- replaced PDUs (either direction) ---- */
+
+/**
+ * Stage the replacement of one complete PDU of `dir` (e.g. a submit_multi
+ * with some destinations removed, or a response rewritten): `pdu_seq` and
+ * `pdu_len` as in the PDU list, `bytes` (copied, `len` > 0). Then describe
+ * that PDU with the verdict DP_EDIT_PDU_REPLACE. When dp_edit_segment()
+ * decides it, its bytes are removed and the replacement inserted in their
+ * place: one edit (rm = pdu_len, ins = len); later sequence numbers shift by
+ * len - pdu_len and the receiver's ACKs map back (an ACK inside the
+ * replacement maps to the PDU's start). The replacement is returned as one
+ * DP_EDIT_SRC_REPL range by that call, and again, whole, by every later call
+ * whose segment retransmits any byte of the replaced PDU, until the receiver
+ * acknowledges all of it; then its bytes are dropped.
+ * @return DP_EDIT_OK; DP_EDIT_EINVAL (len 0 or > DP_EDIT_REPL_BYTES, or
+ *         pdu_len 0); DP_EDIT_ESTATE if `dir` is not synced;
+ *         DP_EDIT_EORDER if the PDU starts before the release point (already
+ *         forwarded or decided); DP_EDIT_EFULL if the replacement table or
+ *         buffer is full (nothing staged: the caller decides, e.g. blocks
+ *         the whole PDU).
+ */
+int dp_edit_replace(struct dp_edit_ctx *ctx, struct dp_edit_flow *f, enum dp_edit_dir dir,
+		    uint32_t pdu_seq, uint32_t pdu_len, const uint8_t *bytes, uint32_t len);
+
+/**
+ * Bytes of a DP_EDIT_SRC_REPL range returned by dp_edit_segment() for `dir`
+ * (r->len of them), valid until the next call on the flow.
+ * @return pointer into the flow's replacement buffer; NULL if `r` is not a
+ *         REPL range of a replacement the flow still keeps.
+ */
+const uint8_t *dp_edit_repl_data(const struct dp_edit_flow *f, enum dp_edit_dir dir,
+				 const struct dp_edit_range *r);
+
+/** @return bytes of replacement PDUs the flow keeps (staged or unacknowledged). */
+uint32_t dp_edit_repl_outstanding(const struct dp_edit_flow *f);
 
 /* ---- injected responses (SMSC -> ESME) ---- */
 

@@ -10,8 +10,9 @@
 #include <string.h>
 
 /* Per-flow state stays small enough to keep in a pool beside the flow. */
-_Static_assert(sizeof(struct dp_edit_flow) <= 8192, "dp_edit_flow grew");
+_Static_assert(sizeof(struct dp_edit_flow) <= 12288, "dp_edit_flow grew");
 _Static_assert(DP_EDIT_INJ_BYTES <= UINT16_MAX, "inj offsets are 16-bit");
+_Static_assert(DP_EDIT_REPL_BYTES <= UINT16_MAX, "repl offsets are 16-bit");
 
 static const char *const status_text[] = {
     [0] = "ok",
@@ -138,7 +139,8 @@ static void out_add(struct dp_edit_out *out, struct dp_edit_ctx *ctx, uint32_t s
 	if (out->n > 0) {
 		struct dp_edit_range *p = &out->r[out->n - 1];
 		/* Contiguous in both spaces and from the same place: one range. */
-		if (p->src == src && src != DP_EDIT_SRC_INJ && p->seq + p->len == seq &&
+		if (p->src == src && src != DP_EDIT_SRC_INJ && src != DP_EDIT_SRC_REPL &&
+		    p->seq + p->len == seq &&
 		    p->out_seq + p->len == out_seq) {
 			p->len += len;
 			return;
@@ -204,6 +206,15 @@ static uint32_t emit_retrans(struct dp_edit_out *out, struct dp_edit_ctx *ctx,
 		if (dp_edit_seq_lt(lo, rs))
 			out_add(out, ctx, lo, rs - lo, dp_edit_seqadj_map(&h->sa, lo),
 				DP_EDIT_SRC_SEG);
+		if (ed->ins > 0) {
+			/* A replaced PDU: any byte of it retransmitted brings
+			 * the whole replacement again (the receiver keeps what
+			 * it has). */
+			out_add(out, ctx, rs, ed->ins, rs + (i == 0 ? h->sa.base_delta
+								    : h->sa.ent[i - 1].delta),
+				DP_EDIT_SRC_REPL);
+			ctx->cnt.repl_resent++;
+		}
 		uint32_t cut_end = dp_edit_seq_min(re, hi);
 		uint32_t cut_start = dp_edit_seq_max(rs, lo);
 		removed += cut_end - cut_start;
@@ -215,6 +226,95 @@ static uint32_t emit_retrans(struct dp_edit_out *out, struct dp_edit_ctx *ctx,
 	if (edited)
 		ctx->cnt.retrans_edited++;
 	return removed;
+}
+
+/* ---- replaced PDUs ---- */
+
+static struct dp_edit_repl *repl_find(struct dp_edit_flow *f, enum dp_edit_dir dir, uint32_t pos)
+{
+	for (uint32_t i = 0; i < f->repl_n; i++)
+		if (f->repl[i].dir == dir && f->repl[i].pos == pos)
+			return &f->repl[i];
+	return NULL;
+}
+
+static void repl_drop(struct dp_edit_flow *f, uint32_t i)
+{
+	struct dp_edit_repl *r = &f->repl[i];
+	uint32_t off = r->off, len = r->len;
+	memmove(f->repl_buf + off, f->repl_buf + off + len, f->repl_used - off - len);
+	f->repl_used -= len;
+	memmove(&f->repl[i], &f->repl[i + 1], (f->repl_n - i - 1) * sizeof(f->repl[0]));
+	f->repl_n--;
+	for (uint32_t k = 0; k < f->repl_n; k++)
+		if (f->repl[k].off > off)
+			f->repl[k].off = (uint16_t)(f->repl[k].off - len);
+}
+
+/* The receiver of `dir` acknowledged up to `floor` (orig): replacements it
+ * has in full are never sent again. */
+static void repl_acked(struct dp_edit_ctx *ctx, struct dp_edit_flow *f, enum dp_edit_dir dir,
+		       uint32_t floor)
+{
+	for (uint32_t i = 0; i < f->repl_n;) {
+		const struct dp_edit_repl *r = &f->repl[i];
+		if (r->dir == dir && dp_edit_seq_le(r->pos + r->rm, floor)) {
+			repl_drop(f, i);
+			ctx->cnt.repl_freed++;
+		} else {
+			i++;
+		}
+	}
+}
+
+int dp_edit_replace(struct dp_edit_ctx *ctx, struct dp_edit_flow *f, enum dp_edit_dir dir,
+		    uint32_t pdu_seq, uint32_t pdu_len, const uint8_t *bytes, uint32_t len)
+{
+	if (!ctx || !f || !bytes || len == 0 || len > DP_EDIT_REPL_BYTES || pdu_len == 0 ||
+	    pdu_len >= (1u << 30) || (dir != DP_EDIT_E2S && dir != DP_EDIT_S2E))
+		return DP_EDIT_EINVAL;
+	const struct dp_edit_half *h = &f->h[dir];
+	if (!(h->flags & DP_EDIT_HF_SYNCED))
+		return DP_EDIT_ESTATE;
+	if (dp_edit_seq_lt(pdu_seq, h->rel))
+		return DP_EDIT_EORDER;
+	struct dp_edit_repl *r = repl_find(f, dir, pdu_seq);
+	if (r != NULL) {
+		if (r->applied)
+			return DP_EDIT_EORDER;
+		repl_drop(f, (uint32_t)(r - f->repl)); /* staged again: the new bytes win */
+	}
+	if (f->repl_n >= DP_EDIT_MAX_REPL || f->repl_used + len > DP_EDIT_REPL_BYTES)
+		return DP_EDIT_EFULL;
+	r = &f->repl[f->repl_n++];
+	memset(r, 0, sizeof(*r));
+	r->pos = pdu_seq;
+	r->rm = pdu_len;
+	r->off = (uint16_t)f->repl_used;
+	r->len = (uint16_t)len;
+	r->dir = (uint8_t)dir;
+	memcpy(f->repl_buf + f->repl_used, bytes, len);
+	f->repl_used += len;
+	ctx->cnt.repl_staged++;
+	return DP_EDIT_OK;
+}
+
+const uint8_t *dp_edit_repl_data(const struct dp_edit_flow *f, enum dp_edit_dir dir,
+				 const struct dp_edit_range *r)
+{
+	if (!f || !r || r->src != DP_EDIT_SRC_REPL)
+		return NULL;
+	for (uint32_t i = 0; i < f->repl_n; i++) {
+		const struct dp_edit_repl *p = &f->repl[i];
+		if (p->dir == dir && p->pos == r->seq && p->applied && p->len == r->len)
+			return f->repl_buf + p->off;
+	}
+	return NULL;
+}
+
+uint32_t dp_edit_repl_outstanding(const struct dp_edit_flow *f)
+{
+	return f->repl_used;
 }
 
 /* ---- injected responses ---- */
@@ -425,6 +525,8 @@ static void on_ack(struct dp_edit_ctx *ctx, struct dp_edit_flow *f, enum dp_edit
 		o->dup_cnt = 0;
 		ctx->cnt.edits_pruned += dp_edit_seqadj_prune(&o->sa, ack);
 		o->floor = dp_edit_seqadj_unmap(&o->sa, ack);
+		if (f->repl_n > 0)
+			repl_acked(ctx, f, !dir, o->floor);
 		if ((o->flags & DP_EDIT_HF_FIN) && dp_edit_seq_lt(o->fin_seq, o->floor))
 			o->flags |= DP_EDIT_HF_FIN_ACKED;
 		if (dir == DP_EDIT_E2S)
@@ -546,7 +648,7 @@ int dp_edit_segment(struct dp_edit_ctx *ctx, struct dp_edit_flow *f, enum dp_edi
 	for (uint32_t k = 0; k < npdus; k++) {
 		const struct dp_edit_pdu *p = &pdus[k];
 		uint32_t ps = p->seq, pe = p->seq + p->len;
-		if (p->len == 0 || p->avail > p->len || p->verdict > DP_EDIT_PDU_BLOCK) {
+		if (p->len == 0 || p->avail > p->len || p->verdict > DP_EDIT_PDU_REPLACE) {
 			ctx->cnt.bad_pdu_list++;
 			rc = DP_EDIT_EINVAL;
 			break;
@@ -559,9 +661,37 @@ int dp_edit_segment(struct dp_edit_ctx *ctx, struct dp_edit_flow *f, enum dp_edi
 			rc = DP_EDIT_EORDER;
 			break;
 		}
-		if (p->verdict == DP_EDIT_PDU_PENDING)
-			break;
-		if (p->verdict == DP_EDIT_PDU_BLOCK && dp_edit_seq_lt(ps, cur)) {
+		if (p->verdict == DP_EDIT_PDU_PENDING ||
+		    (p->verdict == DP_EDIT_PDU_REPLACE && p->avail < p->len &&
+		     !dp_edit_seq_lt(ps, cur)))
+			break; /* a replacement needs the whole PDU */
+		if (p->verdict == DP_EDIT_PDU_REPLACE && !dp_edit_seq_lt(ps, cur)) {
+			struct dp_edit_repl *rp = repl_find(f, dir, ps);
+			int arc = DP_EDIT_ESTATE;
+			if (rp != NULL && rp->rm == p->len && !rp->applied) {
+				uint32_t at = dp_edit_seqadj_map(&h->sa, ps);
+				arc = dp_edit_seqadj_add(&h->sa, ps, p->len, rp->len);
+				if (arc == DP_EDIT_OK) {
+					rp->applied = 1;
+					ctx->cnt.repl_applied++;
+					uint32_t a = dp_edit_seq_max(ps, s), b = dp_edit_seq_min(pe, e);
+					if (seg->len > 0 && dp_edit_seq_lt(a, b))
+						removed += b - a;
+					out_add(out, ctx, ps, rp->len, at, DP_EDIT_SRC_REPL);
+					cur = pe;
+					mid = false;
+					goto boundary;
+				}
+			} else {
+				ctx->cnt.repl_missing++;
+			}
+			if (ctx->cfg.edits_policy == DP_EDIT_FAIL_CLOSED) {
+				ctx->cnt.edits_closed++;
+				return fail_closed(f, out);
+			}
+			ctx->cnt.edits_open++;
+			rc = DP_EDIT_EFULL;
+		} else if (p->verdict != DP_EDIT_PDU_PASS && dp_edit_seq_lt(ps, cur)) {
 			/* Part of it already went out (fail-open or a PASS
 			 * forwarded while incomplete): cannot be enforced. */
 			ctx->cnt.late_block++;
