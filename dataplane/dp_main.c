@@ -11,12 +11,19 @@
  * and on SIGINT/SIGTERM stops the workers and prints the final counters.
  * It sleeps between ticks; it never spins.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <inttypes.h>
+#include <linux/capability.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -387,14 +394,327 @@ static void report_bounds(struct dp_app *a, const struct dp_counters *t, struct 
 	*prev = *t;
 }
 
-/* --------------------------------------------------------------- main */
-
 static uint64_t mono_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
+
+/* ------------------------------------------------------------ privileges */
+
+/*
+ * Once EAL is up and the ports are started (af_packet and pcap vdevs need
+ * CAP_NET_RAW only to open their sockets; hugepages, PCI BARs and DMA are
+ * mapped by then), nothing the dataplane does needs a capability: the
+ * event socket, the store, the spool and the rules are reached through file
+ * permissions, the telemetry socket is already listening. So every thread
+ * of the process drops its capabilities (effective, permitted, inheritable,
+ * ambient and the bounding set) and sets PR_SET_NO_NEW_PRIVS, and when
+ * [dataplane] user / group name an account, the process switches to it.
+ *
+ * Capabilities are per thread and EAL started its threads (workers,
+ * interrupts, telemetry) before we get here, so each thread is asked by a
+ * signal to drop its own; glibc's setres[ug]id already applies to all
+ * threads. Afterwards /proc/self/task/{*}/status is read back: a thread
+ * that kept anything is a startup error, not a warning.
+ */
+struct dp_privs {
+	bool switch_user, switch_group;
+	uid_t uid;
+	gid_t gid;
+	char user[64];
+};
+
+static struct dp_privs privs;
+static volatile sig_atomic_t drop_phase; /* 1: bounding/ambient/nnp, 2: capset */
+static int drop_setpcap;		 /* CAP_SETPCAP held: the bounding set can go */
+static int drop_cap_last = 40;
+static unsigned drop_acks, drop_errors;
+static int runtime_dirfd = -1; /* EAL's runtime directory, opened while root */
+
+/* Runs in each thread (from the signal handler, or directly in main):
+ * raw syscalls only. */
+static void drop_this_thread(void)
+{
+	int bad = 0;
+	if (drop_phase == 1) {
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
+			bad = 1;
+		for (int c = 0; drop_setpcap && c <= drop_cap_last; c++)
+			if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0 && errno != EINVAL)
+				bad = 1;
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+			bad = 1;
+	} else {
+		struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+		struct __user_cap_data_struct d[2];
+		memset(d, 0, sizeof(d));
+		if (syscall(SYS_capset, &h, d) != 0)
+			bad = 1;
+	}
+	if (bad)
+		__atomic_add_fetch(&drop_errors, 1, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&drop_acks, 1, __ATOMIC_SEQ_CST);
+}
+
+static void on_drop_signal(int sig)
+{
+	(void)sig;
+	int saved = errno;
+	drop_this_thread();
+	errno = saved;
+}
+
+/* Run drop_this_thread in every thread of the process. @return 0 or -1. */
+static int drop_all_threads(int phase, char *err, size_t errlen)
+{
+	int sig = SIGRTMIN + 7;
+	pid_t me = (pid_t)syscall(SYS_gettid);
+	pid_t done[256];
+	unsigned n_done = 0, sent = 0;
+
+	drop_phase = phase;
+	__atomic_store_n(&drop_acks, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&drop_errors, 0, __ATOMIC_SEQ_CST);
+	drop_this_thread();
+	sent = 1;
+	/* Threads may start while we look: scan until a pass finds none new. */
+	for (int pass = 0; pass < 5; pass++) {
+		unsigned fresh = 0;
+		DIR *d = opendir("/proc/self/task");
+		struct dirent *e;
+		if (d == NULL) {
+			snprintf(err, errlen, "/proc/self/task: %s", strerror(errno));
+			return -1;
+		}
+		while ((e = readdir(d)) != NULL) {
+			char *end;
+			long tid = strtol(e->d_name, &end, 10);
+			if (e->d_name[0] == '.' || *end != '\0' || tid <= 0 || (pid_t)tid == me)
+				continue;
+			bool seen = false;
+			for (unsigned i = 0; i < n_done && !seen; i++)
+				seen = done[i] == (pid_t)tid;
+			if (seen)
+				continue;
+			if (n_done == sizeof(done) / sizeof(done[0])) {
+				closedir(d);
+				snprintf(err, errlen, "more than %u threads", n_done);
+				return -1;
+			}
+			done[n_done++] = (pid_t)tid;
+			if (syscall(SYS_tgkill, getpid(), (pid_t)tid, sig) == 0) {
+				sent++;
+				fresh++;
+			}
+		}
+		closedir(d);
+		uint64_t t0 = mono_ms();
+		while (__atomic_load_n(&drop_acks, __ATOMIC_SEQ_CST) < sent && mono_ms() - t0 < 2000)
+			usleep(1000);
+		if (__atomic_load_n(&drop_acks, __ATOMIC_SEQ_CST) < sent) {
+			snprintf(err, errlen, "%u of %u threads did not drop their capabilities "
+				 "(signal %d blocked?)", sent - drop_acks, sent, sig);
+			return -1;
+		}
+		if (fresh == 0)
+			break;
+	}
+	if (drop_errors) {
+		snprintf(err, errlen, "%u threads failed to drop (phase %d)", drop_errors, phase);
+		return -1;
+	}
+	return 0;
+}
+
+/* Read back every thread's status. @return 0 when all dropped. */
+static int privs_verify(char *err, size_t errlen)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	unsigned threads = 0;
+	int rc = 0;
+	if (d == NULL) {
+		snprintf(err, errlen, "/proc/self/task: %s", strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		char path[300], line[256];
+		snprintf(path, sizeof(path), "/proc/self/task/%s/status", e->d_name);
+		FILE *f = fopen(path, "r");
+		if (f == NULL)
+			continue; /* the thread ended */
+		threads++;
+		unsigned long long v;
+		unsigned u[4];
+		while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+			bool capline = sscanf(line, "CapEff: %llx", &v) == 1 ||
+				       sscanf(line, "CapPrm: %llx", &v) == 1 ||
+				       sscanf(line, "CapInh: %llx", &v) == 1 ||
+				       sscanf(line, "CapAmb: %llx", &v) == 1 ||
+				       (drop_setpcap && sscanf(line, "CapBnd: %llx", &v) == 1);
+			if (capline && v != 0)
+				rc = -1;
+			else if (sscanf(line, "NoNewPrivs: %llu", &v) == 1 && v != 1)
+				rc = -1;
+			else if (sscanf(line, "Uid: %u %u %u %u", &u[0], &u[1], &u[2], &u[3]) == 4 &&
+				 privs.switch_user &&
+				 (u[0] != privs.uid || u[1] != privs.uid || u[2] != privs.uid))
+				rc = -1;
+			else if (sscanf(line, "Gid: %u %u %u %u", &u[0], &u[1], &u[2], &u[3]) == 4 &&
+				 privs.switch_group &&
+				 (u[0] != privs.gid || u[1] != privs.gid || u[2] != privs.gid))
+				rc = -1;
+			if (rc != 0) {
+				size_t l = strcspn(line, "\n");
+				snprintf(err, errlen, "thread %s kept privileges: %.*s", e->d_name,
+					 (int)l, line);
+			}
+		}
+		fclose(f);
+	}
+	closedir(d);
+	if (rc == 0 && threads == 0) {
+		snprintf(err, errlen, "no thread status readable");
+		rc = -1;
+	}
+	return rc;
+}
+
+/* Resolve [dataplane] user / group (before EAL touches anything else). */
+static int privs_from_conf(const struct smsfw_conf *c, char *err, size_t errlen)
+{
+	const char *user = smsfw_conf_str(c, SMSFW_CONF_dataplane_user);
+	const char *group = smsfw_conf_str(c, SMSFW_CONF_dataplane_group);
+	memset(&privs, 0, sizeof(privs));
+	if (user != NULL && user[0] != '\0') {
+		struct passwd *pw = getpwnam(user);
+		if (pw == NULL) {
+			snprintf(err, errlen, "[dataplane] user: no user '%s'", user);
+			return DP_ECONFIG;
+		}
+		privs.switch_user = privs.switch_group = true;
+		privs.uid = pw->pw_uid;
+		privs.gid = pw->pw_gid;
+		snprintf(privs.user, sizeof(privs.user), "%s", user);
+	}
+	if (group != NULL && group[0] != '\0') {
+		struct group *gr = getgrnam(group);
+		if (gr == NULL) {
+			snprintf(err, errlen, "[dataplane] group: no group '%s'", group);
+			return DP_ECONFIG;
+		}
+		privs.switch_group = true;
+		privs.gid = gr->gr_gid;
+	}
+	if ((privs.switch_user && privs.uid == 0) || (privs.switch_group && privs.gid == 0 &&
+						     !privs.switch_user)) {
+		snprintf(err, errlen, "[dataplane] user/group: root is not a user to switch to");
+		return DP_ECONFIG;
+	}
+	return DP_OK;
+}
+
+static void chown_quiet(const char *path)
+{
+	if (chown(path, privs.switch_user ? privs.uid : (uid_t)-1,
+		  privs.switch_group ? privs.gid : (gid_t)-1) != 0 && errno != ENOENT)
+		RTE_LOG(WARNING, USER1, "smsfw: chown %s: %s\n", path, strerror(errno));
+}
+
+/* Drop what the dataplane no longer needs. @return 0, or -1 with @p err. */
+static int privs_drop(const struct dp_app *a, char *err, size_t errlen)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct d[2];
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capget, &h, d) == 0)
+		drop_setpcap = (d[0].effective >> CAP_SETPCAP) & 1;
+	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "r");
+	if (f != NULL) {
+		if (fscanf(f, "%d", &drop_cap_last) != 1 || drop_cap_last < 0 || drop_cap_last > 63)
+			drop_cap_last = 40;
+		fclose(f);
+	}
+
+	if (privs.switch_user || privs.switch_group) {
+		/* What this run made and must still remove or rewrite as the new
+		 * user: EAL's runtime directory (telemetry socket, unlinked at
+		 * exit) and the fact spool (rewritten in place of the old one). */
+		const char *rt = rte_eal_get_runtime_dir();
+		DIR *dir = rt != NULL ? opendir(rt) : NULL;
+		/* /var/run/dpdk is root's (0700): the new user reaches its
+		 * runtime directory only through a descriptor kept from now. */
+		if (rt != NULL)
+			runtime_dirfd = open(rt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		struct dirent *e;
+		while (dir != NULL && (e = readdir(dir)) != NULL) {
+			char p[PATH_MAX];
+			if (strcmp(e->d_name, "..") == 0)
+				continue;
+			if (snprintf(p, sizeof(p), "%s/%s", rt, e->d_name) < (int)sizeof(p))
+				chown_quiet(p);
+		}
+		if (dir != NULL)
+			closedir(dir);
+		if (a->state_dir[0] != '\0' && a->event_socket[0] != '\0') {
+			char p[PATH_MAX];
+			if (snprintf(p, sizeof(p), "%s/dataplane.spool", a->state_dir) < (int)sizeof(p))
+				chown_quiet(p);
+		}
+	}
+	/* Phase 1 needs CAP_SETPCAP for the bounding set, so it comes first. */
+	if (drop_all_threads(1, err, errlen) != 0)
+		return -1;
+	if (privs.switch_group) {
+		int rc = privs.switch_user ? initgroups(privs.user, privs.gid)
+					   : setgroups(1, &privs.gid);
+		if (rc != 0 || setresgid(privs.gid, privs.gid, privs.gid) != 0) {
+			snprintf(err, errlen, "switching to group %u: %s", (unsigned)privs.gid,
+				 strerror(errno));
+			return -1;
+		}
+	}
+	if (privs.switch_user && setresuid(privs.uid, privs.uid, privs.uid) != 0) {
+		snprintf(err, errlen, "switching to user %s: %s", privs.user, strerror(errno));
+		return -1;
+	}
+	if (drop_all_threads(2, err, errlen) != 0 || privs_verify(err, errlen) != 0)
+		return -1;
+	RTE_LOG(NOTICE, USER1, "smsfw: privileges dropped: uid %u gid %u, no capabilities, "
+		"no_new_privs\n", (unsigned)getuid(), (unsigned)getgid());
+	if (a->state_dir[0] != '\0' && a->event_socket[0] != '\0' && access(a->state_dir, W_OK) != 0)
+		RTE_LOG(WARNING, USER1, "smsfw: state_dir %s is not writable after the switch: the "
+			"fact spool cannot be rewritten\n", a->state_dir);
+	return 0;
+}
+
+/* After a user switch dp_eal_cleanup cannot reach EAL's runtime directory
+ * by its path: remove the telemetry sockets through the kept descriptor.
+ * The (empty) directory stays; it is reused by the next start, and the
+ * systemd unit's RuntimeDirectory= removes it. */
+static void privs_cleanup_runtime(void)
+{
+	if (runtime_dirfd < 0)
+		return;
+	int fd = dup(runtime_dirfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+	while (d != NULL && (e = readdir(d)) != NULL)
+		if (strncmp(e->d_name, "dpdk_telemetry", 14) == 0)
+			(void)unlinkat(runtime_dirfd, e->d_name, 0);
+	if (d != NULL)
+		closedir(d);
+	else if (fd >= 0)
+		close(fd);
+	close(runtime_dirfd);
+	runtime_dirfd = -1;
+}
+
+/* --------------------------------------------------------------- main */
 
 int main(int argc, char **argv)
 {
@@ -482,6 +802,8 @@ int main(int argc, char **argv)
 		goto out_eal;
 	}
 	rc = settings_from_conf(a, conf, err, sizeof(err));
+	if (rc == DP_OK)
+		rc = privs_from_conf(conf, err, sizeof(err));
 	smsfw_conf_free(conf);
 	if (config)
 		snprintf(a->config_path, sizeof(a->config_path), "%s", config);
@@ -594,6 +916,16 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
+	/* Ports are up, memory is allocated, the spool and the store are open:
+	 * from here on no capability is needed (see privs_drop). */
+	sa.sa_handler = on_drop_signal;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGRTMIN + 7, &sa, NULL);
+	if (privs_drop(a, err, sizeof(err)) != 0) {
+		fprintf(stderr, "smsfw-dataplane: dropping privileges: %s\n", err);
+		goto out_workers;
+	}
+
 	for (unsigned w = 0; w < a->n_workers; w++)
 		rte_eal_remote_launch(dp_worker_main, (void *)(uintptr_t)w, a->worker_lcore[w]);
 	RTE_LOG(INFO, USER1, "smsfw: %u worker(s), %u bridge pair(s), %s mode, ready\n",
@@ -684,5 +1016,6 @@ out_ports:
 		fclose(a->events);
 out_eal:
 	dp_eal_cleanup();
+	privs_cleanup_runtime();
 	return ret;
 }

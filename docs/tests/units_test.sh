@@ -61,10 +61,12 @@ esac
 
 grep -q '^Requires=smsfw-controld.service$' "$work/ok/smsfw-dataplane.service" &&
 grep -q '^After=smsfw-controld.service' "$work/ok/smsfw-dataplane.service" &&
-grep -q '^CapabilityBoundingSet=CAP_NET_RAW CAP_NET_ADMIN CAP_IPC_LOCK CAP_SYS_RAWIO$' "$work/ok/smsfw-dataplane.service" &&
+grep -q '^CapabilityBoundingSet=CAP_NET_RAW CAP_NET_ADMIN CAP_IPC_LOCK CAP_SYS_RAWIO CAP_SETUID CAP_SETGID CAP_SETPCAP CAP_CHOWN$' "$work/ok/smsfw-dataplane.service" &&
+grep -q '^NoNewPrivileges=yes$' "$work/ok/smsfw-dataplane.service" &&
+grep -q '^RuntimeDirectory=dpdk/smsfw$' "$work/ok/smsfw-dataplane.service" &&
 grep -q "^ExecStartPre=+$src/scripts/hugepages.sh" "$work/ok/smsfw-dataplane.service" &&
-	ok "dataplane: after and requiring controld, four capabilities, hugepages before start" ||
-	notok "dataplane: after and requiring controld, four capabilities, hugepages before start"
+	ok "dataplane: after and requiring controld, DPDK's four capabilities plus the four to drop them, EAL runtime dir, hugepages before start" ||
+	notok "dataplane: after and requiring controld, DPDK's four capabilities plus the four to drop them, EAL runtime dir, hugepages before start"
 
 echo "1..$n"
 exit $failed
