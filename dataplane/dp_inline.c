@@ -113,12 +113,13 @@ enum { IMPAIR_ARMED = 3, IMPAIR_HOLDING = 4, IMPAIR_DUE = 5 };
 
 static void tx(struct dp_engine *e, unsigned pair, int to_smsc, const uint8_t *fr, uint32_t len);
 
-/* The same direction of the same connection. */
+/* The same direction of the same connection (dp_frame_parse() sets only the
+ * address bytes of the family). */
 static bool impair_same_dir(const struct dp_frame *a, const struct dp_frame *b)
 {
+	size_t alen = a->family == 4 ? 4 : 16;
 	return a->family == b->family && a->sport == b->sport && a->dport == b->dport &&
-	       memcmp(a->saddr, b->saddr, sizeof(a->saddr)) == 0 &&
-	       memcmp(a->daddr, b->daddr, sizeof(a->daddr)) == 0;
+	       memcmp(a->saddr, b->saddr, alen) == 0 && memcmp(a->daddr, b->daddr, alen) == 0;
 }
 
 bool dp_engine_impair_hold(struct dp_engine *e, const uint8_t *p, uint32_t len)
@@ -746,17 +747,18 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 		e->impair_flag = 1;
 		e->c.impair_duplicated++;
 	}
+	if (ed == DP_EDIT_E2S)
+		sl->esme_raw_ack = fr->ack;
+done:
 	if ((e->set->test_impair & DP_IMPAIR_REORDER) && ed == DP_EDIT_E2S && out.removed > 0 &&
 	    (e->impair_flag == 0 || e->impair_flag == IMPAIR_ARMED) &&
 	    len <= sizeof(e->impair_held)) {
-		/* test only: arm dp_engine_impair_hold() for this flow */
+		/* test only: arm dp_engine_impair_hold() for this flow (also when
+		 * the segment carried only blocked bytes) */
 		memmove(e->impair_held, p, len); /* p may be impair_held */
 		e->impair_held_len = len;
 		e->impair_flag = IMPAIR_ARMED;
 	}
-	if (ed == DP_EDIT_E2S)
-		sl->esme_raw_ack = fr->ack;
-done:
 	if (!send_injected(e, f, sl))
 		return act;
 	/* A closed flow keeps its slot until the flow table forgets it

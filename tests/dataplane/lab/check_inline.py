@@ -114,6 +114,8 @@ def main():
             fails.append(f"inj_resent {resent}: every first copy was dropped ({len(blocked)})")
         if variant == "impair-dup" and int(counters.get("retrans_edited", "0")) == 0:
             fails.append("retrans_edited did not move")
+        if variant == "impair-reorder" and int(counters.get("ooo_held", "0")) == 0:
+            fails.append("the dataplane's out-of-order counter (ooo_held) did not move")
         if variant == "nft" and sum(retrans.values()) == 0:
             fails.append("no retransmission under 2 % loss")
         if variant == "nft" and int(counters.get("retrans", "0")) == 0:

@@ -10,7 +10,9 @@
 # any tcp.analysis problem (known to fail, see dataplane/README.md); nft (window50 plus nftables netdev egress
 # impairment in both namespaces: 2 % loss, 1 % duplication), impair-inj
 # (the dataplane's test impairer drops the first copy of every injected
-# response), impair-dup (it delivers segments that lost a blocked PDU twice).
+# response), impair-dup (it delivers segments that lost a blocked PDU twice),
+# impair-reorder (it holds back the ESME's next segment after one that lost a
+# blocked PDU and feeds it after the segment that follows it).
 set -uo pipefail
 build=$1 src=$2 peers=$3 corpus=$4 variant=${5:-clean}
 here=$src/tests/dataplane/lab
@@ -44,6 +46,7 @@ clean) ;;
 window50 | nft) export ESME_WINDOW=50 ;;
 impair-inj) export SMSFW_TEST_IMPAIR=0x1 ;;
 impair-dup) export SMSFW_TEST_IMPAIR=0x2 ;;
+impair-reorder) export SMSFW_TEST_IMPAIR=0x4 ;;
 *) echo "FAIL: unknown variant $variant"; exit 2 ;;
 esac
 
