@@ -12,6 +12,12 @@
  * blocks or locks.
  */
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+#ifdef __SSE4_2__
+#include <nmmintrin.h>
+#endif
 
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
@@ -22,10 +28,46 @@
 
 /* ------------------------------------------------------------- hashing */
 
+/* Two CRC32C lanes over the same bytes (the values rte_hash_crc gives with
+ * the two seeds), computed in one pass so the two dependency chains overlap. */
 uint64_t dp_hash64(const void *p, size_t len, uint64_t seed)
 {
-	uint32_t a = rte_hash_crc(p, (uint32_t)len, (uint32_t)seed ^ 0x9e3779b9u);
-	uint32_t b = rte_hash_crc(p, (uint32_t)len, (uint32_t)(seed >> 32) ^ 0x85ebca6bu);
+	uint32_t a = (uint32_t)seed ^ 0x9e3779b9u;
+	uint32_t b = (uint32_t)(seed >> 32) ^ 0x85ebca6bu;
+#ifdef __SSE4_2__
+	const uint8_t *q = p;
+	size_t n = len;
+	uint64_t a64 = a, b64 = b;
+	for (; n >= 8; n -= 8, q += 8) {
+		uint64_t w;
+		memcpy(&w, q, 8);
+		a64 = _mm_crc32_u64(a64, w);
+		b64 = _mm_crc32_u64(b64, w);
+	}
+	a = (uint32_t)a64;
+	b = (uint32_t)b64;
+	if (n & 4) {
+		uint32_t w;
+		memcpy(&w, q, 4);
+		a = _mm_crc32_u32(a, w);
+		b = _mm_crc32_u32(b, w);
+		q += 4;
+	}
+	if (n & 2) {
+		uint16_t w;
+		memcpy(&w, q, 2);
+		a = _mm_crc32_u16(a, w);
+		b = _mm_crc32_u16(b, w);
+		q += 2;
+	}
+	if (n & 1) {
+		a = _mm_crc32_u8(a, *q);
+		b = _mm_crc32_u8(b, *q);
+	}
+#else
+	a = rte_hash_crc(p, (uint32_t)len, a);
+	b = rte_hash_crc(p, (uint32_t)len, b);
+#endif
 	uint64_t h = ((uint64_t)a << 32) | b;
 	return h ? h : 1; /* 0 marks an empty slot */
 }
@@ -44,15 +86,46 @@ static void addr_norm(const uint8_t **p, uint32_t *len)
 	}
 }
 
-uint64_t dp_optout_key(const char *system_id, const uint8_t *sub, uint32_t sub_len,
-		       const uint8_t *sender, uint32_t sender_len)
+/* dp_optout_key() from the system_id's hash (hash_str(id, 0x0b7001)). */
+static uint64_t optout_key_h(uint64_t h, const uint8_t *sub, uint32_t sub_len,
+			     const uint8_t *sender, uint32_t sender_len)
 {
 	addr_norm(&sub, &sub_len);
-	uint64_t h = hash_str(system_id, 0x0b7001);
 	h = dp_hash64(sub, sub_len, h);
 	if (sender != NULL)
 		h = dp_hash64(sender, sender_len, h ^ 0x5e4de2);
 	return h;
+}
+
+uint64_t dp_optout_key(const char *system_id, const uint8_t *sub, uint32_t sub_len,
+		       const uint8_t *sender, uint32_t sender_len)
+{
+	return optout_key_h(hash_str(system_id, 0x0b7001), sub, sub_len, sender, sender_len);
+}
+
+/* hash_str(sid, seed of @p which), from the worker's cache. @p sid is a
+ * DP_SYSTEM_ID_MAX array (NUL-terminated or full). */
+static uint64_t sid_hash(struct dp_engine *e, const char *sid, unsigned which)
+{
+	static const uint64_t seeds[DP_SH__COUNT] = {
+		[DP_SH_OPTOUT] = 0x0b7001, [DP_SH_FP] = 0xb01c, [DP_SH_VELO] = 0x7e10,
+		[DP_SH_RATE] = 0x4a7e, [DP_SH_CONCAT] = 0xc0ca7,
+	};
+	_Static_assert(DP_SYSTEM_ID_MAX == 16, "the cache keys on 16 bytes");
+	uint64_t w[2];
+	memcpy(w, sid, sizeof(w));
+	uint32_t i = (uint32_t)(((w[0] ^ (w[1] * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull) >> 58) &
+		     (DP_SID_CACHE - 1);
+	struct dp_sid_hash *c = &e->sid_cache[i];
+	if (!c->valid || c->w[0] != w[0] || c->w[1] != w[1]) {
+		size_t len = strnlen(sid, DP_SYSTEM_ID_MAX);
+		for (unsigned k = 0; k < DP_SH__COUNT; k++)
+			c->h[k] = dp_hash64(sid, len, seeds[k]);
+		c->w[0] = w[0];
+		c->w[1] = w[1];
+		c->valid = 1;
+	}
+	return c->h[which];
 }
 
 const struct dp_customer *dp_snapshot_customer(const struct dp_snapshot *snap,
@@ -112,6 +185,8 @@ struct dp_cslot *dp_ct_get(struct dp_ctable *t, uint64_t key, uint64_t now_ms, b
 		return NULL;
 	if (oldest->key != 0)
 		t->evictions++;
+	else
+		t->used++;
 	memset(oldest, 0, sizeof(*oldest));
 	oldest->key = key;
 	oldest->t_ms = now_ms;
@@ -121,8 +196,10 @@ struct dp_cslot *dp_ct_get(struct dp_ctable *t, uint64_t key, uint64_t now_ms, b
 void dp_ct_del(struct dp_ctable *t, uint64_t key)
 {
 	struct dp_cslot *s = dp_ct_get(t, key, 0, false);
-	if (s != NULL)
+	if (s != NULL) {
 		s->key = 0;
+		t->used--;
+	}
 	/* A hole inside a probe run only shortens later probes: a moved entry
 	 * is at worst re-created (a bucket refilled, a window restarted). */
 }
@@ -404,23 +481,46 @@ struct content {
 	struct verdict fail;  /**< no ruleset / scan error under a fail-closed policy */
 };
 
+/* Index of the first ASCII digit in p[0, n), or n. */
+static size_t first_digit(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+#ifdef __SSE2__
+	/* Signed compare: octets >= 0x80 are negative, never digits. */
+	const __m128i lo = _mm_set1_epi8('0' - 1), hi = _mm_set1_epi8('9' + 1);
+	for (; n - i >= 16; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+		__m128i d = _mm_and_si128(_mm_cmpgt_epi8(v, lo), _mm_cmplt_epi8(v, hi));
+		int m = _mm_movemask_epi8(d);
+		if (m != 0)
+			return i + (size_t)__builtin_ctz((unsigned)m);
+	}
+#endif
+	for (; i < n; i++)
+		if (p[i] >= '0' && p[i] <= '9')
+			break;
+	return i;
+}
+
 static void fingerprint(struct dp_engine *e, struct content *ct, const struct dp_customer *c)
 {
-	if (!ct->have_text || ct->text_len == 0)
-		return;
+	if (!ct->have_text || ct->text_len == 0 || c->bulk_ok)
+		return; /* bulk_ok: the fingerprint is not consulted */
 	size_t n = pat_normalise((const char *)e->text, ct->text_len, (char *)e->norm,
 				 sizeof(e->norm), 0);
 	/* Codes and amounts vary between copies, in value and in length: a
-	 * run of digits becomes one '#'. */
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
+	 * run of digits becomes one '#'. Up to the first digit the text is
+	 * its own fold. */
+	size_t o = first_digit(e->norm, n);
+	for (size_t i = o; i < n; i++) {
 		bool digit = e->norm[i] >= '0' && e->norm[i] <= '9';
 		if (!digit)
 			e->norm[o++] = e->norm[i];
 		else if (o == 0 || e->norm[o - 1] != '#')
 			e->norm[o++] = '#';
 	}
-	ct->fp = dp_hash64(e->norm, o, hash_str(c->system_id, 0xb01c));
+	ct->fp = dp_hash64(e->norm, o, sid_hash(e, c->system_id, DP_SH_FP));
+	dp_ct_prefetch(&e->bulk, ct->fp);
 }
 
 static void content_scan(struct dp_engine *e, struct dp_flow *f, const struct dp_customer *c,
@@ -461,7 +561,7 @@ static void content_scan(struct dp_engine *e, struct dp_flow *f, const struct dp
 	};
 	if (ct->cc.present && ct->cc.total > 1) {
 		e->c.concat_parts++;
-		uint64_t key = hash_str(f->sess.system_id, 0xc0ca7);
+		uint64_t key = sid_hash(e, f->sess.system_id, DP_SH_CONCAT);
 		key = dp_hash64(m->source_addr.p, m->source_addr.len, key);
 		key = dp_hash64(dest, dest_len, key);
 		key = dp_hash64(&ct->cc.ref, sizeof(ct->cc.ref), key);
@@ -542,11 +642,12 @@ static void judge(struct dp_engine *e, struct dp_flow *f, const struct dp_custom
 		*v = *rate_v;
 		goto out;
 	}
-	/* 3. opt-outs */
-	{
+	/* 3. opt-outs (none learned and none in the snapshot: nothing to look up) */
+	if (e->optout.used != 0 || (e->snap != NULL && e->snap->n_optouts != 0)) {
 		const uint8_t *snd = e->set->optout_scope_sender ? m->source_addr.p : NULL;
-		uint64_t k = dp_optout_key(f->sess.system_id, dest, dest_len, snd, m->source_addr.len);
-		struct dp_cslot *s = dp_ct_get(&e->optout, k, e->now_ms, false);
+		uint64_t k = optout_key_h(sid_hash(e, f->sess.system_id, DP_SH_OPTOUT), dest, dest_len,
+					  snd, m->source_addr.len);
+		struct dp_cslot *s = e->optout.used ? dp_ct_get(&e->optout, k, e->now_ms, false) : NULL;
 		bool out = s != NULL ? s->count != 0 : snapshot_optout(e->snap, k);
 		if (out) {
 			set_v(v, DP_VERDICT_BLOCK, DP_CAT_OPTOUT, "builtin:optout");
@@ -590,7 +691,7 @@ static void judge(struct dp_engine *e, struct dp_flow *f, const struct dp_custom
 	}
 	/* 7. per-recipient velocity */
 	{
-		uint64_t k = dp_hash64(dest, dest_len, hash_str(f->sess.system_id, 0x7e10));
+		uint64_t k = dp_hash64(dest, dest_len, sid_hash(e, f->sess.system_id, DP_SH_VELO));
 		struct dp_cslot *s = dp_ct_get(&e->velo, k, e->now_ms, true);
 		if (e->now_ms - s->t_ms >= e->set->velocity_window_ms) {
 			s->t_ms = e->now_ms;
@@ -733,8 +834,14 @@ void dp_policy_submit(struct dp_engine *e, struct dp_flow *f, const uint8_t *pdu
 	}
 	/* Rate limits: one token per PDU, customer bucket then sender bucket. */
 	bool rate_ok = true;
-	if (c->standing < DP_STANDING_SUSPENDED) {
-		uint64_t kc = hash_str(f->sess.system_id, 0x4a7e);
+	if (m.hdr.command_id != 0x00000021u) {
+		/* The velocity slot is needed later: start loading it while
+		 * the text is decoded. */
+		dp_ct_prefetch(&e->velo, dp_hash64(m.destination_addr.p, m.destination_addr.len,
+						   sid_hash(e, f->sess.system_id, DP_SH_VELO)));
+	}
+	if (c->standing < DP_STANDING_SUSPENDED && (c->rate_per_s != 0 || c->sender_rate_per_s != 0)) {
+		uint64_t kc = sid_hash(e, f->sess.system_id, DP_SH_RATE);
 		if (!bucket_take(e, kc, c->rate_per_s, c->burst)) {
 			rate_ok = false;
 			set_v(&rate_v, DP_VERDICT_THROTTLE, DP_CAT_RATE, "builtin:rate.customer");

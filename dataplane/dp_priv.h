@@ -19,10 +19,27 @@ struct dp_cslot {
 struct dp_ctable {
 	struct dp_cslot *slots;
 	uint32_t mask;
+	uint32_t used;     /**< slots holding a key (0: every lookup misses) */
 	uint64_t evictions;
 };
 
 #define DP_CT_PROBE 8
+
+/** Hint the slot a lookup of @p key will visit first into the cache. */
+static inline void dp_ct_prefetch(const struct dp_ctable *t, uint64_t key)
+{
+	__builtin_prefetch(&t->slots[(uint32_t)key & t->mask]);
+}
+
+/* The policy's hashes of a system_id (one per use), cached per worker by
+ * the id's 16 raw bytes: a customer's PDUs hash it once, not per step. */
+enum { DP_SH_OPTOUT, DP_SH_FP, DP_SH_VELO, DP_SH_RATE, DP_SH_CONCAT, DP_SH__COUNT };
+#define DP_SID_CACHE 64
+struct dp_sid_hash {
+	uint64_t w[2];     /**< the system_id's bytes */
+	uint64_t h[DP_SH__COUNT];
+	uint8_t valid;
+};
 
 struct dp_cslot *dp_ct_get(struct dp_ctable *t, uint64_t key, uint64_t now_ms, bool create);
 void dp_ct_del(struct dp_ctable *t, uint64_t key);
@@ -86,6 +103,7 @@ struct dp_engine {
 	struct dp_ctable rate, bulk, velo, optout;
 	struct dp_ctable binds;  /**< bound sessions per customer on this worker */
 	struct dp_ctable frags;  /**< fragmented SMPP packets (addresses + id) */
+	struct dp_sid_hash sid_cache[DP_SID_CACHE];
 	struct dp_concat *concat;
 	uint8_t *concat_mem;     /**< concat_max streams of stream_cap bytes */
 	size_t stream_cap;

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 #include <rte_eal.h>
+#include <rte_hash_crc.h>
 
 #include "dp.h"
 #include "pat.h"
@@ -917,6 +918,87 @@ static void test_bulk_fingerprint(void **state)
 	fx_free(x);
 }
 
+/* dp_hash64 keys the policy tables and the snapshot's opt-outs: two
+ * CRC32C lanes with seeds derived from the 64-bit seed, whatever the
+ * length and alignment. */
+static void test_hash64_is_two_crc_lanes(void **state)
+{
+	(void)state;
+	uint8_t buf[80];
+	for (unsigned i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 37 + 11);
+	const uint64_t seeds[] = { 0, 7, 0x0b7001, 0x123456789abcdef0ull };
+	for (unsigned s = 0; s < 4; s++) {
+		for (uint32_t off = 0; off < 3; off++) {
+			for (uint32_t len = 0; len <= 70; len++) {
+				uint32_t a = rte_hash_crc(buf + off, len, (uint32_t)seeds[s] ^ 0x9e3779b9u);
+				uint32_t b = rte_hash_crc(buf + off, len,
+							  (uint32_t)(seeds[s] >> 32) ^ 0x85ebca6bu);
+				uint64_t want = ((uint64_t)a << 32) | b;
+				assert_int_equal(dp_hash64(buf + off, len, seeds[s]), want ? want : 1);
+			}
+		}
+	}
+}
+
+/* Long texts: digit runs far into the text, at the end and after a
+ * literal '#' fold; a text that differs elsewhere does
+ * not share the fingerprint. */
+static void test_bulk_fingerprint_long_texts(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(bulk5);
+	handshake(x);
+	bind_ok(x, "alpha");
+	char dst[32], text[128];
+	for (int i = 0; i < 4; i++) {
+		snprintf(dst, sizeof(dst), "4477009001%02d", i);
+		snprintf(text, sizeof(text),
+			 "Dear customer, your parcel #%d is waiting; pay %d.%02d GBP within %d days %d",
+			 123 + i * 1000, 1 + i, 99 - i, 2 + i, 5000 + i);
+		assert_int_equal(submit(x, 1, "447700900001", dst, text)->verdict, DP_VERDICT_PASS);
+	}
+	/* Same shape, but a letter differs far into the text: not the same text. */
+	assert_int_equal(submit(x, 1, "447700900001", "447700900190",
+				"Dear customer, your parcel #9 is waiting; pay 1.00 GBP within 3 dayz 4")
+				 ->verdict,
+			 DP_VERDICT_PASS);
+	const struct dp_event *ev = submit(
+		x, 1, "447700900001", "447700900191",
+		"Dear customer, your parcel #5 is waiting; pay 120.5 GBP within 30 days 1");
+	assert_int_equal(ev->category, DP_CAT_BULK);
+	fx_free(x);
+}
+
+/* Opt-outs from the snapshot (none learned by this worker) still block. */
+static void test_optout_from_snapshot(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(NULL);
+	static uint64_t keys[2];
+	keys[0] = dp_optout_key("alpha", (const uint8_t *)"447700900999", 12, NULL, 0);
+	keys[1] = dp_optout_key("beta", (const uint8_t *)"447700900998", 12, NULL, 0);
+	if (keys[0] > keys[1]) {
+		uint64_t t = keys[0];
+		keys[0] = keys[1];
+		keys[1] = t;
+	}
+	static struct dp_snapshot s2;
+	s2 = x->snap;
+	s2.generation = 2;
+	s2.optouts = keys;
+	s2.n_optouts = 2;
+	dp_engine_set_snapshot(x->e, &s2);
+	handshake(x);
+	bind_ok(x, "alpha");
+	const struct dp_event *ev = submit(x, 1, "447700900001", "+447700900999", "hello");
+	assert_int_equal(ev->category, DP_CAT_OPTOUT);
+	/* beta's opt-out is not alpha's. */
+	assert_int_equal(submit(x, 1, "447700900001", "447700900998", "hello")->verdict,
+			 DP_VERDICT_PASS);
+	fx_free(x);
+}
+
 static void velo3(struct dp_settings *s)
 {
 	s->velocity_max = 3;
@@ -1071,6 +1153,9 @@ int main(void)
 		cmocka_unit_test(test_no_ruleset_fail_policy),
 		cmocka_unit_test(test_bind_limits),
 		cmocka_unit_test(test_bind_source_range),
+		cmocka_unit_test(test_hash64_is_two_crc_lanes),
+		cmocka_unit_test(test_bulk_fingerprint_long_texts),
+		cmocka_unit_test(test_optout_from_snapshot),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	dp_eal_cleanup();
