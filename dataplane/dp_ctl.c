@@ -16,7 +16,9 @@
  * The spool is also a file (<state_dir>/dataplane.spool): a header with the
  * instance id, then one record per fact, appended as facts arrive and
  * synced once per tick. A restarted dataplane reloads the unacknowledged
- * facts with the same instance id, so controld ingests each exactly once.
+ * facts with the same instance id, so controld ingests each exactly once;
+ * a spool with nothing pending gives no instance to continue (its last
+ * sequence number is unknown), so that run starts a new instance.
  * The file is truncated when everything is acknowledged, and rewritten with
  * only the pending facts when it reaches spool_max_bytes.
  */
@@ -124,6 +126,12 @@ static void spool_load(void)
 	struct spool_hdr h;
 	if (read(fd, &h, sizeof(h)) == (ssize_t)sizeof(h) && memcmp(h.magic, SPOOL_MAGIC, 8) == 0 &&
 	    h.version == SPOOL_VERSION && h.rec_size == sizeof(struct spooled)) {
+		/* The instance id goes with the facts: controld knows which of its
+		 * sequence numbers it committed. With nothing pending the file says
+		 * nothing about the last sequence number used, so this run takes
+		 * the fresh id (a new sequence space) rather than reuse numbers
+		 * controld has already committed and would take for duplicates. */
+		uint64_t fresh = ctl.instance;
 		ctl.instance = h.instance;
 		struct spooled r;
 		while (ctl.n < SPOOL_MAX && read(fd, &r, sizeof(r)) == (ssize_t)sizeof(r)) {
@@ -135,6 +143,8 @@ static void spool_load(void)
 		if (ctl.n)
 			RTE_LOG(NOTICE, USER1, "smsfw: %u unacknowledged facts reloaded from %s\n", ctl.n,
 				ctl.spool_path);
+		else
+			ctl.instance = fresh;
 	} else {
 		RTE_LOG(WARNING, USER1, "smsfw: %s is not a fact spool of this version: ignored\n",
 			ctl.spool_path);
