@@ -560,6 +560,7 @@ static void cli_handle_line(struct client *c, const char *line, size_t len)
 		ctx.acks_sent = S.acks_sent;
 		ctx.gens_sent = S.gens_sent;
 		ctx.lmdb_path = S.paths.lmdb;
+		ctx.met = S.met;
 		resp = cp_ctl_dispatch(&ctx, req);
 		announce_generation();
 	}

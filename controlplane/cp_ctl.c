@@ -1027,6 +1027,7 @@ static json_t *cmd_status(struct cp_ctl_ctx *x)
 	json_object_set_new(o, "uptime_seconds",
 			    json_integer((json_int_t)((uint64_t)time(NULL) - x->started)));
 	json_object_set_new(o, "dataplane", dp);
+	json_object_set_new(o, "ports", x->met ? cp_metrics_ports_json(x->met) : json_array());
 	json_object_set_new(o, "ruleset", rs);
 	json_object_set_new(o, "customers", cust);
 	json_object_set_new(o, "blocked_by_category", cats);

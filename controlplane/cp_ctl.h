@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "cp_engine.h"
+#include "cp_metrics.h"
 #include "cp_rules.h"
 
 struct cp_ctl_ctx {
@@ -26,6 +27,7 @@ struct cp_ctl_ctx {
 	uint64_t started;      /**< unix seconds */
 	unsigned dp_connected; /**< dataplanes connected now (after HELLO) */
 	uint64_t dp_connects, acks_sent, gens_sent;
+	const struct cp_metrics *met; /**< per-port counters of the dataplanes (may be NULL) */
 };
 
 /** Build an error answer. */

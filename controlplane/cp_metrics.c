@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
 #include <microhttpd.h>
 
 #include "cp_metrics.h"
@@ -192,6 +193,59 @@ void cp_metrics_dp_stats(struct cp_metrics *m, uint64_t instance, const struct c
 	d->stats_wall_ms = d->last_seen_ms;
 	if (gen && gen_ms)
 		propagation(m, d, gen, gen_ms);
+}
+
+/* Per-port counters of the connected dataplanes, for `smsfwctl status`. */
+json_t *cp_metrics_ports_json(const struct cp_metrics *m)
+{
+	static const struct {
+		uint16_t id;
+		const char *name;
+	} cols[] = {
+	    {CP_STAT_PORT_RX_PACKETS, "rx_packets"}, {CP_STAT_PORT_TX_PACKETS, "tx_packets"},
+	    {CP_STAT_PORT_RX_BYTES, "rx_bytes"},     {CP_STAT_PORT_TX_BYTES, "tx_bytes"},
+	    {CP_STAT_PORT_RX_MISSED, "rx_missed"},   {CP_STAT_PORT_RX_ERRORS, "rx_errors"},
+	    {CP_STAT_PORT_TX_ERRORS, "tx_errors"},
+	};
+	json_t *a = json_array();
+	uint64_t now = wall_ms();
+
+	for (int i = 0; a && i < MAX_DP; i++) {
+		const struct dp_inst *d = &m->dp[i];
+		char inst[17];
+
+		if (!d->used || !d->connected)
+			continue;
+		snprintf(inst, sizeof(inst), "%016llx", (unsigned long long)d->instance);
+		/* Ports in the order the dataplane sent them (pair by pair). */
+		for (unsigned k = 0; k < d->n_ext; k++) {
+			const struct cp_stat *st = &d->ext[k];
+			bool seen = false;
+			json_t *p;
+
+			if (st->id != CP_STAT_PORT_RX_PACKETS)
+				continue;
+			for (unsigned j = 0; j < k && !seen; j++)
+				seen = d->ext[j].id == CP_STAT_PORT_RX_PACKETS &&
+				       d->ext[j].index == st->index;
+			if (seen)
+				continue;
+			p = json_object();
+			json_object_set_new(p, "port", json_integer(st->index));
+			for (size_t c = 0; c < sizeof(cols) / sizeof(cols[0]); c++)
+				for (unsigned j = 0; j < d->n_ext; j++)
+					if (d->ext[j].id == cols[c].id && d->ext[j].index == st->index) {
+						json_object_set_new(p, cols[c].name,
+								    json_integer((json_int_t)d->ext[j].value));
+						break;
+					}
+			json_object_set_new(p, "age_ms", json_integer((json_int_t)(
+							       now > d->stats_wall_ms ? now - d->stats_wall_ms : 0)));
+			json_object_set_new(p, "instance", json_string(inst));
+			json_array_append_new(a, p);
+		}
+	}
+	return a;
 }
 
 void cp_metrics_generation(struct cp_metrics *m, uint64_t gen, uint64_t commit_ms, bool standing)

@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "cp_engine.h"
 #include "cp_export.h"
 
@@ -58,6 +60,16 @@ void cp_metrics_dp_stats(struct cp_metrics *m, uint64_t instance, const struct c
 void cp_metrics_generation(struct cp_metrics *m, uint64_t gen, uint64_t commit_ms, bool standing);
 /** Count a committed notice. */
 void cp_metrics_notice(struct cp_metrics *m, const struct cp_notice *n);
+
+/**
+ * Per-port counters (rte_eth_stats) of the dataplanes connected now, from
+ * their last STATS_EXT: an array of {"port", "rx_packets", "tx_packets",
+ * "rx_bytes", "tx_bytes", "rx_missed", "rx_errors", "tx_errors", "age_ms",
+ * "instance"} objects (a counter the dataplane did not send is absent).
+ * @return a new JSON array (empty when no dataplane is connected), or NULL
+ *         when out of memory.
+ */
+json_t *cp_metrics_ports_json(const struct cp_metrics *m);
 
 /**
  * Render the exposition text.

@@ -522,8 +522,8 @@ static int cmd_status(int argc, char **argv)
 {
 	if (need_help(argc, argv)) {
 		printf("usage: smsfwctl [--json] status\n\nDataplane connection and counters, "
-		       "ruleset version and age, customers by standing,\nblocked messages by "
-		       "category, ingestion counters, store size.\n%s",
+		       "per-port counters (ports), ruleset version\nand age, customers by standing, "
+		       "blocked messages by category, ingestion counters,\nstore size.\n%s",
 		       exit_doc);
 		return EXIT_OK;
 	}
