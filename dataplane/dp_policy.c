@@ -15,9 +15,6 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
-#ifdef __SSE4_2__
-#include <nmmintrin.h>
-#endif
 
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
@@ -26,49 +23,64 @@
 #include "pat.h"
 #include "smpp.h"
 
+#define SMSFW_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
 /* ------------------------------------------------------------- hashing */
 
 /* Two CRC32C lanes over the same bytes (the values rte_hash_crc gives with
- * the two seeds), computed in one pass so the two dependency chains overlap. */
-uint64_t dp_hash64(const void *p, size_t len, uint64_t seed)
+ * the two seeds), computed in one pass so the two dependency chains overlap.
+ * Built for SSE4.2 whatever the build's -march, used when the CPU has it. */
+__attribute__((target("sse4.2"))) static uint64_t crc_lanes_sse42(const uint8_t *q, size_t n,
+								   uint32_t a, uint32_t b)
 {
-	uint32_t a = (uint32_t)seed ^ 0x9e3779b9u;
-	uint32_t b = (uint32_t)(seed >> 32) ^ 0x85ebca6bu;
-#ifdef __SSE4_2__
-	const uint8_t *q = p;
-	size_t n = len;
 	uint64_t a64 = a, b64 = b;
 	for (; n >= 8; n -= 8, q += 8) {
 		uint64_t w;
 		memcpy(&w, q, 8);
-		a64 = _mm_crc32_u64(a64, w);
-		b64 = _mm_crc32_u64(b64, w);
+		a64 = __builtin_ia32_crc32di(a64, w);
+		b64 = __builtin_ia32_crc32di(b64, w);
 	}
 	a = (uint32_t)a64;
 	b = (uint32_t)b64;
 	if (n & 4) {
 		uint32_t w;
 		memcpy(&w, q, 4);
-		a = _mm_crc32_u32(a, w);
-		b = _mm_crc32_u32(b, w);
+		a = __builtin_ia32_crc32si(a, w);
+		b = __builtin_ia32_crc32si(b, w);
 		q += 4;
 	}
 	if (n & 2) {
 		uint16_t w;
 		memcpy(&w, q, 2);
-		a = _mm_crc32_u16(a, w);
-		b = _mm_crc32_u16(b, w);
+		a = __builtin_ia32_crc32hi(a, w);
+		b = __builtin_ia32_crc32hi(b, w);
 		q += 2;
 	}
 	if (n & 1) {
-		a = _mm_crc32_u8(a, *q);
-		b = _mm_crc32_u8(b, *q);
+		a = __builtin_ia32_crc32qi(a, *q);
+		b = __builtin_ia32_crc32qi(b, *q);
 	}
-#else
-	a = rte_hash_crc(p, (uint32_t)len, a);
-	b = rte_hash_crc(p, (uint32_t)len, b);
-#endif
-	uint64_t h = ((uint64_t)a << 32) | b;
+	return ((uint64_t)a << 32) | b;
+}
+
+uint64_t dp_hash64(const void *p, size_t len, uint64_t seed)
+{
+	static int sse42 = -1;
+	uint32_t a = (uint32_t)seed ^ 0x9e3779b9u;
+	uint32_t b = (uint32_t)(seed >> 32) ^ 0x85ebca6bu;
+	int have = __atomic_load_n(&sse42, __ATOMIC_RELAXED);
+	if (SMSFW_UNLIKELY(have < 0)) {
+		have = __builtin_cpu_supports("sse4.2") ? 1 : 0;
+		__atomic_store_n(&sse42, have, __ATOMIC_RELAXED);
+	}
+	uint64_t h;
+	if (have) {
+		h = crc_lanes_sse42(p, len, a, b);
+	} else {
+		a = rte_hash_crc(p, (uint32_t)len, a);
+		b = rte_hash_crc(p, (uint32_t)len, b);
+		h = ((uint64_t)a << 32) | b;
+	}
 	return h ? h : 1; /* 0 marks an empty slot */
 }
 
@@ -114,17 +126,21 @@ static uint64_t sid_hash(struct dp_engine *e, const char *sid, unsigned which)
 	_Static_assert(DP_SYSTEM_ID_MAX == 16, "the cache keys on 16 bytes");
 	uint64_t w[2];
 	memcpy(w, sid, sizeof(w));
-	uint32_t i = (uint32_t)(((w[0] ^ (w[1] * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull) >> 58) &
-		     (DP_SID_CACHE - 1);
-	struct dp_sid_hash *c = &e->sid_cache[i];
-	if (!c->valid || c->w[0] != w[0] || c->w[1] != w[1]) {
-		size_t len = strnlen(sid, DP_SYSTEM_ID_MAX);
-		for (unsigned k = 0; k < DP_SH__COUNT; k++)
-			c->h[k] = dp_hash64(sid, len, seeds[k]);
-		c->w[0] = w[0];
-		c->w[1] = w[1];
-		c->valid = 1;
-	}
+	uint32_t set = (uint32_t)(((w[0] ^ (w[1] * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull) >> 57) &
+		       (DP_SID_SETS - 1);
+	struct dp_sid_hash *way = &e->sid_cache[set * DP_SID_WAYS];
+	for (unsigned k = 0; k < DP_SID_WAYS; k++)
+		if (way[k].valid && way[k].w[0] == w[0] && way[k].w[1] == w[1])
+			return way[k].h[which];
+	/* Replace the ways in turn. */
+	struct dp_sid_hash *c = &way[way[0].next];
+	way[0].next = (uint8_t)((way[0].next + 1) % DP_SID_WAYS);
+	size_t len = strnlen(sid, DP_SYSTEM_ID_MAX);
+	for (unsigned k = 0; k < DP_SH__COUNT; k++)
+		c->h[k] = dp_hash64(sid, len, seeds[k]);
+	c->w[0] = w[0];
+	c->w[1] = w[1];
+	c->valid = 1;
 	return c->h[which];
 }
 
@@ -739,7 +755,20 @@ static void apply_exemptions(const struct dp_customer *c, struct verdict *v)
 static void view_copy(char *dst, size_t cap, const uint8_t *p, uint32_t len)
 {
 	size_t n = len < cap - 1 ? len : cap - 1;
-	for (size_t i = 0; i < n; i++)
+	size_t i = 0;
+#ifdef __SSE2__
+	/* 16 printable octets at a time copy through (signed compare:
+	 * octets >= 0x80 are negative, not printable). */
+	for (; n - i >= 16; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+		__m128i ok = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x1f)),
+					   _mm_cmplt_epi8(v, _mm_set1_epi8(0x7f)));
+		if (_mm_movemask_epi8(ok) != 0xffff)
+			break;
+		_mm_storeu_si128((__m128i *)(void *)(dst + i), v);
+	}
+#endif
+	for (; i < n; i++)
 		dst[i] = (p[i] >= 0x20 && p[i] < 0x7f) ? (char)p[i] : '?';
 	dst[n] = '\0';
 }

@@ -25,20 +25,24 @@ struct dp_ctable {
 
 #define DP_CT_PROBE 8
 
-/** Hint the slot a lookup of @p key will visit first into the cache. */
+/** Hint the slots a lookup of @p key may visit (its probe) into the cache. */
 static inline void dp_ct_prefetch(const struct dp_ctable *t, uint64_t key)
 {
-	__builtin_prefetch(&t->slots[(uint32_t)key & t->mask]);
+	uint32_t i = (uint32_t)key;
+	for (unsigned n = 0; n < DP_CT_PROBE; n += 2)
+		__builtin_prefetch(&t->slots[(i + n) & t->mask]);
 }
 
 /* The policy's hashes of a system_id (one per use), cached per worker by
  * the id's 16 raw bytes: a customer's PDUs hash it once, not per step. */
 enum { DP_SH_OPTOUT, DP_SH_FP, DP_SH_VELO, DP_SH_RATE, DP_SH_CONCAT, DP_SH__COUNT };
-#define DP_SID_CACHE 64
+#define DP_SID_SETS 128
+#define DP_SID_WAYS 4
 struct dp_sid_hash {
 	uint64_t w[2];     /**< the system_id's bytes */
 	uint64_t h[DP_SH__COUNT];
 	uint8_t valid;
+	uint8_t next;      /**< way 0 only: the way replaced next */
 };
 
 struct dp_cslot *dp_ct_get(struct dp_ctable *t, uint64_t key, uint64_t now_ms, bool create);
@@ -103,7 +107,7 @@ struct dp_engine {
 	struct dp_ctable rate, bulk, velo, optout;
 	struct dp_ctable binds;  /**< bound sessions per customer on this worker */
 	struct dp_ctable frags;  /**< fragmented SMPP packets (addresses + id) */
-	struct dp_sid_hash sid_cache[DP_SID_CACHE];
+	struct dp_sid_hash sid_cache[DP_SID_SETS * DP_SID_WAYS];
 	struct dp_concat *concat;
 	uint8_t *concat_mem;     /**< concat_max streams of stream_cap bytes */
 	size_t stream_cap;

@@ -92,6 +92,13 @@ static unsigned forward(struct dp_engine *e, struct worker_tx *t, struct rte_mbu
 	for (unsigned i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		enum dp_action act;
+		/* The next frame's headers and first bytes load while this one
+		 * is judged. */
+		if (i + 1 < n) {
+			const uint8_t *nx = rte_pktmbuf_mtod(pkts[i + 1], const uint8_t *);
+			rte_prefetch0(nx);
+			rte_prefetch0(nx + RTE_CACHE_LINE_SIZE);
+		}
 		if (m->nb_segs == 1 && (t->a->set.test_impair & DP_IMPAIR_REORDER) &&
 		    dp_engine_impair_hold(e, rte_pktmbuf_mtod(m, uint8_t *), m->data_len)) {
 			rte_pktmbuf_free(m); /* test only: the engine feeds its copy later */

@@ -970,6 +970,17 @@ static void test_bulk_fingerprint_long_texts(void **state)
 	fx_free(x);
 }
 
+/* Per-command counters: the fast path for submit_sm and its response
+ * names the same slots as the table. */
+static void test_cmd_index_names(void **state)
+{
+	(void)state;
+	assert_string_equal(dp_cmd_index_name(dp_cmd_index(0x00000004u)), "submit_sm");
+	assert_string_equal(dp_cmd_index_name(dp_cmd_index(0x80000004u)), "submit_sm_resp");
+	assert_string_equal(dp_cmd_index_name(dp_cmd_index(0x00000103u)), "data_sm");
+	assert_string_equal(dp_cmd_index_name(dp_cmd_index(0x12345678u)), "other");
+}
+
 /* Opt-outs from the snapshot (none learned by this worker) still block. */
 static void test_optout_from_snapshot(void **state)
 {
@@ -1156,6 +1167,7 @@ int main(void)
 		cmocka_unit_test(test_hash64_is_two_crc_lanes),
 		cmocka_unit_test(test_bulk_fingerprint_long_texts),
 		cmocka_unit_test(test_optout_from_snapshot),
+		cmocka_unit_test(test_cmd_index_names),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	dp_eal_cleanup();
