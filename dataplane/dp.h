@@ -349,6 +349,10 @@ struct dp_counters {
 	uint64_t edit_resets, edit_probe_resets, edit_dead_frames, edit_list_overflow;
 	uint64_t edit_probe_suppressed;  /**< ACK probes not sent: the last one is unanswered */
 	uint64_t edit_dupack_suppressed; /**< the SMSC's answers to ACK probes that repeated an ACK */
+	uint64_t edit_multi_partial;  /**< submit_multi forwarded with its blocked destinations removed */
+	uint64_t edit_multi_merged;   /**< submit_multi_resp given the blocked destinations */
+	uint64_t edit_multi_fallback; /**< partly blocked submit_multi blocked whole (no room to rewrite) */
+	uint64_t edit_multi_unmerged; /**< SMSC answers passed without the blocked destinations */
 	uint64_t impair_dropped, impair_duplicated, impair_reordered;
 	struct dp_edit_counters edit;   /**< the edit library's counters (copied each tick) */
 };

@@ -18,6 +18,14 @@
  * ESME; resends are driven by dp_engine_edit_tick() from the worker loop.
  * The slot is released when both directions closed and everything was
  * acknowledged; a flow reset toward both ends drops its later frames.
+ *
+ * submit_multi is judged per destination. All blocked: removed and answered
+ * like any blocked PDU, the answer listing every destination in
+ * unsuccess_sme with its status. Some blocked: the PDU is replaced toward
+ * the SMSC by one without them (dp_edit_replace()), the blocked entries wait
+ * in the slot (mpend, by sequence_number) and the SMSC's submit_multi_resp
+ * is replaced toward the ESME by one whose unsuccess_sme list has the
+ * SMSC's entries followed by the blocked ones.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -242,6 +250,15 @@ static void tx_dir(struct dp_engine *e, struct dp_eslot *sl, enum dp_edit_dir ed
 	tx_dir_l4(e, sl, ed, fr, len, 0);
 }
 
+/* Payload bytes per segment the dataplane builds in direction `ed` (a
+ * replacement or an injected response): no more than the largest segment the
+ * sender of that direction sent, at least 536 (RFC 879), at most 1400. */
+static uint32_t seg_chunk(const struct dp_eslot *sl, enum dp_edit_dir ed)
+{
+	uint32_t m = sl->seg_max[ed];
+	return m < 536 ? 536 : m > 1400 ? 1400 : m;
+}
+
 /* RST toward both ends; the flow's later frames are dropped. */
 static void reset_both(struct dp_engine *e, struct dp_flow *f, struct dp_eslot *sl)
 {
@@ -270,17 +287,24 @@ static bool send_injected(struct dp_engine *e, struct dp_flow *f, struct dp_eslo
 	int rc;
 	while ((rc = dp_edit_tx_next(&e->ectx, &sl->ef, e->now_ns, &t)) == DP_EDIT_OK) {
 		uint32_t ack = t.ack_valid ? t.ack : dp_edit_dir_release_seq(&sl->ef, DP_EDIT_E2S);
-		int n = dp_edit_build_seg(&sl->ef, DP_EDIT_S2E, t.seq, ack,
-					  DP_EDIT_TCP_ACK | DP_EDIT_TCP_PSH, t.data, t.len, e->out,
-					  sizeof(e->out));
-		if (n <= 0)
-			continue;
 		if ((e->set->test_impair & DP_IMPAIR_DROP_INJ1) && !t.resend) {
 			e->c.impair_dropped++; /* test only: the first copy is lost */
 			continue;
 		}
-		tx_dir_l4(e, sl, DP_EDIT_S2E, e->out, (uint32_t)n,
-			  (uint32_t)sl->ef.tmpl[DP_EDIT_S2E].l2_len + sl->ef.tmpl[DP_EDIT_S2E].l3_len);
+		/* A long response (submit_multi_resp listing many destinations)
+		 * goes out in several segments. */
+		uint32_t chunk = seg_chunk(sl, DP_EDIT_S2E);
+		for (uint32_t o = 0; o < t.len; o += chunk) {
+			uint32_t l = t.len - o < chunk ? t.len - o : chunk;
+			int n = dp_edit_build_seg(&sl->ef, DP_EDIT_S2E, t.seq + o, ack,
+						  DP_EDIT_TCP_ACK | DP_EDIT_TCP_PSH, t.data + o, l,
+						  e->out, sizeof(e->out));
+			if (n <= 0)
+				break;
+			tx_dir_l4(e, sl, DP_EDIT_S2E, e->out, (uint32_t)n,
+				  (uint32_t)sl->ef.tmpl[DP_EDIT_S2E].l2_len +
+				      sl->ef.tmpl[DP_EDIT_S2E].l3_len);
+		}
 	}
 	if (rc == DP_EDIT_EMISMATCH || dp_edit_flow_reset_pending(&sl->ef)) {
 		reset_both(e, f, sl);
@@ -333,12 +357,16 @@ static uint32_t status_tlv(uint8_t *out, uint32_t cap, const char *rule)
 
 static void queue_resp(struct dp_engine *e, const uint8_t *b, size_t n)
 {
-	if (e->n_inj >= DP_CALL_INJ || n > 128) {
+	if (e->n_inj == 0)
+		e->inj_used = 0;
+	if (e->n_inj >= DP_CALL_INJ || n > DP_CALL_INJ_BYTES - e->inj_used) {
 		e->c.edit_resp_failed++;
 		return;
 	}
-	memcpy(e->inj_buf + (size_t)e->n_inj * 128, b, n);
+	memcpy(e->inj_buf + e->inj_used, b, n);
+	e->inj_off[e->n_inj] = (uint16_t)e->inj_used;
 	e->inj_len[e->n_inj++] = (uint16_t)n;
+	e->inj_used += (uint32_t)n;
 }
 
 /* The response to a blocked request from the ESME. */
@@ -386,6 +414,183 @@ static void build_resp(struct dp_engine *e, struct dp_flow *f, uint32_t cmd, uin
 	queue_resp(e, b, n);
 }
 
+/* ------------------------------------------------------ submit_multi */
+
+static const struct smpp_decode_opts multi_opts = { .max_pdu = DP_SMPP_MAX_PDU,
+						    .flags = SMPP_DEC_RELAX_CSTR_MAX };
+
+/* submit_multi_resp with a body even when the status is not 0: the
+ * unsuccess_sme list is what tells the ESME which destinations failed. */
+static int encode_multi_resp(uint32_t sqn, uint32_t status, const uint8_t *ulist, uint32_t ulen,
+			     unsigned ucnt, struct smpp_view tlvs, uint8_t *out, size_t cap,
+			     size_t *n)
+{
+	struct smpp_pdu r;
+	memset(&r, 0, sizeof(r));
+	r.hdr.command_id = 0x80000021u;
+	r.hdr.command_status = status;
+	r.hdr.sequence_number = sqn;
+	r.unsuccess = (struct smpp_view){ ulist, ulen };
+	r.no_unsuccess = (uint8_t)ucnt;
+	r.tlvs = tlvs;
+	return smpp_pdu_encode(&r, out, cap, n);
+}
+
+/* A submit_multi from the ESME with at least one destination blocked (per
+ * destination statuses in e->last). All blocked: answered with every
+ * destination listed. Some: c becomes DP_EDIT_PDU_REPLACE with the new PDU,
+ * the blocked entries and a whole-PDU answer in e->mbuf (dp_inline_frame()
+ * stages them). @return false if the PDU cannot be taken apart (the caller
+ * blocks it whole, as any PDU). */
+static bool multi_request(struct dp_engine *e, struct dp_flow *f, struct dp_call_pdu *c,
+			  const uint8_t *pdu, uint32_t len, uint32_t sqn)
+{
+	struct smpp_pdu m;
+	if (smpp_pdu_decode(pdu, len, &multi_opts, &m) != SMPP_OK || e->last.ndest == 0 ||
+	    m.number_of_dests != e->last.ndest)
+		return false;
+	/* Destination lists: the passed ones (the new PDU), every one with its
+	 * status (the answer for the whole PDU), the blocked ones. */
+	uint8_t keep[DP_MULTI_DESTS * 24], all[DP_MULTI_DESTS * 27], blk[DP_MULTI_DESTS * 27];
+	size_t nkeep = 0, nall = 0, nblk = 0;
+	uint8_t ckeep = 0, call = 0, cblk = 0;
+	struct smpp_list_iter it;
+	struct smpp_dest d;
+	unsigned i = 0;
+	smpp_dest_iter_init(&it, &m);
+	while (smpp_dest_next(&it, &d) && i < e->last.ndest) {
+		uint32_t st = e->last.dest_status[i++];
+		struct smpp_unsuccess u = { d.dest_addr_ton, d.dest_addr_npi, d.destination_addr,
+					    st ? st : e->last.status };
+		if (d.dest_flag != SMPP_DEST_SME) /* a distribution list: its name */
+			u = (struct smpp_unsuccess){ 0, 0, d.dl_name, u.error_status_code };
+		if (smpp_unsuccess_put(all, sizeof(all), &nall, &call, &u) != SMPP_OK)
+			return false;
+		int rc = st ? smpp_unsuccess_put(blk, sizeof(blk), &nblk, &cblk, &u)
+			    : smpp_dest_put(keep, sizeof(keep), &nkeep, &ckeep, &d);
+		if (rc != SMPP_OK)
+			return false;
+	}
+	uint8_t tlv[80];
+	uint32_t tl = f->sess.version >= 0x50 ? status_tlv(tlv, sizeof(tlv), e->last.rule) : 0;
+	struct smpp_view tv = { tlv, tl };
+	if (ckeep == 0) {
+		uint8_t b[16 + 1 + 1 + sizeof(all) + sizeof(tlv)];
+		size_t n = 0;
+		if (encode_multi_resp(sqn, e->last.status, all, (uint32_t)nall, call, tv, b, sizeof(b),
+				      &n) != SMPP_OK)
+			return false;
+		c->verdict = DP_EDIT_PDU_BLOCK;
+		queue_resp(e, b, n);
+		return true;
+	}
+	uint32_t room = DP_CALL_MBYTES - e->mbuf_used;
+	uint8_t *b = e->mbuf + e->mbuf_used;
+	size_t np = 0, nf = 0;
+	m.dests = (struct smpp_view){ keep, (uint32_t)nkeep };
+	m.number_of_dests = ckeep;
+	if (nblk > room || smpp_pdu_encode(&m, b, room - nblk, &np) != SMPP_OK || np > UINT16_MAX)
+		return false;
+	memcpy(b + np, blk, nblk);
+	if (encode_multi_resp(sqn, e->last.status, all, (uint32_t)nall, call, tv, b + np + nblk,
+			      room - np - nblk, &nf) != SMPP_OK || nf > UINT16_MAX)
+		return false;
+	c->verdict = DP_EDIT_PDU_REPLACE;
+	c->moff = e->mbuf_used;
+	c->mlen = (uint16_t)np;
+	c->ulen = (uint16_t)nblk;
+	c->ucnt = cblk;
+	c->flen = (uint16_t)nf;
+	c->sqn = sqn;
+	e->mbuf_used += (uint32_t)(np + nblk + nf);
+	return true;
+}
+
+static void pend_drop(struct dp_eslot *sl, uint32_t k)
+{
+	struct dp_multi_pend *p = &sl->mpend[k];
+	uint32_t off = p->off, len = p->len;
+	memmove(sl->mpend_buf + off, sl->mpend_buf + off + len, sl->mpend_used - off - len);
+	sl->mpend_used = (uint16_t)(sl->mpend_used - len);
+	memmove(p, p + 1, (sl->mpend_n - k - 1) * sizeof(*p));
+	sl->mpend_n--;
+	for (uint32_t i = 0; i < sl->mpend_n; i++)
+		if (sl->mpend[i].off > off)
+			sl->mpend[i].off = (uint16_t)(sl->mpend[i].off - len);
+}
+
+static int pend_find(const struct dp_eslot *sl, uint32_t sqn)
+{
+	for (uint32_t i = 0; i < sl->mpend_n; i++)
+		if (sl->mpend[i].sqn == sqn)
+			return (int)i;
+	return -1;
+}
+
+/* Remember the blocked destinations of a rewritten submit_multi until the
+ * SMSC answers it. Entries the SMSC never answered (5 minutes) make room. */
+static bool pend_add(struct dp_engine *e, struct dp_eslot *sl, const struct dp_call_pdu *c)
+{
+	for (uint32_t i = 0; i < sl->mpend_n;) {
+		if (sl->mpend[i].sqn == c->sqn || e->now_ns - sl->mpend[i].t_ns > 300000000000ull)
+			pend_drop(sl, i);
+		else
+			i++;
+	}
+	if (sl->mpend_n >= DP_MULTI_PEND || c->ulen > DP_MULTI_PEND_BYTES - sl->mpend_used)
+		return false;
+	struct dp_multi_pend *p = &sl->mpend[sl->mpend_n++];
+	memset(p, 0, sizeof(*p));
+	p->sqn = c->sqn;
+	p->off = sl->mpend_used;
+	p->len = c->ulen;
+	p->n = c->ucnt;
+	p->t_ns = e->now_ns;
+	memcpy(sl->mpend_buf + sl->mpend_used, e->mbuf + c->moff + c->mlen, c->ulen);
+	sl->mpend_used = (uint16_t)(sl->mpend_used + c->ulen);
+	return true;
+}
+
+/* The SMSC's answer to a rewritten submit_multi: its unsuccess_sme list
+ * followed by the destinations the dataplane removed. An answer without a
+ * body (the whole submit failed) and a generic_nack pass unchanged. */
+static void multi_response(struct dp_engine *e, struct dp_flow *f, struct dp_call_pdu *c,
+			   const uint8_t *pdu, uint32_t len, uint32_t cmd, uint32_t sqn)
+{
+	struct dp_eslot *sl = slot_of(e, f);
+	int k = sl != NULL ? pend_find(sl, sqn) : -1;
+	if (k < 0)
+		return;
+	const struct dp_multi_pend *p = &sl->mpend[k];
+	struct smpp_pdu m;
+	uint8_t ul[DP_MULTI_DESTS * 27];
+	size_t n = 0;
+	if (cmd != 0x80000021u || smpp_pdu_decode(pdu, len, &multi_opts, &m) != SMPP_OK || m.body_absent ||
+	    (uint32_t)m.no_unsuccess + p->n > DP_MULTI_DESTS ||
+	    (size_t)m.unsuccess.len + p->len > sizeof(ul))
+		goto unmerged;
+	if (m.unsuccess.len > 0)
+		memcpy(ul, m.unsuccess.p, m.unsuccess.len);
+	memcpy(ul + m.unsuccess.len, sl->mpend_buf + p->off, p->len);
+	m.unsuccess = (struct smpp_view){ ul, m.unsuccess.len + p->len };
+	m.no_unsuccess = (uint8_t)(m.no_unsuccess + p->n);
+	if (smpp_pdu_encode(&m, e->mbuf + e->mbuf_used, DP_CALL_MBYTES - e->mbuf_used, &n) !=
+		SMPP_OK || n > UINT16_MAX)
+		goto unmerged;
+	c->verdict = DP_EDIT_PDU_REPLACE;
+	c->moff = e->mbuf_used;
+	c->mlen = (uint16_t)n;
+	c->ulen = c->flen = 0;
+	c->sqn = sqn;
+	e->mbuf_used += (uint32_t)n;
+	pend_drop(sl, (uint32_t)k);
+	return;
+unmerged:
+	if (cmd == 0x80000021u)
+		e->c.edit_multi_unmerged++;
+	pend_drop(sl, (uint32_t)k);
+}
+
 void dp_inline_pdu(struct dp_engine *e, struct dp_flow *f, enum dp_dir dir, const uint8_t *pdu,
 		   uint32_t len, uint32_t seq, unsigned flags)
 {
@@ -401,14 +606,23 @@ void dp_inline_pdu(struct dp_engine *e, struct dp_flow *f, enum dp_dir dir, cons
 	c->dir = (uint8_t)dir;
 	c->verdict = DP_EDIT_PDU_PASS;
 	c->off = UINT32_MAX;
+	if (e->n_call == 1)
+		e->mbuf_used = 0; /* the frame's first PDU: the rewrite arena starts over */
 	if (!(flags & DP_PDU_TRUNCATED) && e->call_used + len <= DP_CALL_BYTES) {
 		memcpy(e->call_buf + e->call_used, pdu, len);
 		c->off = e->call_used;
 		e->call_used += len;
 	}
-	if (!from_esme || e->monitor)
-		return;
 	uint32_t cmd = rd32(pdu + 4), sqn = rd32(pdu + 12);
+	if (!from_esme) {
+		/* Even in monitor mode: the SMSC got a rewritten submit_multi. */
+		if ((cmd == 0x80000021u || cmd == 0x80000000u) && f->edit != 0 &&
+		    !(flags & DP_PDU_TRUNCATED))
+			multi_response(e, f, c, pdu, len, cmd, sqn);
+		return;
+	}
+	if (e->monitor)
+		return;
 	if (f->unbind_inj && cmd == 0x80000006u) {
 		/* The ESME's answer to our unbind: the SMSC never asked. */
 		c->verdict = DP_EDIT_PDU_BLOCK;
@@ -416,9 +630,16 @@ void dp_inline_pdu(struct dp_engine *e, struct dp_flow *f, enum dp_dir dir, cons
 	}
 	if (!e->last.set || e->last.verdict == DP_VERDICT_PASS)
 		return;
+	/* submit_multi: per destination (answered by multi_request() when
+	 * every destination is blocked). */
+	bool answered = cmd == 0x00000021u && !(flags & DP_PDU_TRUNCATED) &&
+			multi_request(e, f, c, pdu, len, sqn);
+	if (answered && c->verdict == DP_EDIT_PDU_REPLACE)
+		return;
 	c->verdict = DP_EDIT_PDU_BLOCK;
 	e->c.edit_pdus_removed++;
-	build_resp(e, f, cmd, sqn);
+	if (!answered)
+		build_resp(e, f, cmd, sqn);
 	if (e->last.category == DP_CAT_STANDING && !f->unbind_inj && f->sess.state == DP_SESS_BOUND) {
 		const struct dp_customer *cu = dp_engine_customer(e, f);
 		if (cu->standing == DP_STANDING_TERMINATED) {
@@ -531,10 +752,14 @@ static uint32_t build_list(struct dp_engine *e, struct dp_flow *f, struct dp_esl
 	    s->buf_len >= DP_SMPP_HDR_LEN && s->skip == 0) {
 		const uint8_t *h = dp_pool_chunk(&e->pool, s->buf)->data;
 		uint32_t l = rd32(h);
+		/* The SMSC's answer to a rewritten submit_multi is rewritten too:
+		 * held until complete. */
+		bool hold = ed == DP_EDIT_E2S ||
+			    (sl->mpend_n > 0 && rd32(h + 4) == 0x80000021u && pend_find(sl, rd32(h + 12)) >= 0);
 		if (n == 0 || sdiff(s->pdu_seq, pd[n - 1].seq) > 0)
 			pd[n++] = (struct dp_edit_pdu){
 				s->pdu_seq, l, s->buf_len,
-				ed == DP_EDIT_E2S ? DP_EDIT_PDU_PENDING : DP_EDIT_PDU_PASS
+				hold ? DP_EDIT_PDU_PENDING : DP_EDIT_PDU_PASS
 			};
 	}
 	return n;
@@ -564,7 +789,7 @@ static bool needs_edit(struct dp_engine *e, struct dp_flow *f, enum dp_dir dir)
 	if (e->n_inj > 0)
 		return true;
 	for (uint32_t i = 0; i < e->n_call; i++)
-		if (e->call[i].verdict == DP_EDIT_PDU_BLOCK)
+		if (e->call[i].verdict == DP_EDIT_PDU_BLOCK || e->call[i].verdict == DP_EDIT_PDU_REPLACE)
 			return true;
 	if (dir != f->esme_dir || e->monitor)
 		return false;
@@ -628,9 +853,40 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 	if (dp_edit_pkt_parse(&pkt, l3, len - fr->l3_off) != DP_EDIT_OK)
 		return DP_ACT_FORWARD;
 
+	if (fr->payload_len > sl->seg_max[ed])
+		sl->seg_max[ed] = fr->payload_len > UINT16_MAX ? UINT16_MAX : (uint16_t)fr->payload_len;
+	/* Rewritten submit_multi and their answers: stage the new bytes. A
+	 * submit_multi that cannot be rewritten is blocked whole. */
+	for (uint32_t i = 0; i < e->n_call; i++) {
+		struct dp_call_pdu *c = &e->call[i];
+		if (c->verdict != DP_EDIT_PDU_REPLACE)
+			continue;
+		enum dp_edit_dir ced = c->dir == f->esme_dir ? DP_EDIT_E2S : DP_EDIT_S2E;
+		bool pend = ced == DP_EDIT_E2S && pend_add(e, sl, c);
+		if ((ced == DP_EDIT_S2E || pend) &&
+		    dp_edit_replace(&e->ectx, &sl->ef, ced, c->seq, c->len, e->mbuf + c->moff,
+				    c->mlen) == DP_EDIT_OK) {
+			if (ced == DP_EDIT_E2S)
+				e->c.edit_multi_partial++;
+			else
+				e->c.edit_multi_merged++;
+			continue;
+		}
+		if (ced == DP_EDIT_S2E) {
+			c->verdict = DP_EDIT_PDU_PASS;
+			e->c.edit_multi_unmerged++;
+			continue;
+		}
+		if (pend)
+			pend_drop(sl, (uint32_t)pend_find(sl, c->sqn));
+		c->verdict = DP_EDIT_PDU_BLOCK;
+		e->c.edit_multi_fallback++;
+		e->c.edit_pdus_removed++;
+		queue_resp(e, e->mbuf + c->moff + c->mlen + c->ulen, c->flen);
+	}
 	/* Responses for this frame's blocked PDUs, then the segment. */
 	for (uint32_t i = 0; i < e->n_inj; i++) {
-		if (dp_edit_inject(&e->ectx, &sl->ef, e->inj_buf + (size_t)i * 128, e->inj_len[i],
+		if (dp_edit_inject(&e->ectx, &sl->ef, e->inj_buf + e->inj_off[i], e->inj_len[i],
 				   e->now_ns) == DP_EDIT_OK)
 			e->c.edit_resp_injected++;
 		else
@@ -730,6 +986,20 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 			if (r->src == DP_EDIT_SRC_INJ) {
 				if (!send_injected(e, f, sl))
 					return DP_ACT_DROP;
+			} else if (r->src == DP_EDIT_SRC_REPL) {
+				/* A rewritten PDU, in segments no larger than the
+				 * sender's. */
+				const uint8_t *b = dp_edit_repl_data(&sl->ef, ed, r);
+				uint32_t chunk = seg_chunk(sl, ed);
+				for (uint32_t o = 0; b != NULL && o < r->len; o += chunk) {
+					uint32_t l = r->len - o < chunk ? r->len - o : chunk;
+					int n = dp_edit_emit(&e->ectx, &sl->ef, ed, p, &pkt,
+							     r->out_seq + o, b + o, l,
+							     o + l == r->len ? keep : 0, e->out,
+							     sizeof(e->out));
+					if (n > 0)
+						tx_dir_l4(e, sl, ed, e->out, (uint32_t)n, l4o);
+				}
 			} else if (r->src == DP_EDIT_SRC_SEG) {
 				int n = dp_edit_emit(&e->ectx, &sl->ef, ed, p, &pkt, r->out_seq,
 						     fr->payload + (r->seq - fr->seq), r->len, keep,

@@ -815,7 +815,8 @@ static void emit_verdict(struct dp_engine *e, struct dp_flow *f, const struct sm
 	e->c.verdicts[v->verdict]++;
 	e->c.cat[v->category]++;
 	/* Inline: the PDU's verdict (submit_multi: the first destination
-	 * blocked blocks the whole PDU). */
+	 * blocked gives the status of an answer for the whole PDU; the
+	 * destinations' own verdicts are in e->last.dest_status). */
 	if (!e->last.set || (e->last.verdict == DP_VERDICT_PASS && v->verdict != DP_VERDICT_PASS)) {
 		e->last.set = 1;
 		e->last.verdict = v->verdict;
@@ -893,12 +894,17 @@ void dp_policy_submit(struct dp_engine *e, struct dp_flow *f, const uint8_t *pdu
 		struct smpp_list_iter it;
 		struct smpp_dest d;
 		smpp_dest_iter_init(&it, &m);
+		e->last.ndest = 0;
 		while (smpp_dest_next(&it, &d)) {
 			const uint8_t *dp = d.dest_flag == SMPP_DEST_SME ? d.destination_addr.p : d.dl_name.p;
 			uint32_t dl = d.dest_flag == SMPP_DEST_SME ? d.destination_addr.len : d.dl_name.len;
 			judge(e, f, c, &m, dp, dl, rate_ok, &rate_v, &ct, &v);
 			apply_exemptions(c, &v);
 			emit_verdict(e, f, &m, dp, dl, &ct, &v, c->standing);
+			/* Inline: per destination, for the rewrite (dp_inline.c). */
+			if (e->last.ndest < DP_MULTI_DESTS)
+				e->last.dest_status[e->last.ndest++] =
+				    v.verdict != DP_VERDICT_PASS ? e->set->status[v.category] : 0;
 		}
 		return;
 	}

@@ -66,10 +66,31 @@ struct dp_concat {
 #define DP_CALL_BYTES 65536   /* their bytes, kept for held ranges */
 #define DP_CALL_INJ 32        /* responses one frame can cause */
 #define DP_CARRY 16           /* PDUs carried over per direction */
+#define DP_CALL_INJ_BYTES 8192 /* bytes of those responses */
+#define DP_CALL_MBYTES 16384  /* submit_multi rewrites one frame can cause */
+#define DP_MULTI_DESTS 254    /* submit_multi destinations (SMPP 3.4 5.2.20) */
+#define DP_MULTI_PEND 8       /* per flow: rewritten submit_multi awaiting the SMSC's answer */
+#define DP_MULTI_PEND_BYTES 1024 /* their blocked destinations (raw unsuccess_sme entries) */
 
 struct dp_call_pdu {
 	uint32_t seq, len, off; /* off: in call_buf, UINT32_MAX when not kept */
 	uint8_t dir, verdict;   /* enum dp_dir, enum dp_edit_verdict */
+	/* verdict DP_EDIT_PDU_REPLACE (submit_multi, its response): in e->mbuf
+	 * at moff the new PDU (mlen); toward the SMSC also the blocked
+	 * destinations as unsuccess_sme entries (ulen bytes, ucnt of them) and
+	 * the answer for the whole PDU if the rewrite cannot be made (flen). */
+	uint8_t ucnt;
+	uint16_t mlen, ulen, flen;
+	uint32_t moff, sqn;
+};
+
+/* A submit_multi forwarded with destinations removed, until the SMSC answers. */
+struct dp_multi_pend {
+	uint32_t sqn;       /* sequence_number */
+	uint16_t off, len;  /* its unsuccess_sme entries in mpend_buf */
+	uint8_t n;          /* how many */
+	uint8_t pad[3];
+	uint64_t t_ns;      /* when it was forwarded */
 };
 
 struct dp_eslot {
@@ -86,6 +107,11 @@ struct dp_eslot {
 	uint16_t last_win[2];   /* window of the last segment sent that way */
 	uint32_t last_ack[2];   /* ack of the last segment sent that way */
 	uint32_t esme_raw_ack;  /* the ESME's last ack as it sent it */
+	uint16_t seg_max[2];    /* per edit direction: largest payload seen (segment size) */
+	uint16_t mpend_used;    /* bytes in mpend_buf */
+	uint8_t mpend_n;        /* entries in mpend */
+	struct dp_multi_pend mpend[DP_MULTI_PEND];
+	uint8_t mpend_buf[DP_MULTI_PEND_BYTES];
 };
 
 struct dp_engine {
@@ -127,11 +153,16 @@ struct dp_engine {
 	struct dp_call_pdu call[DP_CALL_PDUS];
 	uint8_t call_buf[DP_CALL_BYTES];
 	uint16_t inj_len[DP_CALL_INJ];
-	uint8_t inj_buf[DP_CALL_INJ * 128];
+	uint16_t inj_off[DP_CALL_INJ];
+	uint8_t inj_buf[DP_CALL_INJ_BYTES];
+	uint32_t mbuf_used;
+	uint8_t mbuf[DP_CALL_MBYTES];
 	struct {                 /* verdict of the PDU being judged (from emit_verdict) */
 		uint8_t verdict, category, set;
 		uint32_t status;
 		char rule[DP_RULE_ID_MAX];
+		uint16_t ndest;  /* submit_multi: destinations judged, in order */
+		uint32_t dest_status[DP_MULTI_DESTS]; /* 0 passed, else its command_status */
 	} last;
 	uint8_t impair_held[2048]; /* test impairer: the frame held back */
 	uint32_t impair_held_len;

@@ -1,0 +1,565 @@
+/* submit_multi in inline mode, on the engine in process: a model ESME and a
+ * model SMSC exchange TCP segments through dp_engine_frame_rw(); what each
+ * of them receives is reassembled by sequence number in its own space.
+ *
+ *  - some destinations blocked: the SMSC receives the submit_multi with
+ *    exactly the passed destinations; the ESME receives the SMSC's
+ *    submit_multi_resp with the SMSC's unsuccess_sme entries followed by the
+ *    blocked ones; later PDUs, retransmissions and ACKs stay consistent;
+ *  - every destination blocked: nothing reaches the SMSC, the ESME gets the
+ *    dataplane's submit_multi_resp listing every destination;
+ *  - none blocked: forwarded byte for byte;
+ *  - monitor mode: forwarded byte for byte, a verdict per destination.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <rte_eal.h>
+
+#include "dp.h"
+#include "dp_edit.h"
+#include "pat.h"
+#include "smpp.h"
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+static uint32_t get32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+/* ---------------------------------------------------------- the peers */
+
+#define RXCAP 16384
+
+struct peer {
+	uint32_t isn;	      /* own ISN */
+	uint32_t snd_nxt;     /* own next sequence number */
+	uint32_t peer_isn;    /* the other side's ISN as this peer saw it */
+	uint8_t rx[RXCAP];    /* received stream, offset 0 = peer_isn + 1 */
+	uint8_t have[RXCAP];
+	uint32_t rcv_len;     /* contiguous bytes received */
+	uint32_t last_ack;    /* ack field of the last segment received */
+	uint32_t segs;	      /* segments received */
+	uint32_t conflicts;   /* a byte received twice with different values */
+	uint32_t bad_csum;
+};
+
+struct fx {
+	struct dp_settings s;
+	struct dp_engine *e;
+	struct peer esme, smsc;
+	struct dp_event ev[64];
+	unsigned n_ev;
+	struct pat_ruleset *rs;
+	struct dp_rules rules;
+	struct dp_snapshot snap;
+	unsigned id;
+	uint64_t now_ms;
+};
+
+static void sink(void *arg, const struct dp_event *ev)
+{
+	struct fx *x = arg;
+	if (x->n_ev < 64)
+		x->ev[x->n_ev++] = *ev;
+}
+
+/* A frame arrives at `to` (the ESME or the SMSC). */
+static void arrive(struct peer *to, const uint8_t *fr, uint32_t len)
+{
+	assert_true(len >= 14 + 20 + 20);
+	struct dp_edit_pkt pkt;
+	uint8_t cp[2048];
+	memcpy(cp, fr, len);
+	assert_int_equal(dp_edit_pkt_parse(&pkt, cp + 14, len - 14), DP_EDIT_OK);
+	if (!dp_edit_pkt_csum_ok(&pkt))
+		to->bad_csum++;
+	const uint8_t *l4 = pkt.l4;
+	uint32_t seq = get32(l4 + 4), ack = get32(l4 + 8);
+	uint8_t flags = l4[13];
+	to->segs++;
+	if (flags & DP_EDIT_TCP_ACK)
+		to->last_ack = ack;
+	if (flags & DP_EDIT_TCP_SYN)
+		return;
+	uint32_t off = seq - (to->peer_isn + 1);
+	for (uint32_t k = 0; k < pkt.payload_len; k++) {
+		uint32_t o = off + k;
+		assert_true(o < RXCAP);
+		uint8_t b = pkt.l4[pkt.l4_len + k];
+		if (to->have[o] && to->rx[o] != b)
+			to->conflicts++;
+		to->rx[o] = b;
+		to->have[o] = 1;
+	}
+	while (to->rcv_len < RXCAP && to->have[to->rcv_len])
+		to->rcv_len++;
+}
+
+static void tx_cb(void *arg, unsigned pair, int to_smsc, const uint8_t *fr, uint32_t len)
+{
+	struct fx *x = arg;
+	(void)pair;
+	arrive(to_smsc ? &x->smsc : &x->esme, fr, len);
+}
+
+/* One segment from the ESME (from_esme) or the SMSC, through the engine. */
+static enum dp_action send_raw(struct fx *x, bool from_esme, uint32_t seq, uint8_t flags,
+			       const uint8_t *pl, uint32_t n)
+{
+	struct peer *me = from_esme ? &x->esme : &x->smsc;
+	struct peer *other = from_esme ? &x->smsc : &x->esme;
+	uint8_t fr[2048];
+	memset(fr, 0, sizeof(fr));
+	memcpy(fr, from_esme ? "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01"
+			     : "\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02", 12);
+	put16(fr + 12, 0x0800);
+	uint8_t *ip = fr + 14;
+	ip[0] = 0x45;
+	put16(ip + 2, (uint16_t)(40 + n));
+	ip[8] = 64;
+	ip[9] = 6;
+	memcpy(ip + 12, from_esme ? "\xc6\x12\x00\x01\xc6\x12\x00\x02" : "\xc6\x12\x00\x02\xc6\x12\x00\x01",
+	       8);
+	uint32_t s = 0;
+	for (int i = 0; i < 20; i += 2)
+		s += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	put16(ip + 10, (uint16_t)~s);
+	uint8_t *t = ip + 20;
+	put16(t, from_esme ? 40000 : 2775);
+	put16(t + 2, from_esme ? 2775 : 40000);
+	put32(t + 4, seq);
+	/* the ack: what this peer received contiguously, in its space */
+	put32(t + 8, (flags & DP_EDIT_TCP_ACK) ? me->peer_isn + 1 + me->rcv_len : 0);
+	t[12] = 0x50;
+	t[13] = flags;
+	put16(t + 14, 65535);
+	memcpy(t + 20, pl, n);
+	uint32_t len = 14 + 40 + n;
+	struct dp_edit_pkt pkt;
+	assert_int_equal(dp_edit_pkt_parse(&pkt, ip, len - 14), DP_EDIT_OK);
+	dp_edit_pkt_csum_full(&pkt);
+	dp_engine_set_rx(x->e, 0, from_esme ? 0 : 1);
+	enum dp_action a = dp_engine_frame_rw(x->e, fr, len);
+	if (a == DP_ACT_FORWARD)
+		arrive(other, fr, len);
+	return a;
+}
+
+static enum dp_action send_data(struct fx *x, bool from_esme, const uint8_t *pl, uint32_t n)
+{
+	struct peer *me = from_esme ? &x->esme : &x->smsc;
+	enum dp_action a = send_raw(x, from_esme, me->snd_nxt, DP_EDIT_TCP_ACK | DP_EDIT_TCP_PSH,
+				    pl, n);
+	me->snd_nxt += n;
+	return a;
+}
+
+/* A pure ACK of everything this peer received. */
+static void send_ack(struct fx *x, bool from_esme)
+{
+	struct peer *me = from_esme ? &x->esme : &x->smsc;
+	send_raw(x, from_esme, me->snd_nxt, DP_EDIT_TCP_ACK, NULL, 0);
+}
+
+static const char rules_txt[] =
+    "rule id=9002 cat=spam target=norm action=block pat=/win a free (iphone|prize)/ "
+    "desc=\"prize spam\"\n";
+
+static struct fx *fx_new(bool monitor)
+{
+	struct fx *x = calloc(1, sizeof(*x));
+	dp_settings_default(&x->s);
+	x->s.flows_max = 64;
+	x->s.pool_chunks = 64;
+	x->s.concat_max = 16;
+	x->s.table_slots = 256;
+	x->s.edit_flows = 8;
+	x->s.monitor = monitor;
+	static unsigned next_id;
+	x->id = next_id++ % DP_MAX_WORKERS;
+	x->e = dp_engine_create(x->id, &x->s, 0);
+	assert_non_null(x->e);
+	dp_engine_set_event_sink(x->e, sink, x);
+	dp_engine_set_tx(x->e, tx_cb, x);
+	x->now_ms = 1000000;
+	dp_engine_set_time(x->e, x->now_ms);
+	dp_engine_set_time_ns(x->e, x->now_ms * 1000000ull);
+	struct pat_source src = {"t.rules", rules_txt, sizeof(rules_txt) - 1};
+	struct pat_error err;
+	assert_int_equal(pat_ruleset_compile_sources(&src, 1, NULL, &x->rs, &err), PAT_OK);
+	x->rules.rs = x->rs;
+	assert_int_equal(pat_scratch_alloc(x->rs, &x->rules.scratch[x->id]), PAT_OK);
+	x->rules.stream_size = (pat_stream_size(x->rs) + 7) & ~(size_t)7;
+	x->rules.concat_mem[x->id] = calloc(x->s.concat_max, x->rules.stream_size);
+	x->snap.generation = 1;
+	x->snap.rules = &x->rules;
+	dp_engine_set_snapshot(x->e, &x->snap);
+
+	/* handshake */
+	x->esme.isn = 0x7ffffff0u; /* the ESME's stream crosses 2^31 */
+	x->smsc.isn = 0xfffffff8u; /* the SMSC's crosses 2^32 */
+	x->esme.snd_nxt = x->esme.isn + 1;
+	x->smsc.snd_nxt = x->smsc.isn + 1;
+	x->smsc.peer_isn = x->esme.isn;
+	x->esme.peer_isn = x->smsc.isn;
+	send_raw(x, true, x->esme.isn, DP_EDIT_TCP_SYN, NULL, 0);
+	send_raw(x, false, x->smsc.isn, DP_EDIT_TCP_SYN | DP_EDIT_TCP_ACK, NULL, 0);
+	send_ack(x, true);
+	return x;
+}
+
+static void fx_free(struct fx *x)
+{
+	dp_engine_free(x->e);
+	pat_scratch_free(x->rules.scratch[x->id]);
+	free(x->rules.concat_mem[x->id]);
+	pat_ruleset_free(x->rs);
+	free(x);
+}
+
+/* ------------------------------------------------------------- PDUs */
+
+static struct smpp_view sv(const char *s)
+{
+	return (struct smpp_view){(const uint8_t *)s, (uint32_t)strlen(s)};
+}
+
+static uint32_t enc(const struct smpp_pdu *m, uint8_t *out, size_t cap)
+{
+	size_t n = 0;
+	assert_int_equal(smpp_pdu_encode(m, out, cap, &n), SMPP_OK);
+	return (uint32_t)n;
+}
+
+static void bind_ok(struct fx *x)
+{
+	uint8_t b[256];
+	struct smpp_pdu m = {.hdr = {.command_id = 0x09, .sequence_number = 1},
+			     .system_id = sv("alpha"),
+			     .password = sv("pw"),
+			     .interface_version = 0x34};
+	send_data(x, true, b, enc(&m, b, sizeof(b)));
+	struct smpp_pdu r = {.hdr = {.command_id = 0x80000009u, .sequence_number = 1},
+			     .system_id = sv("SMSC")};
+	send_data(x, false, b, enc(&r, b, sizeof(b)));
+}
+
+/* The subscriber answers STOP (deliver_sm from the SMSC): opted out. */
+static void opt_out(struct fx *x, const char *msisdn, uint32_t seq)
+{
+	uint8_t b[256];
+	struct smpp_pdu m = {.hdr = {.command_id = 0x05, .sequence_number = seq},
+			     .source_addr_ton = 1,
+			     .source_addr_npi = 1,
+			     .source_addr = sv(msisdn),
+			     .dest_addr_ton = 1,
+			     .dest_addr_npi = 1,
+			     .destination_addr = sv("70123"),
+			     .data_coding = 1,
+			     .short_message = sv("STOP")};
+	send_data(x, false, b, enc(&m, b, sizeof(b)));
+	struct smpp_pdu r = {.hdr = {.command_id = 0x80000005u, .sequence_number = seq}};
+	send_data(x, true, b, enc(&r, b, sizeof(b)));
+}
+
+static uint32_t mk_multi(uint8_t *out, size_t cap, uint32_t seq, const char *const *dests,
+			 unsigned nd)
+{
+	uint8_t list[512];
+	size_t off = 0;
+	uint8_t cnt = 0;
+	for (unsigned i = 0; i < nd; i++) {
+		struct smpp_dest d = {.dest_flag = SMPP_DEST_SME,
+				      .dest_addr_ton = 1,
+				      .dest_addr_npi = 1,
+				      .destination_addr = sv(dests[i])};
+		if (dests[i][0] == '@') /* a distribution list */
+			d = (struct smpp_dest){.dest_flag = SMPP_DEST_DL, .dl_name = sv(dests[i] + 1)};
+		assert_int_equal(smpp_dest_put(list, sizeof(list), &off, &cnt, &d), SMPP_OK);
+	}
+	uint8_t tlv[16];
+	size_t tl = 0;
+	assert_int_equal(smpp_tlv_put(tlv, sizeof(tlv), &tl, 0x020c, "\x00\x2a", 2), SMPP_OK);
+	struct smpp_pdu m = {.hdr = {.command_id = 0x21, .sequence_number = seq},
+			     .service_type = sv("CMT"),
+			     .source_addr_ton = 5,
+			     .source_addr = sv("AlphaShop"),
+			     .number_of_dests = cnt,
+			     .dests = {list, (uint32_t)off},
+			     .registered_delivery = 1,
+			     .data_coding = 1,
+			     .short_message = sv("Sale today only"),
+			     .tlvs = {tlv, (uint32_t)tl}};
+	return enc(&m, out, cap);
+}
+
+struct uns {
+	const char *addr;
+	uint32_t status;
+};
+
+static uint32_t mk_multi_resp(uint8_t *out, size_t cap, uint32_t seq, uint32_t status,
+			      const char *msgid, const struct uns *u, unsigned n)
+{
+	uint8_t list[512];
+	size_t off = 0;
+	uint8_t cnt = 0;
+	for (unsigned i = 0; i < n; i++) {
+		bool dl = u[i].addr[0] == '@';
+		struct smpp_unsuccess e = {dl ? 0 : 1, dl ? 0 : 1, sv(u[i].addr + (dl ? 1 : 0)),
+					   u[i].status};
+		assert_int_equal(smpp_unsuccess_put(list, sizeof(list), &off, &cnt, &e), SMPP_OK);
+	}
+	struct smpp_pdu m = {.hdr = {.command_id = 0x80000021u, .command_status = status,
+				     .sequence_number = seq},
+			     .message_id = sv(msgid),
+			     .no_unsuccess = cnt,
+			     .unsuccess = {list, (uint32_t)off}};
+	return enc(&m, out, cap);
+}
+
+static uint32_t mk_submit(uint8_t *out, size_t cap, uint32_t seq, const char *dst)
+{
+	struct smpp_pdu m = {.hdr = {.command_id = 0x04, .sequence_number = seq},
+			     .source_addr_ton = 5,
+			     .source_addr = sv("AlphaShop"),
+			     .dest_addr_ton = 1,
+			     .dest_addr_npi = 1,
+			     .destination_addr = sv(dst),
+			     .data_coding = 1,
+			     .short_message = sv("see you soon")};
+	return enc(&m, out, cap);
+}
+
+static uint32_t mk_submit_resp(uint8_t *out, uint32_t seq, const char *id)
+{
+	size_t n = 0;
+	assert_int_equal(smpp_encode_msgid_resp(0x04, seq, 0, sv(id), (struct smpp_view){NULL, 0},
+						out, 128, &n),
+			 SMPP_OK);
+	return (uint32_t)n;
+}
+
+/* The receiver's stream, from `from` on, is exactly `want`. */
+static void assert_stream(const struct peer *p, uint32_t from, const uint8_t *want, uint32_t n)
+{
+	assert_int_equal(p->conflicts, 0);
+	assert_int_equal(p->bad_csum, 0);
+	assert_int_equal(p->rcv_len, from + n);
+	assert_memory_equal(p->rx + from, want, n);
+	assert_false(p->have[from + n]);
+}
+
+/* Both sides acknowledge everything: each sees, in its own space, an ACK of
+ * everything it sent. */
+static void assert_acks_consistent(struct fx *x)
+{
+	send_ack(x, false);
+	send_ack(x, true);
+	assert_int_equal(x->esme.last_ack, x->esme.snd_nxt);
+	assert_int_equal(x->smsc.last_ack, x->smsc.snd_nxt);
+}
+
+/* ------------------------------------------------------------ tests */
+
+static const char *const three[] = {"447700900998", "447700900999", "447700900997"};
+
+static void test_partial_block(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(false);
+	bind_ok(x);
+	opt_out(x, "447700900999", 900);
+	uint32_t s0 = x->smsc.rcv_len, e0 = x->esme.rcv_len;
+	uint8_t b[1024], want[1024];
+
+	/* ESME: submit_multi to 998, 999 (opted out), 997. */
+	uint32_t n = mk_multi(b, sizeof(b), 77, three, 3);
+	unsigned ev0 = x->n_ev;
+	assert_int_equal(send_data(x, true, b, n), DP_ACT_DROP); /* rewritten: sent anew */
+	/* a verdict per destination */
+	assert_int_equal(x->n_ev, ev0 + 3);
+	assert_int_equal(x->ev[ev0 + 1].category, DP_CAT_OPTOUT);
+	assert_int_equal(x->ev[ev0].verdict, DP_VERDICT_PASS);
+	assert_int_equal(x->ev[ev0 + 2].verdict, DP_VERDICT_PASS);
+	/* SMSC: exactly the passed destinations, everything else unchanged */
+	static const char *const passed[] = {"447700900998", "447700900997"};
+	uint32_t wn = mk_multi(want, sizeof(want), 77, passed, 2);
+	assert_true(wn < n);
+	assert_stream(&x->smsc, s0, want, wn);
+	assert_int_equal(dp_engine_counters(x->e)->edit_multi_partial, 1);
+	/* The ESME retransmits it: the same rewritten bytes again, nothing more. */
+	uint32_t segs = x->smsc.segs;
+	send_raw(x, true, x->esme.snd_nxt - n, DP_EDIT_TCP_ACK | DP_EDIT_TCP_PSH, b, n);
+	assert_true(x->smsc.segs > segs);
+	assert_stream(&x->smsc, s0, want, wn);
+
+	/* SMSC: submit_multi_resp with an unsuccess entry of its own. */
+	static const struct uns smsc_u[] = {{"447700900997", 0x0b}};
+	n = mk_multi_resp(b, sizeof(b), 77, 0, "MID-1", smsc_u, 1);
+	assert_int_equal(send_data(x, false, b, n), DP_ACT_DROP);
+	/* ESME: the SMSC's entry, then the blocked destination with its status */
+	static const struct uns merged[] = {{"447700900997", 0x0b}, {"447700900999", 0x66}};
+	wn = mk_multi_resp(want, sizeof(want), 77, 0, "MID-1", merged, 2);
+	assert_stream(&x->esme, e0, want, wn);
+	assert_int_equal(dp_engine_counters(x->e)->edit_multi_merged, 1);
+	/* The SMSC retransmits its answer: the ESME gets the merged one again. */
+	send_raw(x, false, x->smsc.snd_nxt - n, DP_EDIT_TCP_ACK | DP_EDIT_TCP_PSH, b, n);
+	assert_stream(&x->esme, e0, want, wn);
+	uint32_t e1 = e0 + wn;
+
+	/* Later PDUs: both streams continue right after the rewritten PDUs. */
+	uint32_t s1 = x->smsc.rcv_len;
+	n = mk_submit(b, sizeof(b), 78, "447700900998");
+	assert_int_equal(send_data(x, true, b, n), DP_ACT_FORWARD); /* rewritten in place */
+	assert_stream(&x->smsc, s1, b, n);
+	n = mk_submit_resp(b, 78, "MID-2");
+	assert_int_equal(send_data(x, false, b, n), DP_ACT_FORWARD);
+	assert_stream(&x->esme, e1, b, n);
+	assert_acks_consistent(x);
+	/* and once more after the edits were acknowledged (pruned) */
+	s1 = x->smsc.rcv_len;
+	n = mk_submit(b, sizeof(b), 79, "447700900997");
+	send_data(x, true, b, n);
+	assert_stream(&x->smsc, s1, b, n);
+	assert_acks_consistent(x);
+	fx_free(x);
+}
+
+static void test_all_blocked(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(false);
+	bind_ok(x);
+	opt_out(x, "447700900999", 900);
+	opt_out(x, "447700900996", 901);
+	uint32_t s0 = x->smsc.rcv_len, e0 = x->esme.rcv_len;
+	uint8_t b[1024], want[1024];
+	static const char *const both[] = {"447700900999", "447700900996"};
+	uint32_t n = mk_multi(b, sizeof(b), 80, both, 2);
+	assert_int_equal(send_data(x, true, b, n), DP_ACT_DROP);
+	/* nothing toward the SMSC */
+	assert_int_equal(x->smsc.rcv_len, s0);
+	/* the dataplane's answer lists both destinations with their status */
+	static const struct uns all[] = {{"447700900999", 0x66}, {"447700900996", 0x66}};
+	uint32_t wn = mk_multi_resp(want, sizeof(want), 80, 0x66, "", all, 2);
+	assert_stream(&x->esme, e0, want, wn);
+	struct smpp_pdu d;
+	assert_int_equal(smpp_pdu_decode(x->esme.rx + e0, wn, NULL, &d), SMPP_OK);
+	assert_int_equal(d.no_unsuccess, 2);
+	assert_int_equal(dp_engine_counters(x->e)->edit_pdus_removed, 1);
+	/* a later submit passes; sequence spaces stay consistent */
+	n = mk_submit(b, sizeof(b), 81, "447700900998");
+	send_data(x, true, b, n);
+	assert_stream(&x->smsc, s0, b, n);
+	n = mk_submit_resp(b, 81, "MID-3");
+	send_data(x, false, b, n);
+	assert_stream(&x->esme, e0 + wn, b, n);
+	assert_acks_consistent(x);
+	fx_free(x);
+}
+
+/* A blocked distribution list is listed under its name. */
+static void test_distribution_list(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(false);
+	bind_ok(x);
+	opt_out(x, "447700900999", 900);
+	uint32_t s0 = x->smsc.rcv_len, e0 = x->esme.rcv_len;
+	uint8_t b[1024], want[1024];
+	static const char *const mix[] = {"@friends", "447700900999"};
+	uint32_t n = mk_multi(b, sizeof(b), 90, mix, 2);
+	send_data(x, true, b, n);
+	static const char *const passed[] = {"@friends"};
+	uint32_t wn = mk_multi(want, sizeof(want), 90, passed, 1);
+	assert_stream(&x->smsc, s0, want, wn);
+	n = mk_multi_resp(b, sizeof(b), 90, 0, "MID-9", NULL, 0);
+	send_data(x, false, b, n);
+	static const struct uns merged[] = {{"447700900999", 0x66}};
+	wn = mk_multi_resp(want, sizeof(want), 90, 0, "MID-9", merged, 1);
+	assert_stream(&x->esme, e0, want, wn);
+	assert_acks_consistent(x);
+	fx_free(x);
+}
+
+static void none_blocked(bool monitor)
+{
+	struct fx *x = fx_new(monitor);
+	bind_ok(x);
+	opt_out(x, "447700900999", 900);
+	uint32_t s0 = x->smsc.rcv_len, e0 = x->esme.rcv_len;
+	uint8_t b[1024];
+	/* inline: no destination blocked; monitor: one would be */
+	static const char *const ok[] = {"447700900998", "447700900997"};
+	uint32_t n = monitor ? mk_multi(b, sizeof(b), 91, three, 3) : mk_multi(b, sizeof(b), 91, ok, 2);
+	unsigned ev0 = x->n_ev;
+	assert_int_equal(send_data(x, true, b, n), DP_ACT_FORWARD);
+	assert_int_equal(x->n_ev, ev0 + (monitor ? 3 : 2));
+	if (monitor)
+		assert_int_equal(x->ev[ev0 + 1].verdict, DP_VERDICT_BLOCK);
+	assert_stream(&x->smsc, s0, b, n);
+	static const struct uns smsc_u[] = {{"447700900997", 0x0b}};
+	n = mk_multi_resp(b, sizeof(b), 91, 0, "MID-4", smsc_u, 1);
+	assert_int_equal(send_data(x, false, b, n), DP_ACT_FORWARD);
+	assert_stream(&x->esme, e0, b, n);
+	assert_int_equal(dp_engine_counters(x->e)->edit_multi_partial, 0);
+	assert_int_equal(dp_engine_counters(x->e)->edit_multi_merged, 0);
+	assert_acks_consistent(x);
+	fx_free(x);
+}
+
+static void test_none_blocked(void **state)
+{
+	(void)state;
+	none_blocked(false);
+}
+
+static void test_monitor(void **state)
+{
+	(void)state;
+	none_blocked(true);
+}
+
+int main(void)
+{
+	char prefix[64];
+	snprintf(prefix, sizeof(prefix), "--file-prefix=dpmulti%d", (int)getpid());
+	char *eal[] = {"test_dp_inline_multi", "--no-huge", "--no-shconf", "--no-pci", "-m", "256",
+		       "-l", "0", "--no-telemetry", "--log-level=*:error", prefix, NULL};
+	if (rte_eal_init(11, eal) < 0) {
+		fprintf(stderr, "EAL init failed\n");
+		return 1;
+	}
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_partial_block),
+	    cmocka_unit_test(test_all_blocked),
+	    cmocka_unit_test(test_distribution_list),
+	    cmocka_unit_test(test_none_blocked),
+	    cmocka_unit_test(test_monitor),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	dp_eal_cleanup();
+	return rc;
+}
