@@ -560,10 +560,12 @@ const struct dp_customer *dp_engine_customer(struct dp_engine *e, struct dp_flow
 	struct dp_session *ss = &f->sess;
 	const struct dp_snapshot *snap = e->snap;
 	uint32_t gen = snap ? (uint32_t)snap->generation : 0;
-	if (ss->customer == DP_CUST_DEFAULT || ss->cust_gen != gen) {
+	if (!ss->cust_valid || ss->cust_gen != gen) {
+		/* Once per bind and snapshot, also for an unknown system_id. */
 		const struct dp_customer *c =
 			(snap && ss->system_id[0]) ? dp_snapshot_customer(snap, ss->system_id) : NULL;
 		ss->cust_gen = gen;
+		ss->cust_valid = 1;
 		ss->known = c != NULL;
 		ss->customer = c ? (uint32_t)(c - snap->cust) : DP_CUST_DEFAULT;
 	}
@@ -721,6 +723,7 @@ static void on_pdu_inner(struct dp_engine *e, struct dp_flow *f, enum dp_dir dir
 		ss->bind_seq = sqn;
 		ss->bind_cmd = cmd;
 		ss->customer = DP_CUST_DEFAULT;
+		ss->cust_valid = 0;
 		emit_bind(e, f, cmd, sqn, 0);
 		return;
 	}

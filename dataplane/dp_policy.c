@@ -752,23 +752,32 @@ static void apply_exemptions(const struct dp_customer *c, struct verdict *v)
 	v->verdict = DP_VERDICT_PASS;
 }
 
+/* True when the 8 octets of @p w are all printable ASCII (0x20..0x7e). */
+static inline bool printable8(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	uint64_t below = (w - 0x20 * ones) & ~w & high; /* some octet < 0x20 */
+	uint64_t above = ((w + ones) | w) & high;       /* some octet >= 0x7f */
+	return (below | above) == 0;
+}
+
 static void view_copy(char *dst, size_t cap, const uint8_t *p, uint32_t len)
 {
 	size_t n = len < cap - 1 ? len : cap - 1;
-	size_t i = 0;
-#ifdef __SSE2__
-	/* 16 printable octets at a time copy through (signed compare:
-	 * octets >= 0x80 are negative, not printable). */
-	for (; n - i >= 16; i += 16) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(p + i));
-		__m128i ok = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x1f)),
-					   _mm_cmplt_epi8(v, _mm_set1_epi8(0x7f)));
-		if (_mm_movemask_epi8(ok) != 0xffff)
-			break;
-		_mm_storeu_si128((__m128i *)(void *)(dst + i), v);
+	/* Addresses are short and printable: check 8 octets at a time (the
+	 * last word padded with 'A'), copy them whole. */
+	bool ok = true;
+	for (size_t i = 0; ok && i < n; i += 8) {
+		uint64_t w = 0x4141414141414141ull;
+		memcpy(&w, p + i, n - i < 8 ? n - i : 8);
+		ok = printable8(w);
 	}
-#endif
-	for (; i < n; i++)
+	if (ok) {
+		memcpy(dst, p, n);
+		dst[n] = '\0';
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
 		dst[i] = (p[i] >= 0x20 && p[i] < 0x7f) ? (char)p[i] : '?';
 	dst[n] = '\0';
 }

@@ -141,7 +141,7 @@ struct dp_session {
 	uint8_t state;         /**< enum dp_sess_state */
 	uint8_t version;       /**< interface_version from the bind */
 	uint8_t known;         /**< system_id found in the customer snapshot */
-	uint8_t pad;
+	uint8_t cust_valid;    /**< customer and known are looked up for cust_gen */
 	uint32_t cust_gen;     /**< snapshot generation `customer` indexes */
 	uint32_t pdus[2];      /**< PDUs seen, per direction (lo, hi) */
 	uint32_t submits, blocked_would;

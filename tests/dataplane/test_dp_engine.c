@@ -981,6 +981,52 @@ static void test_cmd_index_names(void **state)
 	assert_string_equal(dp_cmd_index_name(dp_cmd_index(0x12345678u)), "other");
 }
 
+/* A session of a system_id the snapshot does not know uses the default
+ * profile; when a later snapshot adds it, its record applies at once. */
+static void test_unknown_customer_then_known(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(NULL);
+	handshake(x);
+	bind_ok(x, "gamma");
+	assert_int_equal(submit(x, 1, "447700900001", "447700900002", "hello")->verdict,
+			 DP_VERDICT_PASS);
+	assert_int_equal(submit(x, 1, "447700900001", "447700900003", "hello")->verdict,
+			 DP_VERDICT_PASS);
+	memset(custs, 0, sizeof(custs));
+	snprintf(custs[0].system_id, DP_SYSTEM_ID_MAX, "gamma");
+	custs[0].standing = DP_STANDING_SUSPENDED;
+	custs[0].any_sender = 1;
+	static struct dp_snapshot s2;
+	s2 = x->snap;
+	s2.generation = 7;
+	s2.cust = custs;
+	s2.n_cust = 1;
+	dp_engine_set_snapshot(x->e, &s2);
+	const struct dp_event *ev = submit(x, 1, "447700900001", "447700900004", "hello");
+	assert_int_equal(ev->category, DP_CAT_STANDING);
+	fx_free(x);
+}
+
+/* Events carry addresses as printable ASCII: other octets become '?'
+ * (before, in and after the first 8 octets). */
+static void test_event_addresses_printable(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(NULL);
+	handshake(x);
+	bind_ok(x, "alpha");
+	const struct dp_event *ev = submit(x, 5, "Shop\x7f\x01X", "447700900002", "hi");
+	assert_string_equal(ev->src, "Shop??X");
+	assert_string_equal(ev->dst, "447700900002");
+	ev = submit(x, 5, "ShopA", "44770090000212345678", "hi");
+	assert_string_equal(ev->src, "ShopA");
+	assert_string_equal(ev->dst, "44770090000212345678");
+	ev = submit(x, 5, "Shop", "44770090000212\x80", "hi");
+	assert_string_equal(ev->dst, "44770090000212?");
+	fx_free(x);
+}
+
 /* Opt-outs from the snapshot (none learned by this worker) still block. */
 static void test_optout_from_snapshot(void **state)
 {
@@ -1168,6 +1214,8 @@ int main(void)
 		cmocka_unit_test(test_bulk_fingerprint_long_texts),
 		cmocka_unit_test(test_optout_from_snapshot),
 		cmocka_unit_test(test_cmd_index_names),
+		cmocka_unit_test(test_unknown_customer_then_known),
+		cmocka_unit_test(test_event_addresses_printable),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	dp_eal_cleanup();
