@@ -1,18 +1,34 @@
 #!/usr/bin/env python3
 """fit_weights.py — the reproducible procedure behind the score weights.
 
-For each category with score rules, fits a logistic regression (L2, weights
-held non-negative, fixed iteration count, no randomness) whose features are
-"rule N matched" (all score rules of every category, one model) as reported by `smsfw-patc test --matches`, on the TRAINING
-half of each corpus (odd lines; the even lines are kept for evaluation).
-Positives for a category's model are the corpus labels of that category
-Positives are all non-ham labels, negatives are ham; weights may be negative
-(conversational markers). The total-score threshold (threshold cat=* block=T)
-is the lowest total whose training precision is at least --precision. Weights
-and the threshold are written back into the rule files in place.
+Features are "rule N matched" for every score rule of every category, as
+reported by `smsfw-patc test --matches`, on the TRAINING half of each corpus
+(odd lines; the even lines are never read here and are kept for evaluation).
+Positives are all non-ham labels, negatives are ham (weighted --ham-weight
+times: a false block costs more than a miss). One model for all categories.
+
+1. The model is an L2-regularised logistic regression (bias not penalised),
+   solved exactly by Newton steps (no step size, no iteration budget that
+   stops short, no randomness): the same inputs always give the same weights.
+2. The L2 strength is 0.004. With --l2 A,B,... it is chosen by 5-fold
+   cross-validation on the training lines only. Identical texts (the corpora hold many copies of one spam)
+   are kept in one fold, so a fold is never scored on a copy of its own
+   training text. For each candidate strength the out-of-fold scores are
+   pooled and the recall at the out-of-fold threshold (step 3) is measured;
+   the strength with the best recall wins, ties going to the stronger L2
+   (smaller weights).
+3. The total-score threshold (threshold cat=* block=T) is the lowest total
+   at which the training precision (all corpora together) is at least
+   --precision, walking down from the highest score; it is written half a
+   hundredth under that total (weights are whole hundredths), so float
+   rounding in the scanner cannot move a message across it.
+
+Weights (rounded to 0.01, never 0) and the threshold are written back into
+the rule files in place.
 
 usage: fit_weights.py --patc BUILD/patterns/smsfw-patc [--rules DIR]
-                      [--precision 0.998] CORPUS.tsv...
+                      [--precision 0.995] [--ham-weight 3] [--l2 A,B,...]
+                      CORPUS.tsv...
 """
 import argparse
 import math
@@ -21,12 +37,14 @@ import re
 import subprocess
 import sys
 
-LABEL_CAT = {"spam": "spam", "smishing": "fraud", "fraud": "fraud",
-             "harassment": "harassment"}
+MAX_MATCHES = 32  # PAT_MAX_MATCHES: a message listing this many lost some
+FOLDS = 5
+PRIOR_GRID = (0, 0.05, 0.1, 0.15, 0.2, 0.3)
 
 
 def read_rules(rules_dir):
-    """id -> (category, file) for score rules."""
+    """id -> (category, file, prior sign) for score rules: -1 for the
+    negative markers (ref="score calibration"), +1 for scam features."""
     out = {}
     for name in sorted(os.listdir(rules_dir)):
         if not name.endswith(".rules"):
@@ -35,43 +53,130 @@ def read_rules(rules_dir):
             for line in f:
                 m = re.match(r"\s*rule\s+id=(\d+)\s+cat=(\S+)\s.*\baction=score:", line)
                 if m:
-                    out[int(m.group(1))] = (m.group(2), name)
+                    sign = -1 if 'ref="score calibration"' in line else 1
+                    out[int(m.group(1))] = (m.group(2), name, sign)
     return out
+
+
+def read_texts(corpus):
+    """line number -> text key (lower case, spaces squeezed) for grouping copies."""
+    keys = {}
+    with open(corpus, encoding="utf-8", errors="replace") as f:
+        for n, line in enumerate(f, 1):
+            text = line.rstrip("\n").split("\t", 1)[-1]
+            keys[n] = " ".join(text.lower().split())
+    return keys
 
 
 def matches(patc, rules_dir, corpus, half):
     cmd = [patc, "test", "--matches", "--lines", half, "--corpus", corpus, rules_dir]
     res = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    keys = read_texts(corpus)
     rows = []
     for line in res.stdout.splitlines():
         if not line.startswith("M\t"):
             continue
-        _, _, label, _, ids = line.split("\t")
-        rows.append((label, {int(x) for x in ids.split(",") if x}))
+        _, lineno, label, _, ids = line.split("\t")
+        got = {int(x) for x in ids.split(",") if x}
+        if len(got) >= MAX_MATCHES:
+            print(f"warning: {corpus}:{lineno} lists {len(got)} matches "
+                  f"(PAT_MAX_MATCHES): features may be missing", file=sys.stderr)
+        rows.append((label, got, keys[int(lineno)]))
     return rows
 
 
-def fit(X, y, nfeat, iters=3000, lr=0.5, l2=0.004, ham_weight=3.0):
-    """Plain batch gradient descent with L2; deterministic. Ham examples
-    weigh ham_weight times more: a false block costs more than a miss."""
-    w = [0.0] * nfeat
-    b = 0.0
+def solve(a, b):
+    """Gaussian elimination with partial pivoting; a is symmetric positive
+    definite here (Hessian + L2), so no pivot vanishes."""
+    n = len(b)
+    m = [row[:] + [bi] for row, bi in zip(a, b)]
+    for c in range(n):
+        p = max(range(c, n), key=lambda r: abs(m[r][c]))
+        m[c], m[p] = m[p], m[c]
+        piv = m[c][c]
+        for r in range(c + 1, n):
+            f = m[r][c] / piv
+            if f:
+                mr, mc = m[r], m[c]
+                for k in range(c, n + 1):
+                    mr[k] -= f * mc[k]
+    x = [0.0] * n
+    for c in range(n - 1, -1, -1):
+        x[c] = (m[c][n] - sum(m[c][k] * x[k] for k in range(c + 1, n))) / m[c][c]
+    return x
+
+
+def fit(X, y, nfeat, l2, ham_weight, prior, iters=100, tol=1e-8):
+    """Minimise mean weighted log-loss + l2/2 |w - prior|^2 (bias free) by
+    Newton steps. X: per message, the list of feature columns that matched;
+    prior: per column, the weight a feature keeps when the data say little."""
     sw = [ham_weight if yi == 0 else 1.0 for yi in y]
     n = sum(sw)
+    d = nfeat + 1  # column nfeat is the bias
+    w = list(prior) + [0.0]
     for _ in range(iters):
-        gw = [0.0] * nfeat
-        gb = 0.0
+        g = [0.0] * d
+        h = [[0.0] * d for _ in range(d)]
         for xi, yi, s in zip(X, y, sw):
-            z = b + sum(w[j] for j in xi)
-            p = 1.0 / (1.0 + math.exp(-z)) if z > -30 else 0.0
-            d = (p - yi) * s
-            gb += d
-            for j in xi:
-                gw[j] += d
-        b -= lr * gb / n
+            z = w[nfeat] + sum(w[j] for j in xi)
+            p = 1.0 / (1.0 + math.exp(-z)) if z > -35 else 0.0
+            r = (p - yi) * s / n
+            q = p * (1.0 - p) * s / n
+            cols = list(xi) + [nfeat]
+            for a in cols:
+                g[a] += r
+                ha = h[a]
+                for b in cols:
+                    ha[b] += q
         for j in range(nfeat):
-            w[j] -= lr * (gw[j] / n + l2 * w[j])
-    return w, b
+            g[j] += l2 * (w[j] - prior[j])
+            h[j][j] += l2
+        h[nfeat][nfeat] += 1e-9
+        step = solve(h, g)
+        w = [wi - si for wi, si in zip(w, step)]
+        if max(abs(s) for s in step) < tol:
+            break
+    return w[:nfeat], w[nfeat]
+
+
+def pick_threshold(scored, precision):
+    """scored: (total, is_positive, corpus). The lowest total at which the
+    precision over the training messages (all corpora together) scoring at
+    least that reaches the target; None if no total does."""
+    scored = sorted(scored, key=lambda t: -t[0])
+    tp = fp = 0
+    threshold = None
+    for k, (s, pos, _) in enumerate(scored):
+        tp += pos
+        fp += not pos
+        if k + 1 < len(scored) and scored[k + 1][0] == s:
+            continue
+        if s > 0 and tp / (tp + fp) >= precision:
+            threshold = s
+    return threshold
+
+
+def recall_at(scored, threshold):
+    pos = [s for s, p, _ in scored if p]
+    return sum(1 for s in pos if s >= threshold) / len(pos) if pos else 0.0
+
+
+def cross_validate(X, y, groups, nfeat, l2, ham_weight, prior, precision):
+    """Pooled out-of-fold (score, label) over FOLDS folds; a text's copies
+    share a fold (fold = order of first appearance of the text, mod FOLDS).
+    Returns the out-of-fold recall at the out-of-fold threshold."""
+    first = {}
+    for g in groups:
+        first.setdefault(g, len(first))
+    fold = [first[g] % FOLDS for g in groups]
+    oof = []
+    for k in range(FOLDS):
+        tr = [i for i in range(len(y)) if fold[i] != k]
+        w, _ = fit([X[i] for i in tr], [y[i] for i in tr], nfeat, l2, ham_weight, prior)
+        oof += [(sum(w[j] for j in X[i]), y[i] == 1, None)
+                for i in range(len(y)) if fold[i] == k]
+    t = pick_threshold(oof, precision)
+    return recall_at(oof, t) if t is not None else 0.0
 
 
 def main():
@@ -79,39 +184,57 @@ def main():
     ap.add_argument("--patc", required=True)
     ap.add_argument("--rules", default=os.path.join(os.path.dirname(__file__), "..", "rules"))
     ap.add_argument("--precision", type=float, default=0.995)
+    ap.add_argument("--ham-weight", type=float, default=3.0)
+    ap.add_argument("--l2", default="0.004",
+                    help="L2 strength, or candidates A,B,... chosen by cross-validation")
+    ap.add_argument("--prior", default=",".join(f"{v:g}" for v in PRIOR_GRID),
+                    help="prior weight of a feature, or candidates chosen by cross-validation")
     ap.add_argument("corpora", nargs="+")
     a = ap.parse_args()
 
     rules = read_rules(a.rules)
     rows = []
+    corpus = []
     for c in a.corpora:
-        rows += matches(a.patc, a.rules, c, "odd")
+        got = matches(a.patc, a.rules, c, "odd")
+        rows += got
+        corpus += [c] * len(got)
     ids = sorted(rules)
     col = {i: k for k, i in enumerate(ids)}
-    X = [[col[i] for i in m if i in col] for _, m in rows]
-    y = [0 if label == "ham" else 1 for label, _ in rows]
-    w, b = fit(X, y, len(ids))
-    weights = {}
+    X = [[col[i] for i in sorted(m) if i in col] for _, m, _ in rows]
+    y = [0 if label == "ham" else 1 for label, _, _ in rows]
+    groups = [key for _, _, key in rows]
+
+    l2s = [float(v) for v in a.l2.split(",")]
+    mus = [float(v) for v in a.prior.split(",")]
+    signs = [rules[i][2] for i in ids]
+    best = None
+    if len(l2s) * len(mus) > 1:
+        for l2 in l2s:
+            for mu in mus:
+                rec = cross_validate(X, y, groups, len(ids), l2, a.ham_weight,
+                                     [mu * sg for sg in signs], a.precision)
+                print(f"cv l2 {l2:g} prior {mu:g}: out-of-fold recall {rec * 100:.2f} %")
+                if best is None or rec > best[0]:  # ties: the earlier candidate
+                    best = (rec, l2, mu)
+    l2, mu = (best[1], best[2]) if best else (l2s[0], mus[0])
+
+    w, b = fit(X, y, len(ids), l2, a.ham_weight, [mu * sg for sg in signs])
+    # Weights in hundredths, so totals are exact integers here; the
+    # threshold goes half a hundredth under the lowest accepted total, so
+    # the scanner's float sums land on the same side of it as these do.
+    cents = {}
     for i in ids:
-        v = round(w[col[i]], 2)
-        weights[i] = v if v != 0 else (0.01 if w[col[i]] >= 0 else -0.01)
-    # Threshold: the lowest total score whose training precision reaches the
-    # target (walking down from the top so one noisy label cannot stall it).
-    scored = sorted(((sum(weights[i] for i in m if i in col), label != "ham")
-                     for label, m in rows), reverse=True)
-    tp = fp = 0
-    threshold = None
-    for k, (s, pos) in enumerate(scored):
-        tp += pos
-        fp += not pos
-        nxt = scored[k + 1][0] if k + 1 < len(scored) else None
-        if nxt is not None and nxt == s:
-            continue
-        if s > 0 and tp / (tp + fp) >= a.precision:
-            threshold = s
-    threshold = round(threshold, 2)
-    print(f"bias {b:.2f}, threshold {threshold}, {len(ids)} rules, "
-          f"{sum(y)} positives / {len(y)} training messages")
+        v = int(round(w[col[i]] * 100))
+        cents[i] = v if v != 0 else (1 if w[col[i]] >= 0 else -1)
+    weights = {i: v / 100 for i, v in cents.items()}
+    scored = [(sum(cents[i] for i in m if i in col), label != "ham", c)
+              for (label, m, _), c in zip(rows, corpus)]
+    cut = pick_threshold(scored, a.precision)
+    threshold = (cut - 0.5) / 100
+    print(f"l2 {l2:g}, prior {mu:g}, ham weight {a.ham_weight:g}, bias {b:.2f}, threshold {threshold:g}, "
+          f"{len(ids)} rules, {sum(y)} positives / {len(y)} training messages, "
+          f"training recall {recall_at(scored, cut) * 100:.2f} %")
     for i in ids:
         print(f"  rule {i} ({rules[i][0]}) weight {weights[i]}")
 
