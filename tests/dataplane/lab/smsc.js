@@ -1,5 +1,5 @@
-// Lab SMSC (node-smpp): accepts binds, answers every submit_sm with a
-// message_id, records what it received, and sends the subscriber's "STOP"
+// Lab SMSC (node-smpp): accepts binds, answers every submit_sm and
+// submit_multi with a message_id, records what it received, and sends the subscriber's "STOP"
 // (deliver_sm) to the session of the customer named by STOP_TO right after it
 // binds. On SIGTERM it writes {received, errors, binds} to OUT and exits.
 //   node smsc.js ADDR PORT OUT
@@ -44,6 +44,18 @@ const server = smpp.createServer((session) => {
 		received.push({ sid, seq: pdu.sequence_number, src: pdu.source_addr, dst: pdu.destination_addr,
 			dcs: pdu.data_coding, udh: t.udh, message: t.message });
 		session.send(pdu.response({ message_id: String(nextId++) }));
+	});
+	// submit_multi: the destinations it got; numbers ending 0666 it refuses
+	// itself (unsuccess_sme with ESME_RINVDSTADR), to be merged with the
+	// dataplane's entries.
+	session.on('submit_multi', (pdu) => {
+		const dests = (pdu.dest_address || []).map((d) => ('dl_name' in d ? `@${d.dl_name}` : d.destination_addr));
+		const t = text(pdu);
+		received.push({ sid, seq: pdu.sequence_number, src: pdu.source_addr, multi: dests, dcs: pdu.data_coding,
+			udh: t.udh, message: t.message });
+		const uns = dests.filter((x) => x.endsWith('0666')).map((x) => ({ dest_addr_ton: 1, dest_addr_npi: 1,
+			destination_addr: x, error_status_code: 0x0b }));
+		session.send(pdu.response({ message_id: String(nextId++), unsuccess_sme: uns }));
 	});
 	session.on('deliver_sm_resp', () => {});
 	session.on('enquire_link', (pdu) => session.send(pdu.response()));
