@@ -37,8 +37,9 @@ check "lab.conf: inline, small tables, idle back-off, default profile open" \
 	"$expect" "$dir/lab.conf" general.mode=inline dataplane.bridges=0:1 \
 	dataplane.flows_max=16384 dataplane.idle_sleep_us=200 \
 	dataplane.default_accept_unknown=true dataplane.default_alnum_senders=true
-check "bare-metal-2x10g.conf: inline, busy poll, fail closed, signed rules, provisioned customers, metrics, SIEM" \
+check "bare-metal-2x10g.conf: inline, busy poll, fail closed, signed rules, provisioned customers, metrics, SIEM, unprivileged dataplane" \
 	"$expect" "$dir/bare-metal-2x10g.conf" general.mode=inline dataplane.idle_sleep_us=0 \
+	dataplane.user=smsfw-dp \
 	dataplane.smpp_ports=2775,2776 dataplane.flows_max=2097152 \
 	dataplane.failure_no_ruleset=closed dataplane.default_accept_unknown=false \
 	controld.trusted_keys=/etc/smsfw/keys/rules-team.pub controld.metrics_port=9327 \
