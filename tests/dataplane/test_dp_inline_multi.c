@@ -447,6 +447,45 @@ static void test_partial_block(void **state)
 	fx_free(x);
 }
 
+/* The same with both rewritten PDUs arriving in two segments, split at
+ * every interesting point (inside the header, inside the lists, one byte
+ * before the end): nothing of either goes out before it is complete. */
+static void test_partial_split(void **state)
+{
+	(void)state;
+	static const uint32_t cuts[] = {1, 10, 16, 17, 40, 0 /* n - 1 */};
+	for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+		struct fx *x = fx_new(false);
+		bind_ok(x);
+		opt_out(x, "447700900999", 900);
+		uint32_t s0 = x->smsc.rcv_len, e0 = x->esme.rcv_len;
+		uint8_t b[1024], want[1024];
+		uint32_t n = mk_multi(b, sizeof(b), 77, three, 3);
+		uint32_t c = cuts[i] ? cuts[i] : n - 1;
+		send_data(x, true, b, c);
+		assert_int_equal(x->smsc.rcv_len, s0); /* held */
+		send_data(x, true, b + c, n - c);
+		static const char *const passed[] = {"447700900998", "447700900997"};
+		uint32_t wn = mk_multi(want, sizeof(want), 77, passed, 2);
+		assert_stream(&x->smsc, s0, want, wn);
+		static const struct uns smsc_u[] = {{"447700900998", 0x0b}};
+		n = mk_multi_resp(b, sizeof(b), 77, 0, "MID-7", smsc_u, 1);
+		c = cuts[i] ? cuts[i] : n - 1;
+		send_data(x, false, b, c);
+		assert_int_equal(x->esme.rcv_len, e0); /* held */
+		send_data(x, false, b + c, n - c);
+		static const struct uns merged[] = {{"447700900998", 0x0b}, {"447700900999", 0x66}};
+		wn = mk_multi_resp(want, sizeof(want), 77, 0, "MID-7", merged, 2);
+		assert_stream(&x->esme, e0, want, wn);
+		uint32_t s1 = x->smsc.rcv_len;
+		n = mk_submit(b, sizeof(b), 78, "447700900998");
+		send_data(x, true, b, n);
+		assert_stream(&x->smsc, s1, b, n);
+		assert_acks_consistent(x);
+		fx_free(x);
+	}
+}
+
 static void test_all_blocked(void **state)
 {
 	(void)state;
@@ -554,6 +593,7 @@ int main(void)
 	}
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_partial_block),
+	    cmocka_unit_test(test_partial_split),
 	    cmocka_unit_test(test_all_blocked),
 	    cmocka_unit_test(test_distribution_list),
 	    cmocka_unit_test(test_none_blocked),
