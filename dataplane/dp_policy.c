@@ -373,7 +373,25 @@ static void set_v(struct verdict *v, uint8_t verdict, uint8_t cat, const char *r
 {
 	v->verdict = verdict;
 	v->category = cat;
-	snprintf(v->rule, sizeof(v->rule), "%s", rule);
+	size_t n = strlen(rule); /* a built-in name (a literal) */
+	if (n > sizeof(v->rule) - 1)
+		n = sizeof(v->rule) - 1;
+	memcpy(v->rule, rule, n);
+	v->rule[n] = '\0';
+}
+
+/* v->rule = the decimal rule id (what snprintf "%u" gives). */
+static void set_rule_num(struct verdict *v, uint32_t id)
+{
+	char t[12];
+	size_t n = 0;
+	do {
+		t[n++] = (char)('0' + id % 10);
+		id /= 10;
+	} while (id != 0);
+	for (size_t i = 0; i < n; i++)
+		v->rule[i] = t[n - 1 - i];
+	v->rule[n] = '\0';
 }
 
 /* The control plane's category for a built-in step (content rules map by
@@ -486,6 +504,7 @@ static bool sender_check(struct dp_engine *e, const struct dp_flow *f, const str
 /* Content: scan once per PDU (shared by submit_multi's destinations). */
 struct content {
 	bool done;
+	bool cc_done;         /**< cc is parsed */
 	bool have_text;
 	size_t text_len;
 	struct smpp_concat cc;
@@ -554,7 +573,7 @@ static void content_scan(struct dp_engine *e, struct dp_flow *f, const struct dp
 		if (rc == SMPP_ENOSPACE)
 			e->c.text_truncated++;
 	}
-	if (smpp_pdu_concat(m, &ct->cc) != SMPP_OK)
+	if (!ct->cc_done && smpp_pdu_concat(m, &ct->cc) != SMPP_OK)
 		ct->cc.present = false;
 	fingerprint(e, ct, c);
 
@@ -721,12 +740,12 @@ static void judge(struct dp_engine *e, struct dp_flow *f, const struct dp_custom
 	/* Monitor-action rules that matched still name themselves. */
 	if (ct->res.n_matches > 0 && ct->res.rule_id != 0) {
 		v->rule_num = ct->res.rule_id;
-		snprintf(v->rule, sizeof(v->rule), "%u", ct->res.rule_id);
+		set_rule_num(v, ct->res.rule_id);
 	}
 	return;
 rule:
 	v->rule_num = ct->res.rule_id;
-	snprintf(v->rule, sizeof(v->rule), "%u", ct->res.rule_id);
+	set_rule_num(v, ct->res.rule_id);
 	v->cp_category = v->category == DP_CAT_SENDER ? 4 : cp_cat_of_pattern(ct->rs,
 									     ct->res.category);
 	return;
@@ -894,10 +913,14 @@ void dp_policy_submit(struct dp_engine *e, struct dp_flow *f, const uint8_t *pdu
 	}
 	/* Every part of a concatenated message feeds its stream, whatever an
 	 * earlier step decides, so the text stays continuous across parts. */
-	struct smpp_concat cc0;
-	if (m.hdr.command_id != 0x00000021u && smpp_pdu_concat(&m, &cc0) == SMPP_OK &&
-	    cc0.present && cc0.total > 1)
-		content_scan(e, f, c, &m, m.destination_addr.p, m.destination_addr.len, &ct);
+	if (m.hdr.command_id != 0x00000021u) {
+		/* Parsed once: content_scan uses it. */
+		if (smpp_pdu_concat(&m, &ct.cc) != SMPP_OK)
+			ct.cc.present = false;
+		ct.cc_done = true;
+		if (ct.cc.present && ct.cc.total > 1)
+			content_scan(e, f, c, &m, m.destination_addr.p, m.destination_addr.len, &ct);
+	}
 	if (m.hdr.command_id == 0x00000021u) {
 		/* submit_multi: a verdict per destination. */
 		struct smpp_list_iter it;

@@ -188,7 +188,8 @@ static uint32_t mk_frame(uint8_t *b, uint32_t flow, uint32_t seq, uint8_t flags,
 	t[12] = 0x50;
 	t[13] = flags;
 	put16(t + 14, 65535);
-	memcpy(b + 54, pl, plen);
+	if (plen > 0)
+		memcpy(b + 54, pl, plen);
 	return 54 + plen;
 }
 
@@ -544,6 +545,8 @@ int main(int argc, char **argv)
 	if (rs == NULL) {
 		printf("pdus_per_sec=%.0f hs_ratio=n/a\n", pps);
 		dp_engine_free(e);
+		free(fr);
+		free(mem);
 		dp_eal_cleanup();
 		return 0;
 	}
@@ -624,6 +627,17 @@ int main(int argc, char **argv)
 	dp_engine_free(e);
 	pat_scratch_free(rules.scratch[0]);
 	pat_ruleset_free(rs);
+	free(fr);
+	free(mem);
+	free(rules.concat_mem[0]);
+	free(norm);
+	free(nlen);
+	for (unsigned i = 0; i < ne; i++)
+		free(owned[i]);
+	free(owned);
+	free(exprs);
+	free(flags);
+	free(ids);
 	dp_eal_cleanup();
 	return 0;
 }
