@@ -4,8 +4,14 @@ status its verdict calls for (pass 0; content 0x45; sender 0x0a; opt-out
 0x66; throttle 0x58); the SMSC received exactly the passed messages,
 unchanged, and none of the blocked texts; no connection was reset;
 enquire_link and unbind were answered; the captures show no TCP problems on a
-clean run, and the retransmission counters moved on an impaired one.
-   check_inline.py VARIANT ESME.json SMSC.json EVENTS.jsonl DATAPLANE.log ESME.pcap SMSC.pcap"""
+clean run, and the retransmission counters moved on an impaired one. Variant
+swap: a second ruleset (rule 9002 renamed 9012) was published half-way; the
+telemetry samples (tel_sample.py) show its version taking over while submits
+were flowing, and the events show 9002 until the swap and 9012 after it.
+   check_inline.py VARIANT ESME.json SMSC.json EVENTS.jsonl DATAPLANE.log ESME.pcap SMSC.pcap
+                   [SAMPLES.jsonl]"""
+import json
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -24,6 +30,43 @@ def tshark_count(pcap, flt):
     out = subprocess.run(["tshark", "-n", "-r", pcap, "-Y", flt, "-T", "fields", "-e", "frame.number"],
                          capture_output=True, text=True, check=False)
     return len([l for l in out.stdout.splitlines() if l.strip()])
+
+
+# Variant swap: the second ruleset's id for a rule of the first.
+RENAMED = {"9012": "9002"}
+
+
+def check_swap(samples_path, events, fails):
+    """The ruleset version changed while submits flowed, and the renamed rule
+    judged only after every message the old one judged. Returns a summary."""
+    if not os.path.exists(samples_path):
+        fails.append("no telemetry samples")
+        return ""
+    samples = [json.loads(l) for l in open(samples_path) if l.strip()]
+    up = [x for x in samples if not x.get("down")]
+    if not up:
+        fails.append("no telemetry sample answered")
+        return ""
+    first, last = up[0]["version"], up[-1]["version"]
+    if first == last:
+        fails.append(f"ruleset version {first} did not change during the run")
+        return ""
+    old = [x for x in up if x["version"] == first]
+    new = [x for x in up if x["version"] == last]
+    if old[-1]["t"] > new[0]["t"]:
+        fails.append("the ruleset version went back")
+    at_swap = (old[-1]["submits"], new[0]["submits"])
+    if not (0 < at_swap[0] and at_swap[1] < labcheck.SUBMITS):
+        fails.append(f"swap not in the middle of the run: submits {at_swap} of {labcheck.SUBMITS}")
+    # Events in the order the worker judged: the old id only before the new.
+    ids = [e["rule"] for e in events if e["type"] == "verdict" and e["rule"] in ("9002", "9012")]
+    n_old, n_new = ids.count("9002"), ids.count("9012")
+    if not n_old or not n_new:
+        fails.append(f"rule 9002 judged {n_old}, 9012 judged {n_new}: the swap is not in the events")
+    elif max(i for i, r in enumerate(ids) if r == "9002") > min(i for i, r in enumerate(ids) if r == "9012"):
+        fails.append("rule 9002 judged a message after 9012 did")
+    return (f"swap: version {first} -> {last} (source {up[-1]['source']}) with submits {at_swap[0]} "
+            f"-> {at_swap[1]} counted; 9002 judged {n_old}, 9012 judged {n_new}")
 
 
 def main():
@@ -62,7 +105,8 @@ def main():
         if e["verdict"] not in exp["verdict"].split("|"):
             fails.append(f"{r['kind']} {key}: verdict {e['verdict']} ({e['rule']}), expected {exp['verdict']}")
             continue
-        if "rule" in exp and e["rule"] != exp["rule"]:
+        rule = RENAMED.get(e["rule"], e["rule"]) if variant == "swap" else e["rule"]
+        if "rule" in exp and rule != exp["rule"]:
             fails.append(f"{r['kind']} {key}: rule {e['rule']}, expected {exp['rule']}")
         want = 0 if e["verdict"] == "pass" else STATUS[e["category"]]
         if r.get("status") is None:
@@ -96,6 +140,8 @@ def main():
         if int(counters.get("injected", "0")) != len(blocked):
             fails.append(f"{counters.get('injected')} responses injected for {len(blocked)} blocked")
 
+    swap = check_swap(sys.argv[8], events, fails) if variant == "swap" else ""
+
     problems = {k: tshark_count(p, PROBLEMS) for k, p in pcaps.items()}
     resets = {k: tshark_count(p, "tcp.flags.reset == 1") for k, p in pcaps.items()}
     retrans = {k: tshark_count(p, "tcp.analysis.retransmission || tcp.analysis.fast_retransmission")
@@ -122,7 +168,7 @@ def main():
             fails.append("the dataplane's retransmission counter did not move")
     return labcheck.report(f"variant {variant} submits {len(results)} kinds {dict(kinds)} "
                            f"blocked {len(blocked)} smsc {sum(got.values())} frames {frames} "
-                           f"problems {problems} retrans {retrans}", final, fails)
+                           f"problems {problems} retrans {retrans} {swap}", final, fails)
 
 
 if __name__ == "__main__":

@@ -12,13 +12,15 @@
 # (the dataplane's test impairer drops the first copy of every injected
 # response), impair-dup (it delivers segments that lost a blocked PDU twice),
 # impair-reorder (it holds back the ESME's next segment after one that lost a
-# blocked PDU and feeds it after the segment that follows it).
+# blocked PDU and feeds it after the segment that follows it), swap (a new
+# ruleset published through the control plane when half the submits are
+# answered: rule 9002 comes back as 9012; telemetry is sampled meanwhile).
 set -uo pipefail
 build=$1 src=$2 peers=$3 corpus=$4 variant=${5:-clean}
 here=$src/tests/dataplane/lab
 work=$(mktemp -d /tmp/smsfw-inline.XXXXXX)
 export SMPP_MODULE=$peers/node_modules/smpp
-smsc_pid= dump_e= dump_s=
+smsc_pid= dump_e= dump_s= sampler= swapper=
 
 nft_clean() {
 	for ns in smsfw-esme smsfw-smsc; do
@@ -27,6 +29,8 @@ nft_clean() {
 }
 cleanup() {
 	[ -n "$smsc_pid" ] && kill "$smsc_pid" 2>/dev/null
+	[ -n "$sampler" ] && kill "$sampler" 2>/dev/null
+	[ -n "$swapper" ] && kill "$swapper" 2>/dev/null
 	[ -n "$dump_e" ] && kill "$dump_e" 2>/dev/null
 	[ -n "$dump_s" ] && kill "$dump_s" 2>/dev/null
 	nft_clean
@@ -47,17 +51,56 @@ window50 | nft) export ESME_WINDOW=50 ;;
 impair-inj) export SMSFW_TEST_IMPAIR=0x1 ;;
 impair-dup) export SMSFW_TEST_IMPAIR=0x2 ;;
 impair-reorder) export SMSFW_TEST_IMPAIR=0x4 ;;
+swap) ;;
 *) echo "FAIL: unknown variant $variant"; exit 2 ;;
 esac
 
 "$src/scripts/lab" down >/dev/null 2>&1
 rm -rf /run/smsfw-lab/events.jsonl /run/smsfw-lab/state
-if ! "$src/scripts/lab" up --build "$build" --config "$here/lab-inline.conf" --rules "$here/rules"; then
+rules_opt=$here/rules
+[ "${variant%+tcp}" = swap ] && rules_opt= # the rules come from the control plane
+if ! "$src/scripts/lab" up --build "$build" --config "$here/lab-inline.conf" --rules "$rules_opt"; then
 	echo "FAIL: lab up"
 	exit 1
 fi
 unset SMSFW_TEST_IMPAIR
 run=/run/smsfw-lab
+tel_sock=/var/run/dpdk/smsfw-lab/dpdk_telemetry.v2
+swap_arg=()
+
+if [ "${variant%+tcp}" = swap ]; then
+	ctl=$build/controlplane/smsfwctl
+	[ -x "$build/controlplane/smsfw-controld" ] || { echo "controld not built"; exit 77; }
+	sctl() { "$ctl" --config "$here/lab-inline.conf" "$@"; }
+	# The second ruleset decides every message of the mix as the first, but
+	# its prize-spam rule is 9012: the events show which one judged.
+	mkdir "$work/rules-v2"
+	sed 's/^rule id=9002 /rule id=9012 /' "$here/rules/lab.rules" >"$work/rules-v2/lab.rules"
+	grep -q '^rule id=9012 ' "$work/rules-v2/lab.rules" || { echo "FAIL: rules-v2"; exit 1; }
+	for _ in $(seq 100); do [ -S "$run/controld.sock" ] && break; sleep 0.1; done
+	sctl rules publish "$here/rules" >/dev/null || { echo "FAIL: rules publish (first)"; exit 1; }
+	for _ in $(seq 100); do
+		python3 "$here/tel_sample.py" --once "$tel_sock" 2>/dev/null | grep -q '"source": "store"' && break
+		sleep 0.1
+	done
+	python3 "$here/tel_sample.py" --once "$tel_sock" | grep -q '"source": "store"' ||
+		{ echo "FAIL: the published ruleset is not active"; exit 1; }
+	python3 "$here/tel_sample.py" "$tel_sock" "$work/samples.jsonl" 20 &
+	sampler=$!
+	# Publish the second ruleset when the ESMEs are half-way.
+	(
+		for _ in $(seq 1200); do
+			if [ -f "$work/swap" ]; then
+				sctl rules publish "$work/rules-v2" >"$work/publish.out" 2>&1
+				echo $? >"$work/publish.rc"
+				exit 0
+			fi
+			sleep 0.05
+		done
+	) &
+	swapper=$!
+	swap_arg=("$work/swap")
+fi
 
 if [ "${variant%+tcp}" = nft ]; then
 	# The kernel has no netem: netdev egress rules on the peers' veths.
@@ -94,8 +137,19 @@ for _ in $(seq 50); do
 done
 
 ip netns exec smsfw-esme node "$here/esme.js" 198.18.0.2 2775 "$corpus/sms/uci-dev.tsv" \
-	"$work/esme.json"
+	"$work/esme.json" "${swap_arg[@]}"
 esme_rc=$?
+if [ -n "$swapper" ]; then
+	wait "$swapper"
+	swapper=
+	[ "$(cat "$work/publish.rc" 2>/dev/null)" = 0 ] ||
+		{ echo "FAIL: rules publish (mid-run): $(cat "$work/publish.out" 2>/dev/null)"; esme_rc=1; }
+fi
+if [ -n "$sampler" ]; then
+	kill -TERM "$sampler"
+	wait "$sampler"
+	sampler=
+fi
 sleep 0.5
 kill -TERM "$smsc_pid"
 wait "$smsc_pid"
@@ -116,7 +170,8 @@ done
 [ $esme_rc -eq 0 ] || echo "FAIL: esme.js exited $esme_rc"
 echo "$nft_out" | grep -o 'counter packets [0-9]*' | tr '\n' ' '; echo
 python3 "$here/check_inline.py" "$variant" "$work/esme.json" "$work/smsc.json" \
-	"$run/events.jsonl" "$run/dataplane.log" "$work/esme.pcap" "$work/smsc.pcap"
+	"$run/events.jsonl" "$run/dataplane.log" "$work/esme.pcap" "$work/smsc.pcap" \
+	"$work/samples.jsonl"
 rc=$?
 [ $esme_rc -eq 0 ] || rc=1
 exit $rc
