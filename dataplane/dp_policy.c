@@ -115,9 +115,10 @@ uint64_t dp_optout_key(const char *system_id, const uint8_t *sub, uint32_t sub_l
 	return optout_key_h(hash_str(system_id, 0x0b7001), sub, sub_len, sender, sender_len);
 }
 
-/* hash_str(sid, seed of @p which), from the worker's cache. @p sid is a
- * DP_SYSTEM_ID_MAX array (NUL-terminated or full). */
-static uint64_t sid_hash(struct dp_engine *e, const char *sid, unsigned which)
+/* hash_str(sid, seed) for each DP_SH_* seed, from the worker's cache (the
+ * pointer is good until the next call). @p sid is a DP_SYSTEM_ID_MAX array
+ * (NUL-terminated or full). */
+static const uint64_t *sid_hashes(struct dp_engine *e, const char *sid)
 {
 	static const uint64_t seeds[DP_SH__COUNT] = {
 		[DP_SH_OPTOUT] = 0x0b7001, [DP_SH_FP] = 0xb01c, [DP_SH_VELO] = 0x7e10,
@@ -131,7 +132,7 @@ static uint64_t sid_hash(struct dp_engine *e, const char *sid, unsigned which)
 	struct dp_sid_hash *way = &e->sid_cache[set * DP_SID_WAYS];
 	for (unsigned k = 0; k < DP_SID_WAYS; k++)
 		if (way[k].valid && way[k].w[0] == w[0] && way[k].w[1] == w[1])
-			return way[k].h[which];
+			return way[k].h;
 	/* Replace the ways in turn. */
 	struct dp_sid_hash *c = &way[way[0].next];
 	way[0].next = (uint8_t)((way[0].next + 1) % DP_SID_WAYS);
@@ -141,7 +142,7 @@ static uint64_t sid_hash(struct dp_engine *e, const char *sid, unsigned which)
 	c->w[0] = w[0];
 	c->w[1] = w[1];
 	c->valid = 1;
-	return c->h[which];
+	return c->h;
 }
 
 const struct dp_customer *dp_snapshot_customer(const struct dp_snapshot *snap,
@@ -554,7 +555,7 @@ static void fingerprint(struct dp_engine *e, struct content *ct, const struct dp
 		else if (o == 0 || e->norm[o - 1] != '#')
 			e->norm[o++] = '#';
 	}
-	ct->fp = dp_hash64(e->norm, o, sid_hash(e, c->system_id, DP_SH_FP));
+	ct->fp = dp_hash64(e->norm, o, sid_hashes(e, c->system_id)[DP_SH_FP]);
 	dp_ct_prefetch(&e->bulk, ct->fp);
 }
 
@@ -596,7 +597,7 @@ static void content_scan(struct dp_engine *e, struct dp_flow *f, const struct dp
 	};
 	if (ct->cc.present && ct->cc.total > 1) {
 		e->c.concat_parts++;
-		uint64_t key = sid_hash(e, f->sess.system_id, DP_SH_CONCAT);
+		uint64_t key = e->sh[DP_SH_CONCAT];
 		key = dp_hash64(m->source_addr.p, m->source_addr.len, key);
 		key = dp_hash64(dest, dest_len, key);
 		key = dp_hash64(&ct->cc.ref, sizeof(ct->cc.ref), key);
@@ -680,7 +681,7 @@ static void judge(struct dp_engine *e, struct dp_flow *f, const struct dp_custom
 	/* 3. opt-outs (none learned and none in the snapshot: nothing to look up) */
 	if (e->optout.used != 0 || (e->snap != NULL && e->snap->n_optouts != 0)) {
 		const uint8_t *snd = e->set->optout_scope_sender ? m->source_addr.p : NULL;
-		uint64_t k = optout_key_h(sid_hash(e, f->sess.system_id, DP_SH_OPTOUT), dest, dest_len,
+		uint64_t k = optout_key_h(e->sh[DP_SH_OPTOUT], dest, dest_len,
 					  snd, m->source_addr.len);
 		struct dp_cslot *s = e->optout.used ? dp_ct_get(&e->optout, k, e->now_ms, false) : NULL;
 		bool out = s != NULL ? s->count != 0 : snapshot_optout(e->snap, k);
@@ -726,7 +727,9 @@ static void judge(struct dp_engine *e, struct dp_flow *f, const struct dp_custom
 	}
 	/* 7. per-recipient velocity */
 	{
-		uint64_t k = dp_hash64(dest, dest_len, sid_hash(e, f->sess.system_id, DP_SH_VELO));
+		uint64_t k = e->velo_dest != NULL && dest == e->velo_dest && dest_len == e->velo_len
+				     ? e->velo_key
+				     : dp_hash64(dest, dest_len, e->sh[DP_SH_VELO]);
 		struct dp_cslot *s = dp_ct_get(&e->velo, k, e->now_ms, true);
 		if (e->now_ms - s->t_ms >= e->set->velocity_window_ms) {
 			s->t_ms = e->now_ms;
@@ -783,20 +786,26 @@ static inline bool printable8(uint64_t w)
 static void view_copy(char *dst, size_t cap, const uint8_t *p, uint32_t len)
 {
 	size_t n = len < cap - 1 ? len : cap - 1;
-	/* Addresses are short and printable: check 8 octets at a time (the
-	 * last word padded with 'A'), copy them whole. */
-	bool ok = true;
-	for (size_t i = 0; ok && i < n; i += 8) {
-		uint64_t w = 0x4141414141414141ull;
-		memcpy(&w, p + i, n - i < 8 ? n - i : 8);
-		ok = printable8(w);
+	size_t i = 0;
+	/* Addresses are short and printable: 8 octets at a time while they
+	 * are, then octet by octet. */
+	for (; n - i >= 8; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		if (!printable8(w))
+			break;
+		memcpy(dst + i, &w, 8);
 	}
-	if (ok) {
-		memcpy(dst, p, n);
-		dst[n] = '\0';
-		return;
+	if (i < n && n >= 8 && i == (n & ~(size_t)7)) {
+		/* The tail as the last 8 octets (overlapping what is done). */
+		uint64_t w;
+		memcpy(&w, p + n - 8, 8);
+		if (printable8(w)) {
+			memcpy(dst + n - 8, &w, 8);
+			i = n;
+		}
 	}
-	for (size_t i = 0; i < n; i++)
+	for (; i < n; i++)
 		dst[i] = (p[i] >= 0x20 && p[i] < 0x7f) ? (char)p[i] : '?';
 	dst[n] = '\0';
 }
@@ -892,14 +901,19 @@ void dp_policy_submit(struct dp_engine *e, struct dp_flow *f, const uint8_t *pdu
 	}
 	/* Rate limits: one token per PDU, customer bucket then sender bucket. */
 	bool rate_ok = true;
+	/* The session's system_id hashes for this PDU's steps. */
+	memcpy(e->sh, sid_hashes(e, f->sess.system_id), sizeof(e->sh));
+	e->velo_dest = NULL;
 	if (m.hdr.command_id != 0x00000021u) {
 		/* The velocity slot is needed later: start loading it while
 		 * the text is decoded. */
-		dp_ct_prefetch(&e->velo, dp_hash64(m.destination_addr.p, m.destination_addr.len,
-						   sid_hash(e, f->sess.system_id, DP_SH_VELO)));
+		e->velo_dest = m.destination_addr.p;
+		e->velo_len = m.destination_addr.len;
+		e->velo_key = dp_hash64(e->velo_dest, e->velo_len, e->sh[DP_SH_VELO]);
+		dp_ct_prefetch(&e->velo, e->velo_key);
 	}
 	if (c->standing < DP_STANDING_SUSPENDED && (c->rate_per_s != 0 || c->sender_rate_per_s != 0)) {
-		uint64_t kc = sid_hash(e, f->sess.system_id, DP_SH_RATE);
+		uint64_t kc = e->sh[DP_SH_RATE];
 		if (!bucket_take(e, kc, c->rate_per_s, c->burst)) {
 			rate_ok = false;
 			set_v(&rate_v, DP_VERDICT_THROTTLE, DP_CAT_RATE, "builtin:rate.customer");

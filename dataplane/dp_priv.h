@@ -134,6 +134,12 @@ struct dp_engine {
 	struct dp_ctable binds;  /**< bound sessions per customer on this worker */
 	struct dp_ctable frags;  /**< fragmented SMPP packets (addresses + id) */
 	struct dp_sid_hash sid_cache[DP_SID_SETS * DP_SID_WAYS];
+	/* the submit being judged (dp_policy_submit): its session's system_id
+	 * hashes and its destination's velocity key */
+	uint64_t sh[DP_SH__COUNT];
+	const uint8_t *velo_dest;
+	uint32_t velo_len;
+	uint64_t velo_key;
 	struct dp_concat *concat;
 	uint8_t *concat_mem;     /**< concat_max streams of stream_cap bytes */
 	size_t stream_cap;
