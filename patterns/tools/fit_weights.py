@@ -7,16 +7,21 @@ reported by `smsfw-patc test --matches`, on the TRAINING half of each corpus
 Positives are all non-ham labels, negatives are ham (weighted --ham-weight
 times: a false block costs more than a miss). One model for all categories.
 
-1. The model is an L2-regularised logistic regression (bias not penalised),
-   solved exactly by Newton steps (no step size, no iteration budget that
-   stops short, no randomness): the same inputs always give the same weights.
-2. The L2 strength is 0.004. With --l2 A,B,... it is chosen by 5-fold
-   cross-validation on the training lines only. Identical texts (the corpora hold many copies of one spam)
-   are kept in one fold, so a fold is never scored on a copy of its own
-   training text. For each candidate strength the out-of-fold scores are
-   pooled and the recall at the out-of-fold threshold (step 3) is measured;
-   the strength with the best recall wins, ties going to the stronger L2
-   (smaller weights).
+1. The model is a logistic regression whose weights are pulled towards a
+   prior by an L2 term (bias free): the prior is +mu for a scam feature and
+   -mu for a negative marker (a rule whose ref is "score calibration").
+   With mu = 0 a feature seen in few training messages gets a weight near
+   zero however clearly it names a scam; the prior lets such a feature keep
+   a modest weight unless ham messages pull it down. Solved exactly by
+   Newton steps (no step size, no iteration budget that stops short, no
+   randomness): the same inputs always give the same weights.
+2. L2 is 0.004; mu is chosen by 5-fold cross-validation on the training
+   lines only, from --prior (several --l2 values are searched too).
+   Identical texts (the corpora hold many copies of one spam) are kept in
+   one fold, so a fold is never scored on a copy of its own training text.
+   For each candidate the out-of-fold scores are pooled and the recall at
+   the out-of-fold threshold (step 3) is measured; the best recall wins,
+   ties going to the earlier candidate (the smaller mu).
 3. The total-score threshold (threshold cat=* block=T) is the lowest total
    at which the training precision (all corpora together) is at least
    --precision, walking down from the highest score; it is written half a
@@ -28,7 +33,7 @@ the rule files in place.
 
 usage: fit_weights.py --patc BUILD/patterns/smsfw-patc [--rules DIR]
                       [--precision 0.995] [--ham-weight 3] [--l2 A,B,...]
-                      CORPUS.tsv...
+                      [--prior A,B,...] CORPUS.tsv...
 """
 import argparse
 import math

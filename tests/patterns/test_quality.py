@@ -2,9 +2,9 @@
 """The shipped rules on the shared labelled corpora (both halves).
 
 Asserts the precision target (>= 99.5 %) on each corpus, and a recall floor
-that guards against regressions. The recall TARGET of the issue is 93 %; the
-measured recall (README.md) is below it, so the floor here is the honest
-measured level (92.6-92.9 %) less a small margin, not the target.
+that guards against regressions: 93.5 %, a little under the measured recall
+(94.5 % uci-dev, 94.8 % smishing-dev, README.md) and above the issue's
+recall target of 93 %.
 
 usage: test_quality.py SMSFW_PATC RULES_DIR SMS_CORPUS_DIR
 """
@@ -15,7 +15,7 @@ import sys
 
 patc, rules, cdir = sys.argv[1:4]
 PRECISION = 0.995
-RECALL_FLOOR = 0.91
+RECALL_FLOOR = 0.935
 bad = 0
 for name in ("uci-dev.tsv", "smishing-dev.tsv"):
     path = os.path.join(cdir, name)
