@@ -2,7 +2,8 @@
 /*
  * libFuzzer target for dataplane/edit: random segmentations, losses,
  * reorderings (before and after the dataplane) and retransmissions of an
- * ESME stream with passed and blocked PDUs, plus stale and fresh SMSC ACKs,
+ * ESME stream with passed, blocked and replaced PDUs (dp_edit_replace(): a
+ * replacement shorter or longer than the PDU), plus stale and fresh SMSC ACKs,
  * checked against the reference model in tests/dataplane/edit/edit_model.h:
  * the SMSC receives exactly the passed PDUs in order and never a blocked or
  * undecided byte, and the ESME never sees an ACK for a passed byte the SMSC
@@ -13,7 +14,8 @@
  * the injected segments are lost, delayed and resent (timer, dup ACKs).
  *
  * Input: 4 bytes base sequence number, 1 byte ESME PDU count, 2 bytes per
- * PDU (length, verdict), 1 byte SMSC PDU count, 1 byte per SMSC PDU (length),
+ * PDU (length, verdict: bit 0 block, else bits 1-2 both set replace with
+ * 8 * (1 + verdict >> 3) bytes), 1 byte SMSC PDU count, 1 byte per SMSC PDU (length),
  * then 3-byte operations.
  */
 #include <stdbool.h>
@@ -135,7 +137,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (; n < npdus && pos + 2 <= size; n++, pos += 2) {
 		pdus[n].off = 0;
 		pdus[n].len = 16 + in[pos] % 160;
-		pdus[n].verdict = (in[pos + 1] & 1) ? DP_EDIT_PDU_BLOCK : DP_EDIT_PDU_PASS;
+		uint8_t v = in[pos + 1];
+		pdus[n].verdict = (v & 1)	 ? DP_EDIT_PDU_BLOCK
+				  : (v & 6) == 6 ? DP_EDIT_PDU_REPLACE
+						 : DP_EDIT_PDU_PASS;
+		pdus[n].rlen = 8u * (1u + (v >> 3));
+		pdus[n].roff = 0;
 	}
 	if (n == 0) {
 		free(in);

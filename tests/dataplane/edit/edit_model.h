@@ -7,8 +7,13 @@
  * the SMSC sends its own PDUs, every blocked ESME PDU gets an injected
  * response, and a model ESME receive buffer collects both.
  *
- * The reference is simple: the SMSC receives exactly the passed PDUs in
- * order, never a byte of a blocked or undecided PDU; the ESME receives the
+ * PDUs may also be replaced (DP_EDIT_PDU_REPLACE, dp_edit_replace()): the
+ * model stages the replacement bytes once the PDU is complete; if the
+ * library has no room it blocks the PDU instead (as the dataplane does).
+ *
+ * The reference is simple: the SMSC receives exactly the passed PDUs and
+ * the replacements of the replaced ones in order, never a byte of a blocked,
+ * replaced or undecided PDU; the ESME receives the
  * SMSC's PDUs in order with each response exactly once, whole, between
  * them; no ACK either side sees covers a byte its peer lacks. Used by the
  * cmocka tests and by the libFuzzer target.
@@ -28,7 +33,9 @@
 
 struct em_pdu {
 	uint32_t off, len;
-	uint32_t verdict; /* final: DP_EDIT_PDU_PASS or DP_EDIT_PDU_BLOCK */
+	uint32_t verdict; /* final: DP_EDIT_PDU_PASS, _BLOCK or _REPLACE */
+	uint32_t rlen;	  /* REPLACE: replacement bytes (1..255) */
+	uint32_t roff;	  /* their offset in em.rdata (set by em_init) */
 };
 
 enum em_mode {
@@ -60,6 +67,8 @@ struct em {
 	uint32_t rcv_nxt; /* SMSC rcv_nxt, new offset */
 	uint8_t expect[EM_MAX_BYTES];
 	uint32_t expect_len;
+	uint8_t rdata[EM_MAX_BYTES]; /* replacement bytes of REPLACE PDUs */
+	uint8_t staged[EM_MAX_PDUS]; /* replacement staged with the library */
 	uint32_t esme_acked; /* ESME's view: orig offset acknowledged */
 	/* SMSC -> ESME (when s2e) */
 	int s2e;
@@ -115,6 +124,38 @@ static inline uint32_t em_layout(struct em_pdu *dst, uint32_t *ndst, uint8_t *by
 	return off;
 }
 
+/* What the SMSC must receive: passed PDUs and replacements, in order. A
+ * replacement that would not fit makes its PDU blocked. */
+static inline void em_expect(struct em *m)
+{
+	uint32_t sum = 0;
+	for (uint32_t i = 0; i < m->npdus; i++) {
+		const struct em_pdu *p = &m->pdus[i];
+		sum += p->verdict == DP_EDIT_PDU_PASS ? p->len
+		       : p->verdict == DP_EDIT_PDU_REPLACE ? p->rlen : 0;
+	}
+	for (uint32_t i = m->npdus; i-- > 0 && sum > EM_MAX_BYTES;) {
+		struct em_pdu *p = &m->pdus[i];
+		if (p->verdict == DP_EDIT_PDU_REPLACE && !m->staged[i]) {
+			p->verdict = DP_EDIT_PDU_BLOCK;
+			sum -= p->rlen;
+		}
+	}
+	m->expect_len = 0;
+	for (uint32_t i = 0; i < m->npdus; i++) {
+		struct em_pdu *p = &m->pdus[i];
+		if (p->verdict == DP_EDIT_PDU_REPLACE && p->rlen == 0)
+			p->verdict = DP_EDIT_PDU_BLOCK;
+		if (p->verdict == DP_EDIT_PDU_PASS) {
+			memcpy(m->expect + m->expect_len, m->data + p->off, p->len);
+			m->expect_len += p->len;
+		} else if (p->verdict == DP_EDIT_PDU_REPLACE) {
+			memcpy(m->expect + m->expect_len, m->rdata + p->roff, p->rlen);
+			m->expect_len += p->rlen;
+		}
+	}
+}
+
 /* ESME PDUs with their verdicts; `cfg` NULL = defaults. */
 static inline void em_init(struct em *m, uint32_t base, const struct em_pdu *pdus, uint32_t n,
 			   const struct dp_edit_config *cfg)
@@ -125,13 +166,60 @@ static inline void em_init(struct em *m, uint32_t base, const struct em_pdu *pdu
 	m->base = base;
 	m->sbase = 0x12345678u;
 	m->total = em_layout(m->pdus, &m->npdus, m->data, pdus, n, 0x11);
+	/* Replacement bytes: distinct from every stream byte pattern. */
+	uint32_t ro = 0;
 	for (uint32_t i = 0; i < m->npdus; i++) {
-		if (m->pdus[i].verdict == DP_EDIT_PDU_PASS) {
-			memcpy(m->expect + m->expect_len, m->data + m->pdus[i].off, m->pdus[i].len);
-			m->expect_len += m->pdus[i].len;
+		struct em_pdu *p = &m->pdus[i];
+		if (p->verdict != DP_EDIT_PDU_REPLACE)
+			continue;
+		if (p->rlen == 0 || ro + p->rlen > EM_MAX_BYTES) {
+			p->verdict = DP_EDIT_PDU_BLOCK;
+			continue;
+		}
+		p->roff = ro;
+		for (uint32_t k = 0; k < p->rlen; k++)
+			m->rdata[ro + k] = (uint8_t)(0xa5 ^ (i * 11 + k * 3));
+		ro += p->rlen;
+	}
+	em_expect(m);
+	dp_edit_dir_start(&m->f, DP_EDIT_E2S, base);
+}
+
+/* Where the SMSC's stream stands once the ESME's bytes before orig offset
+ * `a` are delivered (passed bytes and whole replacements before it). */
+static inline uint32_t em_new_of(const struct em *m, uint32_t a)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < m->npdus && m->pdus[i].off < a; i++) {
+		const struct em_pdu *p = &m->pdus[i];
+		if (p->verdict == DP_EDIT_PDU_PASS)
+			n += a - p->off < p->len ? a - p->off : p->len;
+		else if (p->verdict == DP_EDIT_PDU_REPLACE && p->off + p->len <= a)
+			n += p->rlen;
+	}
+	return n;
+}
+
+/* Stage the replacements of REPLACE PDUs that just became complete; without
+ * room the PDU is blocked instead (nothing after it went out yet). */
+static inline void em_stage(struct em *m)
+{
+	bool changed = false;
+	for (uint32_t i = 0; i < m->npdus; i++) {
+		struct em_pdu *p = &m->pdus[i];
+		if (p->verdict != DP_EDIT_PDU_REPLACE || m->staged[i] || p->off + p->len > m->R)
+			continue;
+		int rc = dp_edit_replace(&m->ctx, &m->f, DP_EDIT_E2S, m->base + p->off, p->len,
+					 m->rdata + p->roff, p->rlen);
+		if (rc == DP_EDIT_OK) {
+			m->staged[i] = 1;
+		} else {
+			p->verdict = DP_EDIT_PDU_BLOCK;
+			changed = true;
 		}
 	}
-	dp_edit_dir_start(&m->f, DP_EDIT_E2S, base);
+	if (changed)
+		em_expect(m);
 }
 
 /* Model the SMSC->ESME direction too: the SMSC's PDUs (all passed). */
@@ -216,7 +304,7 @@ static inline int em_esme_sees_ack(struct em *m, uint32_t a, uint32_t smsc_has)
 		return em_fail(m, "ESME ack beyond the stream", a, m->total);
 	if (a > dp_edit_dir_release_seq(&m->f, DP_EDIT_E2S) - m->base)
 		return em_fail(m, "ESME ack covers undecided bytes", a, 0);
-	uint32_t mapped = dp_edit_seqadj_map(&m->f.h[DP_EDIT_E2S].sa, m->base + a) - m->base;
+	uint32_t mapped = em_new_of(m, a);
 	if (mapped > smsc_has)
 		return em_fail(m, "ESME ack covers bytes the SMSC lacks", a, smsc_has);
 	/* The ESME ignores ACKs below what it has seen acknowledged. */
@@ -245,6 +333,16 @@ static inline int em_smsc_ack_at(struct em *m, uint32_t ack_off, uint64_t now)
 	if (!(out.action & DP_EDIT_ACT_FORWARD))
 		return em_fail(m, "smsc ack not forwarded", ack_off, out.action);
 	uint32_t a = dp_edit_seqadj_unmap(&m->f.h[DP_EDIT_E2S].sa, m->base + ack_off) - m->base;
+	/* A stale ACK that does not advance the ESME is ignored there (RFC 793;
+	 * after edits were pruned it maps by the pruned delta, so it may land
+	 * somewhat above or below its own value, never above what the ESME was
+	 * already told); one that advances the ESME must be covered by itself. */
+	if ((int32_t)(a - m->esme_acked) <= 0) {
+		if (m->esme_acked - a > EM_MAX_BYTES)
+			return em_fail(m, "stale ACK far below the ESME's snd_una", a,
+				       m->esme_acked);
+		return 0;
+	}
 	return em_esme_sees_ack(m, a, ack_off);
 }
 
@@ -354,6 +452,7 @@ static inline int em_segment_x(struct em *m, uint32_t off, uint32_t len, uint64_
 		m->esme_snd_max = off + len;
 	while (m->R < m->total && m->got[m->R])
 		m->R++;
+	em_stage(m);
 	if (em_respond(m, now))
 		return -1;
 	uint32_t rel = dp_edit_dir_release_seq(&m->f, DP_EDIT_E2S) - m->base;
@@ -393,6 +492,22 @@ static inline int em_segment_x(struct em *m, uint32_t off, uint32_t len, uint64_
 		if (g->src == DP_EDIT_SRC_INJ)
 			return em_fail(m, "INJ range on the ESME->SMSC direction", g->seq, 0);
 		uint32_t o = g->seq - m->base, no = g->out_seq - m->base;
+		if (g->src == DP_EDIT_SRC_REPL) {
+			const struct em_pdu *p = em_pdu_at(m, o);
+			if (!p || p->off != o || p->verdict != DP_EDIT_PDU_REPLACE ||
+			    g->len != p->rlen)
+				return em_fail(m, "REPL range not a replaced PDU", o, g->len);
+			const uint8_t *lib = dp_edit_repl_data(&m->f, DP_EDIT_E2S, g);
+			if (!lib || memcmp(lib, m->rdata + p->roff, p->rlen) != 0)
+				return em_fail(m, "replacement bytes differ", o, g->len);
+			if (p->off + p->len > m->R)
+				return em_fail(m, "replaced an undecided PDU", o, 0);
+			if (no > m->expect_len || p->rlen > m->expect_len - no ||
+			    memcmp(m->expect + no, m->rdata + p->roff, p->rlen) != 0)
+				return em_fail(m, "replacement at the wrong SMSC position", no, o);
+			em_put(m, 0, no, m->rdata + p->roff, g->len, mode);
+			continue;
+		}
 		if (o > m->total || g->len > m->total - o)
 			return em_fail(m, "range outside the stream", o, g->len);
 		if (g->src == DP_EDIT_SRC_SEG && (o < off || o + g->len > off + len))

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "dp_edit.h"
+#include "edit_model.h"
 
 #define NPDU 5
 #define MAXB 512
@@ -384,6 +385,77 @@ static void test_replace_errors(void **state)
 	assert_int_equal(dp_edit_replace(&X.ctx, &X.f, DP_EDIT_E2S, 100, 40, b, 8), DP_EDIT_EORDER);
 }
 
+/* Against the reference model (edit_model.h): random streams of passed,
+ * blocked and replaced PDUs (replacements shorter and longer), random
+ * segmentation, loss after the dataplane, retransmissions and SMSC ACKs;
+ * fixed seeds. The SMSC must end with exactly the passed PDUs and the
+ * replacements, the ESME fully acknowledged, and no reset. */
+static struct em M;
+
+static uint32_t rnd(uint32_t *st)
+{
+	*st = *st * 1103515245u + 12345u;
+	return (*st >> 8) & 0xffffff;
+}
+
+static void test_model_random(void **state)
+{
+	(void)state;
+	uint64_t applied = 0, resent = 0;
+	for (uint32_t seed = 1; seed <= 300; seed++) {
+		uint32_t st = seed;
+		struct em_pdu pd[12];
+		for (int i = 0; i < 12; i++) {
+			uint32_t v = rnd(&st) % 3;
+			pd[i] = (struct em_pdu){0, 16 + rnd(&st) % 100,
+						v == 0	 ? DP_EDIT_PDU_PASS
+						: v == 1 ? DP_EDIT_PDU_BLOCK
+							 : DP_EDIT_PDU_REPLACE,
+						8 + rnd(&st) % 200, 0};
+		}
+		em_init(&M, 0xffffff00u + seed * 977u, pd, 12, NULL);
+		uint64_t now = 1;
+		uint32_t next = 0;
+		for (int op = 0; op < 60 && next < M.total; op++) {
+			uint32_t r = rnd(&st) % 10, len = 1 + rnd(&st) % 150;
+			enum em_mode mode = rnd(&st) % 5 == 0 ? EM_LOSE : EM_DELIVER;
+			if (r < 6) {
+				if (len > M.total - next)
+					len = M.total - next;
+				assert_int_equal(em_segment_x(&M, next, len, now, mode), 0);
+				next += len;
+			} else if (r < 8 && next > M.esme_acked) {
+				uint32_t o = M.esme_acked + rnd(&st) % (next - M.esme_acked);
+				if (len > next - o)
+					len = next - o;
+				assert_int_equal(em_segment_x(&M, o, len, now, mode), 0);
+			} else {
+				assert_int_equal(em_smsc_ack(&M, now), 0);
+			}
+			now += 1000;
+		}
+		for (int round = 0; round < 100 && (M.esme_acked != M.total || M.rcv_nxt != M.expect_len);
+		     round++) {
+			assert_int_equal(em_smsc_ack(&M, now), 0);
+			for (uint32_t off = M.esme_acked; off < M.total; off += 97)
+				assert_int_equal(
+				    em_segment_x(&M, off, M.total - off < 97 ? M.total - off : 97, now,
+						 EM_DELIVER),
+				    0);
+		}
+		if (M.err[0])
+			print_message("seed %u: %s\n", seed, M.err);
+		assert_false(M.reset);
+		assert_int_equal(em_check_done(&M, now), 0);
+		applied += M.ctx.cnt.repl_applied;
+		resent += M.ctx.cnt.repl_resent;
+	}
+	print_message("replacements applied %llu, resent %llu\n", (unsigned long long)applied,
+		      (unsigned long long)resent);
+	assert_true(applied > 300);
+	assert_true(resent > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -392,6 +464,7 @@ int main(void)
 	    cmocka_unit_test(test_s2e_growth_after_injection),
 	    cmocka_unit_test(test_replace_waits_for_whole_pdu),
 	    cmocka_unit_test(test_replace_errors),
+	    cmocka_unit_test(test_model_random),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
