@@ -433,6 +433,9 @@ void dp_engine_set_time_ns(struct dp_engine *e, uint64_t now_ns);
 /** Resend timers of injected responses, due at the clock: visit the edit
  *  slots in use. @return frames sent. */
 uint32_t dp_engine_edit_tick(struct dp_engine *e);
+/** Copy the edit library's counters into dp_counters.edit (the tick does it
+ *  every millisecond; call it after the last frame before reading them). */
+void dp_engine_sync_counters(struct dp_engine *e);
 /** Test impairer (DP_IMPAIR_DUP_BLOCK): true once after a frame that lost a
  *  blocked PDU; the caller feeds a copy of that frame as received again,
  *  then calls dp_engine_impair_done(). */

@@ -265,6 +265,11 @@ struct dp_counters *dp_engine_counters(struct dp_engine *e)
 	return &e->c;
 }
 
+void dp_engine_sync_counters(struct dp_engine *e)
+{
+	e->c.edit = e->ectx.cnt;
+}
+
 struct dp_flow_table *dp_engine_flows(struct dp_engine *e)
 {
 	return e->ft;
@@ -489,7 +494,7 @@ static enum dp_action frame_impl(struct dp_engine *e, const uint8_t *p, uint8_t 
 		e->collect = 0;
 		if (!f->tls)
 			act = dp_inline_frame(e, f, dir, &fr, p, wp, len, &pre);
-		e->c.edit = e->ectx.cnt;
+		/* c.edit is refreshed by the tick (dp_engine_sync_counters). */
 	}
 	if (fr.tcp_flags & DP_TCP_RST)
 		e->c.smpp_rst++;

@@ -186,20 +186,26 @@ enum dp_frame_kind dp_frame_parse(const uint8_t *p, uint32_t len, struct dp_fram
 enum dp_dir dp_flow_key_make(const struct dp_frame *f, struct dp_flow_key *k)
 {
 	memset(k, 0, sizeof(*k));
-	size_t alen = f->family == 6 ? 16 : 4;
-	int c = memcmp(f->saddr, f->daddr, alen);
-	enum dp_dir d = (c < 0 || (c == 0 && f->sport <= f->dport)) ? DP_DIR_LO : DP_DIR_HI;
-	if (d == DP_DIR_LO) {
-		memcpy(k->lo_addr, f->saddr, alen);
-		memcpy(k->hi_addr, f->daddr, alen);
-		k->lo_port = f->sport;
-		k->hi_port = f->dport;
+	const uint8_t *lo, *hi;
+	enum dp_dir d;
+	if (f->family != 6) {
+		/* memcmp's order: the addresses as big-endian numbers. */
+		uint32_t sa = rd32(f->saddr), da = rd32(f->daddr);
+		d = (sa < da || (sa == da && f->sport <= f->dport)) ? DP_DIR_LO : DP_DIR_HI;
+		lo = d == DP_DIR_LO ? f->saddr : f->daddr;
+		hi = d == DP_DIR_LO ? f->daddr : f->saddr;
+		memcpy(k->lo_addr, lo, 4);
+		memcpy(k->hi_addr, hi, 4);
 	} else {
-		memcpy(k->lo_addr, f->daddr, alen);
-		memcpy(k->hi_addr, f->saddr, alen);
-		k->lo_port = f->dport;
-		k->hi_port = f->sport;
+		int c = memcmp(f->saddr, f->daddr, 16);
+		d = (c < 0 || (c == 0 && f->sport <= f->dport)) ? DP_DIR_LO : DP_DIR_HI;
+		lo = d == DP_DIR_LO ? f->saddr : f->daddr;
+		hi = d == DP_DIR_LO ? f->daddr : f->saddr;
+		memcpy(k->lo_addr, lo, 16);
+		memcpy(k->hi_addr, hi, 16);
 	}
+	k->lo_port = d == DP_DIR_LO ? f->sport : f->dport;
+	k->hi_port = d == DP_DIR_LO ? f->dport : f->sport;
 	k->family = f->family;
 	k->proto = f->l4proto;
 	k->vlan = f->n_vlan ? (uint16_t)(f->vlan[f->n_vlan - 1] & 0x0fff) : 0;

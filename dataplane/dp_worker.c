@@ -235,6 +235,7 @@ int dp_worker_main(void *arg)
 		rte_rcu_qsbr_thread_online(a->qsv, w);
 		a->worker_idle_sleeps[w]++;
 	}
+	dp_engine_sync_counters(e); /* the final counters: edits since the last tick */
 	rte_rcu_qsbr_thread_offline(a->qsv, w);
 	rte_rcu_qsbr_thread_unregister(a->qsv, w);
 	return 0;
