@@ -154,6 +154,9 @@ def main():
     if strict:
         if any(problems.values()):
             fails.append(f"tcp.analysis problems on a clean run: {problems}")
+        # Nothing reorders on the veths: the counter impair-reorder moves stays 0.
+        if int(counters.get("ooo_held", "0")) != 0:
+            fails.append(f"ooo_held {counters.get('ooo_held')} on a clean run")
     else:
         resent = int(counters.get("inj_resent", "0"))
         if variant == "impair-inj" and resent < len(blocked):
