@@ -6,17 +6,33 @@
 # exactly the passed destinations (none of a fully blocked one), the ESME's
 # submit_multi_resp must list the blocked destinations with their status
 # after the SMSC's own unsuccess entries, and the connection must go on
-# (submit_sm, enquire_link, unbind) with no RST. Run under
+# (submit_sm, enquire_link, unbind) with no RST, and tcpdump captures in
+# both namespaces must show no tcp.analysis problem (retransmission,
+# duplicate ACK, lost or out-of-order segment, RST). Run under
 # flock /tmp/smsfw-lab.lock.
-#   test_lab_multi.sh BUILD_DIR SOURCE_DIR PEERS_DIR
+#   test_lab_multi.sh BUILD_DIR SOURCE_DIR PEERS_DIR [VARIANT]
+# VARIANT: clean (default); impair-dup (the dataplane's test impairer feeds
+# every segment that lost bytes to an edit, the rewritten submit_multi
+# included, a second time: retrans_edited must move, the SMSC still gets
+# each rewritten PDU once); impair-inj (it drops the first copy of every
+# injected answer: inj_resent must move). The impaired variants are not
+# held to the capture check (their retransmissions are the point).
 set -uo pipefail
-build=$1 src=$2 peers=$3
+build=$1 src=$2 peers=$3 variant=${4:-clean}
+case $variant in
+clean) ;;
+impair-dup) export SMSFW_TEST_IMPAIR=0x2 ;;
+impair-inj) export SMSFW_TEST_IMPAIR=0x1 ;;
+*) echo "FAIL: unknown variant $variant"; exit 2 ;;
+esac
 here=$src/tests/dataplane/lab
 work=$(mktemp -d /tmp/smsfw-multi.XXXXXX)
 export SMPP_MODULE=$peers/node_modules/smpp
-smsc_pid=
+smsc_pid= dump_e= dump_s=
 cleanup() {
 	[ -n "$smsc_pid" ] && kill "$smsc_pid" 2>/dev/null
+	[ -n "$dump_e" ] && kill "$dump_e" 2>/dev/null
+	[ -n "$dump_s" ] && kill "$dump_s" 2>/dev/null
 	"$src/scripts/lab" down >/dev/null 2>&1
 	if [ -n "${SMSFW_KEEP:-}" ]; then
 		cp /run/smsfw-lab/dataplane.log /run/smsfw-lab/events.jsonl "$work/" 2>/dev/null
@@ -31,7 +47,15 @@ trap cleanup EXIT
 rm -rf /run/smsfw-lab/events.jsonl /run/smsfw-lab/state
 "$src/scripts/lab" up --build "$build" --config "$here/lab-inline.conf" --rules "$here/rules" ||
 	{ echo "FAIL: lab up"; exit 1; }
+unset SMSFW_TEST_IMPAIR
 run=/run/smsfw-lab
+ip netns exec smsfw-esme timeout 120 tcpdump -i any -n -s 512 -c 20000 -w "$work/esme.pcap" \
+	'tcp port 2775' 2>/dev/null &
+dump_e=$!
+ip netns exec smsfw-smsc timeout 120 tcpdump -i any -n -s 512 -c 20000 -w "$work/smsc.pcap" \
+	'tcp port 2775' 2>/dev/null &
+dump_s=$!
+sleep 1
 STOP_TO=charlie ip netns exec smsfw-smsc node "$here/smsc.js" 198.18.0.2 2775 "$work/smsc.json" &
 smsc_pid=$!
 for _ in $(seq 50); do
@@ -44,8 +68,13 @@ sleep 0.5
 kill -TERM "$smsc_pid"
 wait "$smsc_pid"
 smsc_pid=
-python3 - "$work/esme.json" "$work/smsc.json" "$run/events.jsonl" <<'PY'
-import json, socket, sys
+sleep 0.5
+kill -INT "$dump_e" "$dump_s" 2>/dev/null
+wait "$dump_e" "$dump_s" 2>/dev/null
+dump_e= dump_s=
+python3 - "$work/esme.json" "$work/smsc.json" "$run/events.jsonl" "$work/esme.pcap" \
+	"$work/smsc.pcap" "$variant" <<'PY'
+import json, socket, subprocess, sys
 esme = json.load(open(sys.argv[1]))
 smsc = json.load(open(sys.argv[2]))
 fails = list(esme["errors"]) + list(smsc["errors"])
@@ -79,6 +108,28 @@ def tel(cmd):
 st = tel("/smsfw/stats")
 if st.get("smpp_rst", 0) != 0:
     fails.append(f"smpp_rst {st['smpp_rst']}")
+if st.get("edit_resets", 0) != 0:
+    fails.append(f"edit_resets {st['edit_resets']}")
+# TCP health seen by each peer: the edits caused no retransmission,
+# duplicate ACK, lost or out-of-order segment, and no RST.
+PROBLEMS = ("tcp.analysis.retransmission || tcp.analysis.fast_retransmission || "
+            "tcp.analysis.duplicate_ack || tcp.analysis.lost_segment || "
+            "tcp.analysis.out_of_order || tcp.analysis.ack_lost_segment || "
+            "tcp.analysis.spurious_retransmission || tcp.flags.reset == 1")
+def tshark_count(pcap, flt):
+    out = subprocess.run(["tshark", "-n", "-r", pcap, "-Y", flt, "-T", "fields", "-e", "frame.number"],
+                         capture_output=True, text=True, check=False)
+    return len([l for l in out.stdout.splitlines() if l.strip()])
+variant = sys.argv[6]
+for side, pcap in (("esme", sys.argv[4]), ("smsc", sys.argv[5])):
+    frames, bad = tshark_count(pcap, "tcp"), tshark_count(pcap, PROBLEMS)
+    if frames < 10:
+        fails.append(f"{side} capture has {frames} frames")
+    if bad and variant == "clean":
+        fails.append(f"{side} capture: {bad} tcp.analysis problems")
+    if tshark_count(pcap, "tcp.flags.reset == 1"):
+        fails.append(f"{side} capture: RST")
+    print(f"{side} capture: {frames} frames, {bad} problems")
 print("cases:", ", ".join(f"{c['name']} status {c['status']}" for c in esme["cases"]))
 print("smsc got:", [r.get("multi") or r.get("dst") for r in smsc["received"] if r["sid"] == "charlie"])
 for f in fails:
@@ -87,4 +138,20 @@ sys.exit(1 if fails else 0)
 PY
 rc=$?
 [ $esme_rc -eq 0 ] || { echo "FAIL: esme_multi.js exited $esme_rc"; rc=1; }
+# The dataplane's final counters (SIGTERM): the impairer had its effect.
+kill -TERM "$(cat $run/dataplane.pid)"
+for _ in $(seq 50); do
+	kill -0 "$(cat $run/dataplane.pid)" 2>/dev/null || break
+	sleep 0.1
+done
+final=$(grep 'smsfw-dataplane final:' "$run/dataplane.log" | tail -1)
+cnt() { echo "$final" | grep -o " $1 [0-9]*" | awk '{print $2}'; }
+echo "final: removed $(cnt removed) injected $(cnt injected) inj_resent $(cnt inj_resent) retrans_edited $(cnt retrans_edited) edit_resets $(cnt edit_resets)"
+[ "$(cnt edit_resets)" = 0 ] || { echo "FAIL: edit_resets $(cnt edit_resets)"; rc=1; }
+if [ "$variant" = impair-dup ] && ! [ "$(cnt retrans_edited)" -gt 0 ]; then
+	echo "FAIL: retrans_edited did not move"; rc=1
+fi
+if [ "$variant" = impair-inj ] && ! [ "$(cnt inj_resent)" -ge 2 ]; then
+	echo "FAIL: inj_resent $(cnt inj_resent): the two answers' first copies were dropped"; rc=1
+fi
 exit $rc
