@@ -15,7 +15,8 @@
  *
  * Input: 4 bytes base sequence number, 1 byte ESME PDU count, 2 bytes per
  * PDU (length, verdict: bit 0 block, else bits 1-2 both set replace with
- * 8 * (1 + verdict >> 3) bytes), 1 byte SMSC PDU count, 1 byte per SMSC PDU (length),
+ * 8 * (1 + verdict >> 3) bytes), 1 byte SMSC PDU count, 1 byte per SMSC PDU
+ * (length; bit 7: the dataplane rewrites it, as a submit_multi_resp),
  * then 3-byte operations.
  */
 #include <stdbool.h>
@@ -70,7 +71,7 @@ static int all_done(void)
 	if (!M.s2e)
 		return 1;
 	return M.smsc_acked == M.stotal && dp_edit_inj_outstanding(&M.f) == 0 &&
-	       M.ercv == M.stotal + M.nresp * EM_RESP_LEN;
+	       M.ercv == em_s2e_want(&M);
 }
 
 /* The same input as a raw IP packet (hostile header bytes): parsing must
@@ -160,7 +161,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct em_pdu sp[24];
 		uint32_t k = 0;
 		for (; k < ns && pos < size; k++, pos++)
-			sp[k] = (struct em_pdu){0, 16 + in[pos] % 120, DP_EDIT_PDU_PASS};
+			sp[k] = (struct em_pdu){0, 16 + in[pos] % 120,
+						(in[pos] & 0x80) ? DP_EDIT_PDU_REPLACE : DP_EDIT_PDU_PASS,
+						16 + (in[pos] * 7u) % 200u, 0};
 		if (k > 0)
 			em_init_s2e(&M, base * 2654435761u, sp, k);
 	}

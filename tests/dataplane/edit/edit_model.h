@@ -75,8 +75,10 @@ struct em {
 	uint32_t sbase; /* SMSC sequence number of its offset 0 */
 	uint8_t sdata[EM_MAX_BYTES];
 	uint32_t stotal;
-	struct em_pdu spdus[EM_MAX_PDUS];
+	struct em_pdu spdus[EM_MAX_PDUS]; /* PASS, or REPLACE (a response rewritten) */
 	uint32_t nspdus;
+	uint8_t srdata[EM_MAX_BYTES];	   /* replacement bytes of REPLACE SMSC PDUs */
+	uint8_t sstaged[EM_MAX_PDUS];
 	uint8_t sgot[EM_MAX_BYTES];
 	uint32_t sR;
 	uint32_t smsc_snd_max;
@@ -228,6 +230,27 @@ static inline void em_init_s2e(struct em *m, uint32_t sbase, const struct em_pdu
 	m->s2e = 1;
 	m->sbase = sbase;
 	m->stotal = em_layout(m->spdus, &m->nspdus, m->sdata, spdus, n, 0x77);
+	/* Replacements start with 0 as a command_length does (injected
+	 * responses start with 0xee); the ESME's stream must stay within
+	 * em.erx. */
+	uint32_t ro = 0, want = 0;
+	for (uint32_t i = 0; i < m->nspdus; i++) {
+		struct em_pdu *p = &m->spdus[i];
+		if (p->verdict == DP_EDIT_PDU_REPLACE &&
+		    (p->rlen == 0 || ro + p->rlen > EM_MAX_BYTES || want + p->rlen > EM_MAX_BYTES))
+			p->verdict = DP_EDIT_PDU_PASS;
+		if (p->verdict != DP_EDIT_PDU_REPLACE) {
+			p->verdict = DP_EDIT_PDU_PASS;
+			want += p->len;
+			continue;
+		}
+		p->roff = ro;
+		m->srdata[ro] = 0;
+		for (uint32_t k = 1; k < p->rlen; k++)
+			m->srdata[ro + k] = (uint8_t)(0x5a ^ (i * 17 + k * 5));
+		ro += p->rlen;
+		want += p->rlen;
+	}
 	dp_edit_dir_start(&m->f, DP_EDIT_S2E, sbase);
 }
 
@@ -338,7 +361,9 @@ static inline int em_smsc_ack_at(struct em *m, uint32_t ack_off, uint64_t now)
 	 * somewhat above or below its own value, never above what the ESME was
 	 * already told); one that advances the ESME must be covered by itself. */
 	if ((int32_t)(a - m->esme_acked) <= 0) {
-		if (m->esme_acked - a > EM_MAX_BYTES)
+		/* RFC 5961 5.2: within MAX.SND.WND below SND.UNA it is
+		 * ignored; beyond, it would draw a challenge ACK. */
+		if (m->esme_acked - a > 65535)
 			return em_fail(m, "stale ACK far below the ESME's snd_una", a,
 				       m->esme_acked);
 		return 0;
@@ -372,6 +397,14 @@ static inline int em_esme_ack(struct em *m, uint64_t now)
 	 * inserted before `a` need not be: they are not the SMSC's. */
 	if (a > 0) {
 		uint32_t last = dp_edit_seqadj_map(&m->f.h[DP_EDIT_S2E].sa, m->sbase + a - 1);
+		/* a - 1 in a replaced response: it maps past its replacement,
+		 * whose last byte is one before */
+		for (uint32_t i = 0; i < m->nspdus; i++) {
+			const struct em_pdu *p = &m->spdus[i];
+			if (p->verdict == DP_EDIT_PDU_REPLACE && a - 1 >= p->off &&
+			    a - 1 < p->off + p->len)
+				last -= 1;
+		}
 		if (last - m->sbase >= m->ercv)
 			return em_fail(m, "SMSC ack covers bytes the ESME lacks", a, m->ercv);
 	}
@@ -536,8 +569,9 @@ static inline int em_segment(struct em *m, uint32_t off, uint32_t len, uint64_t 
 	return em_segment_x(m, off, len, now, EM_DELIVER);
 }
 
-/* The SMSC sends its bytes [off, off+len) toward the ESME. Its PDUs pass;
- * an incomplete one is forwarded as far as it goes (PASS with avail). */
+/* The SMSC sends its bytes [off, off+len) toward the ESME. Its PDUs pass
+ * (an incomplete one is forwarded as far as it goes: PASS with avail), or
+ * are replaced once complete (held until then). */
 static inline int em_smsc_segment_x(struct em *m, uint32_t off, uint32_t len, uint64_t now,
 				    enum em_mode mode)
 {
@@ -549,6 +583,18 @@ static inline int em_smsc_segment_x(struct em *m, uint32_t off, uint32_t len, ui
 		m->smsc_snd_max = off + len;
 	while (m->sR < m->stotal && m->sgot[m->sR])
 		m->sR++;
+	/* Complete responses to rewrite: staged; without room they pass
+	 * unchanged (as the dataplane does; nothing of them went out yet). */
+	for (uint32_t i = 0; i < m->nspdus; i++) {
+		struct em_pdu *p = &m->spdus[i];
+		if (p->verdict != DP_EDIT_PDU_REPLACE || m->sstaged[i] || p->off + p->len > m->sR)
+			continue;
+		if (dp_edit_replace(&m->ctx, &m->f, DP_EDIT_S2E, m->sbase + p->off, p->len,
+				    m->srdata + p->roff, p->rlen) == DP_EDIT_OK)
+			m->sstaged[i] = 1;
+		else
+			p->verdict = DP_EDIT_PDU_PASS;
+	}
 	uint32_t rel = dp_edit_dir_release_seq(&m->f, DP_EDIT_S2E) - m->sbase;
 	struct dp_edit_pdu list[EM_MAX_PDUS];
 	uint32_t n = 0;
@@ -560,7 +606,10 @@ static inline int em_smsc_segment_x(struct em *m, uint32_t off, uint32_t len, ui
 		list[n].seq = m->sbase + p->off;
 		list[n].len = p->len;
 		list[n].avail = complete ? p->len : m->sR - p->off;
-		list[n].verdict = DP_EDIT_PDU_PASS;
+		/* a response to rewrite is held until complete */
+		list[n].verdict = p->verdict == DP_EDIT_PDU_REPLACE
+				      ? (complete ? DP_EDIT_PDU_REPLACE : DP_EDIT_PDU_PENDING)
+				      : DP_EDIT_PDU_PASS;
 		n++;
 		if (!complete)
 			break;
@@ -582,6 +631,29 @@ static inline int em_smsc_segment_x(struct em *m, uint32_t off, uint32_t len, ui
 		if (g->src == DP_EDIT_SRC_INJ)
 			continue; /* sent by em_tx() */
 		uint32_t o = g->seq - m->sbase, no = g->out_seq - m->sbase;
+		if (g->src == DP_EDIT_SRC_REPL) {
+			const struct em_pdu *p = NULL;
+			for (uint32_t i = 0; i < m->nspdus; i++)
+				if (m->spdus[i].off == o)
+					p = &m->spdus[i];
+			if (!p || p->verdict != DP_EDIT_PDU_REPLACE || g->len != p->rlen ||
+			    p->off + p->len > m->sR)
+				return em_fail(m, "S2E REPL range not a replaced response", o, g->len);
+			const uint8_t *lib = dp_edit_repl_data(&m->f, DP_EDIT_S2E, g);
+			if (!lib || memcmp(lib, m->srdata + p->roff, p->rlen) != 0)
+				return em_fail(m, "S2E replacement bytes differ", o, g->len);
+			if (em_put(m, 1, no, m->srdata + p->roff, g->len, mode))
+				return -1;
+			continue;
+		}
+		for (uint32_t j = 0; j < g->len; j++) {
+			const struct em_pdu *p = NULL;
+			for (uint32_t i = 0; i < m->nspdus; i++)
+				if (o + j >= m->spdus[i].off && o + j < m->spdus[i].off + m->spdus[i].len)
+					p = &m->spdus[i];
+			if (p && p->verdict == DP_EDIT_PDU_REPLACE)
+				return em_fail(m, "forwarded a byte of a replaced response", o + j, 0);
+		}
 		if (o > m->stotal || g->len > m->stotal - o)
 			return em_fail(m, "SMSC range outside its stream", o, g->len);
 		for (uint32_t j = 0; j < g->len; j++)
@@ -611,12 +683,22 @@ static inline int em_check_done(struct em *m, uint64_t now)
 	return 0;
 }
 
+/* Bytes the ESME must end up with: the SMSC's PDUs (rewritten ones as
+ * their replacements) and the injected responses. */
+static inline uint32_t em_s2e_want(const struct em *m)
+{
+	uint32_t want = m->nresp * EM_RESP_LEN;
+	for (uint32_t i = 0; i < m->nspdus; i++)
+		want += m->spdus[i].verdict == DP_EDIT_PDU_REPLACE ? m->spdus[i].rlen : m->spdus[i].len;
+	return want;
+}
+
 /* After everything arrived toward the ESME: its stream is the SMSC's PDUs in
  * order with each injected response once, whole, at a PDU boundary; the
  * SMSC sees all its bytes acknowledged; nothing is outstanding. */
 static inline int em_check_done_s2e(struct em *m)
 {
-	uint32_t want = m->stotal + m->nresp * EM_RESP_LEN;
+	uint32_t want = em_s2e_want(m);
 	if (m->ercv != want)
 		return em_fail(m, "ESME stream incomplete", m->ercv, want);
 	uint32_t pos = 0, sp = 0, seen = 0, last_resp = 0;
@@ -633,10 +715,15 @@ static inline int em_check_done_s2e(struct em *m)
 			pos += EM_RESP_LEN;
 			continue;
 		}
-		if (sp >= m->nspdus ||
-		    memcmp(m->erx + pos, m->sdata + m->spdus[sp].off, m->spdus[sp].len) != 0)
-			return em_fail(m, "ESME stream is not the SMSC's PDUs", pos, sp);
-		pos += m->spdus[sp].len;
+		if (sp >= m->nspdus)
+			return em_fail(m, "ESME stream longer than the SMSC's PDUs", pos, sp);
+		const struct em_pdu *q = &m->spdus[sp];
+		bool rp = q->verdict == DP_EDIT_PDU_REPLACE;
+		const uint8_t *w = rp ? m->srdata + q->roff : m->sdata + q->off;
+		uint32_t wl = rp ? q->rlen : q->len;
+		if (pos + wl > want || memcmp(m->erx + pos, w, wl) != 0)
+			return em_fail(m, "ESME stream is not the SMSC's PDUs (rewritten)", pos, sp);
+		pos += wl;
 		sp++;
 	}
 	if (sp != m->nspdus || seen != m->nresp)

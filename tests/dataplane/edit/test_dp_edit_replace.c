@@ -401,7 +401,7 @@ static uint32_t rnd(uint32_t *st)
 static void test_model_random(void **state)
 {
 	(void)state;
-	uint64_t applied = 0, resent = 0;
+	uint64_t applied = 0, resent = 0, s2e_applied = 0;
 	for (uint32_t seed = 1; seed <= 300; seed++) {
 		uint32_t st = seed;
 		struct em_pdu pd[12];
@@ -413,11 +413,28 @@ static void test_model_random(void **state)
 							 : DP_EDIT_PDU_REPLACE,
 						8 + rnd(&st) % 200, 0};
 		}
-		em_init(&M, 0xffffff00u + seed * 977u, pd, 12, NULL);
+		struct dp_edit_config cfg;
+		dp_edit_config_default(&cfg);
+		cfg.rto_initial_ns = 5000;
+		cfg.rto_max_ns = 40000;
+		cfg.max_resends = 100000;
+		em_init(&M, 0xffffff00u + seed * 977u, pd, 12, &cfg);
+		/* Every other seed: the SMSC answers too, some answers rewritten
+		 * (longer or shorter), blocked PDUs answered by injection. */
+		bool s2e = seed & 1;
+		if (s2e) {
+			struct em_pdu sp[6];
+			for (int i = 0; i < 6; i++)
+				sp[i] = (struct em_pdu){0, 16 + rnd(&st) % 80,
+							rnd(&st) % 2 ? DP_EDIT_PDU_REPLACE
+								     : DP_EDIT_PDU_PASS,
+							16 + rnd(&st) % 120, 0};
+			em_init_s2e(&M, seed * 2654435761u, sp, 6);
+		}
 		uint64_t now = 1;
-		uint32_t next = 0;
-		for (int op = 0; op < 60 && next < M.total; op++) {
-			uint32_t r = rnd(&st) % 10, len = 1 + rnd(&st) % 150;
+		uint32_t next = 0, snext = 0;
+		for (int op = 0; op < 80 && (next < M.total || (s2e && snext < M.stotal)); op++) {
+			uint32_t r = rnd(&st) % (s2e ? 14 : 10), len = 1 + rnd(&st) % 150;
 			enum em_mode mode = rnd(&st) % 5 == 0 ? EM_LOSE : EM_DELIVER;
 			if (r < 6) {
 				if (len > M.total - next)
@@ -429,14 +446,43 @@ static void test_model_random(void **state)
 				if (len > next - o)
 					len = next - o;
 				assert_int_equal(em_segment_x(&M, o, len, now, mode), 0);
-			} else {
+			} else if (r < 10) {
 				assert_int_equal(em_smsc_ack(&M, now), 0);
+			} else if (r < 12) {
+				if (len > M.stotal - snext)
+					len = M.stotal - snext;
+				if (len > 0)
+					assert_int_equal(em_smsc_segment_x(&M, snext, len, now, mode), 0);
+				snext += len;
+			} else if (r < 13 && snext > M.smsc_acked) {
+				uint32_t o = M.smsc_acked + rnd(&st) % (snext - M.smsc_acked);
+				assert_int_equal(
+				    em_smsc_segment_x(&M, o, len < snext - o ? len : snext - o, now, mode),
+				    0);
+			} else {
+				assert_int_equal(em_esme_ack(&M, now), 0);
 			}
+			if (s2e)
+				assert_int_equal(em_tx(&M, now, mode), 0);
 			now += 1000;
 		}
-		for (int round = 0; round < 100 && (M.esme_acked != M.total || M.rcv_nxt != M.expect_len);
+		for (int round = 0;
+		     round < 200 && (M.esme_acked != M.total || M.rcv_nxt != M.expect_len ||
+				     (s2e && (M.smsc_acked != M.stotal || M.ercv != em_s2e_want(&M) ||
+					      dp_edit_inj_outstanding(&M.f) != 0)));
 		     round++) {
 			assert_int_equal(em_smsc_ack(&M, now), 0);
+			if (s2e) {
+				assert_int_equal(em_esme_ack(&M, now), 0);
+				assert_int_equal(em_tx(&M, now, EM_DELIVER), 0);
+				for (uint32_t off = M.smsc_acked; off < M.stotal; off += 61)
+					assert_int_equal(em_smsc_segment_x(&M, off,
+									   M.stotal - off < 61
+									       ? M.stotal - off
+									       : 61,
+									   now, EM_DELIVER),
+							 0);
+			}
 			for (uint32_t off = M.esme_acked; off < M.total; off += 97)
 				assert_int_equal(
 				    em_segment_x(&M, off, M.total - off < 97 ? M.total - off : 97, now,
@@ -447,12 +493,19 @@ static void test_model_random(void **state)
 			print_message("seed %u: %s\n", seed, M.err);
 		assert_false(M.reset);
 		assert_int_equal(em_check_done(&M, now), 0);
+		if (s2e) {
+			assert_int_equal(em_check_done_s2e(&M), 0);
+			for (uint32_t i = 0; i < M.nspdus; i++)
+				s2e_applied += M.sstaged[i];
+		}
 		applied += M.ctx.cnt.repl_applied;
 		resent += M.ctx.cnt.repl_resent;
 	}
-	print_message("replacements applied %llu, resent %llu\n", (unsigned long long)applied,
+	print_message("replacements applied %llu (toward the ESME %llu), resent %llu\n",
+		      (unsigned long long)applied, (unsigned long long)s2e_applied,
 		      (unsigned long long)resent);
 	assert_true(applied > 300);
+	assert_true(s2e_applied > 100);
 	assert_true(resent > 0);
 }
 
