@@ -6,7 +6,7 @@
  * (which cuts PDUs and has them judged synchronously: on_pdu() → policy →
  * dp_inline_pdu() records each PDU with its verdict and keeps its bytes),
  * then calls dp_inline_frame(). A flow gets an edit slot (struct dp_eslot,
- * 2.3 KiB, from a bounded per-worker pool) the first time it needs one: a
+ * 13.5 KiB, from a bounded per-worker pool) the first time it needs one: a
  * blocked PDU, or a segment that leaves a PDU undecided (it ends inside one,
  * or arrives out of order). Until then its frames pass unchanged, and they
  * contained only whole, passed PDUs, so the edit library can start at the

@@ -73,6 +73,11 @@ static int cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d
 	add_u64(d, "edit_resets", t.edit_resets);
 	add_u64(d, "edit_probe_resets", t.edit_probe_resets);
 	add_u64(d, "edit_tx_nombuf", t.edit_tx_nombuf);
+	add_u64(d, "edit_multi_partial", t.edit_multi_partial);
+	add_u64(d, "edit_multi_merged", t.edit_multi_merged);
+	add_u64(d, "edit_multi_fallback", t.edit_multi_fallback);
+	add_u64(d, "edit_multi_unmerged", t.edit_multi_unmerged);
+	add_u64(d, "edit_repl_resent", t.edit.repl_resent);
 	add_u64(d, "tls_flows", t.tls_flows);
 	add_u64(d, "pdus", t.stream.pdus);
 	add_u64(d, "binds", t.binds);

@@ -110,6 +110,13 @@ if st.get("smpp_rst", 0) != 0:
     fails.append(f"smpp_rst {st['smpp_rst']}")
 if st.get("edit_resets", 0) != 0:
     fails.append(f"edit_resets {st['edit_resets']}")
+# two submit_multi rewritten toward the SMSC, both answers merged
+for k in ("edit_multi_partial", "edit_multi_merged"):
+    if st.get(k) != 2:
+        fails.append(f"{k} {st.get(k)}, want 2")
+for k in ("edit_multi_fallback", "edit_multi_unmerged"):
+    if st.get(k) != 0:
+        fails.append(f"{k} {st.get(k)}")
 # TCP health seen by each peer: the edits caused no retransmission,
 # duplicate ACK, lost or out-of-order segment, and no RST.
 PROBLEMS = ("tcp.analysis.retransmission || tcp.analysis.fast_retransmission || "
