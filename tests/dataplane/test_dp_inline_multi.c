@@ -486,6 +486,85 @@ static void test_partial_split(void **state)
 	}
 }
 
+/* The SMSC refuses a rewritten submit_multi as a whole (an answer without
+ * a body) or with generic_nack: the answer reaches the ESME unchanged. */
+static void test_smsc_refuses(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(false);
+	bind_ok(x);
+	opt_out(x, "447700900999", 900);
+	uint8_t b[1024];
+	for (uint32_t k = 0; k < 2; k++) {
+		uint32_t n = mk_multi(b, sizeof(b), 60 + k, three, 3);
+		send_data(x, true, b, n);
+		uint32_t e0 = x->esme.rcv_len;
+		if (k == 0) {
+			size_t rn = 0;
+			assert_int_equal(smpp_encode_submit_multi_resp(60, 0x58, sv(""), NULL, 0, b,
+								       sizeof(b), &rn),
+					 SMPP_OK);
+			n = (uint32_t)rn;
+		} else {
+			size_t rn = 0;
+			assert_int_equal(smpp_encode_empty(0x80000000u, 61, 0x03, b, sizeof(b), &rn),
+					 SMPP_OK);
+			n = (uint32_t)rn;
+		}
+		assert_int_equal(send_data(x, false, b, n), DP_ACT_FORWARD);
+		assert_stream(&x->esme, e0, b, n);
+	}
+	assert_int_equal(dp_engine_counters(x->e)->edit_multi_partial, 2);
+	assert_int_equal(dp_engine_counters(x->e)->edit_multi_merged, 0);
+	assert_int_equal(dp_engine_counters(x->e)->edit_multi_unmerged, 1);
+	/* nothing left waiting: a later answer with the same sequence_number
+	 * is not merged */
+	uint32_t e0 = x->esme.rcv_len;
+	uint32_t n = mk_multi_resp(b, sizeof(b), 60, 0, "MID-60", NULL, 0);
+	assert_int_equal(send_data(x, false, b, n), DP_ACT_FORWARD);
+	assert_stream(&x->esme, e0, b, n);
+	assert_acks_consistent(x);
+	fx_free(x);
+}
+
+/* More partly blocked submit_multi awaiting the SMSC's answer than a slot
+ * keeps (8): the next one is blocked whole and answered with every
+ * destination listed (the passed ones with the PDU's status). */
+static void test_pending_full(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(false);
+	bind_ok(x);
+	opt_out(x, "447700900999", 900);
+	uint8_t b[1024], want[1024];
+	for (uint32_t k = 0; k < 8; k++) {
+		uint32_t n = mk_multi(b, sizeof(b), 100 + k, three, 3);
+		send_data(x, true, b, n);
+	}
+	assert_int_equal(dp_engine_counters(x->e)->edit_multi_partial, 8);
+	uint32_t s0 = x->smsc.rcv_len, e0 = x->esme.rcv_len;
+	uint32_t n = mk_multi(b, sizeof(b), 108, three, 3);
+	assert_int_equal(send_data(x, true, b, n), DP_ACT_DROP);
+	assert_int_equal(x->smsc.rcv_len, s0);
+	static const struct uns all[] = {
+	    {"447700900998", 0x66}, {"447700900999", 0x66}, {"447700900997", 0x66}};
+	uint32_t wn = mk_multi_resp(want, sizeof(want), 108, 0x66, "", all, 3);
+	assert_stream(&x->esme, e0, want, wn);
+	assert_int_equal(dp_engine_counters(x->e)->edit_multi_fallback, 1);
+	/* the eight are answered and merged */
+	for (uint32_t k = 0; k < 8; k++) {
+		uint32_t e1 = x->esme.rcv_len;
+		n = mk_multi_resp(b, sizeof(b), 100 + k, 0, "M", NULL, 0);
+		send_data(x, false, b, n);
+		static const struct uns merged[] = {{"447700900999", 0x66}};
+		wn = mk_multi_resp(want, sizeof(want), 100 + k, 0, "M", merged, 1);
+		assert_stream(&x->esme, e1, want, wn);
+	}
+	assert_int_equal(dp_engine_counters(x->e)->edit_multi_merged, 8);
+	assert_acks_consistent(x);
+	fx_free(x);
+}
+
 static void test_all_blocked(void **state)
 {
 	(void)state;
@@ -594,6 +673,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_partial_block),
 	    cmocka_unit_test(test_partial_split),
+	    cmocka_unit_test(test_smsc_refuses),
+	    cmocka_unit_test(test_pending_full),
 	    cmocka_unit_test(test_all_blocked),
 	    cmocka_unit_test(test_distribution_list),
 	    cmocka_unit_test(test_none_blocked),
