@@ -14,7 +14,8 @@
  * Options (for profiling one part of the path): --no-rules times the path
  * without a ruleset (no compile, no bare scan; hs_ratio is then "n/a"),
  * --monitor runs in monitor mode (no inline enforcement), --rounds N
- * overrides the number of timed rounds (as SMSFW_BENCH_ROUNDS does).
+ * overrides the number of timed rounds (as SMSFW_BENCH_ROUNDS does),
+ * --bare-rounds N those of the same path without a ruleset afterwards (3).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -316,24 +317,26 @@ static int load_rules(struct pat_ruleset **rsp, double *t_compile)
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: smsfw-bench pipeline [--no-rules] [--monitor] [--rounds N]\n");
+	fprintf(out, "usage: smsfw-bench pipeline [--no-rules] [--monitor] [--rounds N] [--bare-rounds N]\n");
 }
 
 int main(int argc, char **argv)
 {
-	int no_rules = 0, monitor = 0, rounds_opt = 0;
+	int no_rules = 0, monitor = 0, rounds_opt = 0, bare_rounds = 3;
 	static const struct option lopts[] = {
 		{ "no-rules", no_argument, NULL, 'n' },
 		{ "monitor", no_argument, NULL, 'm' },
 		{ "rounds", required_argument, NULL, 'r' },
+		{ "bare-rounds", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	for (int o; (o = getopt_long(argc, argv, "nmr:h", lopts, NULL)) != -1;) {
+	for (int o; (o = getopt_long(argc, argv, "nmr:b:h", lopts, NULL)) != -1;) {
 		switch (o) {
 		case 'n': no_rules = 1; break;
 		case 'm': monitor = 1; break;
 		case 'r': rounds_opt = atoi(optarg); break;
+		case 'b': bare_rounds = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -554,7 +557,7 @@ int main(int argc, char **argv)
 	struct dp_snapshot bare = { .generation = 2, .rules = NULL };
 	dp_engine_set_snapshot(e, &bare);
 	double nb = 0;
-	for (int round = 0; round < 3; round++) {
+	for (int round = 0; round < bare_rounds; round++) {
 		for (unsigned i = 0; i < n_texts; i++) {
 			uint8_t *seqp = fr[i].b + 14 + 20 + 4;
 			put32(seqp, get32(seqp) + flow_bytes[fr[i].flow]);
@@ -569,7 +572,7 @@ int main(int argc, char **argv)
 		ack_round(e, cseq0, flow_bytes, ROUNDS + round);
 	}
 	printf("  without a ruleset (frame..verdict, no matching): %.0f PDUs/s\n",
-	       (double)n_texts * 3 / nb);
+	       (double)n_texts * bare_rounds / nb);
 	dp_engine_set_snapshot(e, &snap);
 
 	/* Bare hs_scan: the text rules' patterns in one block-mode database,
