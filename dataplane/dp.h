@@ -264,7 +264,7 @@ struct dp_settings {
 	char optin_kw[DP_KEYWORDS_MAX][DP_KEYWORD_LEN];
 	uint8_t n_optout_kw, n_optin_kw;
 	uint32_t event_ring_size;   /**< slots of each worker's event rings */
-	uint32_t edit_flows;        /**< inline: edit slots per worker (13.5 KiB each) */
+	uint32_t edit_flows;        /**< inline: edit slots per worker (23 KiB each) */
 	uint8_t fail_edit_pool;     /**< inline: edit slot pool empty (enum dp_fail) */
 	uint8_t test_impair;        /**< test only: DP_IMPAIR_* bits (never in production) */
 };

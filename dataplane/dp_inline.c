@@ -6,7 +6,7 @@
  * (which cuts PDUs and has them judged synchronously: on_pdu() → policy →
  * dp_inline_pdu() records each PDU with its verdict and keeps its bytes),
  * then calls dp_inline_frame(). A flow gets an edit slot (struct dp_eslot,
- * 13.5 KiB, from a bounded per-worker pool) the first time it needs one: a
+ * 23 KiB, from a bounded per-worker pool) the first time it needs one: a
  * blocked PDU, or a segment that leaves a PDU undecided (it ends inside one,
  * or arrives out of order). Until then its frames pass unchanged, and they
  * contained only whole, passed PDUs, so the edit library can start at the
@@ -855,8 +855,16 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 
 	if (fr->payload_len > sl->seg_max[ed])
 		sl->seg_max[ed] = fr->payload_len > UINT16_MAX ? UINT16_MAX : (uint16_t)fr->payload_len;
-	/* Rewritten submit_multi and their answers: stage the new bytes. A
-	 * submit_multi that cannot be rewritten is blocked whole. */
+	/* Rewritten submit_multi and their answers: stage the new bytes (after
+	 * this segment's ACK freed what the peer has). A submit_multi that
+	 * cannot be rewritten is blocked whole. */
+	for (uint32_t i = 0; i < e->n_call; i++) {
+		if (e->call[i].verdict == DP_EDIT_PDU_REPLACE) {
+			struct dp_edit_seg aseg = { fr->seq, fr->ack, fr->payload_len, fr->tcp_flags };
+			dp_edit_take_ack(&e->ectx, &sl->ef, ed, &aseg, e->now_ns);
+			break;
+		}
+	}
 	for (uint32_t i = 0; i < e->n_call; i++) {
 		struct dp_call_pdu *c = &e->call[i];
 		if (c->verdict != DP_EDIT_PDU_REPLACE)

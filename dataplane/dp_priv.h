@@ -69,8 +69,8 @@ struct dp_concat {
 #define DP_CALL_INJ_BYTES 8192 /* bytes of those responses */
 #define DP_CALL_MBYTES 16384  /* submit_multi rewrites one frame can cause */
 #define DP_MULTI_DESTS 254    /* submit_multi destinations (SMPP 3.4 5.2.20) */
-#define DP_MULTI_PEND 8       /* per flow: rewritten submit_multi awaiting the SMSC's answer */
-#define DP_MULTI_PEND_BYTES 1024 /* their blocked destinations (raw unsuccess_sme entries) */
+#define DP_MULTI_PEND 64      /* per flow: rewritten submit_multi awaiting the SMSC's answer */
+#define DP_MULTI_PEND_BYTES 4096 /* their blocked destinations (raw unsuccess_sme entries) */
 
 struct dp_call_pdu {
 	uint32_t seq, len, off; /* off: in call_buf, UINT32_MAX when not kept */

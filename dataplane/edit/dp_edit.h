@@ -92,9 +92,9 @@ extern "C" {
 /** Bytes of L2+L3+L4 header kept per direction as a template for injection. */
 #define DP_EDIT_TMPL_MAX   160
 /** Replaced PDUs per flow (both directions) kept until acknowledged. */
-#define DP_EDIT_MAX_REPL   16
+#define DP_EDIT_MAX_REPL   64
 /** Bytes of replacement PDUs per flow (both directions) kept until acknowledged. */
-#define DP_EDIT_REPL_BYTES 4096
+#define DP_EDIT_REPL_BYTES 8192
 
 /** Library status: 0 OK, negative errors. */
 enum dp_edit_status {
@@ -315,9 +315,10 @@ struct dp_edit_tmpl {
 	uint8_t ipver; /**< 0 = none saved, 4 or 6 */
 };
 
-/** Edit state of one flow (about 11.7 KiB: sized for an ESME window of 64
- *  outstanding submits all blocked, plus DP_EDIT_REPL_BYTES of replaced
- *  PDUs in flight; checked at compile time). Keep it in a
+/** Edit state of one flow (about 16.5 KiB: sized for an ESME window of 64
+ *  outstanding submits all blocked, plus 64 replaced PDUs (of both
+ *  directions, DP_EDIT_REPL_BYTES in all) in flight; checked at compile
+ *  time). Keep it in a
  *  pool beside the flow table and attach one to each SMPP flow in inline
  *  mode; a flow that gets none is handled as monitor-only (count it under
  *  the edits policy). */
@@ -480,6 +481,18 @@ int dp_edit_segment(struct dp_edit_ctx *ctx, struct dp_edit_flow *f, enum dp_edi
  */
 int dp_edit_replace(struct dp_edit_ctx *ctx, struct dp_edit_flow *f, enum dp_edit_dir dir,
 		    uint32_t pdu_seq, uint32_t pdu_len, const uint8_t *bytes, uint32_t len);
+
+/**
+ * Take the ACK of a segment that carries data before dp_edit_segment() is
+ * called for it, with the same effect it has there (edits acknowledged are
+ * pruned, replacements and injected responses the receiver has are
+ * dropped): call it before dp_edit_replace() for PDUs the segment
+ * completes, so that the room its ACK frees is there. Segments without
+ * payload (their ACK may be a duplicate ACK, which must be counted once) and
+ * RSTs are ignored; dp_edit_segment() takes those.
+ */
+void dp_edit_take_ack(struct dp_edit_ctx *ctx, struct dp_edit_flow *f, enum dp_edit_dir dir,
+		      const struct dp_edit_seg *seg, uint64_t now);
 
 /**
  * Bytes of a DP_EDIT_SRC_REPL range returned by dp_edit_segment() for `dir`

@@ -10,7 +10,7 @@
 #include <string.h>
 
 /* Per-flow state stays small enough to keep in a pool beside the flow. */
-_Static_assert(sizeof(struct dp_edit_flow) <= 12288, "dp_edit_flow grew");
+_Static_assert(sizeof(struct dp_edit_flow) <= 17408, "dp_edit_flow grew");
 _Static_assert(DP_EDIT_INJ_BYTES <= UINT16_MAX, "inj offsets are 16-bit");
 _Static_assert(DP_EDIT_REPL_BYTES <= UINT16_MAX, "repl offsets are 16-bit");
 
@@ -542,6 +542,18 @@ static void on_ack(struct dp_edit_ctx *ctx, struct dp_edit_flow *f, enum dp_edit
 		if (++o->dup_cnt == ctx->cfg.dupack_threshold)
 			f->flags |= DP_EDIT_FF_DUPACK;
 	}
+}
+
+void dp_edit_take_ack(struct dp_edit_ctx *ctx, struct dp_edit_flow *f, enum dp_edit_dir dir,
+		      const struct dp_edit_seg *seg, uint64_t now)
+{
+	if (!ctx || !f || !seg || (dir != DP_EDIT_E2S && dir != DP_EDIT_S2E) || seg->len == 0 ||
+	    (f->flags & DP_EDIT_FF_RESET) || !(seg->flags & DP_EDIT_TCP_ACK) ||
+	    (seg->flags & DP_EDIT_TCP_RST))
+		return;
+	/* A second on_ack() for the same data segment changes nothing: the
+	 * ack is no longer new, and data segments are never duplicate ACKs. */
+	on_ack(ctx, f, dir, seg, now);
 }
 
 static void out_hdr(struct dp_edit_out *out, uint32_t seq, uint32_t extra)

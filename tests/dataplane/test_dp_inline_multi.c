@@ -229,6 +229,13 @@ static struct fx *fx_new(bool monitor)
 	return x;
 }
 
+static void advance(struct fx *x, uint64_t ms)
+{
+	x->now_ms += ms;
+	dp_engine_set_time(x->e, x->now_ms);
+	dp_engine_set_time_ns(x->e, x->now_ms * 1000000ull);
+}
+
 static void fx_free(struct fx *x)
 {
 	dp_engine_free(x->e);
@@ -528,7 +535,7 @@ static void test_smsc_refuses(void **state)
 }
 
 /* More partly blocked submit_multi awaiting the SMSC's answer than a slot
- * keeps (8): the next one is blocked whole and answered with every
+ * keeps (64): the next one is blocked whole and answered with every
  * destination listed (the passed ones with the PDU's status). */
 static void test_pending_full(void **state)
 {
@@ -537,30 +544,44 @@ static void test_pending_full(void **state)
 	bind_ok(x);
 	opt_out(x, "447700900999", 900);
 	uint8_t b[1024], want[1024];
-	for (uint32_t k = 0; k < 8; k++) {
-		uint32_t n = mk_multi(b, sizeof(b), 100 + k, three, 3);
-		send_data(x, true, b, n);
+	enum { PEND = 64 };
+	/* other recipients each time (per-recipient velocity: 30 an hour) */
+	char d1[PEND + 1][16], d3[PEND + 1][16];
+	const char *dk[PEND + 1][3];
+	for (uint32_t k = 0; k <= PEND; k++) {
+		snprintf(d1[k], sizeof(d1[k]), "4477009%05u", 20000 + k);
+		snprintf(d3[k], sizeof(d3[k]), "4477009%05u", 30000 + k);
+		dk[k][0] = d1[k];
+		dk[k][1] = "447700900999";
+		dk[k][2] = d3[k];
 	}
-	assert_int_equal(dp_engine_counters(x->e)->edit_multi_partial, 8);
+	for (uint32_t k = 0; k < PEND; k++) {
+		uint32_t n = mk_multi(b, sizeof(b), 100 + k, dk[k], 3);
+		send_data(x, true, b, n);
+		send_ack(x, false); /* the SMSC acknowledges, it does not answer yet */
+		advance(x, 50);	    /* within the customer's rate limit */
+	}
+	assert_int_equal(dp_engine_counters(x->e)->edit_multi_partial, PEND);
 	uint32_t s0 = x->smsc.rcv_len, e0 = x->esme.rcv_len;
-	uint32_t n = mk_multi(b, sizeof(b), 108, three, 3);
+	uint32_t n = mk_multi(b, sizeof(b), 100 + PEND, dk[PEND], 3);
 	assert_int_equal(send_data(x, true, b, n), DP_ACT_DROP);
 	assert_int_equal(x->smsc.rcv_len, s0);
-	static const struct uns all[] = {
-	    {"447700900998", 0x66}, {"447700900999", 0x66}, {"447700900997", 0x66}};
-	uint32_t wn = mk_multi_resp(want, sizeof(want), 108, 0x66, "", all, 3);
+	const struct uns all[] = {{d1[PEND], 0x66}, {"447700900999", 0x66}, {d3[PEND], 0x66}};
+	uint32_t wn = mk_multi_resp(want, sizeof(want), 100 + PEND, 0x66, "", all, 3);
 	assert_stream(&x->esme, e0, want, wn);
 	assert_int_equal(dp_engine_counters(x->e)->edit_multi_fallback, 1);
-	/* the eight are answered and merged */
-	for (uint32_t k = 0; k < 8; k++) {
+	/* the others are answered and merged */
+	for (uint32_t k = 0; k < PEND; k++) {
 		uint32_t e1 = x->esme.rcv_len;
 		n = mk_multi_resp(b, sizeof(b), 100 + k, 0, "M", NULL, 0);
 		send_data(x, false, b, n);
 		static const struct uns merged[] = {{"447700900999", 0x66}};
 		wn = mk_multi_resp(want, sizeof(want), 100 + k, 0, "M", merged, 1);
 		assert_stream(&x->esme, e1, want, wn);
+		send_ack(x, true);
 	}
-	assert_int_equal(dp_engine_counters(x->e)->edit_multi_merged, 8);
+	assert_int_equal(dp_engine_counters(x->e)->edit_multi_merged, PEND);
+	assert_int_equal(dp_engine_counters(x->e)->edit_multi_unmerged, 0);
 	assert_acks_consistent(x);
 	fx_free(x);
 }

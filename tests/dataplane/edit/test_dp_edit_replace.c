@@ -351,8 +351,9 @@ static void test_replace_errors(void **state)
 	for (uint32_t i = 0; i < DP_EDIT_MAX_REPL; i++)
 		assert_int_equal(dp_edit_replace(&X.ctx, &X.f, DP_EDIT_E2S, 100 + i * 50, 40, b, 8),
 				 DP_EDIT_OK);
-	assert_int_equal(dp_edit_replace(&X.ctx, &X.f, DP_EDIT_E2S, 100 + 20 * 50, 40, b, 8),
-			 DP_EDIT_EFULL);
+	assert_int_equal(
+	    dp_edit_replace(&X.ctx, &X.f, DP_EDIT_E2S, 100 + DP_EDIT_MAX_REPL * 50, 40, b, 8),
+	    DP_EDIT_EFULL);
 	/* staged again for the same PDU: replaces the earlier bytes */
 	assert_int_equal(dp_edit_replace(&X.ctx, &X.f, DP_EDIT_E2S, 100, 40, b, 4), DP_EDIT_OK);
 	assert_int_equal(dp_edit_repl_outstanding(&X.f), (DP_EDIT_MAX_REPL - 1) * 8 + 4);
@@ -509,6 +510,55 @@ static void test_model_random(void **state)
 	assert_true(resent > 0);
 }
 
+/* dp_edit_take_ack(): the ACK a data segment carries frees the
+ * replacements its receiver has before the segment's own PDUs are staged
+ * (the SMSC's answers carry the ACK of the rewritten requests). */
+static void test_take_ack_frees_room(void **state)
+{
+	(void)state;
+	fx_init(DP_EDIT_E2S, 0xfffffff0u, 30);
+	assert_int_equal(dp_edit_dir_start(&X.f, DP_EDIT_S2E, 7000), DP_EDIT_OK);
+	/* DP_EDIT_MAX_REPL requests of 20 bytes, each replaced by 10 */
+	uint8_t r[10] = {0, 0, 0, 10};
+	for (uint32_t i = 0; i < DP_EDIT_MAX_REPL; i++) {
+		uint32_t seq = X.base + i * 20;
+		assert_int_equal(dp_edit_replace(&X.ctx, &X.f, DP_EDIT_E2S, seq, 20, r, 10), DP_EDIT_OK);
+		struct dp_edit_pdu p = {seq, 20, 20, DP_EDIT_PDU_REPLACE};
+		struct dp_edit_seg s = {.seq = seq, .ack = 7000, .len = 20, .flags = DP_EDIT_TCP_ACK};
+		struct dp_edit_out o;
+		assert_int_equal(dp_edit_segment(&X.ctx, &X.f, DP_EDIT_E2S, &s, &p, 1, 0, &o), 0);
+		assert_int_equal(o.r[0].src, DP_EDIT_SRC_REPL);
+		assert_int_equal(o.r[0].out_seq, X.base + i * 10);
+	}
+	assert_int_equal(dp_edit_repl_outstanding(&X.f), DP_EDIT_MAX_REPL * 10);
+	/* The SMSC's answer (40 bytes, rewritten to 50) acknowledges them all. */
+	uint8_t big[50] = {0, 0, 0, 50};
+	struct dp_edit_seg a = {.seq = 7000, .ack = X.base + DP_EDIT_MAX_REPL * 10, .len = 40,
+				.flags = DP_EDIT_TCP_ACK};
+	assert_int_equal(dp_edit_replace(&X.ctx, &X.f, DP_EDIT_S2E, 7000, 40, big, 50), DP_EDIT_EFULL);
+	/* a pure ACK is left to dp_edit_segment() (it may be a duplicate) */
+	struct dp_edit_seg pure = a;
+	pure.len = 0;
+	dp_edit_take_ack(&X.ctx, &X.f, DP_EDIT_S2E, &pure, 0);
+	assert_int_equal(dp_edit_repl_outstanding(&X.f), DP_EDIT_MAX_REPL * 10);
+	dp_edit_take_ack(&X.ctx, &X.f, DP_EDIT_S2E, &a, 0);
+	assert_int_equal(dp_edit_repl_outstanding(&X.f), 0);
+	assert_int_equal(X.ctx.cnt.repl_freed, DP_EDIT_MAX_REPL);
+	assert_int_equal(dp_edit_replace(&X.ctx, &X.f, DP_EDIT_S2E, 7000, 40, big, 50), DP_EDIT_OK);
+	/* the segment itself: its ACK again changes nothing, the answer is
+	 * replaced */
+	uint64_t pruned = X.ctx.cnt.edits_pruned;
+	struct dp_edit_pdu p = {7000, 40, 40, DP_EDIT_PDU_REPLACE};
+	struct dp_edit_out o;
+	assert_int_equal(dp_edit_segment(&X.ctx, &X.f, DP_EDIT_S2E, &a, &p, 1, 0, &o), 0);
+	assert_int_equal(X.ctx.cnt.edits_pruned, pruned);
+	assert_int_equal(o.n, 1);
+	assert_int_equal(o.r[0].src, DP_EDIT_SRC_REPL);
+	assert_int_equal(o.r[0].len, 50);
+	/* the ESME side: its acks map back through the grown answer */
+	assert_int_equal(dp_edit_seqadj_unmap(&X.f.h[DP_EDIT_S2E].sa, 7050), 7040);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -517,6 +567,7 @@ int main(void)
 	    cmocka_unit_test(test_s2e_growth_after_injection),
 	    cmocka_unit_test(test_replace_waits_for_whole_pdu),
 	    cmocka_unit_test(test_replace_errors),
+	    cmocka_unit_test(test_take_ack_frees_room),
 	    cmocka_unit_test(test_model_random),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
