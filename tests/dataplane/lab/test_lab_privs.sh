@@ -88,6 +88,8 @@ print(("ok" if not bad else "FAIL:") + " - every thread: uid/gid nobody/nogroup,
 sys.exit(1 if bad else 0)
 PY
 check "the dataplane logged the drop" grep -q "privileges dropped: uid $(id -u nobody) gid $(getent group nogroup | cut -d: -f3)" /run/smsfw-lab/dataplane.log
+check "telemetry /smsfw/stats says uid nobody, no capabilities, no_new_privs" \
+	test "$(tel /smsfw/stats uid)/$(tel /smsfw/stats cap_effective)/$(tel /smsfw/stats no_new_privs)" = "$(id -u nobody)/0/1"
 check "the fact spool belongs to the dataplane's user" \
 	test "$(stat -c %U /run/smsfw-lab/state/dataplane.spool)" = nobody
 
