@@ -227,8 +227,65 @@ static void tx(struct dp_engine *e, unsigned pair, int to_smsc, const uint8_t *f
 	e->tx_fn(e->tx_arg, pair, to_smsc, fr, len);
 }
 
-static void note_sent(struct dp_eslot *sl, enum dp_edit_dir ed, const uint8_t *l4)
+/* Set the 4 bytes at l4 + off to v, updating the TCP checksum incrementally
+ * (RFC 1624) over the 16-bit words they touch (off may be odd; off + 4 is
+ * inside the header). */
+static void tcp_put32_csum(uint8_t *l4, uint32_t off, uint32_t v)
 {
+	uint32_t a = off & ~1u, b = (off + 5) & ~1u;
+	uint32_t sum = (uint16_t)~((l4[16] << 8) | l4[17]);
+	for (uint32_t i = a; i < b; i += 2)
+		sum += (uint16_t)~((l4[i] << 8) | l4[i + 1]);
+	l4[off] = (uint8_t)(v >> 24);
+	l4[off + 1] = (uint8_t)(v >> 16);
+	l4[off + 2] = (uint8_t)(v >> 8);
+	l4[off + 3] = (uint8_t)v;
+	for (uint32_t i = a; i < b; i += 2)
+		sum += (uint32_t)((l4[i] << 8) | l4[i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	l4[16] = (uint8_t)(~sum >> 8);
+	l4[17] = (uint8_t)~sum;
+}
+
+/* The TSval forwarded in an edited direction never goes backwards. A
+ * header-only segment is forwarded at the release point (the receiver's
+ * rcv_nxt), so the receiver takes its TSval as TS.Recent; a segment that
+ * reached the dataplane late (reordered before it) and the held bytes
+ * released with it would carry an older TSval and be dropped (PAWS) until
+ * the sender's RTO. Such frames get the highest TSval sent that way. */
+static void ts_monotonic(struct dp_eslot *sl, enum dp_edit_dir ed, uint8_t *l4, uint32_t avail)
+{
+	uint32_t hl = (uint32_t)(l4[12] >> 4) * 4;
+	if (avail < 20 || hl < 20 || hl > avail || (l4[13] & DP_TCP_RST))
+		return;
+	for (uint32_t i = 20; i + 1 < hl;) {
+		if (l4[i] == 0)
+			return;
+		if (l4[i] == 1) {
+			i++;
+			continue;
+		}
+		uint32_t ol = l4[i + 1];
+		if (ol < 2 || i + ol > hl)
+			return;
+		if (l4[i] == 8 && ol == 10) {
+			uint32_t v = rd32(l4 + i + 2);
+			if (sl->ts_seen[ed] && sdiff(v, sl->ts_max[ed]) < 0) {
+				tcp_put32_csum(l4, i + 2, sl->ts_max[ed]);
+			} else {
+				sl->ts_max[ed] = v;
+				sl->ts_seen[ed] = 1;
+			}
+			return;
+		}
+		i += ol;
+	}
+}
+
+static void note_sent(struct dp_eslot *sl, enum dp_edit_dir ed, uint8_t *l4, uint32_t avail)
+{
+	ts_monotonic(sl, ed, l4, avail);
 	sl->last_ack[ed] = rd32(l4 + 8);
 	sl->last_win[ed] = (uint16_t)((l4[14] << 8) | l4[15]);
 	sl->ack_valid[ed] = 1;
@@ -239,8 +296,8 @@ static void note_sent(struct dp_eslot *sl, enum dp_edit_dir ed, const uint8_t *l
 static void tx_dir_l4(struct dp_engine *e, struct dp_eslot *sl, enum dp_edit_dir ed,
 		      const uint8_t *fr, uint32_t len, uint32_t l4_off)
 {
-	if (l4_off != 0 && l4_off + 20 <= len)
-		note_sent(sl, ed, fr + l4_off);
+	if (l4_off != 0 && l4_off + 20 <= len && fr == e->out)
+		note_sent(sl, ed, e->out + l4_off, len - l4_off);
 	tx(e, sl->pair, ed == DP_EDIT_E2S, fr, len);
 }
 
@@ -724,6 +781,9 @@ static void emit_held(struct dp_engine *e, struct dp_flow *f, struct dp_eslot *s
 			return; /* not kept: the sender retransmits it */
 		int len = dp_edit_emit(&e->ectx, &sl->ef, ed, p, pkt, out, b, n,
 				       n == left ? keep : 0, e->out, sizeof(e->out));
+		uint32_t l4o = (uint32_t)(pkt->l4 - p); /* the frame's headers, copied */
+		if (len > 0 && l4o < (uint32_t)len)
+			ts_monotonic(sl, ed, e->out + l4o, (uint32_t)len - l4o);
 		if (len > 0)
 			tx_dir(e, sl, ed, e->out, (uint32_t)len);
 		seq += n;
@@ -967,7 +1027,7 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 			struct dp_edit_pkt wpkt;
 			dp_edit_pkt_parse(&wpkt, wp + fr->l3_off, len - fr->l3_off);
 			dp_edit_pkt_rewrite(&e->ectx, &sl->ef, ed, &wpkt, out.hdr_seq);
-			note_sent(sl, ed, wpkt.l4);
+			note_sent(sl, ed, wpkt.l4, wpkt.l4_len + wpkt.payload_len);
 			e->c.edit_frames_rewritten++;
 			act = DP_ACT_FORWARD;
 		} else {
@@ -983,7 +1043,7 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 		struct dp_edit_pkt wpkt;
 		dp_edit_pkt_parse(&wpkt, wp + fr->l3_off, len - fr->l3_off);
 		dp_edit_pkt_rewrite(&e->ectx, &sl->ef, ed, &wpkt, out.r[0].out_seq);
-		note_sent(sl, ed, wpkt.l4);
+		note_sent(sl, ed, wpkt.l4, wpkt.l4_len + wpkt.payload_len);
 		e->c.edit_frames_rewritten++;
 		act = DP_ACT_FORWARD;
 	} else {

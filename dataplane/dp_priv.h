@@ -46,6 +46,7 @@ struct dp_sid_hash {
 };
 
 struct dp_cslot *dp_ct_get(struct dp_ctable *t, uint64_t key, uint64_t now_ms, bool create);
+struct dp_rate_cell;
 void dp_ct_del(struct dp_ctable *t, uint64_t key);
 
 /* A concatenated message in flight: one Hyperscan stream. */
@@ -108,6 +109,8 @@ struct dp_eslot {
 	uint32_t last_ack[2];   /* ack of the last segment sent that way */
 	uint32_t esme_raw_ack;  /* the ESME's last ack as it sent it */
 	uint16_t seg_max[2];    /* per edit direction: largest payload seen (segment size) */
+	uint8_t ts_seen[2];     /* per edit direction: ts_max valid */
+	uint32_t ts_max[2];     /* highest TCP TSval sent that way (ts_monotonic) */
 	uint16_t mpend_used;    /* bytes in mpend_buf */
 	uint8_t mpend_n;        /* entries in mpend */
 	struct dp_multi_pend mpend[DP_MULTI_PEND];
@@ -133,6 +136,8 @@ struct dp_engine {
 	struct dp_ctable rate, bulk, velo, optout;
 	struct dp_ctable binds;  /**< bound sessions per customer on this worker */
 	struct dp_ctable frags;  /**< fragmented SMPP packets (addresses + id) */
+	struct dp_rate_cell *rate_cells; /**< rate buckets shared by the engines of one settings */
+	uint32_t rate_mask;
 	struct dp_sid_hash sid_cache[DP_SID_SETS * DP_SID_WAYS];
 	/* the submit being judged (dp_policy_submit): its session's system_id
 	 * hashes and its destination's velocity key */

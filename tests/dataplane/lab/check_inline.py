@@ -165,6 +165,12 @@ def main():
             fails.append("retrans_edited did not move")
         if variant == "impair-reorder" and int(counters.get("ooo_held", "0")) == 0:
             fails.append("the dataplane's out-of-order counter (ooo_held) did not move")
+        # What the dataplane releases after the reordered segment must be
+        # accepted: a TSval older than one the SMSC already took (PAWS) shows
+        # as the SMSC's duplicate ACKs.
+        dup = tshark_count(pcaps["smsc"], "tcp.analysis.duplicate_ack && tcp.srcport == 2775")
+        if variant == "impair-reorder" and dup:
+            fails.append(f"{dup} duplicate ACKs from the SMSC after reordering (PAWS drops?)")
         if variant == "nft" and sum(retrans.values()) == 0:
             fails.append("no retransmission under 2 % loss")
         if variant == "nft" and int(counters.get("retrans", "0")) == 0:
