@@ -11,6 +11,7 @@
  * All state lives in fixed tables made at creation; nothing here allocates,
  * blocks or locks.
  */
+#include <pthread.h>
 #include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -233,6 +234,136 @@ static int ct_init(struct dp_ctable *t, uint32_t slots, int socket)
 
 /* ------------------------------------------------------------ lifetime */
 
+/* ---------------------------------------------- shared rate buckets */
+
+/* The customer and customer+sender token buckets are one table for all the
+ * engines made with the same settings (the workers of one dataplane): a
+ * customer gets its rate whichever workers RSS gives its connections to.
+ * Each bucket is a GCRA cell, its theoretical arrival time in ns, updated
+ * with compare-and-swap: a token bucket of `burst` tokens refilled at `rate`
+ * per second. A slot is claimed by CAS on its key; a slot whose bucket is
+ * full again (tat more than a second in the past) may be taken over by
+ * another key. When the probe finds no slot the worker falls back to its
+ * own bucket with its share of the rate (rate / workers). */
+struct dp_rate_cell {
+	uint64_t key; /* 0 = free */
+	uint64_t tat; /* ns */
+};
+
+struct rate_reg {
+	const struct dp_settings *set;
+	struct dp_rate_cell *cells;
+	uint32_t mask;
+	unsigned refs;
+	struct rate_reg *next;
+};
+
+static pthread_mutex_t rate_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct rate_reg *rate_regs;
+
+static int rate_attach(struct dp_engine *e, int socket)
+{
+	int rc = DP_OK;
+	pthread_mutex_lock(&rate_mu);
+	struct rate_reg *r = rate_regs;
+	while (r != NULL && r->set != e->set)
+		r = r->next;
+	if (r == NULL) {
+		uint32_t n = 64;
+		while (n < e->set->table_slots)
+			n <<= 1;
+		r = rte_zmalloc_socket("dp_rate_reg", sizeof(*r), 64, socket);
+		struct dp_rate_cell *c =
+			r ? rte_zmalloc_socket("dp_rate_cells", (size_t)n * sizeof(*c), 64, socket) : NULL;
+		if (c == NULL) {
+			rte_free(r);
+			rc = DP_ENOMEM;
+			goto out;
+		}
+		r->set = e->set;
+		r->cells = c;
+		r->mask = n - 1;
+		r->next = rate_regs;
+		rate_regs = r;
+	}
+	r->refs++;
+	e->rate_cells = r->cells;
+	e->rate_mask = r->mask;
+out:
+	pthread_mutex_unlock(&rate_mu);
+	return rc;
+}
+
+static void rate_detach(struct dp_engine *e)
+{
+	if (e->rate_cells == NULL)
+		return;
+	pthread_mutex_lock(&rate_mu);
+	for (struct rate_reg **pp = &rate_regs; *pp != NULL; pp = &(*pp)->next) {
+		struct rate_reg *r = *pp;
+		if (r->cells != e->rate_cells)
+			continue;
+		if (--r->refs == 0) {
+			*pp = r->next;
+			rte_free(r->cells);
+			rte_free(r);
+		}
+		break;
+	}
+	pthread_mutex_unlock(&rate_mu);
+	e->rate_cells = NULL;
+}
+
+/* The shared bucket of @p key: 1 a token was taken, 0 none left, -1 no
+ * cell (the caller uses the worker's share). */
+static int rate_shared_take(struct dp_engine *e, uint64_t key, uint32_t rate, uint32_t burst)
+{
+	const uint64_t now = e->now_ms * 1000000ull;
+	struct dp_rate_cell *cell = NULL;
+	uint32_t i = (uint32_t)key & e->rate_mask;
+	for (unsigned n = 0; n < DP_CT_PROBE && cell == NULL; n++, i = (i + 1) & e->rate_mask) {
+		struct dp_rate_cell *c = &e->rate_cells[i];
+		uint64_t k = __atomic_load_n(&c->key, __ATOMIC_ACQUIRE);
+		if (k == key) {
+			cell = c;
+		} else if (k == 0) {
+			if (__atomic_compare_exchange_n(&c->key, &k, key, false, __ATOMIC_ACQ_REL,
+							__ATOMIC_ACQUIRE) ||
+			    k == key)
+				cell = c;
+		}
+	}
+	i = (uint32_t)key & e->rate_mask;
+	for (unsigned n = 0; n < DP_CT_PROBE && cell == NULL; n++, i = (i + 1) & e->rate_mask) {
+		/* No free cell: take over one whose bucket is full again. */
+		struct dp_rate_cell *c = &e->rate_cells[i];
+		uint64_t k = __atomic_load_n(&c->key, __ATOMIC_ACQUIRE);
+		uint64_t t = __atomic_load_n(&c->tat, __ATOMIC_ACQUIRE);
+		if (k != key && t + 1000000000ull < now &&
+		    __atomic_compare_exchange_n(&c->key, &k, key, false, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			cell = c;
+		else if (k == key)
+			cell = c;
+	}
+	if (cell == NULL)
+		return -1;
+	uint64_t T = 1000000000ull / rate;
+	if (T == 0)
+		T = 1;
+	uint64_t cap = burst ? burst : rate;
+	uint64_t tau = (cap - 1) * T; /* cap >= 1 */
+	uint64_t old = __atomic_load_n(&cell->tat, __ATOMIC_ACQUIRE);
+	for (;;) {
+		uint64_t tat = old > now ? old : now;
+		if (tat - now > tau)
+			return 0;
+		if (__atomic_compare_exchange_n(&cell->tat, &old, tat + T, true, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			return 1;
+	}
+}
+
 int dp_policy_init(struct dp_engine *e, int socket)
 {
 	uint32_t n = e->set->table_slots;
@@ -244,7 +375,7 @@ int dp_policy_init(struct dp_engine *e, int socket)
 	}
 	e->concat = rte_zmalloc_socket("dp_concat", (size_t)e->set->concat_max * sizeof(*e->concat),
 				       64, socket);
-	if (e->concat == NULL) {
+	if (e->concat == NULL || rate_attach(e, socket) != DP_OK) {
 		dp_policy_free(e);
 		return DP_ENOMEM;
 	}
@@ -263,6 +394,7 @@ void dp_policy_free(struct dp_engine *e)
 	e->rate.slots = e->bulk.slots = e->velo.slots = e->optout.slots = e->binds.slots =
 		e->frags.slots = NULL;
 	e->concat = NULL;
+	rate_detach(e);
 }
 
 void dp_event_emit(struct dp_engine *e, struct dp_event *ev)
@@ -429,7 +561,11 @@ static bool bucket_take(struct dp_engine *e, uint64_t key, uint32_t rate, uint32
 {
 	if (rate == 0)
 		return true;
-	/* Each worker enforces its share: RSS spreads a customer's flows. */
+	int r_shared = e->rate_cells ? rate_shared_take(e, key, rate, burst) : -1;
+	if (r_shared >= 0)
+		return r_shared == 1;
+	/* No shared cell: the worker enforces its share (RSS spreads a
+	 * customer's flows). */
 	double r = (double)rate / (e->set->n_workers ? e->set->n_workers : 1);
 	double cap = (double)(burst ? burst : rate) / (e->set->n_workers ? e->set->n_workers : 1);
 	if (cap < 1.0)
