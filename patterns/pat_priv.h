@@ -103,6 +103,7 @@ void pat_ruleset_free_parts(struct pat_ruleset *rs);
 int pat_words_rule(const struct pat_rule *r);
 int pat_words_build(struct pat_ruleset *rs);
 void pat_words_free(struct pat_ruleset *rs);
+#define PAT_WORDS_PAD 64 /* txt of pat_words_scan: readable this far past n */
 int pat_words_scan(const struct pat_ruleset *rs, unsigned tables,
 		   const char *txt, size_t n, uint32_t *stamp, uint32_t epoch,
 		   int (*cb)(unsigned rule, void *ctx), void *ctx);

@@ -18,8 +18,9 @@ struct pat_scratch {
 	const struct pat_ruleset *rs;
 	hs_scratch_t *hs;
 	hs_stream_t *live[PAT_STREAM_TARGETS][PAT_KIND_COUNT];
-	char norm[NORM_CAP];
-	char subst[NORM_CAP];
+	/* + PAT_WORDS_PAD: the word table hashes 8 bytes at a time */
+	char norm[NORM_CAP + PAT_WORDS_PAD];
+	char subst[NORM_CAP + PAT_WORDS_PAD];
 	char url_re[URL_CAP];
 	char url_lit[URL_CAP + 2];
 	char joined[CARRY_MAX + PAT_MAX_TEXT];

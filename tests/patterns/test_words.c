@@ -150,6 +150,90 @@ static void test_word_cases(void **state)
 	}
 }
 
+/* The word table finds word runs 64 bytes at a time: words that end at,
+ * start at or straddle a 64-byte boundary, runs longer than 64 bytes and
+ * texts of every length around the boundaries must give what Hyperscan
+ * gives in the stream. The words of the rules sit at every offset. */
+static void test_chunk_boundaries(void **state)
+{
+	static const char *const words[] = { "win", "giftcard", "gift card", "congrats",
+					      "lucky", "game", "txts", "i'm" };
+	char text[300], a[256], b[256];
+	unsigned hits = 0, cases = 0;
+
+	(void)state;
+	for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++)
+		for (size_t off = 0; off < 140; off++)
+			for (int pad = 0; pad < 3; pad++) {
+				const char *fill = pad == 0 ? "x" : pad == 1 ? " " : "_";
+				size_t wl = strlen(words[w]), n = 0;
+				struct pat_result blk, str;
+				for (size_t k = 0; k < off; k++)
+					text[n++] = (k % 7 == 6 && pad != 1) ? ' ' : fill[0];
+				memcpy(text + n, words[w], wl);
+				n += wl;
+				/* and after it: nothing, a boundary, or more word bytes */
+				for (int k = 0; k < (int)(off % 3) * 30; k++)
+					text[n++] = pad == 2 ? 'y' : ' ';
+				both(text, n, &blk, &str);
+				ids(&blk, a, sizeof(a));
+				ids(&str, b, sizeof(b));
+				if (strcmp(a, b) || blk.verdict != str.verdict)
+					fail_msg("\"%s\" at %zu (fill %d, %zu bytes): block {%s} stream {%s}",
+						 words[w], off, pad, n, a, b);
+				hits += blk.n_matches > 0;
+				cases++;
+			}
+	/* spaces around the word (fill " ") make it a whole word: a third
+	 * of the cases at least must match, or this tests nothing */
+	print_message("%u of %u texts matched a rule\n", hits, cases);
+	assert_true(hits * 3 >= cases);
+}
+
+/* Fixed-seed random texts made of the rules' words, near misses and
+ * filler, joined by random separators, up to ~300 bytes: block == stream. */
+static void test_random_texts(void **state)
+{
+	static const char *const tok[] = {
+		"win", "wins", "xwin", "win_", "WIN", "gift", "card", "giftcard", "gift card",
+		"congrats", "congratulations", "lucky", "game", "games", "gamess", "txts",
+		"i'm", "im", "I'M", "fr33", "free", "cash", "c@sh", "entry", "t&c", "t&cs",
+		"150p", "www.", "hello", "0123456789", "\xc3\xa9", "zz",
+	};
+	static const char *const sep[] = { " ", "  ", "-", ".", "_", "", "\n", "!", "\xe2\x80\x8b" };
+	uint32_t x = 0x5eed0003u;
+	char text[400], a[256], b[256];
+	unsigned hits = 0;
+
+	(void)state;
+	for (int round = 0; round < 4000; round++) {
+		struct pat_result blk, str;
+		size_t n = 0, want;
+		x = x * 1103515245u + 12345u;
+		want = (x >> 8) % 300;
+		while (n < want) {
+			x = x * 1103515245u + 12345u;
+			const char *t = tok[(x >> 16) % (sizeof(tok) / sizeof(tok[0]))];
+			x = x * 1103515245u + 12345u;
+			const char *p = sep[(x >> 16) % (sizeof(sep) / sizeof(sep[0]))];
+			size_t tl = strlen(t), pl = strlen(p);
+			memcpy(text + n, t, tl);
+			n += tl;
+			memcpy(text + n, p, pl);
+			n += pl;
+		}
+		both(text, n, &blk, &str);
+		ids(&blk, a, sizeof(a));
+		ids(&str, b, sizeof(b));
+		if (strcmp(a, b) || blk.verdict != str.verdict)
+			fail_msg("round %d (%zu bytes): block {%s} stream {%s}: %.*s", round, n, a, b,
+				 (int)n, text);
+		hits += blk.n_matches > 0;
+	}
+	print_message("%u of 4000 random texts matched a rule\n", hits);
+	assert_true(hits >= 2000);
+}
+
 /* Shipped rules, both corpora, every message: block == stream. */
 static void test_shipped_equivalence(void **state)
 {
@@ -199,6 +283,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_word_cases),
+		cmocka_unit_test(test_chunk_boundaries),
+		cmocka_unit_test(test_random_texts),
 		cmocka_unit_test(test_shipped_equivalence),
 	};
 	return cmocka_run_group_tests_name("pat_words", tests, setup, teardown);
