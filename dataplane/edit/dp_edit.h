@@ -87,8 +87,11 @@ extern "C" {
 #define DP_EDIT_MAX_INJ	   64
 /** Bytes of injected response PDUs outstanding per flow. */
 #define DP_EDIT_INJ_BYTES  4096
-/** Byte ranges dp_edit_segment() can return for one segment. */
-#define DP_EDIT_MAX_RANGES 16
+/** Byte ranges dp_edit_segment() can return for one segment: a range per
+ *  edit retransmitted and two per PDU edited in new bytes (replacements and
+ *  injected responses are ranges of their own) fit, edits being bounded by
+ *  DP_EDIT_MAX_EDITS per direction. */
+#define DP_EDIT_MAX_RANGES (3 * DP_EDIT_MAX_EDITS + 8)
 /** Bytes of L2+L3+L4 header kept per direction as a template for injection. */
 #define DP_EDIT_TMPL_MAX   160
 /** Replaced PDUs per flow (both directions) kept until acknowledged. */
@@ -176,6 +179,7 @@ struct dp_edit_counters {
 	uint64_t repl_resent;	      /**< replacements sent again for a retransmission */
 	uint64_t repl_missing;	      /**< REPLACE verdict without a staged replacement (edits policy) */
 	uint64_t repl_freed;	      /**< replacements dropped after the receiver acknowledged them */
+	uint64_t ranges_full;	      /**< PDUs left undecided (held) for want of output ranges */
 };
 
 /** Worker context: configuration and counters. */

@@ -677,6 +677,13 @@ int dp_edit_segment(struct dp_edit_ctx *ctx, struct dp_edit_flow *f, enum dp_edi
 		    (p->verdict == DP_EDIT_PDU_REPLACE && p->avail < p->len &&
 		     !dp_edit_seq_lt(ps, cur)))
 			break; /* a replacement needs the whole PDU */
+		if (out->n + 4 > DP_EDIT_MAX_RANGES) {
+			/* No room to report this PDU's ranges: it stays held
+			 * and is released by the next call (not reached with
+			 * the edit table's bound; counted if it ever is). */
+			ctx->cnt.ranges_full++;
+			break;
+		}
 		if (p->verdict == DP_EDIT_PDU_REPLACE && !dp_edit_seq_lt(ps, cur)) {
 			struct dp_edit_repl *rp = repl_find(f, dir, ps);
 			int arc = DP_EDIT_ESTATE;

@@ -559,6 +559,38 @@ static void test_take_ack_frees_room(void **state)
 	assert_int_equal(dp_edit_seqadj_unmap(&X.f.h[DP_EDIT_S2E].sa, 7050), 7040);
 }
 
+/* One segment completing many PDUs, every other one replaced (a window of
+ * submit_multi answers in one segment): every range is reported. */
+static void test_many_in_one_segment(void **state)
+{
+	(void)state;
+	enum { N = 60 };
+	fx_init(DP_EDIT_S2E, 0xffffff00u, 30);
+	struct dp_edit_pdu pd[N];
+	uint8_t r[N][24];
+	for (uint32_t i = 0; i < N; i++) {
+		uint32_t seq = X.base + i * 20;
+		pd[i] = (struct dp_edit_pdu){seq, 20, 20, i % 2 ? DP_EDIT_PDU_PASS : DP_EDIT_PDU_REPLACE};
+		memset(r[i], (int)i, sizeof(r[i]));
+		if (!(i % 2))
+			assert_int_equal(dp_edit_replace(&X.ctx, &X.f, DP_EDIT_S2E, seq, 20, r[i], 24),
+					 DP_EDIT_OK);
+	}
+	struct dp_edit_seg s = {.seq = X.base, .ack = 1000, .len = N * 20, .flags = DP_EDIT_TCP_ACK};
+	struct dp_edit_out o;
+	assert_int_equal(dp_edit_segment(&X.ctx, &X.f, DP_EDIT_S2E, &s, pd, N, 0, &o), DP_EDIT_OK);
+	assert_int_equal(o.n, N);
+	assert_int_equal(o.held, 0);
+	uint32_t at = X.base;
+	for (uint32_t i = 0; i < N; i++) {
+		assert_int_equal(o.r[i].src, i % 2 ? DP_EDIT_SRC_SEG : DP_EDIT_SRC_REPL);
+		assert_int_equal(o.r[i].out_seq, at);
+		at += i % 2 ? 20 : 24;
+	}
+	assert_int_equal(X.ctx.cnt.ranges_full, 0);
+	assert_int_equal(dp_edit_dir_release_seq(&X.f, DP_EDIT_S2E), X.base + N * 20);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -568,6 +600,7 @@ int main(void)
 	    cmocka_unit_test(test_replace_waits_for_whole_pdu),
 	    cmocka_unit_test(test_replace_errors),
 	    cmocka_unit_test(test_take_ack_frees_room),
+	    cmocka_unit_test(test_many_in_one_segment),
 	    cmocka_unit_test(test_model_random),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,7 +3,8 @@
 // sends submit_multi with destinations the dataplane passes, blocks, or
 // that the SMSC itself refuses (numbers ending 0666), and checks every
 // submit_multi_resp: status, message_id, and unsuccess_sme entries (the
-// SMSC's first, then the ones the dataplane removed). A submit_sm, an
+// SMSC's first, then the ones the dataplane removed), one at a time and 20
+// at once. A submit_sm, an
 // enquire_link and an unbind follow on the same connection. Writes
 // {cases, errors} to OUT; exit status 0 when every check held.
 //   node esme_multi.js ADDR PORT OUT
@@ -71,6 +72,29 @@ s.bind_transceiver({ system_id: 'charlie', password: 'secret1' }, (b) => {
 			cases.push({ ...got, smsc: c.smsc, dests: c.dests });
 			if (got.status !== c.status) errors.push(`${c.name}: status ${got.status} != ${c.status}`);
 			if (c.msgid !== (got.message_id !== '')) errors.push(`${c.name}: message_id '${got.message_id}'`);
+			if (!same(got.uns, c.uns)) errors.push(`${c.name}: unsuccess ${JSON.stringify(got.uns)} != ${JSON.stringify(c.uns)}`);
+		}
+		// A window of 20 partly blocked submit_multi in flight at once
+		// (many edits per TCP window, answers merged by sequence_number).
+		const win = [];
+		for (let k = 0; k < 20; k++) {
+			const a = `4477009${40000 + k}`, z = `4477009${k % 2 ? 50000 + k : 50666 + k * 1000}`;
+			const dests = [a, OPTED, z];
+			const uns = (z.endsWith('0666') ? [u(z, 0x0b)] : []).concat([u(OPTED, 0x66)]);
+			win.push(new Promise((res) => {
+				const pdu = new smpp.PDU('submit_multi', { source_addr_ton: 1, source_addr_npi: 1,
+					source_addr: '447700900003', dest_address: dests.map(d), short_message: `window ${k}` });
+				s.send(pdu, (resp) => res({ c: { name: `window-${k}`, dests, status: 0, msgid: true, uns,
+					smsc: [a, z] }, seq: pdu.sequence_number, resp }));
+			}));
+		}
+		for (const r of await Promise.all(win)) {
+			const c = r.c;
+			const got = { name: c.name, seq: r.seq, status: r.resp.command_status,
+				message_id: r.resp.message_id || '', uns: r.resp.unsuccess_sme || [] };
+			cases.push({ ...got, smsc: c.smsc, dests: c.dests });
+			if (got.status !== c.status) errors.push(`${c.name}: status ${got.status}`);
+			if (got.message_id === '') errors.push(`${c.name}: no message_id`);
 			if (!same(got.uns, c.uns)) errors.push(`${c.name}: unsuccess ${JSON.stringify(got.uns)} != ${JSON.stringify(c.uns)}`);
 		}
 		// The connection keeps working after the edits.

@@ -110,10 +110,11 @@ if st.get("smpp_rst", 0) != 0:
     fails.append(f"smpp_rst {st['smpp_rst']}")
 if st.get("edit_resets", 0) != 0:
     fails.append(f"edit_resets {st['edit_resets']}")
-# two submit_multi rewritten toward the SMSC, both answers merged
+# every partly blocked submit_multi rewritten toward the SMSC, its answer merged
+partial = sum(1 for c in esme["cases"] if c.get("smsc") and len(c["smsc"]) < len(c["dests"]))
 for k in ("edit_multi_partial", "edit_multi_merged"):
-    if st.get(k) != 2:
-        fails.append(f"{k} {st.get(k)}, want 2")
+    if st.get(k) != partial:
+        fails.append(f"{k} {st.get(k)}, want {partial}")
 for k in ("edit_multi_fallback", "edit_multi_unmerged"):
     if st.get(k) != 0:
         fails.append(f"{k} {st.get(k)}")
@@ -138,7 +139,8 @@ for side, pcap in (("esme", sys.argv[4]), ("smsc", sys.argv[5])):
         fails.append(f"{side} capture: RST")
     print(f"{side} capture: {frames} frames, {bad} problems")
 print("cases:", ", ".join(f"{c['name']} status {c['status']}" for c in esme["cases"]))
-print("smsc got:", [r.get("multi") or r.get("dst") for r in smsc["received"] if r["sid"] == "charlie"])
+print("smsc got:", [r.get("multi") or r.get("dst") for r in smsc["received"] if r["sid"] == "charlie"][:6], "...")
+print("rewritten and merged:", st.get("edit_multi_partial"), st.get("edit_multi_merged"))
 for f in fails:
     print("FAIL:", f)
 sys.exit(1 if fails else 0)
