@@ -259,17 +259,22 @@ static uint32_t enc(const struct smpp_pdu *m, uint8_t *out, size_t cap)
 	return (uint32_t)n;
 }
 
-static void bind_ok(struct fx *x)
+static void bind_ver(struct fx *x, uint8_t version)
 {
 	uint8_t b[256];
 	struct smpp_pdu m = {.hdr = {.command_id = 0x09, .sequence_number = 1},
 			     .system_id = sv("alpha"),
 			     .password = sv("pw"),
-			     .interface_version = 0x34};
+			     .interface_version = version};
 	send_data(x, true, b, enc(&m, b, sizeof(b)));
 	struct smpp_pdu r = {.hdr = {.command_id = 0x80000009u, .sequence_number = 1},
 			     .system_id = sv("SMSC")};
 	send_data(x, false, b, enc(&r, b, sizeof(b)));
+}
+
+static void bind_ok(struct fx *x)
+{
+	bind_ver(x, 0x34);
 }
 
 /* The subscriber answers STOP (deliver_sm from the SMSC): opted out. */
@@ -619,6 +624,46 @@ static void test_all_blocked(void **state)
 	fx_free(x);
 }
 
+/* SMPP 5.0: the dataplane's answer also names the rule
+ * (additional_status_info_text), after the unsuccess_sme list. */
+static void test_all_blocked_v50(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(false);
+	bind_ver(x, 0x50);
+	uint32_t e0 = x->esme.rcv_len;
+	uint8_t b0[1024], b[1024];
+	static const char *const two[] = {"447700900991", "447700900992"};
+	uint32_t n = mk_multi(b0, sizeof(b0), 82, two, 2);
+	/* the text the lab rules block as prize spam, for every destination */
+	struct smpp_pdu m;
+	assert_int_equal(smpp_pdu_decode(b0, n, NULL, &m), SMPP_OK);
+	m.short_message = sv("You could win a free prize");
+	n = enc(&m, b, sizeof(b));
+	assert_int_equal(send_data(x, true, b, n), DP_ACT_DROP);
+	struct smpp_pdu d;
+	assert_true(x->esme.rcv_len > e0);
+	assert_int_equal(smpp_pdu_decode(x->esme.rx + e0, x->esme.rcv_len - e0, NULL, &d), SMPP_OK);
+	assert_int_equal(d.hdr.command_id, 0x80000021u);
+	assert_int_equal(d.hdr.command_status, 0x45);
+	assert_int_equal(d.hdr.sequence_number, 82);
+	assert_int_equal(d.no_unsuccess, 2);
+	struct smpp_list_iter it;
+	struct smpp_unsuccess u;
+	smpp_unsuccess_iter_init(&it, &d);
+	for (int i = 0; i < 2; i++) {
+		assert_true(smpp_unsuccess_next(&it, &u));
+		assert_int_equal(u.destination_addr.len, 12);
+		assert_memory_equal(u.destination_addr.p, two[i], 12);
+		assert_int_equal(u.error_status_code, 0x45);
+	}
+	struct smpp_tlv t;
+	assert_true(smpp_tlv_find(&d, 0x001d, &t));
+	assert_memory_equal(t.val, "smsfw: 9002", 11);
+	assert_acks_consistent(x);
+	fx_free(x);
+}
+
 /* A blocked distribution list is listed under its name. */
 static void test_distribution_list(void **state)
 {
@@ -697,6 +742,7 @@ int main(void)
 	    cmocka_unit_test(test_smsc_refuses),
 	    cmocka_unit_test(test_pending_full),
 	    cmocka_unit_test(test_all_blocked),
+	    cmocka_unit_test(test_all_blocked_v50),
 	    cmocka_unit_test(test_distribution_list),
 	    cmocka_unit_test(test_none_blocked),
 	    cmocka_unit_test(test_monitor),
