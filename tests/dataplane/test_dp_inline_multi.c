@@ -137,8 +137,9 @@ static enum dp_action send_raw(struct fx *x, bool from_esme, uint32_t seq, uint8
 	put16(ip + 2, (uint16_t)(40 + n));
 	ip[8] = 64;
 	ip[9] = 6;
-	memcpy(ip + 12, from_esme ? "\xc6\x12\x00\x01\xc6\x12\x00\x02" : "\xc6\x12\x00\x02\xc6\x12\x00\x01",
-	       8);
+	/* 198.18.0.1 (ESME) <-> 198.18.0.2 (SMSC) */
+	memcpy(ip + 12,
+	       from_esme ? "\xc6\x12\x00\x01\xc6\x12\x00\x02" : "\xc6\x12\x00\x02\xc6\x12\x00\x01", 8);
 	uint32_t s = 0;
 	for (int i = 0; i < 20; i += 2)
 		s += (uint32_t)(ip[i] << 8 | ip[i + 1]);
