@@ -3,7 +3,8 @@
 # while two node-smpp ESMEs stay bound. alpha had a message blocked before
 # (its sequence spaces differ by the removed and the injected bytes); bravo
 # only had messages passed. After the restart bravo's next submits are
-# answered on the same connection (resynchronised, no reset); alpha's first
+# answered on the same connection (resynchronised, no reset; its spam is
+# blocked); alpha's first
 # submit makes the dataplane reset its flow toward both ends (RST at the ESME
 # and at the SMSC, counted in probe_resets and logged), alpha rebinds at once
 # and its next submits are answered (one blocked again). tcpdump runs in
@@ -106,9 +107,12 @@ echo $! >$run/dataplane.pid
 dp_up || fail "no traffic through the restarted dataplane"
 echo "restarted: $(grep -c . $run/dataplane2.log) log lines"
 
-# bravo first: resynchronised, answered on the same connection.
+# bravo first: resynchronised, answered on the same connection, and still
+# enforced: its spam is blocked (its flow's first edit after the restart).
 echo "send Can you call me back after six" >&4
 wait_for "$work/b.out" '"ev":"resp"' 3 5
+echo "send Congratulations! WIN a FREE iPhone now, reply YES" >&4
+wait_for "$work/b.out" '"ev":"resp"' 4 5
 # alpha's first submit after the restart: its flow is reset toward both
 # ends; it rebinds and goes on.
 date +%s.%N >"$work/a_restart_send"
@@ -121,7 +125,7 @@ echo "send Congratulations! WIN a FREE prize today, reply YES to claim" >&3
 echo "send Thanks, got it" >&3
 echo "send Train delayed, home by nine" >&4
 wait_for "$work/a.out" '"ev":"resp"' 6 10
-wait_for "$work/b.out" '"ev":"resp"' 4 10
+wait_for "$work/b.out" '"ev":"resp"' 5 10
 python3 "$here/tel_sample.py" --once /var/run/dpdk/smsfw-lab/dpdk_telemetry.v2 >"$work/tel.json" ||
 	echo "{}" >"$work/tel.json"
 echo quit >&3
@@ -145,4 +149,5 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 cp $run/dataplane2.log "$work/dataplane2.log"
+cp $run/events.jsonl "$work/events.jsonl"
 python3 "$here/check_restart.py" "$work"
