@@ -108,6 +108,20 @@ static inline uint32_t hash_word(const char *p, size_t n)
 	return (uint32_t)h;
 }
 
+/* p[0..n) == q[0..n), 8 bytes at a time (both readable 8 bytes on: the
+ * text is padded, and so is the arena). */
+static inline int same_bytes(const char *p, const char *q, size_t n)
+{
+	while (n >= 8) {
+		if (load_le(p, 8) != load_le(q, 8))
+			return 0;
+		p += 8;
+		q += 8;
+		n -= 8;
+	}
+	return n == 0 || load_le(p, n) == load_le(q, n);
+}
+
 static uint32_t hash_bytes(const char *p, size_t n)
 {
 	char buf[PAT_WORDS_MAX_LEN + 3 + 8];
@@ -438,6 +452,15 @@ static int cmp_var(const void *x, const void *y, void *ctx)
 static int words_index(struct pat_words *w)
 {
 	uint32_t nb = 16;
+	void *ar;
+
+	/* 8 zero bytes after the last string: same_bytes reads 8 at a time */
+	ar = realloc(w->arena, w->arena_len + 8);
+	if (!ar)
+		return PAT_ENOMEM;
+	w->arena = ar;
+	w->arena_cap = w->arena_len + 8;
+	memset(w->arena + w->arena_len, 0, 8);
 
 	while (nb < 2 * w->n_var)
 		nb *= 2;
@@ -532,7 +555,8 @@ static inline void tok_init(struct tokit *it, const char *t, size_t n)
 }
 
 /* The next word run: start, length and hash; 0 at the end. */
-static inline int next_token(struct tokit *it, size_t *a, size_t *l, uint32_t *h)
+static inline __attribute__((always_inline)) int
+next_token(struct tokit *it, size_t *a, size_t *l, uint32_t *h)
 {
 	unsigned s;
 	size_t start;
@@ -599,7 +623,7 @@ int pat_words_scan(const struct pat_ruleset *rs, unsigned tables,
 				/* one word: the token is maximal, so the
 				 * boundary after it holds */
 				if (x->len > n - a ||
-				    memcmp(txt + a, w->arena + x->off, x->len) != 0 ||
+				    !same_bytes(txt + a, w->arena + x->off, x->len) ||
 				    (a + x->len < n && is_word((unsigned char)txt[a + x->len])))
 					continue;
 				stamp[x->slot] = epoch;
