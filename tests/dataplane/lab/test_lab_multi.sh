@@ -15,22 +15,32 @@
 # every segment that lost bytes to an edit, the rewritten submit_multi
 # included, a second time: retrans_edited must move, the SMSC still gets
 # each rewritten PDU once); impair-inj (it drops the first copy of every
-# injected answer: inj_resent must move). The impaired variants are not
-# held to the capture check (their retransmissions are the point).
+# injected answer: inj_resent must move); nft (nftables netdev egress rules
+# in both namespaces drop 15 % and duplicate 5 % of the SMPP segments,
+# SYN/FIN/RST excepted: the answers stay exact, no RST). The
+# impaired variants are not held to the capture check (their
+# retransmissions are the point).
 set -uo pipefail
 build=$1 src=$2 peers=$3 variant=${4:-clean}
 case $variant in
 clean) ;;
 impair-dup) export SMSFW_TEST_IMPAIR=0x2 ;;
 impair-inj) export SMSFW_TEST_IMPAIR=0x1 ;;
+nft) ;;
 *) echo "FAIL: unknown variant $variant"; exit 2 ;;
 esac
 here=$src/tests/dataplane/lab
 work=$(mktemp -d /tmp/smsfw-multi.XXXXXX)
 export SMPP_MODULE=$peers/node_modules/smpp
 smsc_pid= dump_e= dump_s=
+nft_clean() {
+	for ns in smsfw-esme smsfw-smsc; do
+		ip netns exec $ns nft delete table netdev smsfw_impair 2>/dev/null
+	done
+}
 cleanup() {
 	[ -n "$smsc_pid" ] && kill "$smsc_pid" 2>/dev/null
+	nft_clean
 	[ -n "$dump_e" ] && kill "$dump_e" 2>/dev/null
 	[ -n "$dump_s" ] && kill "$dump_s" 2>/dev/null
 	"$src/scripts/lab" down >/dev/null 2>&1
@@ -49,6 +59,25 @@ rm -rf /run/smsfw-lab/events.jsonl /run/smsfw-lab/state
 	{ echo "FAIL: lab up"; exit 1; }
 unset SMSFW_TEST_IMPAIR
 run=/run/smsfw-lab
+if [ "$variant" = nft ]; then
+	# The kernel has no netem: netdev egress rules on the peers' veths.
+	# Only data segments are duplicated: a duplicated last ACK reaches a
+	# peer whose socket is gone, which answers with a RST.
+	for ns in smsfw-esme smsfw-smsc; do
+		dev=$(ip netns exec $ns ip -o link show | awk -F': ' '$2 !~ /^lo/ {sub(/@.*/, "", $2); print $2; exit}')
+		ip netns exec $ns nft -f - <<NFT || { echo "FAIL: nft rules in $ns"; exit 1; }
+table netdev smsfw_impair {
+	chain egress {
+		type filter hook egress device "$dev" priority 0;
+		tcp dport 2775 tcp flags & (syn | fin | rst) == 0 numgen random mod 100 < 15 counter drop
+		tcp sport 2775 tcp flags & (syn | fin | rst) == 0 numgen random mod 100 < 15 counter drop
+		tcp dport 2775 ip length > 64 numgen random mod 100 < 5 counter dup to "$dev"
+		tcp sport 2775 ip length > 64 numgen random mod 100 < 5 counter dup to "$dev"
+	}
+}
+NFT
+	done
+fi
 ip netns exec smsfw-esme timeout 120 tcpdump -i any -n -s 512 -c 20000 -w "$work/esme.pcap" \
 	'tcp port 2775' 2>/dev/null &
 dump_e=$!
@@ -69,6 +98,13 @@ kill -TERM "$smsc_pid"
 wait "$smsc_pid"
 smsc_pid=
 sleep 0.5
+nft_hits=0
+if [ "$variant" = nft ]; then
+	hits=$(for ns in smsfw-esme smsfw-smsc; do ip netns exec $ns nft list table netdev smsfw_impair; done |
+		grep -o 'counter packets [0-9]*' | awk '{print $3}')
+	echo "nft counters (drop, drop, dup, dup per namespace):" $hits
+	nft_hits=$(echo $hits | tr ' ' '+' | bc)
+fi
 kill -INT "$dump_e" "$dump_s" 2>/dev/null
 wait "$dump_e" "$dump_s" 2>/dev/null
 dump_e= dump_s=
@@ -137,6 +173,11 @@ for side, pcap in (("esme", sys.argv[4]), ("smsc", sys.argv[5])):
         fails.append(f"{side} capture: {bad} tcp.analysis problems")
     if tshark_count(pcap, "tcp.flags.reset == 1"):
         fails.append(f"{side} capture: RST")
+    if variant == "nft":
+        rt = tshark_count(pcap, "tcp.analysis.retransmission || tcp.analysis.fast_retransmission")
+        print(f"{side} capture: {rt} retransmissions")
+        retrans_seen = globals().get("retrans_seen", 0) + rt
+        globals()["retrans_seen"] = retrans_seen
     print(f"{side} capture: {frames} frames, {bad} problems")
 print("cases:", ", ".join(f"{c['name']} status {c['status']}" for c in esme["cases"]))
 print("smsc got:", [r.get("multi") or r.get("dst") for r in smsc["received"] if r["sid"] == "charlie"][:6], "...")
@@ -157,6 +198,9 @@ final=$(grep 'smsfw-dataplane final:' "$run/dataplane.log" | tail -1)
 cnt() { echo "$final" | grep -o " $1 [0-9]*" | awk '{print $2}'; }
 echo "final: removed $(cnt removed) injected $(cnt injected) inj_resent $(cnt inj_resent) retrans_edited $(cnt retrans_edited) edit_resets $(cnt edit_resets)"
 [ "$(cnt edit_resets)" = 0 ] || { echo "FAIL: edit_resets $(cnt edit_resets)"; rc=1; }
+if [ "$variant" = nft ] && [ "$nft_hits" -eq 0 ]; then
+	echo "FAIL: the nftables impairment never hit a segment"; rc=1
+fi
 if [ "$variant" = impair-dup ] && ! [ "$(cnt retrans_edited)" -gt 0 ]; then
 	echo "FAIL: retrans_edited did not move"; rc=1
 fi
