@@ -103,7 +103,7 @@ if [ "$variant" = nft ]; then
 	hits=$(for ns in smsfw-esme smsfw-smsc; do ip netns exec $ns nft list table netdev smsfw_impair; done |
 		grep -o 'counter packets [0-9]*' | awk '{print $3}')
 	echo "nft counters (drop, drop, dup, dup per namespace):" $hits
-	nft_hits=$(echo $hits | tr ' ' '+' | bc)
+	nft_hits=$(echo $hits | awk '{for (i = 1; i <= NF; i++) s += $i} END {print s + 0}')
 fi
 kill -INT "$dump_e" "$dump_s" 2>/dev/null
 wait "$dump_e" "$dump_s" 2>/dev/null
