@@ -526,8 +526,13 @@ int smsfw_conf_paths(const struct smsfw_conf *c, struct smsfw_conf_paths *p)
 	    derive(p->socket, sizeof(p->socket), smsfw_conf_str(c, SMSFW_CONF_general_socket), run,
 		   "controld.sock") ||
 	    derive(p->event_socket, sizeof(p->event_socket),
-		   smsfw_conf_str(c, SMSFW_CONF_general_event_socket), run, "events.sock"))
+		   smsfw_conf_str(c, SMSFW_CONF_general_event_socket), run, "events.sock") ||
+	    derive(p->sessions, sizeof(p->sessions),
+		   smsfw_conf_str(c, SMSFW_CONF_dataplane_sessions_file), state,
+		   "dataplane.sessions"))
 		return SMSFW_CONF_ERR_RANGE;
+	if (strcmp(p->sessions, "off") == 0)
+		p->sessions[0] = '\0';
 	return SMSFW_CONF_OK;
 }
 

@@ -132,6 +132,7 @@ struct smsfw_conf_paths {
 	char lmdb[256];		/**< store directory */
 	char socket[256];	/**< smsfwctl socket */
 	char event_socket[256]; /**< dataplane event socket */
+	char sessions[256];	/**< dataplane session file; empty when `off` */
 };
 
 /**

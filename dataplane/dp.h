@@ -267,6 +267,8 @@ struct dp_settings {
 	uint32_t edit_flows;        /**< inline: edit slots per worker (23 KiB each) */
 	uint8_t fail_edit_pool;     /**< inline: edit slot pool empty (enum dp_fail) */
 	uint8_t test_impair;        /**< test only: DP_IMPAIR_* bits (never in production) */
+	uint8_t unknown_session_reset; /**< inline: a submit on a session with no known bind
+					*   resets the flow toward both ends (dp_sessions.h) */
 };
 
 /** Test-only impairments of the inline path (lab tests of retransmission). */
@@ -354,6 +356,9 @@ struct dp_counters {
 	uint64_t edit_multi_fallback; /**< partly blocked submit_multi blocked whole (no room to rewrite) */
 	uint64_t edit_multi_unmerged; /**< SMSC answers passed without the blocked destinations */
 	uint64_t impair_dropped, impair_duplicated, impair_reordered;
+	uint64_t sessions_restored;    /**< flows picked up mid-stream given their remembered session */
+	uint64_t sess_unknown_submits; /**< submits on sessions with no known bind (mid-stream) */
+	uint64_t sess_unknown_resets;  /**< of those, flows reset (unknown_session = reset, inline) */
 	struct dp_edit_counters edit;   /**< the edit library's counters (copied each tick) */
 };
 

@@ -11,6 +11,7 @@
 #include <rte_malloc.h>
 
 #include "dp_priv.h"
+#include "dp_sessions.h"
 
 /* -------------------------------------------------------------- names */
 
@@ -435,6 +436,9 @@ static enum dp_action frame_impl(struct dp_engine *e, const uint8_t *p, uint8_t 
 			e->c.tls_flows++;
 			emit_uninspectable(e, f);
 		}
+		/* Picked up mid-stream: a session remembered across a restart. */
+		if (e->restored != NULL && !(fr.tcp_flags & DP_TCP_SYN) && !f->tls)
+			dp_sess_restore(e, f);
 	}
 	f->pkts[dir]++;
 	f->bytes[dir] += fr.payload_len;
@@ -490,6 +494,15 @@ static enum dp_action frame_impl(struct dp_engine *e, const uint8_t *p, uint8_t 
 		}
 	}
 	enum dp_action act = DP_ACT_FORWARD;
+	if (e->sess_reset) {
+		/* unknown_session = reset: the segment with the submit goes
+		 * nowhere; RST both ways, later frames dropped (dp_inline.c). */
+		e->sess_reset = 0;
+		e->collect = 0;
+		dp_sess_reset_unknown(e, f, dir, &fr, p, len);
+		e->c.dropped++;
+		return DP_ACT_DROP;
+	}
 	if (edit) {
 		e->collect = 0;
 		if (!f->tls)
@@ -608,6 +621,40 @@ static bool prefix_match(const uint8_t *a, const uint8_t *net, unsigned len)
 static uint64_t binds_key(const struct dp_session *ss)
 {
 	return dp_hash64(ss->system_id, strnlen(ss->system_id, DP_SYSTEM_ID_MAX), 0xb1d5);
+}
+
+/* A session bound: one concurrent bind more for its system_id. */
+static void sess_bound(struct dp_engine *e, struct dp_flow *f)
+{
+	struct dp_session *ss = &f->sess;
+	ss->state = DP_SESS_BOUND;
+	if (ss->system_id[0]) {
+		struct dp_cslot *b = dp_ct_get(&e->binds, binds_key(ss) ^ 0x5e55, e->now_ms, true);
+		b->count++;
+		b->t_ms = e->now_ms;
+	}
+}
+
+void dp_sess_restore(struct dp_engine *e, struct dp_flow *f)
+{
+	int32_t i = dp_sess_table_find(e->restored, &f->key);
+	if (i < 0)
+		return;
+	const struct dp_sess_rec *r = dp_sess_table_rec(e->restored, (uint32_t)i);
+	/* Idle longer than a flow lives: the session is not trusted. */
+	if (r->last_ms + e->set->timeouts.established_ms < e->now_ms || r->esme_dir != f->esme_dir)
+		return;
+	struct dp_session *ss = &f->sess;
+	memcpy(ss->system_id, r->system_id, sizeof(ss->system_id));
+	ss->system_id[DP_SYSTEM_ID_MAX - 1] = '\0';
+	ss->bind_cmd = r->bind_cmd;
+	ss->version = r->version;
+	ss->bind_ms = r->bind_ms;
+	ss->customer = DP_CUST_DEFAULT;
+	ss->cust_valid = 0;
+	sess_bound(e, f);
+	dp_sess_table_take(e->restored, (uint32_t)i);
+	e->c.sessions_restored++;
 }
 
 /* A bound session ends (unbind, reset, expiry): one concurrent bind less. */
@@ -734,14 +781,9 @@ static void on_pdu_inner(struct dp_engine *e, struct dp_flow *f, enum dp_dir dir
 	}
 	if (is_bind(cmd & 0x7fffffffu) && (cmd & 0x80000000u) && !from_esme) {
 		if (status == 0 && ss->state != DP_SESS_BOUND) {
-			ss->state = DP_SESS_BOUND;
 			e->c.bind_ok++;
-			if (ss->system_id[0]) {
-				struct dp_cslot *b = dp_ct_get(&e->binds, binds_key(ss) ^ 0x5e55,
-							       e->now_ms, true);
-				b->count++;
-				b->t_ms = e->now_ms;
-			}
+			ss->bind_ms = e->now_ms;
+			sess_bound(e, f);
 		} else if (status == 0) {
 			e->c.bind_ok++;
 		} else {
@@ -762,6 +804,16 @@ static void on_pdu_inner(struct dp_engine *e, struct dp_flow *f, enum dp_dir dir
 	case 0x00000021: /* submit_multi */
 	case 0x00000103: /* data_sm */
 		if (from_esme) {
+			if (ss->state == DP_SESS_OPEN) {
+				/* No bind seen on this connection: picked up
+				 * mid-stream and not remembered. */
+				e->c.sess_unknown_submits++;
+				if (e->set->unknown_session_reset && e->collect && !e->monitor &&
+				    f->edit == 0 && f->edit_state == DP_EDIT_FS_NONE) {
+					e->sess_reset = 1; /* frame_impl resets the flow */
+					return;
+				}
+			}
 			e->c.submits++;
 			ss->submits++;
 			dp_policy_submit(e, f, pdu, len, flags);

@@ -36,9 +36,20 @@
 
 #include "cp.h"
 #include "dp_app.h"
+#include "dp_sessions.h"
 #include "smsfw_conf.h"
 
 struct dp_app dp_app;
+
+/* Sessions remembered across a restart (dp_sessions.h): the file, the table
+ * loaded at start, the buffer the main lcore collects into, counters. */
+static struct {
+	char path[256];
+	struct dp_sess_table *restored;
+	struct dp_sess_rec *buf;
+	uint64_t loaded, stale, refused, saved, save_failed, not_saved;
+	int failing;
+} sess;
 
 static void on_signal(int sig)
 {
@@ -179,8 +190,100 @@ static int settings_from_conf(struct dp_app *a, const struct smsfw_conf *c, char
 	if (smsfw_conf_paths(c, &paths) == SMSFW_CONF_OK) {
 		snprintf(a->lmdb, sizeof(a->lmdb), "%s", paths.lmdb);
 		snprintf(a->event_socket, sizeof(a->event_socket), "%s", paths.event_socket);
+		snprintf(sess.path, sizeof(sess.path), "%s", paths.sessions);
 	}
+	s->unknown_session_reset = smsfw_conf_enum(c, SMSFW_CONF_dataplane_unknown_session) == 1;
 	return DP_OK;
+}
+
+/* ---------------------------------------------------------- sessions */
+
+/* At start, before the workers run: the sessions of the last run. */
+static int sessions_load(struct dp_app *a)
+{
+	if (sess.path[0] == '\0') {
+		RTE_LOG(INFO, USER1, "smsfw: sessions_file off: sessions are not remembered "
+			"across a restart\n");
+		return DP_OK;
+	}
+	sess.buf = malloc((size_t)DP_SESSFILE_MAX * sizeof(*sess.buf));
+	if (sess.buf == NULL)
+		return DP_ENOMEM;
+	struct dp_sessfile_info info;
+	int rc = dp_sessfile_load(sess.path, dp_app_now_ms(a), a->set.timeouts.established_ms,
+				  &sess.restored, &info);
+	switch (rc) {
+	case DP_OK:
+		sess.loaded = info.loaded;
+		sess.stale = info.stale;
+		RTE_LOG(NOTICE, USER1, "smsfw: %s: %u bound session(s) remembered (%u stale, %u "
+			"invalid ignored; written %" PRId64 " ms ago)\n", sess.path, info.loaded,
+			info.stale, info.invalid, (int64_t)(dp_app_now_ms(a) - info.written_ms));
+		break;
+	case DP_ENOENT:
+		RTE_LOG(INFO, USER1, "smsfw: %s: no sessions remembered\n", sess.path);
+		break;
+	case DP_ENOMEM:
+		return rc;
+	default:
+		sess.refused++;
+		RTE_LOG(WARNING, USER1, "smsfw: session file %s refused: %s; sessions picked up "
+			"mid-stream are judged without their identity\n", sess.path,
+			info.why[0] ? info.why : dp_strerror(rc));
+		break;
+	}
+	for (unsigned w = 0; w < a->n_workers; w++)
+		dp_engine_set_restored(a->eng[w], sess.restored);
+	return DP_OK;
+}
+
+static int rec_key_cmp(const void *x, const void *y)
+{
+	return memcmp(&((const struct dp_sess_rec *)x)->key, &((const struct dp_sess_rec *)y)->key,
+		      sizeof(struct dp_flow_key));
+}
+
+/* Each second and at clean shutdown: the bound sessions of every worker,
+ * and the remembered ones no flow has taken yet (still fresh), so a second
+ * restart soon after the first forgets no idle session. */
+static void sessions_save(struct dp_app *a)
+{
+	if (sess.path[0] == '\0' || sess.buf == NULL)
+		return;
+	uint64_t now = dp_app_now_ms(a), more = 0;
+	uint32_t n = 0;
+	for (unsigned w = 0; w < a->n_workers; w++)
+		n += dp_sess_collect(dp_engine_flows(a->eng[w]), sess.buf + n, DP_SESSFILE_MAX - n,
+				     &more);
+	uint32_t live = n;
+	if (sess.restored != NULL) {
+		qsort(sess.buf, live, sizeof(*sess.buf), rec_key_cmp);
+		for (uint32_t i = 0; i < dp_sess_table_count(sess.restored); i++) {
+			const struct dp_sess_rec *r = dp_sess_table_rec(sess.restored, i);
+			if (dp_sess_table_taken(sess.restored, i) ||
+			    r->last_ms + a->set.timeouts.established_ms < now ||
+			    bsearch(r, sess.buf, live, sizeof(*sess.buf), rec_key_cmp) != NULL)
+				continue;
+			if (n >= DP_SESSFILE_MAX) {
+				more++;
+				continue;
+			}
+			sess.buf[n++] = *r;
+		}
+	}
+	sess.not_saved += more;
+	if (dp_sessfile_write(sess.path, sess.buf, n, now) != DP_OK) {
+		sess.save_failed++;
+		if (!sess.failing)
+			RTE_LOG(WARNING, USER1, "smsfw: session file %s not written (%s): sessions "
+				"will not be remembered across a restart\n", sess.path, strerror(errno));
+		sess.failing = 1;
+		return;
+	}
+	if (sess.failing)
+		RTE_LOG(NOTICE, USER1, "smsfw: session file %s written again\n", sess.path);
+	sess.failing = 0;
+	sess.saved++;
 }
 
 /* ------------------------------------------------------------- ports */
@@ -359,7 +462,9 @@ static void print_counters(struct dp_app *a, FILE *f, const char *what)
 		" swaps %" PRIu64 " smpp_rst %" PRIu64 " mode %s edit_slots %" PRIu64
 		" edit_pool_empty %" PRIu64 " removed %" PRIu64 " injected %" PRIu64
 		" inj_resent %" PRIu64 " retrans_edited %" PRIu64 " edit_resets %" PRIu64
-		" probe_resets %" PRIu64 "\n",
+		" probe_resets %" PRIu64 " sessions_restored %" PRIu64 " sessions_loaded %" PRIu64
+		" sessions_file_refused %" PRIu64 " unknown_session_submits %" PRIu64
+		" unknown_session_resets %" PRIu64 "\n",
 		what, t.rx_frames, t.tx_frames, t.dropped, t.smpp_frames,
 		t.other_frames + t.non_smpp_tcp, flows, t.stream.pdus, t.submits,
 		t.verdicts[DP_VERDICT_PASS], t.verdicts[DP_VERDICT_BLOCK],
@@ -369,7 +474,8 @@ static void print_counters(struct dp_app *a, FILE *f, const char *what)
 		a->monitor ? "monitor" : "inline", t.edit_slots_alloc, t.edit_pool_empty,
 		t.edit_pdus_removed, t.edit_resp_injected,
 		t.edit.inj_resent_timer + t.edit.inj_resent_dupack, t.edit.retrans_edited,
-		t.edit_resets, t.edit_probe_resets);
+		t.edit_resets, t.edit_probe_resets, t.sessions_restored, sess.loaded, sess.refused,
+		t.sess_unknown_submits, t.sess_unknown_resets);
 	fflush(f);
 }
 
@@ -885,6 +991,10 @@ int main(int argc, char **argv)
 			goto out_workers;
 		}
 	}
+	if (sessions_load(a) != DP_OK) {
+		fprintf(stderr, "smsfw-dataplane: no memory for the session file\n");
+		goto out_workers;
+	}
 	if (a->lmdb[0] != '\0') {
 		rc = cp_reader_open(a->lmdb, &a->reader);
 		if (rc == CP_OK)
@@ -934,6 +1044,7 @@ int main(int argc, char **argv)
 		a->n_pairs);
 
 	uint64_t last_gen_check = 0, last_stats = mono_ms(), last_store_try = 0, last_alarm = 0;
+	uint64_t last_sess = mono_ms();
 	struct dp_counters prev_alarm;
 	memset(&prev_alarm, 0, sizeof(prev_alarm));
 	while (!a->quit) {
@@ -969,6 +1080,10 @@ int main(int argc, char **argv)
 			last_alarm = now;
 			report_bounds(a, &totals, &prev_alarm);
 		}
+		if (now - last_sess >= 1000) {
+			last_sess = now;
+			sessions_save(a);
+		}
 		if (stats_interval > 0 && now - last_stats >= (uint64_t)stats_interval * 1000) {
 			last_stats = now;
 			print_counters(a, stderr, "stats");
@@ -977,6 +1092,7 @@ int main(int argc, char **argv)
 	ret = 0;
 	fprintf(stderr, "smsfw-dataplane: stopping\n");
 	rte_eal_mp_wait_lcore();
+	sessions_save(a); /* the workers stopped: an exact copy */
 	drain_events(a);
 	{
 		struct dp_counters totals;
@@ -1005,6 +1121,8 @@ out_workers:
 	dp_snapshot_free(a, cur);
 	dp_snapshot_reap(a, false); /* rulesets kept for messages in flight */
 	cp_reader_close(a->reader);
+	dp_sess_table_free(sess.restored);
+	free(sess.buf);
 	rte_free(a->qsv);
 out_ports:
 	for (unsigned p = 0; p < a->n_pairs; p++)

@@ -179,6 +179,9 @@ struct dp_engine {
 	uint32_t impair_held_len;
 	uint8_t impair_flag;
 	uint8_t out[2048];       /* frame being built */
+	/* sessions remembered across a restart (dp_sessions.c) */
+	struct dp_sess_table *restored;
+	uint8_t sess_reset;      /* on_pdu: reset this frame's flow (unknown_session) */
 	/* scratch buffers for the message being judged */
 	uint8_t text[8192];
 	uint8_t norm[8192];

@@ -145,6 +145,7 @@ struct dp_session {
 	uint32_t cust_gen;     /**< snapshot generation `customer` indexes */
 	uint32_t pdus[2];      /**< PDUs seen, per direction (lo, hi) */
 	uint32_t submits, blocked_would;
+	uint64_t bind_ms;      /**< when the bind was accepted (or the session restored) */
 };
 
 #define DP_CUST_DEFAULT 0xffffffffu
