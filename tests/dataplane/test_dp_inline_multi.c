@@ -155,7 +155,8 @@ static enum dp_action send_raw(struct fx *x, bool from_esme, uint32_t seq, uint8
 	t[12] = 0x50;
 	t[13] = flags;
 	put16(t + 14, 65535);
-	memcpy(t + 20, pl, n);
+	if (n != 0)
+		memcpy(t + 20, pl, n);
 	uint32_t len = 14 + 40 + n;
 	struct dp_edit_pkt pkt;
 	assert_int_equal(dp_edit_pkt_parse(&pkt, ip, len - 14), DP_EDIT_OK);

@@ -71,7 +71,8 @@ static uint32_t frame(uint8_t *f, int v6, int from_esme, uint32_t seq, uint32_t 
 	t[23] = 10;
 	wr32(t + 24, tsval);
 	wr32(t + 28, tsval ^ 0x5a5a);
-	memcpy(t + 32, payload, plen);
+	if (plen != 0)
+		memcpy(t + 32, payload, plen);
 	struct dp_edit_pkt pkt;
 	uint32_t n = l3 + 32 + plen;
 	if (v6) {
