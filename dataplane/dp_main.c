@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
@@ -49,6 +50,7 @@ static struct {
 	struct dp_sess_rec *buf;
 	uint64_t loaded, stale, refused, saved, save_failed, not_saved;
 	int failing;
+	char made_dir[256]; /* the file's directory, when this run created it */
 } sess;
 
 static void on_signal(int sig)
@@ -209,6 +211,15 @@ static int sessions_load(struct dp_app *a)
 	sess.buf = malloc((size_t)DP_SESSFILE_MAX * sizeof(*sess.buf));
 	if (sess.buf == NULL)
 		return DP_ENOMEM;
+	/* The state directory may not exist yet (standalone, first start). */
+	char d[sizeof(sess.path)];
+	snprintf(d, sizeof(d), "%s", sess.path);
+	char *slash = strrchr(d, '/');
+	if (slash != NULL && slash != d) {
+		*slash = '\0';
+		if (mkdir(d, 0750) == 0)
+			snprintf(sess.made_dir, sizeof(sess.made_dir), "%s", d);
+	}
 	struct dp_sessfile_info info;
 	int rc = dp_sessfile_load(sess.path, dp_app_now_ms(a), a->set.timeouts.established_ms,
 				  &sess.restored, &info);
@@ -771,6 +782,10 @@ static int privs_drop(const struct dp_app *a, char *err, size_t errlen)
 			if (snprintf(p, sizeof(p), "%s/dataplane.spool", a->state_dir) < (int)sizeof(p))
 				chown_quiet(p);
 		}
+		/* The session file is replaced by rename: its directory must be
+		 * writable by the new user when this run made it. */
+		if (sess.made_dir[0] != '\0')
+			chown_quiet(sess.made_dir);
 	}
 	/* Phase 1 needs CAP_SETPCAP for the bounding set, so it comes first. */
 	if (drop_all_threads(1, err, errlen) != 0)

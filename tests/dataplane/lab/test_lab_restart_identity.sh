@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# Lab test, inline mode, with controld: a session that continues across a
+# dataplane restart is judged as its customer again (dataplane/dp_sessions.h,
+# [dataplane] sessions_file). carol binds and passes a message; the dataplane
+# writes its session file (each second); it is SIGKILLed; carol is suspended
+# through smsfwctl while it is down; it starts again with the same command
+# line. carol's connection continues (it never rebinds): its enquire_link is
+# answered, and its next submit is refused with the suspended status (0x45)
+# on the same connection, judged as system_id carol (standing), never reaching
+# the SMSC. The restarted dataplane logged and counted the remembered session
+# (sessions_loaded 1, sessions_restored 1); the file never holds the bind
+# password. Without the file the submit would be judged as "" and passed.
+# Skipped (77) when controld is not built.
+#   test_lab_restart_identity.sh BUILD_DIR SOURCE_DIR PEERS_DIR
+set -uo pipefail
+build=$1 src=$2 peers=$3
+here=$src/tests/dataplane/lab
+export SMPP_MODULE=$peers/node_modules/smpp
+ctl=$build/controlplane/smsfwctl
+[ -x "$build/controlplane/smsfw-controld" ] || { echo "controld not built"; exit 77; }
+run=/run/smsfw-lab
+conf=$here/lab-inline.conf
+work=$(mktemp -d /tmp/smsfw-restart-id.XXXXXX)
+smsc_pid= esme_pid=
+
+cleanup() {
+	exec 3>&- 2>/dev/null
+	for p in $esme_pid $smsc_pid; do kill "$p" 2>/dev/null; done
+	"$src/scripts/lab" down >/dev/null 2>&1
+	if [ -n "${SMSFW_KEEP:-}" ]; then
+		cp $run/dataplane*.log "$work/" 2>/dev/null
+		echo "kept $work"
+	else
+		rm -rf "$work"
+	fi
+	rm -rf $run/state
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; tail -5 "$work/out" 2>/dev/null; exit 1; }
+sctl() { "$ctl" --config "$conf" "$@"; }
+
+wait_for() { # FILE PATTERN COUNT SECONDS
+	for _ in $(seq $(($4 * 20))); do
+		[ "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0
+		sleep 0.05
+	done
+	fail "waited $4 s for $3 of '$2' in $(basename "$1")"
+}
+
+tel() { # COMMAND KEY
+	python3 - "$@" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect("/var/run/dpdk/smsfw-lab/dpdk_telemetry.v2"); s.recv(1024)
+s.send(sys.argv[1].encode()); d = json.loads(s.recv(1 << 16))[sys.argv[1]]
+print(d.get(sys.argv[2], ""))
+PY
+}
+
+dp_up() { # TCP crosses the dataplane (a non-SMPP port)
+	ip netns exec smsfw-smsc python3 "$src/scripts/lab.d/probe.py" listen 198.18.0.2 7 &
+	local l=$!
+	ip netns exec smsfw-esme python3 "$src/scripts/lab.d/probe.py" connect 198.18.0.2 7 15
+	local rc=$?
+	kill $l 2>/dev/null
+	wait $l 2>/dev/null
+	return $rc
+}
+
+"$src/scripts/lab" down >/dev/null 2>&1
+rm -rf $run/state $run/events.jsonl $run/dataplane2.log
+"$src/scripts/lab" up --build "$build" --config "$conf" --rules "$here/rules" || fail "lab up"
+sctl customers add carol >/dev/null || fail "customers add"
+for _ in $(seq 50); do [ "$(tel /smsfw/customers carol)" = active ] && break; sleep 0.1; done
+[ "$(tel /smsfw/customers carol)" = active ] || fail "customer carol not in the snapshot"
+
+STOP_TO=nobody ip netns exec smsfw-smsc node "$here/smsc.js" 198.18.0.2 2775 "$work/smsc.json" &
+smsc_pid=$!
+for _ in $(seq 50); do
+	ip netns exec smsfw-smsc ss -ltn 2>/dev/null | grep -q '198.18.0.2:2775' && break
+	sleep 0.1
+done
+mkfifo "$work/in"
+ip netns exec smsfw-esme node "$here/esme_restart_id.js" 198.18.0.2 2775 carol Xq7pass9 \
+	<"$work/in" >"$work/out" &
+esme_pid=$!
+exec 3>"$work/in"
+wait_for "$work/out" '"ev":"bound","status":0' 1 10
+echo "send Lunch at noon tomorrow? Table for two booked" >&3
+wait_for "$work/out" '"ev":"resp"' 1 10
+grep -q '"status":0,"text":"Lunch' "$work/out" || fail "carol's first message was not passed"
+
+# The session file is rewritten each second: wait until it names carol.
+sf=$run/state/dataplane.sessions
+for _ in $(seq 40); do grep -q carol "$sf" 2>/dev/null && break; sleep 0.1; done
+grep -q carol "$sf" 2>/dev/null || fail "$sf does not name carol"
+grep -q Xq7pass9 "$sf" && fail "the bind password is in $sf"
+echo "session file: $(stat -c %s "$sf") bytes"
+
+pid=$(cat $run/dataplane.pid)
+mapfile -d '' cmd <"/proc/$pid/cmdline"
+kill -KILL "$pid"
+for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$pid" 2>/dev/null && fail "the dataplane survived SIGKILL"
+cp $run/dataplane.log "$work/dataplane1.log"
+# While the dataplane is down the control plane suspends carol.
+sctl customers suspend carol --reason "lab restart test" >/dev/null || fail "customers suspend"
+"${cmd[@]}" >$run/dataplane2.log 2>&1 &
+echo $! >$run/dataplane.pid
+dp_up || fail "no traffic through the restarted dataplane"
+for _ in $(seq 50); do [ "$(tel /smsfw/customers carol)" = suspended ] && break; sleep 0.1; done
+[ "$(tel /smsfw/customers carol)" = suspended ] || fail "carol not suspended in the new snapshot"
+
+# The same connection goes on: an enquire_link (answered by the SMSC), then
+# a submit, refused for standing.
+echo link >&3
+wait_for "$work/out" '"ev":"link_resp"' 1 10
+echo "send See you at the station at six" >&3
+wait_for "$work/out" '"ev":"resp"' 2 10
+echo quit >&3
+exec 3>&-
+wait_for "$work/out" '"ev":"unbound"' 1 5
+wait "$esme_pid"
+esme_pid=
+sleep 0.3
+kill -TERM "$smsc_pid"
+wait "$smsc_pid"
+smsc_pid=
+kill -TERM "$(cat $run/dataplane.pid)"
+for _ in $(seq 50); do kill -0 "$(cat $run/dataplane.pid)" 2>/dev/null || break; sleep 0.1; done
+cp $run/dataplane2.log "$work/dataplane2.log"
+cp $run/events.jsonl "$work/events.jsonl"
+
+python3 - "$work" <<'PY'
+import json, os, re, sys
+w = sys.argv[1]
+fails = []
+out = [json.loads(l) for l in open(os.path.join(w, "out")) if l.strip()]
+kinds = [e["ev"] for e in out]
+resp = [e for e in out if e["ev"] == "resp"]
+if [e["ev"] for e in out if e["ev"] in ("bound", "closed")] != ["bound", "closed"] or \
+        kinds.index("closed") < kinds.index("unbound"):
+    fails.append(f"carol's one connection did not live until its unbind: {kinds}")
+got = [(e["text"][:10], e["status"]) for e in resp]
+if got != [("Lunch at n", 0), ("See you at", 0x45)]:
+    fails.append(f"carol's answers {got}, expected the second refused with 0x45 (suspended)")
+ev = [json.loads(l) for l in open(os.path.join(w, "events.jsonl")) if '"verdict"' in l]
+# (a standing block records no text: matched by sequence and destination)
+last = resp[-1] if resp else {}
+after = [e for e in ev if e.get("type") == "verdict" and e.get("sequence") == last.get("seq") and
+         e.get("dst") == last.get("dst")]
+if len(after) != 1 or after[0]["system_id"] != "carol" or after[0]["verdict"] != "block" or \
+        after[0]["category"] != "standing":
+    fails.append("the submit after the restart was not judged as carol/block/standing: "
+                 + str([(e["system_id"], e["verdict"], e["category"]) for e in after]))
+smsc = json.load(open(os.path.join(w, "smsc.json")))
+texts = [m["message"] for m in smsc["received"]]
+if any(t.startswith("See you") for t in texts) or not any(t.startswith("Lunch") for t in texts):
+    fails.append(f"the SMSC received {texts}")
+log2 = open(os.path.join(w, "dataplane2.log")).read()
+m = re.search(r"smsfw-dataplane final:.*", log2)
+final = m.group(0) if m else ""
+c = dict(re.findall(r"(\w+) (\d+)", final))
+for k, v in (("sessions_loaded", "1"), ("sessions_restored", "1"), ("sessions_file_refused", "0"),
+             ("unknown_session_submits", "0")):
+    if c.get(k) != v:
+        fails.append(f"{k} {c.get(k)}, expected {v}")
+print("\n".join(l for l in log2.splitlines() if "dataplane.sessions" in l))
+if "1 bound session(s) remembered" not in log2:
+    fails.append("the restarted dataplane did not log the remembered session")
+print("carol answers", got, "| after the restart judged as",
+      [(e["system_id"], e["verdict"], e["category"]) for e in after])
+print(final)
+for f in fails:
+    print("FAIL:", f)
+sys.exit(1 if fails else 0)
+PY
