@@ -76,6 +76,9 @@ static int cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d
 	add_u64(d, "edit_retrans_edited", t.edit.retrans_edited);
 	add_u64(d, "edit_resets", t.edit_resets);
 	add_u64(d, "edit_probe_resets", t.edit_probe_resets);
+	add_u64(d, "sessions_restored", t.sessions_restored);
+	add_u64(d, "unknown_session_submits", t.sess_unknown_submits);
+	add_u64(d, "unknown_session_resets", t.sess_unknown_resets);
 	add_u64(d, "edit_tx_nombuf", t.edit_tx_nombuf);
 	add_u64(d, "edit_multi_partial", t.edit_multi_partial);
 	add_u64(d, "edit_multi_merged", t.edit_multi_merged);
