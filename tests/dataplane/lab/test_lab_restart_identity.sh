@@ -10,6 +10,9 @@
 # the SMSC. The restarted dataplane logged and counted the remembered session
 # (sessions_loaded 1, sessions_restored 1); the file never holds the bind
 # password. Without the file the submit would be judged as "" and passed.
+# Then, with [dataplane] unknown_session = reset and no session file, an ESME
+# whose bind went before the restart (dave) is reset toward both ends on its
+# first submit after it (unknown_session_resets 1), never reaching the SMSC.
 # Skipped (77) when controld is not built.
 #   test_lab_restart_identity.sh BUILD_DIR SOURCE_DIR PEERS_DIR
 set -uo pipefail
@@ -68,7 +71,7 @@ dp_up() { # TCP crosses the dataplane (a non-SMPP port)
 }
 
 "$src/scripts/lab" down >/dev/null 2>&1
-rm -rf $run/state $run/events.jsonl $run/dataplane2.log
+rm -rf $run/state $run/events.jsonl $run/dataplane2.log $run/dataplane3.log
 "$src/scripts/lab" up --build "$build" --config "$conf" --rules "$here/rules" || fail "lab up"
 sctl customers add carol >/dev/null || fail "customers add"
 for _ in $(seq 50); do [ "$(tel /smsfw/customers carol)" = active ] && break; sleep 0.1; done
@@ -122,13 +125,44 @@ exec 3>&-
 wait_for "$work/out" '"ev":"unbound"' 1 5
 wait "$esme_pid"
 esme_pid=
+for k in sessions_restored unknown_session_submits; do
+	echo "$k $(tel /smsfw/stats $k)"
+done >"$work/tel2"
+
+# Part 2, [dataplane] unknown_session = reset: dave binds and passes a
+# message; the dataplane is SIGKILLed, its session file removed, and it
+# starts with unknown_session = reset. dave's next submit (no known bind)
+# goes nowhere: its connection is reset (ECONNRESET), the SMSC's end too.
+mkfifo "$work/in2"
+ip netns exec smsfw-esme node "$here/esme_restart_id.js" 198.18.0.2 2775 dave pw \
+	<"$work/in2" >"$work/out2" &
+esme_pid=$!
+exec 3>"$work/in2"
+wait_for "$work/out2" '"ev":"bound","status":0' 1 10
+echo "send Parcel left with the neighbour" >&3
+wait_for "$work/out2" '"ev":"resp"' 1 10
+pid=$(cat $run/dataplane.pid)
+kill -KILL "$pid"
+for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+cp $run/dataplane2.log "$work/dataplane2.log"
+rm -f "$sf"
+{ cat "$conf"; printf '\n[dataplane]\nunknown_session = reset\n'; } >"$work/reset.conf"
+for i in "${!cmd[@]}"; do [ "${cmd[$i]}" = "$conf" ] && cmd[$i]=$work/reset.conf; done
+"${cmd[@]}" >$run/dataplane3.log 2>&1 &
+echo $! >$run/dataplane.pid
+dp_up || fail "no traffic through the dataplane started again"
+echo "send Unknown after the restart" >&3
+wait_for "$work/out2" '"ev":"closed"' 1 10
+exec 3>&-
+wait "$esme_pid"
+esme_pid=
 sleep 0.3
 kill -TERM "$smsc_pid"
 wait "$smsc_pid"
 smsc_pid=
 kill -TERM "$(cat $run/dataplane.pid)"
 for _ in $(seq 50); do kill -0 "$(cat $run/dataplane.pid)" 2>/dev/null || break; sleep 0.1; done
-cp $run/dataplane2.log "$work/dataplane2.log"
+cp $run/dataplane3.log "$work/dataplane3.log"
 cp $run/events.jsonl "$work/events.jsonl"
 
 python3 - "$work" <<'PY'
@@ -158,19 +192,38 @@ texts = [m["message"] for m in smsc["received"]]
 if any(t.startswith("See you") for t in texts) or not any(t.startswith("Lunch") for t in texts):
     fails.append(f"the SMSC received {texts}")
 log2 = open(os.path.join(w, "dataplane2.log")).read()
-m = re.search(r"smsfw-dataplane final:.*", log2)
-final = m.group(0) if m else ""
-c = dict(re.findall(r"(\w+) (\d+)", final))
-for k, v in (("sessions_loaded", "1"), ("sessions_restored", "1"), ("sessions_file_refused", "0"),
-             ("unknown_session_submits", "0")):
+c = dict(l.split() for l in open(os.path.join(w, "tel2")) if len(l.split()) == 2)
+for k, v in (("sessions_restored", "1"), ("unknown_session_submits", "0")):
     if c.get(k) != v:
-        fails.append(f"{k} {c.get(k)}, expected {v}")
+        fails.append(f"telemetry {k} {c.get(k)}, expected {v}")
 print("\n".join(l for l in log2.splitlines() if "dataplane.sessions" in l))
 if "1 bound session(s) remembered" not in log2:
     fails.append("the restarted dataplane did not log the remembered session")
+# Part 2: dave reset on its submit after the restart with unknown_session = reset.
+out2 = [json.loads(l) for l in open(os.path.join(w, "out2")) if l.strip()]
+dres = [(e["text"][:10], e["status"]) for e in out2 if e["ev"] == "resp"]
+dclosed = [e for e in out2 if e["ev"] == "closed"]
+if dres != [("Parcel lef", 0)]:
+    fails.append(f"dave's answers {dres}, expected one pass before the restart and none after")
+if len(dclosed) != 1 or dclosed[0]["error"] != "ECONNRESET":
+    fails.append(f"dave's connection did not end with a reset: {dclosed}")
+if any(t.startswith("Unknown after") for t in texts):
+    fails.append("the SMSC received dave's submit after the restart")
+if not any("dave" in e and "ECONNRESET" in e for e in smsc["errors"]):
+    fails.append(f"the SMSC's end of dave's connection was not reset: {smsc['errors']}")
+log3 = open(os.path.join(w, "dataplane3.log")).read()
+m3 = re.search(r"smsfw-dataplane final:.*", log3)
+c3 = dict(re.findall(r"(\w+) (\d+)", m3.group(0) if m3 else ""))
+for k, v in (("unknown_session_submits", "1"), ("unknown_session_resets", "1"),
+             ("sessions_restored", "0"), ("probe_resets", "0")):
+    if c3.get(k) != v:
+        fails.append(f"after the second restart {k} {c3.get(k)}, expected {v}")
+if log3.count("no known bind") != 1:
+    fails.append(f"the reset is logged {log3.count('no known bind')} times")
 print("carol answers", got, "| after the restart judged as",
       [(e["system_id"], e["verdict"], e["category"]) for e in after])
-print(final)
+print("telemetry after the first restart:", c)
+print(m3.group(0) if m3 else "no final line after the second restart")
 for f in fails:
     print("FAIL:", f)
 sys.exit(1 if fails else 0)
