@@ -298,14 +298,17 @@ static void collect_one(void *arg, const struct dp_flow *f)
 		return;
 	struct dp_sess_rec a, b;
 	uint8_t sa, sb, ua, ub;
-	memset(&a, 0, sizeof(a));
-	memset(&b, 0, sizeof(b));
-	read_once(f, &a, &sa, &ua);
-	read_once(f, &b, &sb, &ub);
-	/* last_ms may move between the copies: compare without it. */
-	a.last_ms = b.last_ms;
-	if (sa != DP_SESS_BOUND || sb != DP_SESS_BOUND || !ua || !ub ||
-	    memcmp(&a, &b, sizeof(a)) != 0)
+	bool same = false;
+	for (int tries = 0; tries < 4 && !same; tries++) {
+		memset(&a, 0, sizeof(a));
+		memset(&b, 0, sizeof(b));
+		read_once(f, &a, &sa, &ua);
+		read_once(f, &b, &sb, &ub);
+		/* last_ms may move between the copies: compare without it. */
+		a.last_ms = b.last_ms;
+		same = memcmp(&a, &b, sizeof(a)) == 0 && sa == sb && ua == ub;
+	}
+	if (!same || sa != DP_SESS_BOUND || !ua)
 		return;
 	a.system_id[DP_SYSTEM_ID_MAX - 1] = '\0';
 	if (!rec_valid(&a))
