@@ -82,6 +82,16 @@ void pat_error_set(struct pat_error *err, const char *file, unsigned line,
 /* Read a whole file into a malloc'd buffer. */
 int pat_file_read(const char *path, void **data, size_t *len);
 
+/* URL hosts are looked for in tokens: runs of bytes between separators
+ * (pat_url_sep). Only the first PAT_URL_TOKEN_MAX bytes of a token are
+ * examined — room for "https://", the longest host name (253) and the byte
+ * after it — so a stream that carries an unfinished token into the next
+ * part needs to keep no more than that and still agrees with block mode. */
+#define PAT_URL_TOKEN_MAX (8 + 253 + 1)
+
+/* 1 when c ends a URL token. */
+int pat_url_sep(unsigned char c);
+
 /* Extract URL hosts from text; writes "host\n" lines to re_out and
  * "\n" + reversed host + "." per host to lit_out. Returns number of hosts;
  * hosts that do not fit are left out. */

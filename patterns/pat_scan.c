@@ -11,7 +11,7 @@
 #define NORM_CAP (2 * PAT_MAX_TEXT + 16)
 #define URL_CAP (PAT_MAX_TEXT + 16)
 #define ADDR_MAX 256
-#define CARRY_MAX 256
+#define CARRY_MAX PAT_URL_TOKEN_MAX
 #define STREAM_MAGIC 0x5053544du /* "PSTM" */
 
 struct pat_scratch {
@@ -557,7 +557,7 @@ int pat_stream_scan(const struct pat_ruleset *rs, struct pat_scratch *s,
 			memcpy(s->joined + jl, part->text, tl);
 			jl += tl;
 			cut = jl;
-			while (cut > 0 && !is_ws((unsigned char)s->joined[cut - 1]))
+			while (cut > 0 && !pat_url_sep((unsigned char)s->joined[cut - 1]))
 				cut--;
 			rc = scan_urls(rs, s, &c, s->joined, cut);
 			st->carry_len = (uint16_t)(jl - cut > CARRY_MAX ? CARRY_MAX : jl - cut);

@@ -1,7 +1,8 @@
 /*
  * pat_url.c — find URL hosts in message text, for url-target rules.
  *
- * A token (text between spaces and brackets/quotes) is a URL when it starts
+ * A token (text between spaces and brackets/quotes; its first
+ * PAT_URL_TOKEN_MAX bytes) is a URL when it starts
  * with a scheme (http://, https://), with "www.", when its host part is
  * followed by a path ("host.tld/..."), or when the host ends in a top-level
  * domain common in SMS links. The host must be LDH labels with a dot and an
@@ -18,7 +19,7 @@ static const char *const common_tlds[] = {
 	"ws", "to", "su", "pw", "live", "club", "vip", "win", "icu", "buzz",
 };
 
-static int tok_sep(unsigned char c)
+int pat_url_sep(unsigned char c)
 {
 	return c <= ' ' || c == '<' || c == '>' || c == '"' || c == '\'' ||
 	       c == '(' || c == ')' || c == '[' || c == ']' || c == '{' ||
@@ -97,13 +98,14 @@ unsigned pat_url_hosts(const char *text, size_t len, char *re_out,
 		if (!dot)
 			break;
 		size_t b = (size_t)(dot - text), i = b;
-		while (b > pos && !tok_sep((unsigned char)text[b - 1]))
+		while (b > pos && !pat_url_sep((unsigned char)text[b - 1]))
 			b--;
-		while (i < len && !tok_sep((unsigned char)text[i]))
+		while (i < len && !pat_url_sep((unsigned char)text[i]))
 			i++;
 		pos = i + 1;
 		const char *t = text + b;
-		size_t n = i - b, hb = 0, he;
+		size_t n = i - b > PAT_URL_TOKEN_MAX ? PAT_URL_TOKEN_MAX : i - b;
+		size_t hb = 0, he;
 		int scheme = 0, path = 0, known;
 
 		if (ci_prefix(t, n, "http://")) {

@@ -462,6 +462,58 @@ static void test_stream_url_at_end(void **state)
 	free(mem);
 }
 
+/* URL hosts are looked for in tokens cut at the same separators in block
+ * and stream mode, on a token's first PAT_URL_TOKEN_MAX (262) bytes: a host
+ * after a long unbroken run and a quote (found by fuzz_pat_normalise: the
+ * stream cut at whitespace and kept 256 bytes of the run, losing the host),
+ * and a host at the start of a token longer than the carry, split. */
+static void test_stream_long_tokens(void **state)
+{
+	char text[1200], p1[700];
+	size_t cap;
+	void *mem = stream_mem(&cap);
+	struct pat_stream *st;
+	struct pat_result r, b;
+
+	(void)state;
+	memset(text, 'u', 300);
+	snprintf(text + 300, sizeof(text) - 300, "\"evil.example/x|||");
+	b = scan(text, NULL, NULL, NULL);
+	assert_int_equal(b.rule_id, 30);
+	assert_int_equal(pat_stream_open(rs, sc, mem, cap, &st), PAT_OK);
+	r = feed(st, text);
+	assert_int_equal(pat_stream_close(rs, sc, st, &r), PAT_OK);
+	assert_int_equal(r.verdict, b.verdict);
+	assert_int_equal(r.rule_id, 30);
+
+	/* "http://evil.example/" then 600 path bytes, split inside the path:
+	 * the carried token is cut to 262 bytes and still holds the host. */
+	snprintf(p1, sizeof(p1), "see http://evil.example/");
+	memset(p1 + strlen(p1), 'a', 400);
+	p1[24 + 400] = '\0';
+	assert_int_equal(pat_stream_open(rs, sc, mem, cap, &st), PAT_OK);
+	r = feed(st, p1);
+	assert_int_equal(r.verdict, PAT_VERDICT_PASS);
+	r = feed(st, "bbbb end");
+	assert_int_equal(r.rule_id, 30);
+	assert_int_equal(pat_stream_close(rs, sc, st, &r), PAT_OK);
+	snprintf(text, sizeof(text), "%sbbbb end", p1);
+	assert_int_equal(scan(text, NULL, NULL, NULL).rule_id, 30);
+
+	/* an '@' past the examined bytes does not make it an e-mail address,
+	 * in either mode */
+	memset(text, 0, sizeof(text));
+	snprintf(text, sizeof(text), "http://evil.example/");
+	memset(text + 20, 'c', 300);
+	text[320] = '@';
+	assert_int_equal(scan(text, NULL, NULL, NULL).rule_id, 30);
+	assert_int_equal(pat_stream_open(rs, sc, mem, cap, &st), PAT_OK);
+	feed(st, text);
+	assert_int_equal(pat_stream_close(rs, sc, st, &r), PAT_OK);
+	assert_int_equal(r.rule_id, 30);
+	free(mem);
+}
+
 /* Text patterns span parts; two messages in flight stay independent; an
  * end anchor is decided at close; scores are counted once per message. */
 static void test_stream_interleaved(void **state)
@@ -548,6 +600,7 @@ int main(void)
 		cmocka_unit_test(test_edges),
 		cmocka_unit_test(test_stream_bad),
 		cmocka_unit_test(test_stream_split_url),
+		cmocka_unit_test(test_stream_long_tokens),
 		cmocka_unit_test(test_stream_url_at_end),
 		cmocka_unit_test(test_stream_interleaved),
 		cmocka_unit_test(test_stream_many_parts),
