@@ -858,7 +858,7 @@ static bool needs_edit(struct dp_engine *e, struct dp_flow *f, enum dp_dir dir)
 }
 
 static void start_dirs(struct dp_engine *e, struct dp_flow *f, struct dp_eslot *sl,
-		       const struct dp_inline_pre *pre)
+		       const struct dp_inline_pre *pre, enum dp_dir dir, const struct dp_frame *fr)
 {
 	for (int d = 0; d < 2; d++) {
 		enum dp_edit_dir ed = d == f->esme_dir ? DP_EDIT_E2S : DP_EDIT_S2E;
@@ -871,7 +871,71 @@ static void start_dirs(struct dp_engine *e, struct dp_flow *f, struct dp_eslot *
 					  s->buf != DP_STREAM_NOBUF ? s->pdu_seq : s->next_seq);
 		}
 	}
-	(void)e;
+	/* A flow picked up mid-stream (no SYN seen) whose directions were not
+	 * both at a PDU boundary before this ESME segment — typically its very
+	 * first segment after a restart. That one segment is enough:
+	 *  - ESME->SMSC: the stream layer synchronised on a header in this
+	 *    frame; the first PDU it cut (or the one it is assembling) starts
+	 *    the direction; bytes of the segment before it pass unchanged.
+	 *  - SMSC->ESME: nothing seen from the SMSC yet (stream state NONE: no
+	 *    partial PDU of its own that we know of), so the ESME's ACK number
+	 *    is the next byte it expects from the SMSC. It is taken for a PDU
+	 *    boundary (SMSCs answer in whole segments); the SMSC's first data
+	 *    segment checks it (s2e_from_ack, dp_inline_frame) and the flow is
+	 *    reset if its bytes at that point are not a PDU header.
+	 * Without the ACK flag, or when the SMSC's stream is in some other
+	 * state (bytes seen that did not synchronise), the direction is not
+	 * started: an injection then fails and the flow is reset (fail-closed).
+	 * Window scaling is not known mid-stream: the edit library keeps no
+	 * window state (windows of forwarded segments pass unchanged), and an
+	 * injected response, built from the ESME's headers while no SMSC
+	 * header was seen, carries the ESME's own window field: the ESME reads
+	 * it with the SMSC's scale until the SMSC's next segment (the answer
+	 * to the ACK probe, one round trip later) sets it again. */
+	if (f->syn_seen != 0 || dir != f->esme_dir)
+		return;
+	const struct dp_stream_dir *es = &f->dir[dir];
+	if (!dp_edit_dir_synced(&sl->ef, DP_EDIT_E2S) && es->state == DP_STREAM_SYNCED &&
+	    es->skip == 0) {
+		bool started = false;
+		for (uint32_t i = 0; i < e->n_call && !started; i++)
+			if (e->call[i].dir == dir) {
+				dp_edit_dir_start(&sl->ef, DP_EDIT_E2S, e->call[i].seq);
+				started = true;
+			}
+		if (!started && es->buf != DP_STREAM_NOBUF)
+			dp_edit_dir_start(&sl->ef, DP_EDIT_E2S, es->pdu_seq);
+	}
+	const struct dp_stream_dir *ss = &f->dir[1 - (int)dir];
+	if (!dp_edit_dir_synced(&sl->ef, DP_EDIT_S2E) && (fr->tcp_flags & DP_TCP_ACK) &&
+	    ss->state == DP_STREAM_NONE && dp_edit_dir_synced(&sl->ef, DP_EDIT_E2S)) {
+		dp_edit_dir_start(&sl->ef, DP_EDIT_S2E, fr->ack);
+		sl->s2e_from_ack = 1;
+	}
+}
+
+/* The SMSC->ESME direction was started at the ESME's ACK number (a flow
+ * picked up mid-stream): the SMSC's first segment that covers that point
+ * must have a PDU starting exactly there. @return false if it has not (the
+ * point was inside one of its PDUs: the flow is reset). */
+static bool s2e_start_ok(struct dp_engine *e, struct dp_flow *f, struct dp_eslot *sl,
+			 enum dp_dir dir, const struct dp_frame *fr)
+{
+	uint32_t rel = dp_edit_dir_release_seq(&sl->ef, DP_EDIT_S2E);
+	if (fr->payload_len == 0 || sdiff(rel, fr->seq) < 0 ||
+	    sdiff(fr->seq + fr->payload_len, rel) <= 0)
+		return true; /* does not reach that point (yet) */
+	sl->s2e_from_ack = 0;
+	for (uint32_t i = 0; i < e->n_call; i++)
+		if (e->call[i].dir == dir && e->call[i].seq == rel)
+			return true;
+	const struct dp_stream_dir *s = &f->dir[dir];
+	if (s->state == DP_STREAM_SYNCED && s->buf != DP_STREAM_NOBUF && s->pdu_seq == rel)
+		return true;
+	RTE_LOG(NOTICE, USER1,
+		"smsfw: worker %u: flow picked up mid-stream: the SMSC's bytes at the point the "
+		"ESME acknowledged are not a PDU boundary\n", e->id);
+	return false;
 }
 
 enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_dir dir,
@@ -902,7 +966,11 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 			e->c.edit_pool_open++;
 			return DP_ACT_FORWARD;
 		}
-		start_dirs(e, f, sl, pre);
+		start_dirs(e, f, sl, pre, dir, fr);
+	}
+	if (sl->s2e_from_ack && dir != f->esme_dir && !s2e_start_ok(e, f, sl, dir, fr)) {
+		reset_both(e, f, sl);
+		return DP_ACT_DROP;
 	}
 	if (fr->tcp_flags & DP_TCP_SYN)
 		return DP_ACT_FORWARD; /* a retransmitted SYN: nothing to map */

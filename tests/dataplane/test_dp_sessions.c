@@ -704,6 +704,140 @@ static void test_unknown_session_reset(void **state)
 	fx_free(x);
 }
 
+/* One frame with explicit sequence numbers, kept in `f` (rewritten in place
+ * when the engine forwards it). */
+static enum dp_action raw_seg(struct fx *x, uint8_t *f, bool from_esme, uint32_t seq,
+			      uint32_t ack, uint8_t flags, const uint8_t *pl, uint32_t n)
+{
+	uint32_t len = from_esme ? mk_tcp(f, 1, 2, 40000, 2775, seq, ack, flags, pl, n)
+				 : mk_tcp(f, 2, 1, 2775, 40000, seq, ack, flags, pl, n);
+	dp_engine_set_rx(x->e, 0, from_esme ? 0 : 1);
+	return dp_engine_frame_rw(x->e, f, len);
+}
+
+/* The flow picked up mid-stream after a restart (session remembered,
+ * customer suspended meanwhile) and its VERY FIRST segment is a blocked
+ * submit: removed toward the SMSC and answered toward the ESME (0x45) at the
+ * sequence number the ESME's ACK expects; the next submit (passed) and the
+ * SMSC's answer flow with consistent translated numbers. Without the ACK
+ * flag, or when the SMSC's bytes at that point are not a PDU boundary, the
+ * flow is reset (fail-closed). */
+static void test_restart_first_segment_block(void **state)
+{
+	(void)state;
+	char p[128];
+	path_of(p, sizeof(p), "first.sessions");
+	uint64_t now = 1700000000000ull;
+	struct conn c = before_restart(p, now);
+	snap_init(DP_STANDING_SUSPENDED);
+	struct dp_sess_table *t;
+	assert_int_equal(dp_sessfile_load(p, now + 10, 300000, &t, NULL), DP_OK);
+	struct fx *x = fx_new(false, false, now + 10);
+	dp_engine_set_restored(x->e, t);
+
+	uint8_t f[1024], pl[512];
+	const uint32_t c0 = c.cseq, s0 = c.sseq;
+	uint32_t bn = mk_submit(pl, 77, "first after the restart");
+	assert_int_equal(raw_seg(x, f, true, c0, s0, DP_TCP_ACK | DP_TCP_PSH, pl, bn), DP_ACT_DROP);
+	const struct dp_event *ev = last_verdict(x);
+	assert_string_equal(ev->system_id, "bad");
+	assert_int_equal(ev->verdict, DP_VERDICT_BLOCK);
+	struct dp_counters *k = dp_engine_counters(x->e);
+	assert_int_equal(k->sessions_restored, 1);
+	assert_int_equal(k->edit_resets, 0);
+	assert_int_equal(k->edit_resp_injected, 1);
+	assert_int_equal(k->edit_pdus_removed, 1);
+	/* Toward the SMSC: nothing of the submit (at most a header-only ACK
+	 * probe below its rcv_nxt); toward the ESME: the submit_sm_resp. */
+	unsigned n_resp = 0;
+	uint32_t rl = 0;
+	for (unsigned i = 0; i < x->n_tx; i++) {
+		struct dp_frame fr;
+		assert_int_equal(dp_frame_parse(x->tx[i].b, x->tx[i].len, &fr), DP_FRAME_TCP);
+		assert_false(fr.tcp_flags & DP_TCP_RST);
+		if (x->tx[i].to_smsc) {
+			assert_int_equal(fr.sport, 40000);
+			assert_int_equal(fr.payload_len, 0);
+			assert_int_equal(fr.seq, c0 - 1);
+			assert_int_equal(fr.ack, s0);
+			continue;
+		}
+		n_resp++;
+		assert_int_equal(fr.sport, 2775);
+		assert_int_equal(fr.dport, 40000);
+		assert_true(fr.tcp_flags & DP_TCP_ACK);
+		assert_int_equal(fr.seq, s0);	   /* the ESME's rcv_nxt */
+		assert_int_equal(fr.ack, c0 + bn); /* the blocked bytes acknowledged */
+		assert_true(fr.payload_len >= 16); /* an error answer may have no body */
+		rl = fr.payload_len;
+		assert_int_equal(rd32(fr.payload), rl);
+		assert_int_equal(rd32(fr.payload + 4), 0x80000004u);
+		assert_int_equal(rd32(fr.payload + 8), 0x45);
+		assert_int_equal(rd32(fr.payload + 12), 77);
+	}
+	assert_int_equal(n_resp, 1);
+
+	/* The ESME acknowledges the response and sends a submit that passes
+	 * (the customer is active again): toward the SMSC, the blocked bytes
+	 * are gone from the sequence space and the injected ones from the ACK. */
+	custs[1].standing = DP_STANDING_ACTIVE;
+	x->n_tx = 0;
+	uint32_t pn = mk_submit(pl, 78, "second, passed");
+	assert_int_equal(raw_seg(x, f, true, c0 + bn, s0 + rl, DP_TCP_ACK | DP_TCP_PSH, pl, pn),
+			 DP_ACT_FORWARD);
+	assert_int_equal(last_verdict(x)->verdict, DP_VERDICT_PASS);
+	struct dp_frame fr;
+	assert_int_equal(dp_frame_parse(f, 54 + pn, &fr), DP_FRAME_TCP);
+	assert_int_equal(fr.seq, c0);
+	assert_int_equal(fr.ack, s0);
+	assert_int_equal(fr.payload_len, pn);
+	assert_int_equal(rd32(fr.payload + 12), 78);
+	/* The SMSC's answer: shifted past the injected bytes toward the ESME,
+	 * its ACK translated into the ESME's space. */
+	uint8_t r[17] = { 0 };
+	put32(r, 17);
+	put32(r + 4, 0x80000004u);
+	put32(r + 12, 78);
+	assert_int_equal(raw_seg(x, f, false, s0, c0 + pn, DP_TCP_ACK | DP_TCP_PSH, r, 17),
+			 DP_ACT_FORWARD);
+	assert_int_equal(dp_frame_parse(f, 60 > 54 + 17 ? 60 : 54 + 17, &fr), DP_FRAME_TCP);
+	assert_int_equal(fr.seq, s0 + rl);
+	assert_int_equal(fr.ack, c0 + bn + pn);
+	assert_int_equal(k->edit_resets, 0);
+	fx_free(x);
+	dp_sess_table_free(t);
+
+	/* The same first segment without the ACK flag: the SMSC's side cannot
+	 * be placed, the flow is reset (fail-closed). */
+	assert_int_equal(dp_sessfile_load(p, now + 10, 300000, &t, NULL), DP_OK);
+	snap_init(DP_STANDING_SUSPENDED);
+	x = fx_new(false, false, now + 10);
+	dp_engine_set_restored(x->e, t);
+	bn = mk_submit(pl, 77, "first after the restart");
+	assert_int_equal(raw_seg(x, f, true, c0, 0, DP_TCP_PSH, pl, bn), DP_ACT_DROP);
+	assert_int_equal(dp_engine_counters(x->e)->edit_resets, 1);
+	fx_free(x);
+	dp_sess_table_free(t);
+
+	/* The ESME's ACK pointed inside an SMSC PDU: the SMSC's first segment
+	 * reaching that point has no header there, the flow is reset. */
+	assert_int_equal(dp_sessfile_load(p, now + 10, 300000, &t, NULL), DP_OK);
+	x = fx_new(false, false, now + 10);
+	dp_engine_set_restored(x->e, t);
+	assert_int_equal(raw_seg(x, f, true, c0, s0, DP_TCP_ACK | DP_TCP_PSH, pl, bn), DP_ACT_DROP);
+	k = dp_engine_counters(x->e);
+	assert_int_equal(k->edit_resp_injected, 1);
+	assert_int_equal(k->edit_resets, 0);
+	uint8_t tail[40];
+	memset(tail, 'z', sizeof(tail)); /* the end of a deliver_sm's text */
+	assert_int_equal(raw_seg(x, f, false, s0 - 10, c0, DP_TCP_ACK | DP_TCP_PSH, tail, 40),
+			 DP_ACT_DROP);
+	assert_int_equal(k->edit_resets, 1);
+	fx_free(x);
+	dp_sess_table_free(t);
+	unlink(p);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/test_dp_sessions.XXXXXX");
@@ -725,6 +859,7 @@ int main(void)
 		cmocka_unit_test(test_restart_regains_customer),
 		cmocka_unit_test(test_restart_stale_not_restored),
 		cmocka_unit_test(test_unknown_session_reset),
+		cmocka_unit_test(test_restart_first_segment_block),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	dp_eal_cleanup();

@@ -4,10 +4,13 @@
 # [dataplane] sessions_file). carol binds and passes a message; the dataplane
 # writes its session file (each second); it is SIGKILLed; carol is suspended
 # through smsfwctl while it is down; it starts again with the same command
-# line. carol's connection continues (it never rebinds): its enquire_link is
-# answered, and its next submit is refused with the suspended status (0x45)
-# on the same connection, judged as system_id carol (standing), never reaching
-# the SMSC. The restarted dataplane logged and counted the remembered session
+# line. carol's connection continues (it never rebinds): its next submit —
+# the first segment the restarted dataplane sees of the flow — is refused
+# with the suspended status (0x45) on the same connection (no reset: the
+# edit state is started from that one segment, its ACK giving the SMSC's
+# side), judged as system_id carol (standing), never reaching the SMSC; an
+# enquire_link after it is answered. The restarted dataplane logged and
+# counted the remembered session
 # (sessions_loaded 1, sessions_restored 1); the file never holds the bind
 # password. Without the file the submit would be judged as "" and passed.
 # Then, with [dataplane] unknown_session = reset and no session file, an ESME
@@ -114,18 +117,21 @@ dp_up || fail "no traffic through the restarted dataplane"
 for _ in $(seq 50); do [ "$(tel /smsfw/customers carol)" = suspended ] && break; sleep 0.1; done
 [ "$(tel /smsfw/customers carol)" = suspended ] || fail "carol not suspended in the new snapshot"
 
-# The same connection goes on: an enquire_link (answered by the SMSC), then
-# a submit, refused for standing.
-echo link >&3
-wait_for "$work/out" '"ev":"link_resp"' 1 10
+# The same connection goes on, and its VERY FIRST segment after the restart
+# is a submit refused for standing: removed and answered (0x45) at the
+# sequence number the ESME's ACK expects, not reset. Then an enquire_link
+# (answered by the SMSC) crosses with the sequence numbers translated.
 echo "send See you at the station at six" >&3
 wait_for "$work/out" '"ev":"resp"' 2 10
+echo link >&3
+wait_for "$work/out" '"ev":"link_resp"' 1 10
 echo quit >&3
 exec 3>&-
 wait_for "$work/out" '"ev":"unbound"' 1 5
 wait "$esme_pid"
 esme_pid=
-for k in sessions_restored unknown_session_submits; do
+for k in sessions_restored unknown_session_submits edit_resp_injected edit_resets \
+	edit_probe_resets; do
 	echo "$k $(tel /smsfw/stats $k)"
 done >"$work/tel2"
 
@@ -173,8 +179,14 @@ out = [json.loads(l) for l in open(os.path.join(w, "out")) if l.strip()]
 kinds = [e["ev"] for e in out]
 resp = [e for e in out if e["ev"] == "resp"]
 if [e["ev"] for e in out if e["ev"] in ("bound", "closed")] != ["bound", "closed"] or \
-        kinds.index("closed") < kinds.index("unbound"):
+        "unbound" not in kinds or kinds.index("closed") < kinds.index("unbound"):
     fails.append(f"carol's one connection did not live until its unbind: {kinds}")
+closed = [e for e in out if e["ev"] == "closed"]
+if closed and closed[0].get("error") is not None:
+    fails.append(f"carol's connection ended with an error (reset?): {closed[0]}")
+if "resp" in kinds and "link_resp" in kinds and \
+        kinds.index("link_resp") < len(kinds) - 1 - kinds[::-1].index("resp"):
+    fails.append(f"the enquire_link was answered before the refused submit: {kinds}")
 got = [(e["text"][:10], e["status"]) for e in resp]
 if got != [("Lunch at n", 0), ("See you at", 0x45)]:
     fails.append(f"carol's answers {got}, expected the second refused with 0x45 (suspended)")
@@ -193,7 +205,8 @@ if any(t.startswith("See you") for t in texts) or not any(t.startswith("Lunch") 
     fails.append(f"the SMSC received {texts}")
 log2 = open(os.path.join(w, "dataplane2.log")).read()
 c = dict(l.split() for l in open(os.path.join(w, "tel2")) if len(l.split()) == 2)
-for k, v in (("sessions_restored", "1"), ("unknown_session_submits", "0")):
+for k, v in (("sessions_restored", "1"), ("unknown_session_submits", "0"),
+             ("edit_resp_injected", "1"), ("edit_resets", "0"), ("edit_probe_resets", "0")):
     if c.get(k) != v:
         fails.append(f"telemetry {k} {c.get(k)}, expected {v}")
 print("\n".join(l for l in log2.splitlines() if "dataplane.sessions" in l))
