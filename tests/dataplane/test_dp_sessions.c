@@ -8,7 +8,9 @@
  *  - unknown_session = reset: inline, a submit on a session with no known
  *    bind is answered by a RST toward each end at the sequence numbers each
  *    expects, and the flow's later frames are dropped; monitor mode and the
- *    default policy only count. */
+ *    default policy only count;
+ *  - a blocked submit on the VERY FIRST segment of a flow picked up
+ *    mid-stream is removed and answered at the ESME's ACK, not reset. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -661,8 +663,8 @@ static void test_unknown_session_reset(void **state)
 	x = fx_new(false, true, now + 10);
 	dp_engine_set_restored(x->e, t);
 	/* enquire_link and its answer first: both directions are in sync at
-	 * a PDU boundary (a block on the flow's very first segment resets it,
-	 * dataplane/README.md) */
+	 * a PDU boundary (a block on the flow's very first segment:
+	 * test_restart_first_segment_block) */
 	enquire_link(x, &c2);
 	assert_int_equal(send_submit(x, &c2, "hello"), DP_ACT_DROP); /* blocked: answered */
 	assert_string_equal(last_verdict(x)->system_id, "bad");
