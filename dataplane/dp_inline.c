@@ -911,6 +911,7 @@ static void start_dirs(struct dp_engine *e, struct dp_flow *f, struct dp_eslot *
 	    ss->state == DP_STREAM_NONE && dp_edit_dir_synced(&sl->ef, DP_EDIT_E2S)) {
 		dp_edit_dir_start(&sl->ef, DP_EDIT_S2E, fr->ack);
 		sl->s2e_from_ack = 1;
+		sl->mid_start = 1;
 	}
 }
 
@@ -1032,7 +1033,7 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 	uint32_t npd = build_list(e, f, sl, dir, ed, pd, DP_CALL_PDUS + DP_CARRY + 1);
 	struct dp_edit_seg seg = { fr->seq, fr->ack, fr->payload_len, fr->tcp_flags };
 	struct dp_edit_out out;
-	uint64_t probes = e->ectx.cnt.ack_probes;
+	uint64_t probes = e->ectx.cnt.ack_probes, bad_acks = e->ectx.cnt.ack_invalid;
 	uint32_t l4o = (uint32_t)fr->l3_off + pkt.l3_len;
 	dp_edit_segment(&e->ectx, &sl->ef, ed, &seg, pd, npd, e->now_ns, &out);
 	bool probe = e->ectx.cnt.ack_probes != probes;
@@ -1049,6 +1050,17 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 		sl->probe_ns = e->now_ns;
 	}
 	keep_carry(sl, ed, pd, npd, e);
+	if (sl->mid_start && ed == DP_EDIT_S2E && e->ectx.cnt.ack_invalid != bad_acks) {
+		/* Started from the ESME's first segment after a pick-up, and the
+		 * SMSC acknowledges ESME bytes beyond those forwarded: it already
+		 * had what was removed (that segment was a retransmission of
+		 * bytes the dataplane forwarded before the restart). */
+		RTE_LOG(NOTICE, USER1,
+			"smsfw: worker %u: flow picked up mid-stream: the SMSC already had the "
+			"bytes removed from the ESME's first segment\n", e->id);
+		reset_both(e, f, sl);
+		return DP_ACT_DROP;
+	}
 
 	if ((out.action & DP_EDIT_ACT_RESET_BOTH) || dp_edit_flow_reset_pending(&sl->ef)) {
 		reset_both(e, f, sl);

@@ -104,6 +104,7 @@ struct dp_eslot {
 	uint8_t in_use;
 	uint8_t probe_pending;  /* an ACK probe went to the SMSC: its answer may repeat an ACK */
 	uint8_t s2e_from_ack;   /* SMSC->ESME started at the ESME's ACK (mid-stream): unchecked */
+	uint8_t mid_start;      /* started from one ESME segment of a flow picked up mid-stream */
 	uint64_t probe_ns;      /* when it went */
 	uint8_t ack_valid[2];   /* per edit direction: last_ack/last_win valid */
 	uint16_t last_win[2];   /* window of the last segment sent that way */

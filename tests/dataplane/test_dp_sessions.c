@@ -722,8 +722,8 @@ static enum dp_action raw_seg(struct fx *x, uint8_t *f, bool from_esme, uint32_t
  * submit: removed toward the SMSC and answered toward the ESME (0x45) at the
  * sequence number the ESME's ACK expects; the next submit (passed) and the
  * SMSC's answer flow with consistent translated numbers. Without the ACK
- * flag, or when the SMSC's bytes at that point are not a PDU boundary, the
- * flow is reset (fail-closed). */
+ * flag, when the SMSC's bytes at that point are not a PDU boundary, or when
+ * the SMSC already had the removed bytes, the flow is reset (fail-closed). */
 static void test_restart_first_segment_block(void **state)
 {
 	(void)state;
@@ -778,6 +778,10 @@ static void test_restart_first_segment_block(void **state)
 		assert_int_equal(rd32(fr.payload + 12), 77);
 	}
 	assert_int_equal(n_resp, 1);
+	/* The SMSC answers the probe with its rcv_nxt (it never had the
+	 * submit): consistent, no reset. */
+	raw_seg(x, f, false, s0, c0, DP_TCP_ACK, NULL, 0);
+	assert_int_equal(k->edit_resets, 0);
 
 	/* The ESME acknowledges the response and sends a submit that passes
 	 * (the customer is active again): toward the SMSC, the blocked bytes
@@ -835,6 +839,29 @@ static void test_restart_first_segment_block(void **state)
 	assert_int_equal(raw_seg(x, f, false, s0 - 10, c0, DP_TCP_ACK | DP_TCP_PSH, tail, 40),
 			 DP_ACT_DROP);
 	assert_int_equal(k->edit_resets, 1);
+	fx_free(x);
+	dp_sess_table_free(t);
+
+	/* The first segment was a retransmission of a submit the dataplane
+	 * passed before the restart: the SMSC, answering the ACK probe,
+	 * acknowledges the removed bytes. The spaces cannot be reconciled:
+	 * the flow is reset toward both ends. */
+	assert_int_equal(dp_sessfile_load(p, now + 10, 300000, &t, NULL), DP_OK);
+	x = fx_new(false, false, now + 10);
+	dp_engine_set_restored(x->e, t);
+	assert_int_equal(raw_seg(x, f, true, c0, s0, DP_TCP_ACK | DP_TCP_PSH, pl, bn), DP_ACT_DROP);
+	k = dp_engine_counters(x->e);
+	assert_int_equal(k->edit_resets, 0);
+	x->n_tx = 0;
+	assert_int_equal(raw_seg(x, f, false, s0, c0 + bn, DP_TCP_ACK, NULL, 0), DP_ACT_DROP);
+	assert_int_equal(k->edit_resets, 1);
+	unsigned n_rst = 0;
+	for (unsigned i = 0; i < x->n_tx; i++) {
+		struct dp_frame rf;
+		assert_int_equal(dp_frame_parse(x->tx[i].b, x->tx[i].len, &rf), DP_FRAME_TCP);
+		n_rst += (rf.tcp_flags & DP_TCP_RST) != 0;
+	}
+	assert_int_equal(n_rst, 2);
 	fx_free(x);
 	dp_sess_table_free(t);
 	unlink(p);
