@@ -549,6 +549,55 @@ static long long jint(json_t *o, const char *path)
 	return cur && json_is_integer(cur) ? (long long)json_integer_value(cur) : 0;
 }
 
+/* Previous screen's counters of one port, for its rates in top. */
+struct top_port {
+	char instance[17];
+	long long port, rx, tx;
+};
+
+/* One line per port of the connected dataplanes (status "ports"): packets
+ * per second since the previous screen (0 on the first), rx_missed and the
+ * error counters. Updates @p prev (@p n_prev entries, at most @p max). */
+static void top_ports(json_t *ports, long long interval, struct top_port *prev, size_t *n_prev,
+		      size_t max)
+{
+	struct top_port cur[16];
+	size_t n_cur = 0, i;
+	json_t *p;
+
+	if (!json_array_size(ports)) {
+		printf("ports      none reported\n");
+		*n_prev = 0;
+		return;
+	}
+	json_array_foreach(ports, i, p)
+	{
+		const char *inst = json_string_value(json_object_get(p, "instance"));
+		long long port = jint(p, "port"), rx = jint(p, "rx_packets"),
+			  tx = jint(p, "tx_packets");
+		const struct top_port *old = NULL;
+
+		for (size_t j = 0; j < *n_prev && !old; j++)
+			if (prev[j].port == port && inst && !strcmp(prev[j].instance, inst))
+				old = &prev[j];
+		printf("port %-5lld  rx/s %-8lld tx/s %-8lld rx %-10lld tx %-10lld missed %lld  "
+		       "rx_err %lld  tx_err %lld\n",
+		       port, old && rx >= old->rx ? (rx - old->rx) / interval : 0,
+		       old && tx >= old->tx ? (tx - old->tx) / interval : 0, rx, tx,
+		       jint(p, "rx_missed"), jint(p, "rx_errors"), jint(p, "tx_errors"));
+		if (n_cur < sizeof(cur) / sizeof(cur[0])) {
+			snprintf(cur[n_cur].instance, sizeof(cur[n_cur].instance), "%s",
+				 inst ? inst : "");
+			cur[n_cur].port = port;
+			cur[n_cur].rx = rx;
+			cur[n_cur].tx = tx;
+			n_cur++;
+		}
+	}
+	*n_prev = n_cur < max ? n_cur : max;
+	memcpy(prev, cur, *n_prev * sizeof(*prev));
+}
+
 static int cmd_top(int argc, char **argv)
 {
 	static const struct option o[] = {{"interval", required_argument, NULL, 'i'},
@@ -575,7 +624,8 @@ static int cmd_top(int argc, char **argv)
 			printf(
 			    "usage: smsfwctl top [--interval SECONDS] [--iterations N]\n\n"
 			    "Live view refreshed every SECONDS (default 1): dataplane counters,\n"
-			    "rates, customers by standing, blocks by category. 'q' or Ctrl-C "
+			    "rates, one line per port (rx/tx packets per second, rx_missed,\n"
+			    "errors), customers by standing, blocks by category. 'q' or Ctrl-C "
 			    "quits;\n--iterations N stops after N screens (0 = until quit).\n%s",
 			    exit_doc);
 			return EXIT_OK;
@@ -592,6 +642,8 @@ static int cmd_top(int argc, char **argv)
 		tcsetattr(0, TCSANOW, &raw);
 	}
 	long long prev_obs = -1, prev_rx = -1, prev_blk = -1;
+	struct top_port prev_ports[16];
+	size_t n_prev_ports = 0;
 	int rc = EXIT_OK;
 	for (long long it = 0; !top_stop && (iterations == 0 || it < iterations); it++) {
 		json_t *resp = request("status", NULL);
@@ -627,6 +679,8 @@ static int cmd_top(int argc, char **argv)
 			       prev_obs < 0 ? 0 : (obs - prev_obs) / interval,
 			       prev_rx < 0 ? 0 : (rx - prev_rx) / interval,
 			       prev_blk < 0 ? 0 : (blk - prev_blk) / interval);
+			top_ports(json_object_get(s, "ports"), interval, prev_ports, &n_prev_ports,
+				  sizeof(prev_ports) / sizeof(prev_ports[0]));
 			json_t *rs = json_object_get(s, "ruleset");
 			if (json_is_object(rs))
 				printf(

@@ -17,6 +17,11 @@
  * workers, two ports, an entry id no controld knows), and after every
  * GENERATION notice a STATS_EXT saying the workers applied it now
  * ("applied G" on stdout), as a dataplane does after its RCU step.
+ *
+ * KIND ports is stats with moving port counters: the same records, sent
+ * again every second for COUNT seconds, each time with port P's
+ * rx_packets +(100 + P), tx_packets +(200 + P) and rx_missed +1 (port 1
+ * only), for a live view whose per-port rates must show.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -35,6 +40,7 @@ static uint8_t rbuf[4 * CP_EV_BATCH_MAX];
 static size_t rlen;
 static uint64_t acked;
 static uint64_t last_gen;
+static uint64_t port_ticks; /* KIND ports: seconds of port counters sent */
 
 /* Read whatever controld sent; returns -1 when the connection closed. */
 static int pump(int fd, int timeout_ms)
@@ -104,9 +110,11 @@ static int send_stats(int fd, bool with_v1, uint64_t gen)
 		st[n++] = (struct cp_stat){CP_STAT_WORKER_FLOWS_MAX, w, 16384};
 	}
 	for (uint16_t p = 0; p < 2; p++) {
-		st[n++] = (struct cp_stat){CP_STAT_PORT_RX_PACKETS, p, 1000u + p};
-		st[n++] = (struct cp_stat){CP_STAT_PORT_TX_PACKETS, p, 2000u + p};
-		st[n++] = (struct cp_stat){CP_STAT_PORT_RX_MISSED, p, p};
+		st[n++] = (struct cp_stat){CP_STAT_PORT_RX_PACKETS, p,
+					   1000u + p + port_ticks * (100u + p)};
+		st[n++] = (struct cp_stat){CP_STAT_PORT_TX_PACKETS, p,
+					   2000u + p + port_ticks * (200u + p)};
+		st[n++] = (struct cp_stat){CP_STAT_PORT_RX_MISSED, p, p + port_ticks * p};
 	}
 	st[n++] = (struct cp_stat){CP_STAT_SPOOL_FACTS, 0, 5};
 	st[n++] = (struct cp_stat){CP_STAT_OBS_SENT, 0, 900};
@@ -153,7 +161,8 @@ int main(int argc, char **argv)
 
 	if (argc < 5) {
 		fprintf(stderr,
-			"usage: cp_evtool SOCKET INSTANCE obs|viol|optout|mix|stats COUNT [CUSTOMER]\n");
+			"usage: cp_evtool SOCKET INSTANCE obs|viol|optout|mix|stats|ports COUNT "
+			"[CUSTOMER]\n");
 		return 2;
 	}
 	instance = strtoull(argv[2], NULL, 0);
@@ -173,7 +182,8 @@ int main(int argc, char **argv)
 	ev.u.hello.pid = (uint32_t)getpid();
 	ev.u.hello.workers = 1;
 	cp_ev_batch_add(&b, &ev);
-	if (!strcmp(kind, "stats")) {
+	if (!strcmp(kind, "stats") || !strcmp(kind, "ports")) {
+		bool moving = !strcmp(kind, "ports");
 		uint64_t seen = 0;
 		struct timespec t0, t;
 		if (send_all(fd, buf, cp_ev_batch_finish(&b)) || pump(fd, 1000))
@@ -188,6 +198,12 @@ int main(int argc, char **argv)
 			clock_gettime(CLOCK_MONOTONIC, &t);
 			if ((uint64_t)(t.tv_sec - t0.tv_sec) >= count)
 				break;
+			if (moving && (uint64_t)(t.tv_sec - t0.tv_sec) > port_ticks) {
+				port_ticks = (uint64_t)(t.tv_sec - t0.tv_sec);
+				/* no generation entry: that is not a new propagation */
+				if (send_stats(fd, true, 0))
+					goto gone;
+			}
 			if (pump(fd, 50))
 				goto gone;
 			if (last_gen != seen) {

@@ -5,6 +5,10 @@ socket (cp_evtool) must show up as changed counters on a later screen, and
 'q' must end it with exit status 0. The tmux server is private to this test
 (its own -L socket) and is killed at the end, also on failure.
 
+Per-port line: without a dataplane top says "ports none reported"; a fake
+dataplane (cp_evtool ports) whose port counters grow every second must
+bring one line per port whose totals, missed count and rx/s rate move.
+
 usage: top_test.py CONTROLD SMSFWCTL EVTOOL
 """
 import os
@@ -54,6 +58,16 @@ def counters(text):
             int(f.group(1)) if f else 0, int(r.group(1)) if r else 0)
 
 
+PORT_RE = re.compile(r"^port (\d+)\s+rx/s (\d+)\s+tx/s (\d+)\s+rx (\d+)\s+tx (\d+)\s+"
+                     r"missed (\d+)\s+rx_err (\d+)\s+tx_err (\d+)\s*$", re.M)
+
+
+def ports(text):
+    """{port: (rx/s, tx/s, rx, tx, missed)} from the screen's port lines."""
+    return {int(m.group(1)): tuple(int(m.group(i)) for i in range(2, 7))
+            for m in PORT_RE.finditer(text)}
+
+
 def wait_screen(tmux, pred, timeout=10.0):
     end = time.time() + timeout
     text = screen(tmux)
@@ -97,6 +111,31 @@ def run(h, smsfwctl, tmux):
     third = wait_screen(tmux, lambda t: re.search(r"customers\s+active 1", t) is not None)
     h.check(re.search(r"customers\s+active 1", third) is not None,
             "customers by standing follows (active 1)")
+
+    h.check("ports      none reported" in third and not ports(third),
+            "no dataplane stats yet: 'ports none reported', no port line")
+    fake = subprocess.Popen([h.evtool_path, h.evsock, "23", "ports", "12"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        p1 = wait_screen(tmux, lambda t: set(ports(t)) == {0, 1})
+        a = ports(p1)
+        h.check(set(a) == {0, 1}, "one line per port of the fake dataplane (%s)" % sorted(a))
+        # rx/tx totals grow by 100+P / 200+P per second, rx_missed of port 1 by 1.
+        p2 = wait_screen(tmux, lambda t: set(ports(t)) == {0, 1} and
+                         ports(t)[1][2] >= a[1][2] + 2 * 101 and ports(t)[1][0] > 0)
+        b = ports(p2)
+        h.check(set(b) == {0, 1} and b[0][2] > a[0][2] and b[0][3] > a[0][3] and
+                b[1][2] > a[1][2] and b[1][3] > a[1][3],
+                "port rx/tx totals moved on screen (%s -> %s)" % (a, b))
+        h.check(set(b) == {0, 1} and b[1][4] > a[1][4] and b[0][4] == 0,
+                "rx_missed of port 1 grew, port 0 stays 0 (%s -> %s)" % (
+                    a.get(1, ()), b.get(1, ())))
+        h.check(set(b) == {0, 1} and b[1][0] > 0 and b[1][0] % 101 == 0 and
+                b[1][1] % 201 == 0,
+                "port 1 shows a packet rate, whole seconds of +101 rx (%s)" % (b.get(1, ()),))
+    finally:
+        fake.kill()
+        fake.wait()
 
     tmux("send-keys", "-t", SESSION, "q")
     end = time.time() + 5
