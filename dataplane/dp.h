@@ -359,6 +359,13 @@ struct dp_counters {
 	uint64_t sessions_restored;    /**< flows picked up mid-stream given their remembered session */
 	uint64_t sess_unknown_submits; /**< submits on sessions with no known bind (mid-stream) */
 	uint64_t sess_unknown_resets;  /**< of those, flows reset (unknown_session = reset, inline) */
+	/** Of edit_resets: flows picked up mid-stream whose SMSC side could not
+	 *  be placed (the ESME's segment had no ACK flag, or the SMSC's bytes at
+	 *  the point the ESME acknowledged are not a PDU boundary). */
+	uint64_t edit_mid_unplaced_resets;
+	/** Of edit_resets: flows picked up mid-stream whose SMSC acknowledged the
+	 *  bytes removed from the ESME's first segment (it already had them). */
+	uint64_t edit_mid_acked_resets;
 	struct dp_edit_counters edit;   /**< the edit library's counters (copied each tick) */
 };
 

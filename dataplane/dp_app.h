@@ -85,6 +85,10 @@ int dp_snapshot_publish(struct dp_app *a);
 /** Free the retired snapshot once every worker passed a quiescent state. */
 void dp_snapshot_reap(struct dp_app *a, bool wait);
 
+/* dp_main.c: the session file read at start (sessions remembered across a
+ * restart): sessions loaded from it, and 1 when it was refused (damaged). */
+void dp_main_sessions_counters(uint64_t *loaded, uint64_t *file_refused);
+
 /* dp_ctl.c: the link to smsfw-controld */
 int dp_ctl_init(const char *event_socket, const char *state_dir, uint64_t spool_max);
 void dp_ctl_event(const struct dp_event *e);

@@ -325,6 +325,9 @@ static void reset_both(struct dp_engine *e, struct dp_flow *f, struct dp_eslot *
 			tx_dir(e, sl, (enum dp_edit_dir)d, e->out, (uint32_t)n);
 	}
 	e->c.edit_resets++;
+	if (f->syn_seen == 0 && dp_edit_dir_synced(&sl->ef, DP_EDIT_E2S) &&
+	    !dp_edit_dir_synced(&sl->ef, DP_EDIT_S2E))
+		e->c.edit_mid_unplaced_resets++; /* picked up mid-stream, SMSC side not placed */
 	const struct dp_edit_counters *k = &e->ectx.cnt;
 	RTE_LOG(NOTICE, USER1,
 		"smsfw: worker %u: inline flow of %s reset toward both ends (worker totals: "
@@ -970,6 +973,7 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 		start_dirs(e, f, sl, pre, dir, fr);
 	}
 	if (sl->s2e_from_ack && dir != f->esme_dir && !s2e_start_ok(e, f, sl, dir, fr)) {
+		e->c.edit_mid_unplaced_resets++;
 		reset_both(e, f, sl);
 		return DP_ACT_DROP;
 	}
@@ -1058,6 +1062,7 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 		RTE_LOG(NOTICE, USER1,
 			"smsfw: worker %u: flow picked up mid-stream: the SMSC already had the "
 			"bytes removed from the ESME's first segment\n", e->id);
+		e->c.edit_mid_acked_resets++;
 		reset_both(e, f, sl);
 		return DP_ACT_DROP;
 	}

@@ -53,6 +53,12 @@ static struct {
 	char made_dir[256]; /* the file's directory, when this run created it */
 } sess;
 
+void dp_main_sessions_counters(uint64_t *loaded, uint64_t *file_refused)
+{
+	*loaded = __atomic_load_n(&sess.loaded, __ATOMIC_RELAXED);
+	*file_refused = __atomic_load_n(&sess.refused, __ATOMIC_RELAXED);
+}
+
 static void on_signal(int sig)
 {
 	if (sig == SIGHUP)
@@ -225,7 +231,7 @@ static int sessions_load(struct dp_app *a)
 				  &sess.restored, &info);
 	switch (rc) {
 	case DP_OK:
-		sess.loaded = info.loaded;
+		__atomic_store_n(&sess.loaded, info.loaded, __ATOMIC_RELAXED);
 		sess.stale = info.stale;
 		RTE_LOG(NOTICE, USER1, "smsfw: %s: %u bound session(s) remembered (%u stale, %u "
 			"invalid ignored; written %" PRId64 " ms ago)\n", sess.path, info.loaded,
@@ -237,7 +243,7 @@ static int sessions_load(struct dp_app *a)
 	case DP_ENOMEM:
 		return rc;
 	default:
-		sess.refused++;
+		__atomic_fetch_add(&sess.refused, 1, __ATOMIC_RELAXED);
 		RTE_LOG(WARNING, USER1, "smsfw: session file %s refused: %s; sessions picked up "
 			"mid-stream are judged without their identity\n", sess.path,
 			info.why[0] ? info.why : dp_strerror(rc));
@@ -475,7 +481,8 @@ static void print_counters(struct dp_app *a, FILE *f, const char *what)
 		" inj_resent %" PRIu64 " retrans_edited %" PRIu64 " edit_resets %" PRIu64
 		" probe_resets %" PRIu64 " sessions_restored %" PRIu64 " sessions_loaded %" PRIu64
 		" sessions_file_refused %" PRIu64 " unknown_session_submits %" PRIu64
-		" unknown_session_resets %" PRIu64 "\n",
+		" unknown_session_resets %" PRIu64 " mid_unplaced_resets %" PRIu64
+		" mid_acked_resets %" PRIu64 "\n",
 		what, t.rx_frames, t.tx_frames, t.dropped, t.smpp_frames,
 		t.other_frames + t.non_smpp_tcp, flows, t.stream.pdus, t.submits,
 		t.verdicts[DP_VERDICT_PASS], t.verdicts[DP_VERDICT_BLOCK],
@@ -486,7 +493,8 @@ static void print_counters(struct dp_app *a, FILE *f, const char *what)
 		t.edit_pdus_removed, t.edit_resp_injected,
 		t.edit.inj_resent_timer + t.edit.inj_resent_dupack, t.edit.retrans_edited,
 		t.edit_resets, t.edit_probe_resets, t.sessions_restored, sess.loaded, sess.refused,
-		t.sess_unknown_submits, t.sess_unknown_resets);
+		t.sess_unknown_submits, t.sess_unknown_resets, t.edit_mid_unplaced_resets,
+		t.edit_mid_acked_resets);
 	fflush(f);
 }
 

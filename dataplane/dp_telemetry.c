@@ -76,7 +76,15 @@ static int cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d
 	add_u64(d, "edit_retrans_edited", t.edit.retrans_edited);
 	add_u64(d, "edit_resets", t.edit_resets);
 	add_u64(d, "edit_probe_resets", t.edit_probe_resets);
+	add_u64(d, "edit_mid_unplaced_resets", t.edit_mid_unplaced_resets);
+	add_u64(d, "edit_mid_acked_resets", t.edit_mid_acked_resets);
 	add_u64(d, "sessions_restored", t.sessions_restored);
+	{
+		uint64_t loaded, refused;
+		dp_main_sessions_counters(&loaded, &refused);
+		add_u64(d, "sessions_loaded", loaded);
+		add_u64(d, "sessions_file_refused", refused);
+	}
 	add_u64(d, "unknown_session_submits", t.sess_unknown_submits);
 	add_u64(d, "unknown_session_resets", t.sess_unknown_resets);
 	add_u64(d, "edit_tx_nombuf", t.edit_tx_nombuf);

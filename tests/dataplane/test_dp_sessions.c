@@ -810,6 +810,8 @@ static void test_restart_first_segment_block(void **state)
 	assert_int_equal(fr.seq, s0 + rl);
 	assert_int_equal(fr.ack, c0 + bn + pn);
 	assert_int_equal(k->edit_resets, 0);
+	assert_int_equal(k->edit_mid_unplaced_resets, 0);
+	assert_int_equal(k->edit_mid_acked_resets, 0);
 	fx_free(x);
 	dp_sess_table_free(t);
 
@@ -821,7 +823,10 @@ static void test_restart_first_segment_block(void **state)
 	dp_engine_set_restored(x->e, t);
 	bn = mk_submit(pl, 77, "first after the restart");
 	assert_int_equal(raw_seg(x, f, true, c0, 0, DP_TCP_PSH, pl, bn), DP_ACT_DROP);
-	assert_int_equal(dp_engine_counters(x->e)->edit_resets, 1);
+	k = dp_engine_counters(x->e);
+	assert_int_equal(k->edit_resets, 1);
+	assert_int_equal(k->edit_mid_unplaced_resets, 1); /* its own cause */
+	assert_int_equal(k->edit_mid_acked_resets, 0);
 	fx_free(x);
 	dp_sess_table_free(t);
 
@@ -839,6 +844,8 @@ static void test_restart_first_segment_block(void **state)
 	assert_int_equal(raw_seg(x, f, false, s0 - 10, c0, DP_TCP_ACK | DP_TCP_PSH, tail, 40),
 			 DP_ACT_DROP);
 	assert_int_equal(k->edit_resets, 1);
+	assert_int_equal(k->edit_mid_unplaced_resets, 1);
+	assert_int_equal(k->edit_mid_acked_resets, 0);
 	fx_free(x);
 	dp_sess_table_free(t);
 
@@ -855,6 +862,8 @@ static void test_restart_first_segment_block(void **state)
 	x->n_tx = 0;
 	assert_int_equal(raw_seg(x, f, false, s0, c0 + bn, DP_TCP_ACK, NULL, 0), DP_ACT_DROP);
 	assert_int_equal(k->edit_resets, 1);
+	assert_int_equal(k->edit_mid_acked_resets, 1);
+	assert_int_equal(k->edit_mid_unplaced_resets, 0);
 	unsigned n_rst = 0;
 	for (unsigned i = 0; i < x->n_tx; i++) {
 		struct dp_frame rf;
