@@ -10,8 +10,10 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <jansson.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1181,6 +1183,40 @@ static int cmd_rules(int argc, char **argv)
 	return usage_err("unknown rules command '%s'", sub);
 }
 
+/* Warnings of a valid file that depend on this machine: [dataplane] user
+ * and group name accounts the dataplane looks up at start; one missing here
+ * is only a warning (the file may be checked on another machine than the
+ * one it is for). @return the number of warnings printed on stderr. */
+static int config_warnings(const char *path, const struct smsfw_conf *c)
+{
+	static const struct {
+		enum smsfw_conf_id id;
+		const char *key, *what;
+		bool group;
+	} acc[] = {
+	    {SMSFW_CONF_dataplane_user, "user", "user", false},
+	    {SMSFW_CONF_dataplane_group, "group", "group", true},
+	};
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(acc) / sizeof(acc[0]); i++) {
+		const char *v = smsfw_conf_str(c, acc[i].id);
+		bool found;
+
+		if (!v || !*v)
+			continue;
+		found = acc[i].group ? getgrnam(v) != NULL : getpwnam(v) != NULL;
+		if (found)
+			continue;
+		fprintf(stderr,
+			"%s:%d: warning: [dataplane] %s: no %s '%s' on this machine (the "
+			"dataplane refuses to start where it does not exist)\n",
+			path, smsfw_conf_line(c, acc[i].id), acc[i].key, acc[i].what, v);
+		n++;
+	}
+	return n;
+}
+
 static int cmd_config(int argc, char **argv)
 {
 	const char *sub = argc > 1 ? argv[1] : NULL;
@@ -1191,7 +1227,9 @@ static int cmd_config(int argc, char **argv)
 		printf("usage: smsfwctl config check FILE    validate (errors name the line)\n"
 		       "       smsfwctl [--json] config keys  every key, type, default, range\n"
 		       "       smsfwctl config example        a documented file with the defaults\n"
-		       "No daemon needed. check exits 0 when valid, 2 when not.\n");
+		       "No daemon needed. check exits 0 when valid, 2 when not; a [dataplane]\n"
+		       "user or group that does not exist on this machine is a warning on\n"
+		       "stderr naming the line (exit 0: the file may be for another machine).\n");
 		return sub ? EXIT_OK : EXIT_USAGE;
 	}
 	if (!strcmp(sub, "check")) {
@@ -1202,6 +1240,7 @@ static int cmd_config(int argc, char **argv)
 			fprintf(stderr, "%s\n", err);
 			return rc == SMSFW_CONF_ERR_NOENT ? EXIT_NOTFOUND : EXIT_USAGE;
 		}
+		config_warnings(argv[2], c);
 		smsfw_conf_free(c);
 		printf("%s: ok\n", argv[2]);
 		return EXIT_OK;

@@ -6,8 +6,10 @@ with real signed bundles (smsfw-patc), SIGTERM.
 
 usage: cli_e2e.py CONTROLD SMSFWCTL EVTOOL PATC RULES_DIR
 """
+import grp
 import json
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -57,6 +59,39 @@ def run(h, patc, rules_dir):
     rc, _, err = h.ctl("config", "check", bad)
     h.check(rc == USAGE and ":5:" in err and "spam_warn" in err,
             "config check names line 5 and the key (%s)" % err.strip())
+    # [dataplane] user/group missing on this machine: a warning naming the
+    # line, not an error (the file may be checked for another machine).
+    ghost_user, ghost_group = "smsfwnouser%d" % os.getpid(), "smsfwnogroup%d" % os.getpid()
+    h.check(not any(p.pw_name == ghost_user for p in pwd.getpwall()) and
+            not any(g.gr_name == ghost_group for g in grp.getgrall()),
+            "test accounts %s/%s do not exist here" % (ghost_user, ghost_group))
+    accts = os.path.join(h.dir, "accounts.conf")
+    with open(accts, "w") as f:
+        f.write("[general]\nmode = inline\n\n[dataplane]\nuser = %s\ngroup = %s\n"
+                % (ghost_user, ghost_group))
+    rc, out, err = h.ctl("config", "check", accts)
+    warns = [l for l in err.splitlines() if l.strip()]
+    h.check(rc == OK and out.strip() == accts + ": ok",
+            "missing user/group: still valid, exit 0 (%d, %s)" % (rc, out.strip()))
+    h.check(len(warns) == 2 and
+            warns[0].startswith(accts + ":5: warning: [dataplane] user:") and
+            ghost_user in warns[0] and
+            warns[1].startswith(accts + ":6: warning: [dataplane] group:") and
+            ghost_group in warns[1],
+            "one warning per missing account naming lines 5 and 6 (%s)" % warns)
+    real_user = pwd.getpwuid(os.getuid()).pw_name
+    real_group = grp.getgrgid(os.getgid()).gr_name
+    with open(accts, "w") as f:
+        f.write("[dataplane]\ngroup = %s\nuser = %s\n" % (real_group, real_user))
+    rc, out, err = h.ctl("config", "check", accts)
+    h.check(rc == OK and out.strip() == accts + ": ok" and err.strip() == "",
+            "existing user/group (%s/%s): no warning (%s)" % (real_user, real_group,
+                                                          err.strip()))
+    with open(accts, "w") as f:
+        f.write("[dataplane]\nuser = %s\nflows_max = lots\n" % ghost_user)
+    rc, _, err = h.ctl("config", "check", accts)
+    h.check(rc == USAGE and ":3:" in err and "warning" not in err,
+            "an invalid file is an error, no account warning (%s)" % err.strip())
     rc, keys, _ = h.ctl("config", "keys", json_out=True)
     h.check(rc == OK and any(k["section"] == "policy" and k["key"] == "complaints_30d"
                              and k["default"] == "5" for k in keys), "config keys --json")
