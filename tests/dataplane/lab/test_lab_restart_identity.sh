@@ -131,7 +131,8 @@ wait_for "$work/out" '"ev":"unbound"' 1 5
 wait "$esme_pid"
 esme_pid=
 for k in sessions_restored unknown_session_submits edit_resp_injected edit_resets \
-	edit_probe_resets; do
+	edit_probe_resets sessions_loaded sessions_file_refused edit_mid_unplaced_resets \
+	edit_mid_acked_resets; do
 	echo "$k $(tel /smsfw/stats $k)"
 done >"$work/tel2"
 
@@ -206,7 +207,9 @@ if any(t.startswith("See you") for t in texts) or not any(t.startswith("Lunch") 
 log2 = open(os.path.join(w, "dataplane2.log")).read()
 c = dict(l.split() for l in open(os.path.join(w, "tel2")) if len(l.split()) == 2)
 for k, v in (("sessions_restored", "1"), ("unknown_session_submits", "0"),
-             ("edit_resp_injected", "1"), ("edit_resets", "0"), ("edit_probe_resets", "0")):
+             ("edit_resp_injected", "1"), ("edit_resets", "0"), ("edit_probe_resets", "0"),
+             ("sessions_loaded", "1"), ("sessions_file_refused", "0"),
+             ("edit_mid_unplaced_resets", "0"), ("edit_mid_acked_resets", "0")):
     if c.get(k) != v:
         fails.append(f"telemetry {k} {c.get(k)}, expected {v}")
 print("\n".join(l for l in log2.splitlines() if "dataplane.sessions" in l))
