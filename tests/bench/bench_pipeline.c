@@ -34,6 +34,7 @@
 #include "dp.h"
 #include "pat.h"
 #include "smpp.h"
+#include "../dataplane/dp_testkit.h"
 
 #define FLOWS 1000
 #define PER_FLOW 40      /* frames per flow per round */
@@ -56,15 +57,6 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
-}
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 static const char *const words[] = {
 	"meeting", "tomorrow", "dinner", "thanks", "see", "you", "later", "call", "me", "when",
@@ -175,7 +167,7 @@ static uint32_t mk_frame(uint8_t *b, uint32_t flow, uint32_t seq, uint8_t flags,
 	memcpy(b, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00", 14);
 	uint8_t *ip = b + 14;
 	ip[0] = 0x45;
-	put16(ip + 2, (uint16_t)(40 + plen));
+	dp_tk_put16(ip + 2, (uint16_t)(40 + plen));
 	ip[8] = 64;
 	ip[9] = 6;
 	uint8_t a[4] = { 198, 18, (uint8_t)(flow >> 8), (uint8_t)flow };
@@ -183,12 +175,12 @@ static uint32_t mk_frame(uint8_t *b, uint32_t flow, uint32_t seq, uint8_t flags,
 	memcpy(ip + (reverse ? 16 : 12), a, 4);
 	memcpy(ip + (reverse ? 12 : 16), s, 4);
 	uint8_t *t = ip + 20;
-	put16(t + (reverse ? 2 : 0), (uint16_t)(20000 + flow));
-	put16(t + (reverse ? 0 : 2), 2775);
-	put32(t + 4, seq);
+	dp_tk_put16(t + (reverse ? 2 : 0), (uint16_t)(20000 + flow));
+	dp_tk_put16(t + (reverse ? 0 : 2), 2775);
+	dp_tk_put32(t + 4, seq);
 	t[12] = 0x50;
 	t[13] = flags;
-	put16(t + 14, 65535);
+	dp_tk_put16(t + 14, 65535);
 	if (plen > 0)
 		memcpy(b + 54, pl, plen);
 	return 54 + plen;
@@ -266,12 +258,12 @@ static void ack_round(struct dp_engine *e, uint32_t cseq0, const uint32_t *flow_
 	static uint8_t b[128];
 	for (unsigned f = 0; f < FLOWS; f++) {
 		uint32_t len = mk_frame(b, f, 7018, 0x10, NULL, 0, 1);
-		put32(b + 14 + 20 + 8, to_smsc_end[f]);
+		dp_tk_put32(b + 14 + 20 + 8, to_smsc_end[f]);
 		feed(e, b, len);
 		(void)cseq0;
 		esme_next[f] = esme_base[f] + (uint32_t)round * flow_bytes[f];
 		len = mk_frame(b, f, esme_next[f], 0x10, NULL, 0, 0);
-		put32(b + 14 + 20 + 8, to_esme_end[f]);
+		dp_tk_put32(b + 14 + 20 + 8, to_esme_end[f]);
 		feed(e, b, len);
 	}
 }
@@ -345,14 +337,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	char prefix[64];
-	snprintf(prefix, sizeof(prefix), "--file-prefix=bench%d", (int)getpid());
-	char *eal[] = { "smsfw-bench-pipeline", "--no-huge", "--no-shconf", "--no-pci", "-m", "512",
-			"-l", "0", "--no-telemetry", "--log-level=*:error", prefix, NULL };
-	if (rte_eal_init(11, eal) < 0) {
-		fprintf(stderr, "EAL init failed\n");
+	if (dp_tk_eal_init("smsfw-bench-pipeline", "bench", "512") < 0)
 		return 1;
-	}
 	int ROUNDS = ROUNDS_DEFAULT;
 	if (getenv("SMSFW_BENCH_ROUNDS"))
 		ROUNDS = atoi(getenv("SMSFW_BENCH_ROUNDS")) > 0 ? atoi(getenv("SMSFW_BENCH_ROUNDS")) : 1;
@@ -410,7 +396,7 @@ int main(int argc, char **argv)
 		uint32_t o = encode(&bind, pdu, sizeof(pdu));
 		setup_len[f][0] = mk_frame(setup_buf[f][0], f, cseq0 - 1, 0x02, NULL, 0, 0);
 		uint8_t resp[32];
-		put32(resp, 17); put32(resp + 4, 0x80000009); put32(resp + 8, 0); put32(resp + 12, 1);
+		dp_tk_put32(resp, 17); dp_tk_put32(resp + 4, 0x80000009); dp_tk_put32(resp + 8, 0); dp_tk_put32(resp + 12, 1);
 		resp[16] = 0;
 		setup_len[f][1] = mk_frame(setup_buf[f][1], f, 7000, 0x12, resp, 17, 1);
 		setup_len[f][2] = mk_frame(setup_buf[f][2], f, cseq0, 0x18, pdu, o, 0);
@@ -511,7 +497,7 @@ int main(int argc, char **argv)
 			/* Next round continues each flow's byte stream (untimed). */
 			for (unsigned i = 0; i < n_texts; i++) {
 				uint8_t *seqp = fr[i].b + 14 + 20 + 4;
-				put32(seqp, get32(seqp) + flow_bytes[fr[i].flow]);
+				dp_tk_put32(seqp, dp_tk_get32(seqp) + flow_bytes[fr[i].flow]);
 			}
 		}
 		dp_engine_set_time(e, 1000 + (uint64_t)round * 10);
@@ -560,7 +546,7 @@ int main(int argc, char **argv)
 	for (int round = 0; round < bare_rounds; round++) {
 		for (unsigned i = 0; i < n_texts; i++) {
 			uint8_t *seqp = fr[i].b + 14 + 20 + 4;
-			put32(seqp, get32(seqp) + flow_bytes[fr[i].flow]);
+			dp_tk_put32(seqp, dp_tk_get32(seqp) + flow_bytes[fr[i].flow]);
 		}
 		double a = now_s();
 		for (unsigned i = 0; i < n_texts; i++) {

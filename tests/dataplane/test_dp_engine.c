@@ -15,6 +15,7 @@
 #include <rte_hash_crc.h>
 
 #include "dp.h"
+#include "dp_testkit.h"
 #include "pat.h"
 #include "smpp.h"
 
@@ -24,12 +25,6 @@ struct fb {
 	uint8_t b[2048];
 	uint32_t len;
 };
-
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
-}
 
 struct tcp_spec {
 	int v6;             /* 0: IPv4 */
@@ -49,19 +44,19 @@ static void mk_tcp(struct fb *f, const struct tcp_spec *t, const uint8_t *pl, ui
 	memcpy(p, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01", 12);
 	uint32_t o = 12;
 	for (int i = 0; i < t->n_vlan; i++) {
-		put16(p + o, i == 0 && t->n_vlan == 2 ? 0x88a8 : 0x8100);
-		put16(p + o + 2, (uint16_t)(100 + i));
+		dp_tk_put16(p + o, i == 0 && t->n_vlan == 2 ? 0x88a8 : 0x8100);
+		dp_tk_put16(p + o + 2, (uint16_t)(100 + i));
 		o += 4;
 	}
-	put16(p + o, t->v6 ? 0x86dd : 0x0800);
+	dp_tk_put16(p + o, t->v6 ? 0x86dd : 0x0800);
 	o += 2;
 	uint32_t l3 = o;
 	uint32_t tcp_len = 20 + plen;
 	if (!t->v6) {
 		p[o] = 0x45;
-		put16(p + o + 2, (uint16_t)(20 + tcp_len));
+		dp_tk_put16(p + o + 2, (uint16_t)(20 + tcp_len));
 		if (t->frag)
-			put16(p + o + 6, 0x2000); /* MF */
+			dp_tk_put16(p + o + 6, 0x2000); /* MF */
 		p[o + 8] = 64;
 		p[o + 9] = 6;
 		memcpy(p + o + 12, "\xc6\x12\x00", 3);
@@ -72,7 +67,7 @@ static void mk_tcp(struct fb *f, const struct tcp_spec *t, const uint8_t *pl, ui
 	} else {
 		uint32_t ext = (t->v6_ext ? 16 : 0) + (t->frag ? 8 : 0);
 		p[o] = 0x60;
-		put16(p + o + 4, (uint16_t)(ext + tcp_len));
+		dp_tk_put16(p + o + 4, (uint16_t)(ext + tcp_len));
 		p[o + 6] = t->v6_ext ? 0 : t->frag ? 44 : 6;
 		p[o + 7] = 64;
 		memcpy(p + o + 8, "\x20\x01\x0d\xb8", 4);
@@ -92,18 +87,18 @@ static void mk_tcp(struct fb *f, const struct tcp_spec *t, const uint8_t *pl, ui
 		}
 		if (t->frag) {
 			p[o] = 6;
-			put16(p + o + 2, 0x0001); /* offset 0, M set */
+			dp_tk_put16(p + o + 2, 0x0001); /* offset 0, M set */
 			o += 8;
 		}
 	}
 	(void)l3;
-	put16(p + o, t->sport);
-	put16(p + o + 2, t->dport);
-	put32(p + o + 4, t->seq);
-	put32(p + o + 8, t->ack);
+	dp_tk_put16(p + o, t->sport);
+	dp_tk_put16(p + o + 2, t->dport);
+	dp_tk_put32(p + o + 4, t->seq);
+	dp_tk_put32(p + o + 8, t->ack);
 	p[o + 12] = 0x50;
 	p[o + 13] = t->flags;
-	put16(p + o + 14, 65535);
+	dp_tk_put16(p + o + 14, 65535);
 	o += 20;
 	if (plen > 0)
 		memcpy(p + o, pl, plen);
@@ -123,10 +118,10 @@ static uint32_t cstr(uint8_t *p, const char *s)
 
 static uint32_t mk_hdr(uint8_t *p, uint32_t len, uint32_t cmd, uint32_t status, uint32_t seq)
 {
-	put32(p, len);
-	put32(p + 4, cmd);
-	put32(p + 8, status);
-	put32(p + 12, seq);
+	dp_tk_put32(p, len);
+	dp_tk_put32(p + 4, cmd);
+	dp_tk_put32(p + 8, status);
+	dp_tk_put32(p + 12, seq);
 	return 16;
 }
 
@@ -296,7 +291,7 @@ static void bind_status(struct fx *x, const char *sid, uint32_t status)
 	seg(x, true, DP_TCP_ACK | DP_TCP_PSH, p, n);
 	n = mk_hdr(p, 16, 0x80000009, status, 1);
 	n += cstr(p + n, "SMSC");
-	put32(p, n);
+	dp_tk_put32(p, n);
 	seg(x, false, DP_TCP_ACK | DP_TCP_PSH, p, n);
 }
 
@@ -914,8 +909,8 @@ static void test_submit_multi_and_data_sm(void **state)
 	o += cstr(p + o, "447700900002");
 	p[o++] = 0; p[o++] = 0; p[o++] = 1; /* esm_class, registered_delivery, data_coding */
 	static const char spam[] = "You could WIN A FREE PRIZE tonight";
-	put16(p + o, 0x0424);
-	put16(p + o + 2, sizeof(spam) - 1);
+	dp_tk_put16(p + o, 0x0424);
+	dp_tk_put16(p + o + 2, sizeof(spam) - 1);
 	memcpy(p + o + 4, spam, sizeof(spam) - 1);
 	o += 4 + sizeof(spam) - 1;
 	mk_hdr(p, o, 0x103, 0, 78);
@@ -1246,14 +1241,8 @@ static void test_bind_source_range(void **state)
 
 int main(void)
 {
-	char prefix[64];
-	snprintf(prefix, sizeof(prefix), "--file-prefix=dpeng%d", (int)getpid());
-	char *eal[] = { "test_dp_engine", "--no-huge", "--no-shconf", "--no-pci", "-m", "256",
-			"-l", "0", "--no-telemetry", "--log-level=*:error", prefix, NULL };
-	if (rte_eal_init(11, eal) < 0) {
-		fprintf(stderr, "EAL init failed\n");
+	if (dp_tk_eal_init("test_dp_engine", "dpeng", "256") < 0)
 		return 1;
-	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_frame_kinds),
 		cmocka_unit_test(test_flow_key_symmetric),

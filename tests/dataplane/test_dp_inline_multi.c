@@ -25,25 +25,9 @@
 
 #include "dp.h"
 #include "dp_edit.h"
+#include "dp_testkit.h"
 #include "pat.h"
 #include "smpp.h"
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-static uint32_t get32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
 
 /* ---------------------------------------------------------- the peers */
 
@@ -93,7 +77,7 @@ static void arrive(struct peer *to, const uint8_t *fr, uint32_t len)
 	if (!dp_edit_pkt_csum_ok(&pkt))
 		to->bad_csum++;
 	const uint8_t *l4 = pkt.l4;
-	uint32_t seq = get32(l4 + 4), ack = get32(l4 + 8);
+	uint32_t seq = dp_tk_get32(l4 + 4), ack = dp_tk_get32(l4 + 8);
 	uint8_t flags = l4[13];
 	to->segs++;
 	if (flags & DP_EDIT_TCP_ACK)
@@ -131,10 +115,10 @@ static enum dp_action send_raw(struct fx *x, bool from_esme, uint32_t seq, uint8
 	memset(fr, 0, sizeof(fr));
 	memcpy(fr, from_esme ? "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01"
 			     : "\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02", 12);
-	put16(fr + 12, 0x0800);
+	dp_tk_put16(fr + 12, 0x0800);
 	uint8_t *ip = fr + 14;
 	ip[0] = 0x45;
-	put16(ip + 2, (uint16_t)(40 + n));
+	dp_tk_put16(ip + 2, (uint16_t)(40 + n));
 	ip[8] = 64;
 	ip[9] = 6;
 	/* 198.18.0.1 (ESME) <-> 198.18.0.2 (SMSC) */
@@ -145,16 +129,16 @@ static enum dp_action send_raw(struct fx *x, bool from_esme, uint32_t seq, uint8
 		s += (uint32_t)(ip[i] << 8 | ip[i + 1]);
 	while (s >> 16)
 		s = (s & 0xffff) + (s >> 16);
-	put16(ip + 10, (uint16_t)~s);
+	dp_tk_put16(ip + 10, (uint16_t)~s);
 	uint8_t *t = ip + 20;
-	put16(t, from_esme ? 40000 : 2775);
-	put16(t + 2, from_esme ? 2775 : 40000);
-	put32(t + 4, seq);
+	dp_tk_put16(t, from_esme ? 40000 : 2775);
+	dp_tk_put16(t + 2, from_esme ? 2775 : 40000);
+	dp_tk_put32(t + 4, seq);
 	/* the ack: what this peer received contiguously, in its space */
-	put32(t + 8, (flags & DP_EDIT_TCP_ACK) ? me->peer_isn + 1 + me->rcv_len : 0);
+	dp_tk_put32(t + 8, (flags & DP_EDIT_TCP_ACK) ? me->peer_isn + 1 + me->rcv_len : 0);
 	t[12] = 0x50;
 	t[13] = flags;
-	put16(t + 14, 65535);
+	dp_tk_put16(t + 14, 65535);
 	if (n != 0)
 		memcpy(t + 20, pl, n);
 	uint32_t len = 14 + 40 + n;
@@ -297,6 +281,15 @@ static void opt_out(struct fx *x, const char *msisdn, uint32_t seq)
 	send_data(x, true, b, enc(&r, b, sizeof(b)));
 }
 
+/* The fixture most tests start from: bound, 447700900999 opted out. */
+static struct fx *fx_bound_opted_out(bool monitor)
+{
+	struct fx *x = fx_new(monitor);
+	bind_ok(x);
+	opt_out(x, "447700900999", 900);
+	return x;
+}
+
 static uint32_t mk_multi(uint8_t *out, size_t cap, uint32_t seq, const char *const *dests,
 			 unsigned nd)
 {
@@ -402,9 +395,7 @@ static const char *const three[] = {"447700900998", "447700900999", "44770090099
 static void test_partial_block(void **state)
 {
 	(void)state;
-	struct fx *x = fx_new(false);
-	bind_ok(x);
-	opt_out(x, "447700900999", 900);
+	struct fx *x = fx_bound_opted_out(false);
 	uint32_t s0 = x->smsc.rcv_len, e0 = x->esme.rcv_len;
 	uint8_t b[1024], want[1024];
 
@@ -469,9 +460,7 @@ static void test_partial_split(void **state)
 	(void)state;
 	static const uint32_t cuts[] = {1, 10, 16, 17, 40, 0 /* n - 1 */};
 	for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
-		struct fx *x = fx_new(false);
-		bind_ok(x);
-		opt_out(x, "447700900999", 900);
+		struct fx *x = fx_bound_opted_out(false);
 		uint32_t s0 = x->smsc.rcv_len, e0 = x->esme.rcv_len;
 		uint8_t b[1024], want[1024];
 		uint32_t n = mk_multi(b, sizeof(b), 77, three, 3);
@@ -505,9 +494,7 @@ static void test_partial_split(void **state)
 static void test_smsc_refuses(void **state)
 {
 	(void)state;
-	struct fx *x = fx_new(false);
-	bind_ok(x);
-	opt_out(x, "447700900999", 900);
+	struct fx *x = fx_bound_opted_out(false);
 	uint8_t b[1024];
 	for (uint32_t k = 0; k < 2; k++) {
 		uint32_t n = mk_multi(b, sizeof(b), 60 + k, three, 3);
@@ -547,9 +534,7 @@ static void test_smsc_refuses(void **state)
 static void test_pending_full(void **state)
 {
 	(void)state;
-	struct fx *x = fx_new(false);
-	bind_ok(x);
-	opt_out(x, "447700900999", 900);
+	struct fx *x = fx_bound_opted_out(false);
 	uint8_t b[1024], want[1024];
 	enum { PEND = 64 };
 	/* other recipients each time (per-recipient velocity: 30 an hour) */
@@ -596,9 +581,7 @@ static void test_pending_full(void **state)
 static void test_all_blocked(void **state)
 {
 	(void)state;
-	struct fx *x = fx_new(false);
-	bind_ok(x);
-	opt_out(x, "447700900999", 900);
+	struct fx *x = fx_bound_opted_out(false);
 	opt_out(x, "447700900996", 901);
 	uint32_t s0 = x->smsc.rcv_len, e0 = x->esme.rcv_len;
 	uint8_t b[1024], want[1024];
@@ -670,9 +653,7 @@ static void test_all_blocked_v50(void **state)
 static void test_distribution_list(void **state)
 {
 	(void)state;
-	struct fx *x = fx_new(false);
-	bind_ok(x);
-	opt_out(x, "447700900999", 900);
+	struct fx *x = fx_bound_opted_out(false);
 	uint32_t s0 = x->smsc.rcv_len, e0 = x->esme.rcv_len;
 	uint8_t b[1024], want[1024];
 	static const char *const mix[] = {"@friends", "447700900999"};
@@ -692,9 +673,7 @@ static void test_distribution_list(void **state)
 
 static void none_blocked(bool monitor)
 {
-	struct fx *x = fx_new(monitor);
-	bind_ok(x);
-	opt_out(x, "447700900999", 900);
+	struct fx *x = fx_bound_opted_out(monitor);
 	uint32_t s0 = x->smsc.rcv_len, e0 = x->esme.rcv_len;
 	uint8_t b[1024];
 	/* inline: no destination blocked; monitor: one would be */
@@ -730,14 +709,8 @@ static void test_monitor(void **state)
 
 int main(void)
 {
-	char prefix[64];
-	snprintf(prefix, sizeof(prefix), "--file-prefix=dpmulti%d", (int)getpid());
-	char *eal[] = {"test_dp_inline_multi", "--no-huge", "--no-shconf", "--no-pci", "-m", "256",
-		       "-l", "0", "--no-telemetry", "--log-level=*:error", prefix, NULL};
-	if (rte_eal_init(11, eal) < 0) {
-		fprintf(stderr, "EAL init failed\n");
+	if (dp_tk_eal_init("test_dp_inline_multi", "dpmulti", "256") < 0)
 		return 1;
-	}
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_partial_block),
 	    cmocka_unit_test(test_partial_split),

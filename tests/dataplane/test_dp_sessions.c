@@ -25,6 +25,7 @@
 #include <rte_eal.h>
 
 #include "dp.h"
+#include "dp_testkit.h"
 #include "dp_sessions.h"
 #include "pat.h"
 #include "smpp.h"
@@ -268,12 +269,6 @@ static void test_file_stale(void **state)
 
 /* ------------------------------------------------------------ frames */
 
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
-}
-
 /* An IPv4 TCP frame 198.18.0.a:sp -> 198.18.0.b:dp. */
 static uint32_t mk_tcp(uint8_t *p, uint8_t a, uint8_t b, uint16_t sp, uint16_t dp, uint32_t seq,
 		       uint32_t ack, uint8_t flags, const uint8_t *pl, uint32_t n)
@@ -282,7 +277,7 @@ static uint32_t mk_tcp(uint8_t *p, uint8_t a, uint8_t b, uint16_t sp, uint16_t d
 	memcpy(p, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00", 14);
 	uint8_t *ip = p + 14;
 	ip[0] = 0x45;
-	put16(ip + 2, (uint16_t)(40 + n));
+	dp_tk_put16(ip + 2, (uint16_t)(40 + n));
 	ip[8] = 64;
 	ip[9] = 6;
 	memcpy(ip + 12, "\xc6\x12\x00", 3);
@@ -290,13 +285,13 @@ static uint32_t mk_tcp(uint8_t *p, uint8_t a, uint8_t b, uint16_t sp, uint16_t d
 	memcpy(ip + 16, "\xc6\x12\x00", 3);
 	ip[19] = b;
 	uint8_t *t = ip + 20;
-	put16(t, sp);
-	put16(t + 2, dp);
-	put32(t + 4, seq);
-	put32(t + 8, ack);
+	dp_tk_put16(t, sp);
+	dp_tk_put16(t + 2, dp);
+	dp_tk_put32(t + 4, seq);
+	dp_tk_put32(t + 8, ack);
 	t[12] = 0x50;
 	t[13] = flags;
-	put16(t + 14, 65535);
+	dp_tk_put16(t + 14, 65535);
 	if (n)
 		memcpy(t + 20, pl, n);
 	uint32_t len = 54 + n;
@@ -320,10 +315,10 @@ static uint32_t mk_bind(uint8_t *p, uint32_t sqn, const char *sid, const char *p
 	p[o++] = 0;
 	p[o++] = 0;
 	o += cstr(p + o, "");
-	put32(p, o);
-	put32(p + 4, 0x09);
-	put32(p + 8, 0);
-	put32(p + 12, sqn);
+	dp_tk_put32(p, o);
+	dp_tk_put32(p + 4, 0x09);
+	dp_tk_put32(p + 8, 0);
+	dp_tk_put32(p + 12, sqn);
 	return o;
 }
 
@@ -417,6 +412,16 @@ static void fx_free(struct fx *x)
 	free(x);
 }
 
+/* A fresh engine at `now` with the sessions of file `p` restored into it
+ * (the table left in *t for the caller to free after the engine). */
+static struct fx *fx_restored(const char *p, uint64_t now, bool reset, struct dp_sess_table **t)
+{
+	assert_int_equal(dp_sessfile_load(p, now, 300000, t, NULL), DP_OK);
+	struct fx *x = fx_new(false, reset, now);
+	dp_engine_set_restored(x->e, *t);
+	return x;
+}
+
 static enum dp_action seg(struct fx *x, struct conn *c, bool from_esme, uint8_t flags,
 			  const uint8_t *pl, uint32_t n)
 {
@@ -445,10 +450,10 @@ static void connect_and_bind(struct fx *x, struct conn *c, const char *sid)
 	uint32_t n = mk_bind(p, 1, sid, "s3cr3tpw");
 	assert_int_equal(seg(x, c, true, DP_TCP_ACK | DP_TCP_PSH, p, n), DP_ACT_FORWARD);
 	n = 16 + cstr(p + 16, "SMSC");
-	put32(p, n);
-	put32(p + 4, 0x80000009);
-	put32(p + 8, 0);
-	put32(p + 12, 1);
+	dp_tk_put32(p, n);
+	dp_tk_put32(p + 4, 0x80000009);
+	dp_tk_put32(p + 8, 0);
+	dp_tk_put32(p + 12, 1);
 	assert_int_equal(seg(x, c, false, DP_TCP_ACK | DP_TCP_PSH, p, n), DP_ACT_FORWARD);
 	c->pseq = 1;
 }
@@ -465,12 +470,12 @@ static enum dp_action send_submit(struct fx *x, struct conn *c, const char *text
 static void enquire_link(struct fx *x, struct conn *c)
 {
 	uint8_t el[16];
-	put32(el, 16);
-	put32(el + 4, 0x15);
-	put32(el + 8, 0);
-	put32(el + 12, ++c->pseq);
+	dp_tk_put32(el, 16);
+	dp_tk_put32(el + 4, 0x15);
+	dp_tk_put32(el + 8, 0);
+	dp_tk_put32(el + 12, ++c->pseq);
 	assert_int_equal(seg(x, c, true, DP_TCP_ACK | DP_TCP_PSH, el, 16), DP_ACT_FORWARD);
-	put32(el + 4, 0x80000015);
+	dp_tk_put32(el + 4, 0x80000015);
 	assert_int_equal(seg(x, c, false, DP_TCP_ACK | DP_TCP_PSH, el, 16), DP_ACT_FORWARD);
 }
 
@@ -659,9 +664,7 @@ static void test_unknown_session_reset(void **state)
 	struct conn c2 = before_restart(p, now);
 	snap_init(DP_STANDING_SUSPENDED);
 	struct dp_sess_table *t;
-	assert_int_equal(dp_sessfile_load(p, now + 10, 300000, &t, NULL), DP_OK);
-	x = fx_new(false, true, now + 10);
-	dp_engine_set_restored(x->e, t);
+	x = fx_restored(p, now + 10, true, &t);
 	/* enquire_link and its answer first: both directions are in sync at
 	 * a PDU boundary (a block on the flow's very first segment:
 	 * test_restart_first_segment_block) */
@@ -733,9 +736,7 @@ static void test_restart_first_segment_block(void **state)
 	struct conn c = before_restart(p, now);
 	snap_init(DP_STANDING_SUSPENDED);
 	struct dp_sess_table *t;
-	assert_int_equal(dp_sessfile_load(p, now + 10, 300000, &t, NULL), DP_OK);
-	struct fx *x = fx_new(false, false, now + 10);
-	dp_engine_set_restored(x->e, t);
+	struct fx *x = fx_restored(p, now + 10, false, &t);
 
 	uint8_t f[1024], pl[512];
 	const uint32_t c0 = c.cseq, s0 = c.sseq;
@@ -801,9 +802,9 @@ static void test_restart_first_segment_block(void **state)
 	/* The SMSC's answer: shifted past the injected bytes toward the ESME,
 	 * its ACK translated into the ESME's space. */
 	uint8_t r[17] = { 0 };
-	put32(r, 17);
-	put32(r + 4, 0x80000004u);
-	put32(r + 12, 78);
+	dp_tk_put32(r, 17);
+	dp_tk_put32(r + 4, 0x80000004u);
+	dp_tk_put32(r + 12, 78);
 	assert_int_equal(raw_seg(x, f, false, s0, c0 + pn, DP_TCP_ACK | DP_TCP_PSH, r, 17),
 			 DP_ACT_FORWARD);
 	assert_int_equal(dp_frame_parse(f, 60 > 54 + 17 ? 60 : 54 + 17, &fr), DP_FRAME_TCP);
@@ -817,10 +818,8 @@ static void test_restart_first_segment_block(void **state)
 
 	/* The same first segment without the ACK flag: the SMSC's side cannot
 	 * be placed, the flow is reset (fail-closed). */
-	assert_int_equal(dp_sessfile_load(p, now + 10, 300000, &t, NULL), DP_OK);
 	snap_init(DP_STANDING_SUSPENDED);
-	x = fx_new(false, false, now + 10);
-	dp_engine_set_restored(x->e, t);
+	x = fx_restored(p, now + 10, false, &t);
 	bn = mk_submit(pl, 77, "first after the restart");
 	assert_int_equal(raw_seg(x, f, true, c0, 0, DP_TCP_PSH, pl, bn), DP_ACT_DROP);
 	k = dp_engine_counters(x->e);
@@ -832,9 +831,7 @@ static void test_restart_first_segment_block(void **state)
 
 	/* The ESME's ACK pointed inside an SMSC PDU: the SMSC's first segment
 	 * reaching that point has no header there, the flow is reset. */
-	assert_int_equal(dp_sessfile_load(p, now + 10, 300000, &t, NULL), DP_OK);
-	x = fx_new(false, false, now + 10);
-	dp_engine_set_restored(x->e, t);
+	x = fx_restored(p, now + 10, false, &t);
 	assert_int_equal(raw_seg(x, f, true, c0, s0, DP_TCP_ACK | DP_TCP_PSH, pl, bn), DP_ACT_DROP);
 	k = dp_engine_counters(x->e);
 	assert_int_equal(k->edit_resp_injected, 1);
@@ -853,9 +850,7 @@ static void test_restart_first_segment_block(void **state)
 	 * passed before the restart: the SMSC, answering the ACK probe,
 	 * acknowledges the removed bytes. The spaces cannot be reconciled:
 	 * the flow is reset toward both ends. */
-	assert_int_equal(dp_sessfile_load(p, now + 10, 300000, &t, NULL), DP_OK);
-	x = fx_new(false, false, now + 10);
-	dp_engine_set_restored(x->e, t);
+	x = fx_restored(p, now + 10, false, &t);
 	assert_int_equal(raw_seg(x, f, true, c0, s0, DP_TCP_ACK | DP_TCP_PSH, pl, bn), DP_ACT_DROP);
 	k = dp_engine_counters(x->e);
 	assert_int_equal(k->edit_resets, 0);
@@ -881,14 +876,8 @@ int main(void)
 	snprintf(dir, sizeof(dir), "/tmp/test_dp_sessions.XXXXXX");
 	if (mkdtemp(dir) == NULL)
 		return 1;
-	char prefix[64];
-	snprintf(prefix, sizeof(prefix), "--file-prefix=dpsess%d", (int)getpid());
-	char *eal[] = { "test_dp_sessions", "--no-huge", "--no-shconf", "--no-pci", "-m", "256",
-			"-l", "0", "--no-telemetry", "--log-level=*:error", prefix, NULL };
-	if (rte_eal_init(11, eal) < 0) {
-		fprintf(stderr, "EAL init failed\n");
+	if (dp_tk_eal_init("test_dp_sessions", "dpsess", "256") < 0)
 		return 1;
-	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_file_round_trip),
 		cmocka_unit_test(test_file_refused),
