@@ -1191,11 +1191,11 @@ static int config_warnings(const char *path, const struct smsfw_conf *c)
 {
 	static const struct {
 		enum smsfw_conf_id id;
-		const char *key, *what;
+		const char *key; /* also what it names: a user or a group */
 		bool group;
 	} acc[] = {
-	    {SMSFW_CONF_dataplane_user, "user", "user", false},
-	    {SMSFW_CONF_dataplane_group, "group", "group", true},
+	    {SMSFW_CONF_dataplane_user, "user", false},
+	    {SMSFW_CONF_dataplane_group, "group", true},
 	};
 	int n = 0;
 
@@ -1211,7 +1211,7 @@ static int config_warnings(const char *path, const struct smsfw_conf *c)
 		fprintf(stderr,
 			"%s:%d: warning: [dataplane] %s: no %s '%s' on this machine (the "
 			"dataplane refuses to start where it does not exist)\n",
-			path, smsfw_conf_line(c, acc[i].id), acc[i].key, acc[i].what, v);
+			path, smsfw_conf_line(c, acc[i].id), acc[i].key, acc[i].key, v);
 		n++;
 	}
 	return n;
