@@ -1192,6 +1192,27 @@ done:
 
 /* ----------------------------------------------------- restart probe */
 
+void dp_inline_reset_both(struct dp_engine *e, enum dp_edit_dir ed, const struct dp_frame *fr,
+			  const uint8_t *p, uint32_t len, uint32_t rcv_seq, uint32_t rcv_ack,
+			  uint32_t snd_seq, uint32_t snd_ack)
+{
+	enum dp_edit_dir od = ed == DP_EDIT_E2S ? DP_EDIT_S2E : DP_EDIT_E2S;
+	struct dp_edit_flow *tmp = &e->slots_tmp;
+	dp_edit_flow_init(tmp);
+	struct dp_edit_pkt pkt;
+	if (dp_edit_pkt_parse(&pkt, (uint8_t *)(uintptr_t)(p + fr->l3_off), len - fr->l3_off) ==
+	    DP_EDIT_OK)
+		dp_edit_tmpl_save(tmp, ed, p, &pkt);
+	int n = dp_edit_build_seg(tmp, ed, rcv_seq, rcv_ack, DP_EDIT_TCP_RST | DP_EDIT_TCP_ACK,
+				  NULL, 0, e->out, sizeof(e->out));
+	if (n > 0)
+		tx(e, e->rx_pair, ed == DP_EDIT_E2S, e->out, (uint32_t)n);
+	n = dp_edit_build_seg(tmp, od, snd_seq, snd_ack, DP_EDIT_TCP_RST | DP_EDIT_TCP_ACK, NULL,
+			      0, e->out, sizeof(e->out));
+	if (n > 0)
+		tx(e, e->rx_pair, od == DP_EDIT_E2S, e->out, (uint32_t)n);
+}
+
 bool dp_inline_probe(struct dp_engine *e, struct dp_flow *f, enum dp_dir dir,
 		     const struct dp_frame *fr, const uint8_t *p, uint32_t len)
 {
@@ -1212,25 +1233,11 @@ bool dp_inline_probe(struct dp_engine *e, struct dp_flow *f, enum dp_dir dir,
 	if (dp_edit_probe_segment(&e->ectx, &f->probe, ed, &seg) != DP_EDIT_EMISMATCH)
 		return false;
 	/* Sequence spaces that an edit before a restart made different: reset
-	 * both ends at the points each of them expects. */
-	struct dp_edit_flow *tmp = &e->slots_tmp;
-	dp_edit_flow_init(tmp);
-	struct dp_edit_pkt pkt;
-	if (dp_edit_pkt_parse(&pkt, (uint8_t *)(uintptr_t)(p + fr->l3_off), len - fr->l3_off) ==
-	    DP_EDIT_OK)
-		dp_edit_tmpl_save(tmp, ed, p, &pkt);
-	enum dp_edit_dir od = ed == DP_EDIT_E2S ? DP_EDIT_S2E : DP_EDIT_E2S;
-	/* Toward this frame's receiver: its last ACK is its rcv_nxt. */
+	 * both ends at the points each of them expects. Toward this frame's
+	 * receiver: its last ACK is its rcv_nxt; toward this frame's sender:
+	 * its ACK field is its rcv_nxt. */
 	uint32_t to_rcv = f->probe.ack[ed];
-	int n = dp_edit_build_seg(tmp, ed, to_rcv, fr->seq + fr->payload_len,
-				  DP_EDIT_TCP_RST | DP_EDIT_TCP_ACK, NULL, 0, e->out, sizeof(e->out));
-	if (n > 0)
-		tx(e, e->rx_pair, ed == DP_EDIT_E2S, e->out, (uint32_t)n);
-	/* Toward this frame's sender: its ACK field is its rcv_nxt. */
-	n = dp_edit_build_seg(tmp, od, fr->ack, to_rcv, DP_EDIT_TCP_RST | DP_EDIT_TCP_ACK, NULL, 0,
-			      e->out, sizeof(e->out));
-	if (n > 0)
-		tx(e, e->rx_pair, od == DP_EDIT_E2S, e->out, (uint32_t)n);
+	dp_inline_reset_both(e, ed, fr, p, len, to_rcv, fr->seq + fr->payload_len, fr->ack, to_rcv);
 	e->c.edit_probe_resets++;
 	RTE_LOG(NOTICE, USER1,
 		"smsfw: worker %u: flow picked up mid-stream was edited before a restart "

@@ -208,6 +208,12 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 bool dp_inline_probe(struct dp_engine *e, struct dp_flow *f, enum dp_dir dir,
 		     const struct dp_frame *fr, const uint8_t *p, uint32_t len);
 void dp_inline_flow_gone(struct dp_engine *e, struct dp_flow *f);
+/* Reset a flow toward both ends, with the headers of frame fr (seen in edit
+ * direction ed) as templates: toward fr's receiver an RST|ACK carrying
+ * rcv_seq/rcv_ack, toward fr's sender one carrying snd_seq/snd_ack. */
+void dp_inline_reset_both(struct dp_engine *e, enum dp_edit_dir ed, const struct dp_frame *fr,
+			  const uint8_t *p, uint32_t len, uint32_t rcv_seq, uint32_t rcv_ack,
+			  uint32_t snd_seq, uint32_t snd_ack);
 
 /* dp_policy.c */
 struct dp_msg;

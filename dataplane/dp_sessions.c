@@ -344,26 +344,8 @@ void dp_sess_reset_unknown(struct dp_engine *e, struct dp_flow *f, enum dp_dir d
 	 * its first byte (in-order delivery); the ESME's is this segment's
 	 * ACK field. Templates from this frame, as the restart probe does. */
 	enum dp_edit_dir ed = dir == f->esme_dir ? DP_EDIT_E2S : DP_EDIT_S2E;
-	enum dp_edit_dir od = ed == DP_EDIT_E2S ? DP_EDIT_S2E : DP_EDIT_E2S;
-	struct dp_edit_flow *tmp = &e->slots_tmp;
-	dp_edit_flow_init(tmp);
-	struct dp_edit_pkt pkt;
-	if (dp_edit_pkt_parse(&pkt, (uint8_t *)(uintptr_t)(p + fr->l3_off), len - fr->l3_off) ==
-	    DP_EDIT_OK)
-		dp_edit_tmpl_save(tmp, ed, p, &pkt);
-	uint32_t end = fr->seq + fr->payload_len;
-	int n = dp_edit_build_seg(tmp, ed, fr->seq, fr->ack, DP_EDIT_TCP_RST | DP_EDIT_TCP_ACK, NULL,
-				  0, e->out, sizeof(e->out));
-	if (n > 0 && e->tx_fn != NULL) {
-		e->c.edit_frames_emitted++;
-		e->tx_fn(e->tx_arg, e->rx_pair, ed == DP_EDIT_E2S, e->out, (uint32_t)n);
-	}
-	n = dp_edit_build_seg(tmp, od, fr->ack, end, DP_EDIT_TCP_RST | DP_EDIT_TCP_ACK, NULL, 0,
-			      e->out, sizeof(e->out));
-	if (n > 0 && e->tx_fn != NULL) {
-		e->c.edit_frames_emitted++;
-		e->tx_fn(e->tx_arg, e->rx_pair, od == DP_EDIT_E2S, e->out, (uint32_t)n);
-	}
+	dp_inline_reset_both(e, ed, fr, p, len, fr->seq, fr->ack, fr->ack,
+			     fr->seq + fr->payload_len);
 	e->c.sess_unknown_resets++;
 	RTE_LOG(NOTICE, USER1,
 		"smsfw: worker %u: submit on an SMPP session with no known bind (picked up "
