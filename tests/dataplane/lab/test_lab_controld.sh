@@ -7,34 +7,24 @@
 set -uo pipefail
 build=$1 src=$2 peers=$3
 here=$src/tests/dataplane/lab
+. "$here/lib.sh"
 export SMPP_MODULE=$peers/node_modules/smpp
 ctl=$build/controlplane/smsfwctl
 [ -x "$build/controlplane/smsfw-controld" ] || { echo "controld not built"; exit 77; }
 work=$(mktemp -d /tmp/smsfw-labctl.XXXXXX)
 smsc_pid= esme_pid=
 cleanup() {
-	[ -n "$esme_pid" ] && kill "$esme_pid" 2>/dev/null
-	[ -n "$smsc_pid" ] && kill "$smsc_pid" 2>/dev/null
-	"$src/scripts/lab" down >/dev/null 2>&1
+	kill_quiet "$esme_pid" "$smsc_pid"
+	lab_down
 	rm -rf /run/smsfw-lab/state "$work"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
 
-"$src/scripts/lab" down >/dev/null 2>&1
+lab_down
 rm -rf /run/smsfw-lab/state /run/smsfw-lab/events.jsonl
 conf=$src/scripts/lab.d/lab.conf
 "$src/scripts/lab" up --build "$build" --config "$conf" --rules "" || fail "lab up"
 sctl() { "$ctl" --config "$conf" "$@"; }
-tel() {
-	python3 - "$@" <<'PY'
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-s.connect("/var/run/dpdk/smsfw-lab/dpdk_telemetry.v2"); s.recv(1024)
-s.send(sys.argv[1].encode()); d = json.loads(s.recv(1 << 16))[sys.argv[1]]
-print(d.get(sys.argv[2], ""))
-PY
-}
 
 sctl customers add acme --senders 447700900001 >/dev/null || fail "customers add"
 sctl rules publish "$here/rules" >/dev/null || fail "rules publish"
@@ -44,7 +34,7 @@ for _ in $(seq 50); do [ "$(tel /smsfw/ruleset source)" = store ] && [ "$(tel /s
 
 STOP_TO=latecomer ip netns exec smsfw-smsc node "$here/smsc.js" 198.18.0.2 2775 /dev/null >/dev/null &
 smsc_pid=$!
-for _ in $(seq 50); do ip netns exec smsfw-smsc ss -ltn | grep -q 198.18.0.2:2775 && break; sleep 0.1; done
+smsc_listening
 mkfifo "$work/in"
 ip netns exec smsfw-esme node "$here/esme_steps.js" 198.18.0.2 2775 acme <"$work/in" >"$work/out" &
 esme_pid=$!

@@ -13,6 +13,7 @@
 set -uo pipefail
 build=$1 src=$2 peers=$3
 here=$src/tests/dataplane/lab
+. "$here/lib.sh"
 work=$(mktemp -d /tmp/smsfw-restart.XXXXXX)
 export SMPP_MODULE=$peers/node_modules/smpp
 run=/run/smsfw-lab
@@ -20,41 +21,13 @@ smsc_pid= dump_e= dump_s= a_pid= b_pid=
 
 cleanup() {
 	exec 3>&- 4>&- 2>/dev/null
-	for p in $a_pid $b_pid $smsc_pid $dump_e $dump_s; do kill "$p" 2>/dev/null; done
-	"$src/scripts/lab" down >/dev/null 2>&1
-	if [ -n "${SMSFW_KEEP:-}" ]; then
-		cp $run/dataplane*.log "$work/" 2>/dev/null
-		echo "kept $work"
-	else
-		rm -rf "$work"
-	fi
+	kill_quiet $a_pid $b_pid $smsc_pid $dump_e $dump_s
+	lab_down
+	keep_or_remove "$work"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
 
-# Lines of FILE matching PATTERN reach COUNT within SECONDS.
-wait_for() {
-	local file=$1 pat=$2 count=$3 secs=$4
-	for _ in $(seq $((secs * 20))); do
-		[ "$(grep -c -- "$pat" "$file" 2>/dev/null)" -ge "$count" ] && return 0
-		sleep 0.05
-	done
-	echo "FAIL: waited $secs s for $count of '$pat' in $(basename "$file"):"
-	tail -5 "$file"
-	exit 1
-}
-
-dp_up() { # wait until TCP crosses the dataplane (a non-SMPP port)
-	ip netns exec smsfw-smsc python3 "$src/scripts/lab.d/probe.py" listen 198.18.0.2 7 &
-	local l=$!
-	ip netns exec smsfw-esme python3 "$src/scripts/lab.d/probe.py" connect 198.18.0.2 7 15
-	local rc=$?
-	kill $l 2>/dev/null
-	wait $l 2>/dev/null
-	return $rc
-}
-
-"$src/scripts/lab" down >/dev/null 2>&1
+lab_down
 rm -rf $run/events.jsonl $run/state $run/dataplane2.log
 # Standalone: the restart concerns the dataplane alone.
 SMSFW_LAB_NO_CONTROLD=1 "$src/scripts/lab" up --build "$build" --config "$here/lab-inline.conf" \
@@ -70,10 +43,7 @@ sleep 1
 
 STOP_TO=nobody ip netns exec smsfw-smsc node "$here/smsc.js" 198.18.0.2 2775 "$work/smsc.json" &
 smsc_pid=$!
-for _ in $(seq 50); do
-	ip netns exec smsfw-smsc ss -ltn 2>/dev/null | grep -q '198.18.0.2:2775' && break
-	sleep 0.1
-done
+smsc_listening
 
 mkfifo "$work/a.in" "$work/b.in"
 ip netns exec smsfw-esme node "$here/esme_session.js" 198.18.0.2 2775 alpha <"$work/a.in" >"$work/a.out" &
@@ -143,11 +113,7 @@ sleep 0.3
 kill -INT "$dump_e" "$dump_s" 2>/dev/null
 wait "$dump_e" "$dump_s" 2>/dev/null
 dump_e= dump_s=
-kill -TERM "$(cat $run/dataplane.pid)"
-for _ in $(seq 50); do
-	kill -0 "$(cat $run/dataplane.pid)" 2>/dev/null || break
-	sleep 0.1
-done
+dp_stop
 cp $run/dataplane2.log "$work/dataplane2.log"
 cp $run/events.jsonl "$work/events.jsonl"
 python3 "$here/check_restart.py" "$work"

@@ -21,6 +21,7 @@
 set -uo pipefail
 build=$1 src=$2 peers=$3
 here=$src/tests/dataplane/lab
+. "$here/lib.sh"
 export SMPP_MODULE=$peers/node_modules/smpp
 ctl=$build/controlplane/smsfwctl
 [ -x "$build/controlplane/smsfw-controld" ] || { echo "controld not built"; exit 77; }
@@ -31,49 +32,16 @@ smsc_pid= esme_pid=
 
 cleanup() {
 	exec 3>&- 2>/dev/null
-	for p in $esme_pid $smsc_pid; do kill "$p" 2>/dev/null; done
-	"$src/scripts/lab" down >/dev/null 2>&1
-	if [ -n "${SMSFW_KEEP:-}" ]; then
-		cp $run/dataplane*.log "$work/" 2>/dev/null
-		echo "kept $work"
-	else
-		rm -rf "$work"
-	fi
+	kill_quiet $esme_pid $smsc_pid
+	lab_down
+	keep_or_remove "$work"
 	rm -rf $run/state
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; tail -5 "$work/out" 2>/dev/null; exit 1; }
 sctl() { "$ctl" --config "$conf" "$@"; }
 
-wait_for() { # FILE PATTERN COUNT SECONDS
-	for _ in $(seq $(($4 * 20))); do
-		[ "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0
-		sleep 0.05
-	done
-	fail "waited $4 s for $3 of '$2' in $(basename "$1")"
-}
-
-tel() { # COMMAND KEY
-	python3 - "$@" <<'PY'
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-s.connect("/var/run/dpdk/smsfw-lab/dpdk_telemetry.v2"); s.recv(1024)
-s.send(sys.argv[1].encode()); d = json.loads(s.recv(1 << 16))[sys.argv[1]]
-print(d.get(sys.argv[2], ""))
-PY
-}
-
-dp_up() { # TCP crosses the dataplane (a non-SMPP port)
-	ip netns exec smsfw-smsc python3 "$src/scripts/lab.d/probe.py" listen 198.18.0.2 7 &
-	local l=$!
-	ip netns exec smsfw-esme python3 "$src/scripts/lab.d/probe.py" connect 198.18.0.2 7 15
-	local rc=$?
-	kill $l 2>/dev/null
-	wait $l 2>/dev/null
-	return $rc
-}
-
-"$src/scripts/lab" down >/dev/null 2>&1
+lab_down
 rm -rf $run/state $run/events.jsonl $run/dataplane2.log $run/dataplane3.log
 "$src/scripts/lab" up --build "$build" --config "$conf" --rules "$here/rules" || fail "lab up"
 sctl customers add carol >/dev/null || fail "customers add"
@@ -82,10 +50,7 @@ for _ in $(seq 50); do [ "$(tel /smsfw/customers carol)" = active ] && break; sl
 
 STOP_TO=nobody ip netns exec smsfw-smsc node "$here/smsc.js" 198.18.0.2 2775 "$work/smsc.json" &
 smsc_pid=$!
-for _ in $(seq 50); do
-	ip netns exec smsfw-smsc ss -ltn 2>/dev/null | grep -q '198.18.0.2:2775' && break
-	sleep 0.1
-done
+smsc_listening
 mkfifo "$work/in"
 ip netns exec smsfw-esme node "$here/esme_restart_id.js" 198.18.0.2 2775 carol Xq7pass9 \
 	<"$work/in" >"$work/out" &
@@ -167,8 +132,7 @@ sleep 0.3
 kill -TERM "$smsc_pid"
 wait "$smsc_pid"
 smsc_pid=
-kill -TERM "$(cat $run/dataplane.pid)"
-for _ in $(seq 50); do kill -0 "$(cat $run/dataplane.pid)" 2>/dev/null || break; sleep 0.1; done
+dp_stop
 cp $run/dataplane3.log "$work/dataplane3.log"
 cp $run/events.jsonl "$work/events.jsonl"
 

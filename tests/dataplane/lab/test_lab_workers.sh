@@ -7,25 +7,23 @@
 set -uo pipefail
 build=$1 src=$2 peers=$3
 here=$src/tests/dataplane/lab
+. "$here/lib.sh"
 export SMPP_MODULE=$peers/node_modules/smpp
 smsc_pid=
 cleanup() {
-	[ -n "$smsc_pid" ] && kill "$smsc_pid" 2>/dev/null
-	"$src/scripts/lab" down >/dev/null 2>&1
+	kill_quiet "$smsc_pid"
+	lab_down
 }
 trap cleanup EXIT
 N=24 K=5
 
-"$src/scripts/lab" down >/dev/null 2>&1
+lab_down
 rm -rf /run/smsfw-lab/events.jsonl /run/smsfw-lab/state # a fresh store: no customers or rulesets left by other tests
-"$src/scripts/lab" up --build "$build" --workers 2 --rules "$here/rules" || { echo "FAIL: lab up"; exit 1; }
+"$src/scripts/lab" up --build "$build" --workers 2 --rules "$here/rules" || fail "lab up"
 ip netns exec smsfw-smsc node "$here/smsc.js" 198.18.0.2 2775 /dev/null &
 smsc_pid=$!
-for _ in $(seq 50); do
-	ip netns exec smsfw-smsc ss -ltn 2>/dev/null | grep -q '198.18.0.2:2775' && break
-	sleep 0.1
-done
-ip netns exec smsfw-esme node "$here/esme_many.js" 198.18.0.2 2775 $N $K || { echo "FAIL: ESMEs"; exit 1; }
+smsc_listening
+ip netns exec smsfw-esme node "$here/esme_many.js" 198.18.0.2 2775 $N $K || fail "ESMEs"
 sleep 0.5
 python3 - "$N" "$K" <<'PY'
 import json, socket, sys
