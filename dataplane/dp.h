@@ -355,7 +355,6 @@ struct dp_counters {
 	uint64_t edit_multi_merged;   /**< submit_multi_resp given the blocked destinations */
 	uint64_t edit_multi_fallback; /**< partly blocked submit_multi blocked whole (no room to rewrite) */
 	uint64_t edit_multi_unmerged; /**< SMSC answers passed without the blocked destinations */
-	uint64_t impair_dropped, impair_duplicated, impair_reordered;
 	uint64_t sessions_restored;    /**< flows picked up mid-stream given their remembered session */
 	uint64_t sess_unknown_submits; /**< submits on sessions with no known bind (mid-stream) */
 	uint64_t sess_unknown_resets;  /**< of those, flows reset (unknown_session = reset, inline) */

@@ -149,7 +149,6 @@ bool dp_engine_impair_hold(struct dp_engine *e, const uint8_t *p, uint32_t len)
 	memcpy(e->impair_held, p, len);
 	e->impair_held_len = len;
 	e->impair_flag = IMPAIR_HOLDING;
-	e->c.impair_reordered++;
 	return true;
 }
 
@@ -348,8 +347,7 @@ static bool send_injected(struct dp_engine *e, struct dp_flow *f, struct dp_eslo
 	while ((rc = dp_edit_tx_next(&e->ectx, &sl->ef, e->now_ns, &t)) == DP_EDIT_OK) {
 		uint32_t ack = t.ack_valid ? t.ack : dp_edit_dir_release_seq(&sl->ef, DP_EDIT_E2S);
 		if ((e->set->test_impair & DP_IMPAIR_DROP_INJ1) && !t.resend) {
-			e->c.impair_dropped++; /* test only: the first copy is lost */
-			continue;
+			continue; /* test only: the first copy is lost */
 		}
 		/* A long response (submit_multi_resp listing many destinations)
 		 * goes out in several segments. */
@@ -1168,7 +1166,6 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 	    !e->impair_flag) {
 		/* test only: the worker feeds this segment (as received) again */
 		e->impair_flag = 1;
-		e->c.impair_duplicated++;
 	}
 	if (ed == DP_EDIT_E2S)
 		sl->esme_raw_ack = fr->ack;
