@@ -99,7 +99,7 @@ static void addr_norm(const uint8_t **p, uint32_t *len)
 	}
 }
 
-/* dp_optout_key() from the system_id's hash (hash_str(id, 0x0b7001)). */
+/* dp_optout_key() from the system_id's hash (hash_str(id, sid_seed[DP_SH_OPTOUT])). */
 static uint64_t optout_key_h(uint64_t h, const uint8_t *sub, uint32_t sub_len,
 			     const uint8_t *sender, uint32_t sender_len)
 {
@@ -110,10 +110,17 @@ static uint64_t optout_key_h(uint64_t h, const uint8_t *sub, uint32_t sub_len,
 	return h;
 }
 
+/* The seed of each hash of a system_id (DP_SH_*). */
+static const uint64_t sid_seed[DP_SH__COUNT] = {
+	[DP_SH_OPTOUT] = 0x0b7001, [DP_SH_FP] = 0xb01c, [DP_SH_VELO] = 0x7e10,
+	[DP_SH_RATE] = 0x4a7e, [DP_SH_CONCAT] = 0xc0ca7,
+};
+
 uint64_t dp_optout_key(const char *system_id, const uint8_t *sub, uint32_t sub_len,
 		       const uint8_t *sender, uint32_t sender_len)
 {
-	return optout_key_h(hash_str(system_id, 0x0b7001), sub, sub_len, sender, sender_len);
+	return optout_key_h(hash_str(system_id, sid_seed[DP_SH_OPTOUT]), sub, sub_len, sender,
+			    sender_len);
 }
 
 /* hash_str(sid, seed) for each DP_SH_* seed, from the worker's cache (the
@@ -121,10 +128,6 @@ uint64_t dp_optout_key(const char *system_id, const uint8_t *sub, uint32_t sub_l
  * (NUL-terminated or full). */
 static const uint64_t *sid_hashes(struct dp_engine *e, const char *sid)
 {
-	static const uint64_t seeds[DP_SH__COUNT] = {
-		[DP_SH_OPTOUT] = 0x0b7001, [DP_SH_FP] = 0xb01c, [DP_SH_VELO] = 0x7e10,
-		[DP_SH_RATE] = 0x4a7e, [DP_SH_CONCAT] = 0xc0ca7,
-	};
 	_Static_assert(DP_SYSTEM_ID_MAX == 16, "the cache keys on 16 bytes");
 	uint64_t w[2];
 	memcpy(w, sid, sizeof(w));
@@ -139,7 +142,7 @@ static const uint64_t *sid_hashes(struct dp_engine *e, const char *sid)
 	way[0].next = (uint8_t)((way[0].next + 1) % DP_SID_WAYS);
 	size_t len = strnlen(sid, DP_SYSTEM_ID_MAX);
 	for (unsigned k = 0; k < DP_SH__COUNT; k++)
-		c->h[k] = dp_hash64(sid, len, seeds[k]);
+		c->h[k] = dp_hash64(sid, len, sid_seed[k]);
 	c->w[0] = w[0];
 	c->w[1] = w[1];
 	c->valid = 1;
