@@ -13,6 +13,7 @@
 set -uo pipefail
 build=$1 src=$2 peers=$3
 here=$src/tests/dataplane/lab
+. "$here/lib.sh"
 export SMPP_MODULE=$peers/node_modules/smpp
 ctl=$build/controlplane/smsfwctl
 [ -x "$build/controlplane/smsfw-controld" ] || { echo "controld not built"; exit 77; }
@@ -21,9 +22,8 @@ work=$(mktemp -d /tmp/smsfw-labprivs.XXXXXX)
 chmod 755 "$work"
 smsc_pid= esme_pid=
 cleanup() {
-	[ -n "$esme_pid" ] && kill "$esme_pid" 2>/dev/null
-	[ -n "$smsc_pid" ] && kill "$smsc_pid" 2>/dev/null
-	"$src/scripts/lab" down >/dev/null 2>&1
+	kill_quiet "$esme_pid" "$smsc_pid"
+	lab_down
 	rm -rf /run/smsfw-lab/state "$work"
 }
 trap cleanup EXIT
@@ -32,9 +32,8 @@ check() { # description, then a command
 	local what=$1; shift
 	if "$@"; then echo "ok - $what"; else echo "FAIL: $what"; fails=$((fails + 1)); fi
 }
-fail() { echo "FAIL: $*"; exit 1; }
 
-"$src/scripts/lab" down >/dev/null 2>&1
+lab_down
 rm -rf /run/smsfw-lab/state /run/smsfw-lab/events.jsonl
 # The deployment's layout: state directory of the service group, files
 # group-accessible (controld's unit has UMask=0007).
@@ -50,15 +49,6 @@ chmod 644 "$conf"
 (umask 007; "$src/scripts/lab" up --build "$build" --config "$conf") || fail "lab up"
 pid=$(cat /run/smsfw-lab/dataplane.pid)
 sctl() { "$ctl" --config "$conf" "$@"; }
-tel() {
-	python3 - "$@" <<'PY'
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-s.connect("/var/run/dpdk/smsfw-lab/dpdk_telemetry.v2"); s.recv(1024)
-s.send(sys.argv[1].encode()); d = json.loads(s.recv(1 << 16))[sys.argv[1]]
-print(d.get(sys.argv[2], ""))
-PY
-}
 
 # --- every thread, as the kernel sees it --------------------------------
 python3 - "$pid" <<'PY' || fails=$((fails + 1))
@@ -102,7 +92,7 @@ check "connected to controld's event socket as nobody" test "$(tel /smsfw/stats 
 
 ip netns exec smsfw-smsc node "$here/smsc.js" 198.18.0.2 2775 "$work/smsc.json" >/dev/null &
 smsc_pid=$!
-for _ in $(seq 50); do ip netns exec smsfw-smsc ss -ltn | grep -q 198.18.0.2:2775 && break; sleep 0.1; done
+smsc_listening
 submits0=$(tel /smsfw/stats submits)
 mkfifo "$work/in"
 ip netns exec smsfw-esme node "$here/esme_steps.js" 198.18.0.2 2775 acme <"$work/in" >"$work/out" &

@@ -6,31 +6,27 @@
 set -uo pipefail
 build=$1 src=$2 peers=$3 corpus=$4
 here=$src/tests/dataplane/lab
+. "$here/lib.sh"
 work=$(mktemp -d /tmp/smsfw-labtest.XXXXXX)
 export SMPP_MODULE=$peers/node_modules/smpp
 smsc_pid=
 
 cleanup() {
-	[ -n "$smsc_pid" ] && kill "$smsc_pid" 2>/dev/null
-	"$src/scripts/lab" down >/dev/null 2>&1
+	kill_quiet "$smsc_pid"
+	lab_down
 	rm -rf "$work"
 }
 trap cleanup EXIT
 
-"$src/scripts/lab" down >/dev/null 2>&1
+lab_down
 rm -rf /run/smsfw-lab/events.jsonl /run/smsfw-lab/state # a fresh store: no customers or rulesets left by other tests
-if ! "$src/scripts/lab" up --build "$build" --config "$here/lab-test.conf" --rules "$here/rules"; then
-	echo "FAIL: lab up"
-	exit 1
-fi
+"$src/scripts/lab" up --build "$build" --config "$here/lab-test.conf" --rules "$here/rules" ||
+	fail "lab up"
 run=/run/smsfw-lab
 
 ip netns exec smsfw-smsc node "$here/smsc.js" 198.18.0.2 2775 "$work/smsc.json" &
 smsc_pid=$!
-for _ in $(seq 50); do
-	ip netns exec smsfw-smsc ss -ltn 2>/dev/null | grep -q '198.18.0.2:2775' && break
-	sleep 0.1
-done
+smsc_listening
 
 # Swap the ruleset (SIGHUP reloads it) when the ESMEs are half-way.
 (
@@ -52,11 +48,7 @@ kill -TERM "$smsc_pid"
 wait "$smsc_pid"
 smsc_pid=
 sleep 0.5 # the last events leave the worker rings
-kill -TERM "$(cat $run/dataplane.pid)"
-for _ in $(seq 50); do
-	kill -0 "$(cat $run/dataplane.pid)" 2>/dev/null || break
-	sleep 0.1
-done
+dp_stop
 [ $esme_rc -eq 0 ] || echo "FAIL: esme.js exited $esme_rc"
 python3 "$here/check_lab.py" "$work/esme.json" "$work/smsc.json" "$run/events.jsonl" \
 	"$run/dataplane.log"
