@@ -3,6 +3,7 @@ run's outputs, indexing the dataplane's verdict events, the dataplane's
 final counters line, and the report. Each function appends what it finds
 wrong to the caller's list of failures."""
 import json
+import subprocess
 
 SUBMITS = 2000
 
@@ -61,3 +62,52 @@ def report(summary, final_line, fails):
     for f in fails[:30]:
         print("FAIL:", f)
     return 1 if fails else 0
+
+
+def resets(pcap, smpp_port=2775):
+    """The RSTs of a capture: (from the SMSC side, from the ESME side) that
+    came after the connection had closed, and a list of the others.
+
+    A RST counts as after the close when both ends had sent their FIN and the
+    RST's sequence number is its sender's FIN + 1: the host answering a stray
+    segment (the duplicate of the last ACK, say) for a connection it has
+    already forgotten. Duplication impairments make these; a RST anywhere
+    else is a broken connection."""
+    out = subprocess.run(
+        ["tshark", "-n", "-r", pcap, "-Y", "tcp.flags.fin == 1 || tcp.flags.reset == 1",
+         "-T", "fields", "-e", "frame.number", "-e", "tcp.stream", "-e", "tcp.srcport",
+         "-e", "tcp.seq_raw", "-e", "tcp.flags.fin", "-e", "tcp.flags.reset"],
+        capture_output=True, text=True, check=False)
+    fins = {}  # (stream, from_smsc) -> FIN sequence numbers
+    late = {True: 0, False: 0}
+    other = []
+    for line in out.stdout.splitlines():
+        f = line.split("\t")
+        if len(f) < 6:
+            continue
+        stream, from_smsc, seq = f[1], f[2] == str(smpp_port), int(f[3])
+        if f[4] in ("1", "True"):
+            fins.setdefault((stream, from_smsc), set()).add(seq)
+        if f[5] in ("1", "True"):
+            if (stream, not from_smsc) in fins and \
+                    (seq - 1) % (1 << 32) in fins.get((stream, from_smsc), ()):
+                late[from_smsc] += 1
+            else:
+                other.append(f"frame {f[0]} from {'SMSC' if from_smsc else 'ESME'}")
+    return late[True], late[False], other
+
+
+def check_resets(pcaps, smpp_rst, fails):
+    """No RST in the captures but those sent after a completed close
+    (resets()); the dataplane's smpp_rst counter at most their number."""
+    late = 0
+    for side, pcap in pcaps.items():
+        from_smsc, from_esme, other = resets(pcap)
+        # each RST is counted where it was sent (the other capture has the
+        # forwarded copy)
+        late += from_smsc if side == "smsc" else from_esme
+        if other:
+            fails.append(f"RST in the {side} capture: {other[:3]}")
+    if smpp_rst > late:
+        fails.append(f"smpp_rst {smpp_rst}, but {late} RSTs after a close in the captures")
+    return late
