@@ -88,6 +88,9 @@ void dp_snapshot_reap(struct dp_app *a, bool wait);
 /* dp_main.c: the session file read at start (sessions remembered across a
  * restart): sessions loaded from it, and 1 when it was refused (damaged). */
 void dp_main_sessions_counters(uint64_t *loaded, uint64_t *file_refused);
+/* The calling thread's effective capabilities as a bit mask (bit n is
+ * capability n); UINT64_MAX if they cannot be read. */
+uint64_t dp_main_cap_effective(void);
 
 /* dp_ctl.c: the link to smsfw-controld */
 int dp_ctl_init(const char *event_socket, const char *state_dir, uint64_t spool_max);

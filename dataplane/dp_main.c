@@ -750,14 +750,22 @@ static void chown_quiet(const char *path)
 		RTE_LOG(WARNING, USER1, "smsfw: chown %s: %s\n", path, strerror(errno));
 }
 
-/* Drop what the dataplane no longer needs. @return 0, or -1 with @p err. */
-static int privs_drop(const struct dp_app *a, char *err, size_t errlen)
+uint64_t dp_main_cap_effective(void)
 {
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
 	struct __user_cap_data_struct d[2];
 	memset(d, 0, sizeof(d));
-	if (syscall(SYS_capget, &h, d) == 0)
-		drop_setpcap = (d[0].effective >> CAP_SETPCAP) & 1;
+	if (syscall(SYS_capget, &h, d) != 0)
+		return UINT64_MAX;
+	return (uint64_t)d[1].effective << 32 | d[0].effective;
+}
+
+/* Drop what the dataplane no longer needs. @return 0, or -1 with @p err. */
+static int privs_drop(const struct dp_app *a, char *err, size_t errlen)
+{
+	uint64_t eff = dp_main_cap_effective();
+	if (eff != UINT64_MAX)
+		drop_setpcap = (eff >> CAP_SETPCAP) & 1;
 	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "r");
 	if (f != NULL) {
 		if (fscanf(f, "%d", &drop_cap_last) != 1 || drop_cap_last < 0 || drop_cap_last > 63)

@@ -8,10 +8,8 @@
  * and the snapshot under the app lock, never worker-private tables.
  */
 #include <inttypes.h>
-#include <linux/capability.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <rte_ethdev.h>
@@ -138,18 +136,10 @@ static int cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d
 	/* Privileges as this (telemetry) thread holds them; after start every
 	 * thread holds the same (dp_main.c checks): uid, gid, effective
 	 * capabilities (a bit mask, 0 once dropped) and no_new_privs. */
-	{
-		struct __user_cap_header_struct ch = { .version = _LINUX_CAPABILITY_VERSION_3 };
-		struct __user_cap_data_struct cd[2];
-		memset(cd, 0, sizeof(cd));
-		uint64_t eff = UINT64_MAX;
-		if (syscall(SYS_capget, &ch, cd) == 0)
-			eff = (uint64_t)cd[1].effective << 32 | cd[0].effective;
-		add_u64(d, "uid", (uint64_t)getuid());
-		add_u64(d, "gid", (uint64_t)getgid());
-		add_u64(d, "cap_effective", eff);
-		add_u64(d, "no_new_privs", (uint64_t)prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
-	}
+	add_u64(d, "uid", (uint64_t)getuid());
+	add_u64(d, "gid", (uint64_t)getgid());
+	add_u64(d, "cap_effective", dp_main_cap_effective());
+	add_u64(d, "no_new_privs", (uint64_t)prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
 	for (unsigned p = 0; p < a->n_pairs; p++)
 		for (int s = 0; s < 2; s++) {
 			struct rte_eth_stats es;
