@@ -269,6 +269,10 @@ struct dp_settings {
 	uint8_t test_impair;        /**< test only: DP_IMPAIR_* bits (never in production) */
 	uint8_t unknown_session_reset; /**< inline: a submit on a session with no known bind
 					*   resets the flow toward both ends (dp_sessions.h) */
+	uint32_t frag_packets;      /**< IP packets in reassembly per worker (0: fragments of
+				     *   SMPP flows are refused, the `uninspectable` policy) */
+	uint32_t frag_bytes;        /**< bytes of fragment frames held per worker */
+	uint32_t frag_timeout_ms;   /**< a packet not complete by then is given up */
 };
 
 /** Test-only impairments of the inline path (lab tests of retransmission). */
@@ -331,6 +335,18 @@ struct dp_engine;
 struct dp_counters {
 	uint64_t rx_frames, tx_frames, dropped;
 	uint64_t other_frames, bad_frames, ip_frags, smpp_frags, non_smpp_tcp;
+	/* IP fragment reassembly (dp_frag.c): ip_frags counts every fragment,
+	 * smpp_frags those of packets of SMPP flows (ports of the first one). */
+	uint64_t frag_held;        /**< fragments held while their packet was incomplete */
+	uint64_t frag_reassembled; /**< packets of SMPP flows reassembled and inspected */
+	uint64_t frag_released;    /**< held fragments sent on unchanged (through dp_tx_fn) */
+	uint64_t frag_rewritten;   /**< held fragments sent with their slice of a rewritten packet */
+	uint64_t frag_refragmented; /**< fragments made of frames built from a reassembled packet */
+	uint64_t frag_dups;        /**< fragments overlapping held ones with the same bytes */
+	uint64_t frag_overlaps;    /**< packets with overlapping fragments that differ (evasion) */
+	uint64_t frag_timeouts;    /**< packets given up incomplete after frag_timeout_ms */
+	uint64_t frag_refused;     /**< fragments not held: packet, byte or per-packet cap, frame
+				    *   too long, packet over 65,535 bytes */
 	uint64_t smpp_frames, smpp_bytes, smpp_rst;
 	uint64_t tls_flows, table_full_frames;
 	uint64_t pdus_by_cmd[24];  /**< index from dp_cmd_index() */

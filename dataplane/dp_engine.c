@@ -145,6 +145,9 @@ void dp_settings_default(struct dp_settings *s)
 	s->event_ring_size = 4096;
 	s->edit_flows = 1024;
 	s->fail_edit_pool = DP_FAIL_CLOSED;
+	s->frag_packets = 64;
+	s->frag_bytes = 256u << 10;
+	s->frag_timeout_ms = 2000;
 }
 
 /* ------------------------------------------------------------- engine */
@@ -190,6 +193,11 @@ struct dp_engine *dp_engine_create(unsigned id, const struct dp_settings *s, int
 		dp_policy_free(e);
 		goto fail_pool;
 	}
+	if (dp_frag_init(e, socket) != DP_OK) {
+		dp_inline_free(e);
+		dp_policy_free(e);
+		goto fail_pool;
+	}
 	return e;
 fail_pool:
 	rte_free(e->pool_mem);
@@ -207,6 +215,7 @@ void dp_engine_free(struct dp_engine *e)
 	dp_policy_close_streams(e, true);
 	dp_policy_free(e);
 	dp_inline_free(e);
+	dp_frag_free(e);
 	dp_flow_table_free(e->ft);
 	rte_free(e->pool_mem);
 	rte_free(e);
@@ -289,8 +298,15 @@ static bool port_in(const uint16_t *ports, unsigned n, uint16_t p)
 	return false;
 }
 
-static void emit_uninspectable_rule(struct dp_engine *e, struct dp_flow *f, bool block,
-				    const char *rule, uint32_t bytes)
+bool dp_engine_smpp_port(const struct dp_settings *s, uint16_t a, uint16_t b)
+{
+	return port_in(s->smpp_ports, s->n_smpp_ports, a) || port_in(s->smpp_ports, s->n_smpp_ports, b) ||
+	       port_in(s->tls_ports, s->n_tls_ports, a) || port_in(s->tls_ports, s->n_tls_ports, b);
+}
+
+/* An "uninspectable" event; f may be NULL (no flow known: fragments). */
+void dp_engine_emit_uninspectable(struct dp_engine *e, const struct dp_flow *f, bool block,
+				  const char *rule, uint32_t bytes)
 {
 	struct dp_event ev;
 	memset(&ev, 0, sizeof(ev));
@@ -300,13 +316,14 @@ static void emit_uninspectable_rule(struct dp_engine *e, struct dp_flow *f, bool
 	ev.verdict = block ? DP_VERDICT_BLOCK : DP_VERDICT_PASS;
 	ev.sequence = bytes;
 	snprintf(ev.rule_id, sizeof(ev.rule_id), "%s", rule);
-	memcpy(ev.system_id, f->sess.system_id, sizeof(ev.system_id));
+	if (f != NULL)
+		memcpy(ev.system_id, f->sess.system_id, sizeof(ev.system_id));
 	dp_event_emit(e, &ev);
 }
 
 static void emit_uninspectable(struct dp_engine *e, struct dp_flow *f)
 {
-	emit_uninspectable_rule(e, f, e->set->uninspectable_block,
+	dp_engine_emit_uninspectable(e, f, e->set->uninspectable_block,
 				f->tls ? "builtin:tls" : "builtin:not-smpp", 0);
 }
 
@@ -320,7 +337,7 @@ static void on_junk(void *arg, struct dp_flow *f, enum dp_dir dir, uint32_t byte
 	if (f->junk)
 		return;
 	f->junk = 1;
-	emit_uninspectable_rule(e, f, e->set->uninspectable_block, "builtin:not-smpp", 0);
+	dp_engine_emit_uninspectable(e, f, e->set->uninspectable_block, "builtin:not-smpp", 0);
 }
 
 /* Bytes given up past the out-of-order bound: failure_ooo decides. */
@@ -328,48 +345,7 @@ static void on_gap(void *arg, struct dp_flow *f, enum dp_dir dir, uint32_t bytes
 {
 	struct dp_engine *e = arg;
 	(void)dir;
-	emit_uninspectable_rule(e, f, e->set->fail_ooo == DP_FAIL_CLOSED, "builtin:ooo-gap", bytes);
-}
-
-/* IP fragments are not reassembled. A fragmented SMPP packet (its first
- * fragment names an SMPP port; later ones match its addresses and id) is
- * uninspectable: an event and the `uninspectable` policy, counted. Other
- * fragments pass untouched. A later fragment that arrives before the first
- * is not recognised (counted in ip_frags only). */
-static enum dp_action frag(struct dp_engine *e, const struct dp_frame *fr)
-{
-	const struct dp_settings *s = e->set;
-	e->c.ip_frags++;
-	size_t alen = fr->family == 6 ? 16 : 4;
-	uint64_t k = dp_hash64(fr->saddr, alen, fr->frag_id);
-	k = dp_hash64(fr->daddr, alen, k);
-	bool smpp = false;
-	if (fr->frag_first && fr->l4proto == 6 &&
-	    (port_in(s->smpp_ports, s->n_smpp_ports, fr->dport) ||
-	     port_in(s->smpp_ports, s->n_smpp_ports, fr->sport) ||
-	     port_in(s->tls_ports, s->n_tls_ports, fr->dport) ||
-	     port_in(s->tls_ports, s->n_tls_ports, fr->sport))) {
-		smpp = true;
-		dp_ct_get(&e->frags, k, e->now_ms, true);
-		struct dp_event ev;
-		memset(&ev, 0, sizeof(ev));
-		ev.type = DP_EV_UNINSPECTABLE;
-		ev.category = DP_CAT_UNINSPECTABLE;
-		ev.cp_category = 10;
-		ev.verdict = s->uninspectable_block ? DP_VERDICT_BLOCK : DP_VERDICT_PASS;
-		snprintf(ev.rule_id, sizeof(ev.rule_id), "builtin:ip-fragment");
-		dp_event_emit(e, &ev);
-	} else if (!fr->frag_first) {
-		smpp = dp_ct_get(&e->frags, k, e->now_ms, false) != NULL;
-	}
-	if (!smpp)
-		return DP_ACT_FORWARD;
-	e->c.smpp_frags++;
-	if (!e->monitor && s->uninspectable_block) {
-		e->c.dropped++;
-		return DP_ACT_DROP;
-	}
-	return DP_ACT_FORWARD;
+	dp_engine_emit_uninspectable(e, f, e->set->fail_ooo == DP_FAIL_CLOSED, "builtin:ooo-gap", bytes);
 }
 
 static enum dp_action frame_impl(struct dp_engine *e, const uint8_t *p, uint8_t *wp, uint32_t len);
@@ -387,7 +363,6 @@ enum dp_action dp_engine_frame_rw(struct dp_engine *e, uint8_t *p, uint32_t len)
 static enum dp_action frame_impl(struct dp_engine *e, const uint8_t *p, uint8_t *wp, uint32_t len)
 {
 	struct dp_frame fr;
-	const struct dp_settings *s = e->set;
 
 	e->c.rx_frames++;
 	enum dp_frame_kind k = dp_frame_parse(p, len, &fr);
@@ -400,23 +375,32 @@ static enum dp_action frame_impl(struct dp_engine *e, const uint8_t *p, uint8_t 
 		e->c.bad_frames++;
 		return DP_ACT_FORWARD;
 	case DP_FRAME_FRAG:
-		return frag(e, &fr);
+		/* Held until the packet is whole, then fed to dp_engine_tcp(). */
+		return dp_frag_frame(e, &fr, p, wp, len);
 	case DP_FRAME_TCP:
 		break;
 	}
-	bool smpp_dst = port_in(s->smpp_ports, s->n_smpp_ports, fr.dport);
-	bool smpp_src = port_in(s->smpp_ports, s->n_smpp_ports, fr.sport);
-	bool tls_dst = port_in(s->tls_ports, s->n_tls_ports, fr.dport);
-	bool tls_src = port_in(s->tls_ports, s->n_tls_ports, fr.sport);
+	return dp_engine_tcp(e, &fr, p, wp, len);
+}
+
+/* One whole TCP segment (a frame, or a packet reassembled from fragments). */
+enum dp_action dp_engine_tcp(struct dp_engine *e, const struct dp_frame *fr, const uint8_t *p,
+			     uint8_t *wp, uint32_t len)
+{
+	const struct dp_settings *s = e->set;
+	bool smpp_dst = port_in(s->smpp_ports, s->n_smpp_ports, fr->dport);
+	bool smpp_src = port_in(s->smpp_ports, s->n_smpp_ports, fr->sport);
+	bool tls_dst = port_in(s->tls_ports, s->n_tls_ports, fr->dport);
+	bool tls_src = port_in(s->tls_ports, s->n_tls_ports, fr->sport);
 	if (!smpp_dst && !smpp_src && !tls_dst && !tls_src) {
 		e->c.non_smpp_tcp++;
 		return DP_ACT_FORWARD;
 	}
 	e->c.smpp_frames++;
-	e->c.smpp_bytes += fr.payload_len;
+	e->c.smpp_bytes += fr->payload_len;
 
 	struct dp_flow_key key;
-	enum dp_dir dir = dp_flow_key_make(&fr, &key);
+	enum dp_dir dir = dp_flow_key_make(fr, &key);
 	struct dp_flow *f = dp_flow_lookup(e->ft, &key, true, e->now_ms);
 	if (f == NULL) {
 		e->c.table_full_frames++;
@@ -437,15 +421,15 @@ static enum dp_action frame_impl(struct dp_engine *e, const uint8_t *p, uint8_t 
 			emit_uninspectable(e, f);
 		}
 		/* Picked up mid-stream: a session remembered across a restart. */
-		if (e->restored != NULL && !(fr.tcp_flags & DP_TCP_SYN) && !f->tls)
+		if (e->restored != NULL && !(fr->tcp_flags & DP_TCP_SYN) && !f->tls)
 			dp_sess_restore(e, f);
 	}
 	f->pkts[dir]++;
-	f->bytes[dir] += fr.payload_len;
+	f->bytes[dir] += fr->payload_len;
 	uint8_t was_tls = f->tls;
-	dp_flow_track(f, dir, fr.tcp_flags, e->now_ms);
-	if (fr.tcp_flags & DP_TCP_SYN) {
-		if (f->dir[dir].state != DP_STREAM_NONE && f->dir[dir].next_seq != fr.seq + 1) {
+	dp_flow_track(f, dir, fr->tcp_flags, e->now_ms);
+	if (fr->tcp_flags & DP_TCP_SYN) {
+		if (f->dir[dir].state != DP_STREAM_NONE && f->dir[dir].next_seq != fr->seq + 1) {
 			/* A new connection on a reused 5-tuple: start afresh. */
 			dp_stream_release(&e->sctx, f);
 			dp_inline_flow_gone(e, f);
@@ -454,14 +438,14 @@ static enum dp_action frame_impl(struct dp_engine *e, const uint8_t *p, uint8_t 
 			f->unbind_inj = 0;
 			memset(&f->dir[dir], 0, sizeof(f->dir[dir]));
 			f->dir[dir].buf = DP_STREAM_NOBUF;
-			if (!(fr.tcp_flags & DP_TCP_ACK)) {
+			if (!(fr->tcp_flags & DP_TCP_ACK)) {
 				sess_end(e, f);
 				memset(&f->sess, 0, sizeof(f->sess));
 				f->sess.customer = DP_CUST_DEFAULT;
 			}
 		}
 		if (f->dir[dir].state != DP_STREAM_BYPASS)
-			dp_stream_syn(f, dir, fr.seq);
+			dp_stream_syn(f, dir, fr->seq);
 		f->syn_seen |= (uint8_t)(1u << dir);
 	}
 	/* Inline: remember where both streams stood, collect this frame's
@@ -479,15 +463,15 @@ static enum dp_action frame_impl(struct dp_engine *e, const uint8_t *p, uint8_t 
 		e->collect = 1;
 		e->n_call = e->call_used = e->n_inj = 0;
 		if (f->syn_seen == 0 && f->edit == 0 && f->edit_state == DP_EDIT_FS_NONE &&
-		    dp_inline_probe(e, f, dir, &fr, p, len)) {
+		    dp_inline_probe(e, f, dir, fr, p, len)) {
 			e->collect = 0;
 			e->c.dropped++;
 			return DP_ACT_DROP;
 		}
 	}
-	if (fr.payload_len > 0) {
-		uint32_t seq = fr.seq + ((fr.tcp_flags & DP_TCP_SYN) ? 1 : 0);
-		dp_stream_segment(&e->sctx, f, dir, seq, fr.payload, fr.payload_len);
+	if (fr->payload_len > 0) {
+		uint32_t seq = fr->seq + ((fr->tcp_flags & DP_TCP_SYN) ? 1 : 0);
+		dp_stream_segment(&e->sctx, f, dir, seq, fr->payload, fr->payload_len);
 		if (f->tls && !was_tls) {
 			e->c.tls_flows++;
 			emit_uninspectable(e, f);
@@ -499,19 +483,19 @@ static enum dp_action frame_impl(struct dp_engine *e, const uint8_t *p, uint8_t 
 		 * nowhere; RST both ways, later frames dropped (dp_inline.c). */
 		e->sess_reset = 0;
 		e->collect = 0;
-		dp_sess_reset_unknown(e, f, dir, &fr, p, len);
+		dp_sess_reset_unknown(e, f, dir, fr, p, len);
 		e->c.dropped++;
 		return DP_ACT_DROP;
 	}
 	if (edit) {
 		e->collect = 0;
 		if (!f->tls)
-			act = dp_inline_frame(e, f, dir, &fr, p, wp, len, &pre);
+			act = dp_inline_frame(e, f, dir, fr, p, wp, len, &pre);
 		/* c.edit is refreshed by the tick (dp_engine_sync_counters). */
 	}
-	if (fr.tcp_flags & DP_TCP_RST)
+	if (fr->tcp_flags & DP_TCP_RST)
 		e->c.smpp_rst++;
-	if ((fr.tcp_flags & DP_TCP_RST) || f->tcp_state == DP_TCP_CLOSED) {
+	if ((fr->tcp_flags & DP_TCP_RST) || f->tcp_state == DP_TCP_CLOSED) {
 		sess_end(e, f);
 		dp_stream_release(&e->sctx, f); /* chunks back now; the flow expires later */
 	}
@@ -536,6 +520,7 @@ uint32_t dp_engine_expire(struct dp_engine *e, uint32_t budget)
 {
 	uint32_t n = dp_flow_expire(e->ft, &e->set->timeouts, e->now_ms, budget, on_expire, e);
 	dp_policy_close_streams(e, false);
+	dp_frag_expire(e);
 	return n;
 }
 

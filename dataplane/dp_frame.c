@@ -79,6 +79,11 @@ static enum dp_frame_kind parse_ipv4(const uint8_t *p, uint32_t off, uint32_t le
 	if (frag & 0x3fff) { /* MF set or a non-zero offset */
 		f->frag_id = rd16(ip + 4);
 		f->frag_first = (frag & 0x1fff) == 0;
+		f->frag_more = (frag & 0x2000) != 0;
+		f->frag_off = (uint32_t)(frag & 0x1fff) * 8;
+		f->frag_data_off = (uint16_t)(off + ihl);
+		f->frag_data_len = (uint16_t)(tot - ihl);
+		f->frag_hdr_off = (uint16_t)off;
 		if (f->frag_first && f->l4proto == IPPROTO_TCP_ && tot - ihl >= 4) {
 			f->sport = rd16(ip + ihl);
 			f->dport = rd16(ip + ihl + 2);
@@ -108,6 +113,7 @@ static enum dp_frame_kind parse_ipv6(const uint8_t *p, uint32_t off, uint32_t le
 	memcpy(f->daddr, ip + 24, 16);
 	uint8_t nh = ip[6];
 	uint32_t cur = off + 40;
+	uint32_t nh_at = off + 6; /* the byte that holds nh */
 	for (int i = 0; i <= IP6_MAX_EXT; i++) {
 		switch (nh) {
 		case IPPROTO_TCP_:
@@ -122,6 +128,7 @@ static enum dp_frame_kind parse_ipv6(const uint8_t *p, uint32_t off, uint32_t le
 			uint32_t elen = ((uint32_t)p[cur + 1] + 1) * 8;
 			if (elen > end - cur)
 				return DP_FRAME_BAD;
+			nh_at = cur;
 			nh = p[cur];
 			cur += elen;
 			break;
@@ -132,6 +139,7 @@ static enum dp_frame_kind parse_ipv6(const uint8_t *p, uint32_t off, uint32_t le
 			uint32_t elen = ((uint32_t)p[cur + 1] + 2) * 4;
 			if (elen > end - cur)
 				return DP_FRAME_BAD;
+			nh_at = cur;
 			nh = p[cur];
 			cur += elen;
 			break;
@@ -144,12 +152,19 @@ static enum dp_frame_kind parse_ipv6(const uint8_t *p, uint32_t off, uint32_t le
 			if ((rd16(p + cur + 2) & 0xfff9) != 0) {
 				f->frag_id = rd32(p + cur + 4);
 				f->frag_first = (rd16(p + cur + 2) & 0xfff8) == 0;
+				f->frag_more = (p[cur + 3] & 1) != 0;
+				f->frag_off = rd16(p + cur + 2) & 0xfff8u;
+				f->frag_data_off = (uint16_t)(cur + 8);
+				f->frag_data_len = (uint16_t)(end - cur - 8);
+				f->frag_hdr_off = (uint16_t)cur;
+				f->frag_nh_off = (uint16_t)nh_at;
 				if (f->frag_first && f->l4proto == IPPROTO_TCP_ && end - cur - 8 >= 4) {
 					f->sport = rd16(p + cur + 8);
 					f->dport = rd16(p + cur + 10);
 				}
 				return DP_FRAME_FRAG;
 			}
+			nh_at = cur;
 			nh = p[cur];
 			cur += 8;
 			break;

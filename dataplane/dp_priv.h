@@ -137,7 +137,8 @@ struct dp_engine {
 	uint64_t now_ms;
 	struct dp_ctable rate, bulk, velo, optout;
 	struct dp_ctable binds;  /**< bound sessions per customer on this worker */
-	struct dp_ctable frags;  /**< fragmented SMPP packets (addresses + id) */
+	struct dp_ctable frags;  /**< fragmented packets decided (addresses + id): aux = DP_FRAG_MARK_* */
+	struct dp_frag *fg;      /**< packets in reassembly (dp_frag.c) */
 	struct dp_rate_cell *rate_cells; /**< rate buckets shared by the engines of one settings */
 	uint32_t rate_mask;
 	struct dp_sid_hash sid_cache[DP_SID_SETS * DP_SID_WAYS];
@@ -214,6 +215,26 @@ void dp_inline_flow_gone(struct dp_engine *e, struct dp_flow *f);
 void dp_inline_reset_both(struct dp_engine *e, enum dp_edit_dir ed, const struct dp_frame *fr,
 			  const uint8_t *p, uint32_t len, uint32_t rcv_seq, uint32_t rcv_ack,
 			  uint32_t snd_seq, uint32_t snd_ack);
+
+/* dp_engine.c */
+/* One whole TCP segment: a frame, or a packet reassembled from fragments. */
+enum dp_action dp_engine_tcp(struct dp_engine *e, const struct dp_frame *fr, const uint8_t *p,
+			     uint8_t *wp, uint32_t len);
+/* Is either port an SMPP or TLS port of the settings? */
+bool dp_engine_smpp_port(const struct dp_settings *s, uint16_t a, uint16_t b);
+/* An "uninspectable" event (f may be NULL). */
+void dp_engine_emit_uninspectable(struct dp_engine *e, const struct dp_flow *f, bool block,
+				  const char *rule, uint32_t bytes);
+
+/* dp_frag.c: IP fragments. Packets of SMPP flows are held until whole, then
+ * fed to dp_engine_tcp(); the others pass. */
+enum { DP_FRAG_MARK_PASS = 1, DP_FRAG_MARK_REFUSED = 2, DP_FRAG_MARK_UNKNOWN = 3 };
+int dp_frag_init(struct dp_engine *e, int socket);
+void dp_frag_free(struct dp_engine *e);
+enum dp_action dp_frag_frame(struct dp_engine *e, const struct dp_frame *fr, const uint8_t *p,
+			     uint8_t *wp, uint32_t len);
+/* Give up packets older than frag_timeout_ms (from dp_engine_expire). */
+void dp_frag_expire(struct dp_engine *e);
 
 /* dp_policy.c */
 struct dp_msg;

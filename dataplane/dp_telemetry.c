@@ -59,6 +59,15 @@ static int cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d
 	add_u64(d, "bad_frames", t.bad_frames);
 	add_u64(d, "ip_frags", t.ip_frags);
 	add_u64(d, "smpp_frags", t.smpp_frags);
+	add_u64(d, "frag_held", t.frag_held);
+	add_u64(d, "frag_reassembled", t.frag_reassembled);
+	add_u64(d, "frag_released", t.frag_released);
+	add_u64(d, "frag_rewritten", t.frag_rewritten);
+	add_u64(d, "frag_refragmented", t.frag_refragmented);
+	add_u64(d, "frag_dups", t.frag_dups);
+	add_u64(d, "frag_overlaps", t.frag_overlaps);
+	add_u64(d, "frag_timeouts", t.frag_timeouts);
+	add_u64(d, "frag_refused", t.frag_refused);
 	add_u64(d, "non_smpp_tcp", t.non_smpp_tcp);
 	add_u64(d, "smpp_frames", t.smpp_frames);
 	add_u64(d, "smpp_bytes", t.smpp_bytes);

@@ -51,7 +51,14 @@ struct dp_frame {
 	uint8_t l4proto;          /**< IPPROTO_* after extension headers */
 	uint8_t tcp_flags;        /**< DP_TCP_* */
 	uint8_t frag_first;       /**< DP_FRAME_FRAG: offset 0 (ports set when TCP) */
+	uint8_t frag_more;        /**< DP_FRAME_FRAG: more fragments follow (IPv4 MF, IPv6 M) */
 	uint32_t frag_id;         /**< DP_FRAME_FRAG: IPv4 identification / IPv6 fragment id */
+	uint32_t frag_off;        /**< DP_FRAME_FRAG: offset of its data in the packet (bytes) */
+	uint16_t frag_data_off;   /**< DP_FRAME_FRAG: where its data starts in the frame */
+	uint16_t frag_data_len;   /**< DP_FRAME_FRAG: its data bytes */
+	uint16_t frag_hdr_off;    /**< DP_FRAME_FRAG: IPv6 fragment header (IPv4: l3_off) */
+	uint16_t frag_nh_off;     /**< DP_FRAME_FRAG, IPv6: the next-header byte naming the
+				   *   fragment header (IPv6 header or previous extension) */
 	uint8_t saddr[16], daddr[16]; /**< IPv4 in the first 4 bytes */
 };
 

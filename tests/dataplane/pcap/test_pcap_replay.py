@@ -203,11 +203,20 @@ def crafted():
     frames += [f.frame(True, ACK | PSH, bind(1, "v6ext")), f.frame(False, ACK | PSH, bind_resp(1))]
     frames += [f.frame(True, ACK | PSH, submit(7, "Verify now at http://example.test/login"))]
     expect.append(("verdict", "v6ext", 7, "block", "9101"))
-    # IPv4 fragments of an SMPP segment: forwarded, counted.
+    # IPv4 fragments of an SMPP segment: reassembled and inspected (a flow
+    # picked up mid-stream: no session), forwarded byte-identical in order.
     seg = tcp(42004, 2775, 5000, 1, ACK | PSH, submit(3, "fragmented " * 10))
     frames.append(eth(0x0800, ipv4(E4, S4, 6, seg[:48], frag=0x2000, ident=77)))
     frames.append(eth(0x0800, ipv4(E4, S4, 6, seg[48:], frag=6, ident=77)))
-    expect.append(("uninspectable", "", 0, "block", "builtin:ip-fragment"))
+    expect.append(("verdict", "", 3, "pass", ""))
+    # IPv6 over 802.1Q, hop-by-hop then a fragment header: a spam submit in
+    # three fragments arriving last first (monitor mode: recorded, forwarded).
+    seg6 = tcp(42009, 2775, 7000, 1, ACK | PSH, submit(4, "win a free prize, call now " * 3))
+    for off, data in reversed([(0, seg6[:64]), (64, seg6[64:128]), (128, seg6[128:])]):
+        fh = struct.pack(">BBHI", 6, 0, off | (0 if off == 128 else 1), 0x5157)
+        hbh = bytes([44, 0, 1, 4, 0, 0, 0, 0])
+        frames.append(eth(0x86DD, ipv6(E6, S6, 0, data, hbh + fh), (100,)))
+    expect.append(("verdict", "", 4, "block", "9102"))
     # A fragmented packet of another service passes without an event.
     web2 = tcp(41001, 80, 1, 1, ACK | PSH, b"x" * 64)
     frames.append(eth(0x0800, ipv4(E4, S4, 6, web2[:40], frag=0x2000, ident=78)))
@@ -360,8 +369,9 @@ def main():
          conf2775, {"submits": 5, "binds": 1, "bind_ok": 1, "unbinds": 1, "created": 1}),
         ("ndpi", ndpi, [("verdict", "abhik", 3, "pass", "")], conf9000, {"submits": 1, "created": 1}),
         ("crafted", frames, expect, conf2775,
-         {"ip_frags": 4, "smpp_frags": 2, "tls_flows": 1, "submits": 5, "binds": 4, "resync": 1, "ooo_held": 1,
-          "non_smpp_tcp": 4, "other_frames": 3, "pdus_reassembled": 1}),
+         {"ip_frags": 7, "smpp_frags": 5, "tls_flows": 1, "submits": 7, "binds": 4, "resync": 3, "ooo_held": 1,
+          "non_smpp_tcp": 4, "other_frames": 3, "pdus_reassembled": 1, "frag_reassembled": 2,
+          "frag_held": 3, "frag_released": 3, "frag_refused": 0, "frag_overlaps": 0}),
     ]
     blob = None
     if PATC:
