@@ -25,11 +25,16 @@ times: a false block costs more than a miss). One model for all categories.
    are kept in one fold. Candidates whose out-of-fold precision reaches
    --precision beat those that do not; among them the best out-of-fold
    recall wins, ties going to the earlier candidate.
-3. The total-score threshold (threshold cat=* block=T) is the lowest total
-   at which the training precision (all corpora together) is at least
-   --precision, walking down from the highest score; it is written half a
-   hundredth under that total (weights are whole hundredths), so float
-   rounding in the scanner cannot move a message across it.
+3. The total-score threshold (threshold cat=* block=T): walking down from
+   the highest score, the lowest total at which the training precision
+   (all corpora together) is at least --precision is the lowest accepted
+   total; the next lower total holds a ham. T goes half-way between the
+   two, on a half hundredth (weights are whole hundredths, so float
+   rounding in the scanner cannot move a message across it). Training
+   counts are the same anywhere in that gap; the middle leaves the widest
+   margin on both sides for text the fit has not seen, where the edge
+   under the lowest accepted total (the rule before) gave every margin to
+   the hams and none to the scams.
 
 Weights (rounded to 0.01, never 0) and the threshold are written back into
 the rule files in place.
@@ -148,20 +153,30 @@ def fit(X, y, nfeat, l2, ham_weight, prior, iters=100, tol=1e-8):
 
 
 def pick_threshold(scored, precision):
-    """scored: (total, is_positive, corpus). The lowest total at which the
-    precision over the training messages (all corpora together) scoring at
-    least that reaches the target; None if no total does."""
+    """scored: (total, is_positive, corpus), totals in whole hundredths.
+    The lowest total at which the precision over the training messages
+    (all corpora together) scoring at least that reaches the target is the
+    lowest accepted total; the next lower total holds a ham (else it would
+    be accepted too). The threshold goes half-way between the two (the
+    widest margin on both sides), on a half hundredth so that no integer
+    total sits on it. None if no total is accepted."""
     scored = sorted(scored, key=lambda t: -t[0])
     tp = fp = 0
-    threshold = None
+    cut = None
+    below = None
     for k, (s, pos, _) in enumerate(scored):
         tp += pos
         fp += not pos
         if k + 1 < len(scored) and scored[k + 1][0] == s:
             continue
         if s > 0 and tp / (tp + fp) >= precision:
-            threshold = s
-    return threshold
+            cut = s
+            below = scored[k + 1][0] if k + 1 < len(scored) else None
+    if cut is None:
+        return None
+    if below is None:
+        return cut - 0.5
+    return math.floor((cut + below) / 2) + 0.5
 
 
 def recall_at(scored, threshold):
@@ -254,14 +269,14 @@ def main():
 
     w, b = fit(X, y, len(ids), l2, hw, [mu * sg for sg in signs])
     # Weights in hundredths, so totals are exact integers here; the
-    # threshold goes half a hundredth under the lowest accepted total, so
-    # the scanner's float sums land on the same side of it as these do.
+    # threshold sits on a half hundredth (pick_threshold), so the
+    # scanner's float sums land on the same side of it as these do.
     cents = dict(zip(ids, cents_of(w)))
     weights = {i: v / 100 for i, v in cents.items()}
     scored = [(sum(cents[i] for i in m if i in col), label != "ham", c)
               for (label, m, _), c in zip(rows, corpus)]
     cut = pick_threshold(scored, a.precision)
-    threshold = (cut - 0.5) / 100
+    threshold = cut / 100
     print(f"l2 {l2:g}, prior {mu:g}, ham weight {hw:g}, bias {b:.2f}, threshold {threshold:g}, "
           f"{len(ids)} rules, {sum(y)} positives / {len(y)} training messages, "
           f"training recall {recall_at(scored, cut) * 100:.2f} %")
