@@ -118,7 +118,8 @@ static void mk_seg(struct fb *f, const struct shape *sh, bool to_smsc, uint32_t 
 	p[o + 13] = flags;
 	dp_tk_put16(p + o + 14, 65535);
 	o += 20;
-	memcpy(p + o, pl, plen);
+	if (plen > 0)
+		memcpy(p + o, pl, plen);
 	f->len = o + plen;
 	if (f->len < 60)
 		f->len = 60;
