@@ -274,11 +274,12 @@ static enum dp_action pkt_refuse(struct dp_engine *e, struct frag_pkt *k, const 
 /* ------------------------------------------------------- reassembly */
 
 /* Does a piece overlap held ones? Sets k->conflict when bytes differ.
- * @return true when it overlaps (a duplicate, in part or whole). */
+ * @return true when it overlaps them with the same bytes (a duplicate, in
+ * part or whole). */
 static bool overlap_check(struct dp_engine *e, struct frag_pkt *k, const struct dp_frame *fr,
 			  const uint8_t *p)
 {
-	bool any = false;
+	bool any = false, differ = false;
 	const uint8_t *d = p + fr->frag_data_off;
 	uint32_t a = fr->frag_off, b = fr->frag_off + fr->frag_data_len;
 	for (uint16_t i = 0; i < k->n; i++) {
@@ -290,9 +291,11 @@ static bool overlap_check(struct dp_engine *e, struct frag_pkt *k, const struct 
 		any = true;
 		const uint8_t *h = piece_frame(e, pc) + pc->data_off;
 		if (memcmp(d + (lo - a), h + (lo - pc->off), hi - lo) != 0)
-			k->conflict = 1;
+			differ = true;
 	}
-	return any;
+	if (differ)
+		k->conflict = 1;
+	return any && !differ;
 }
 
 static bool pkt_complete(const struct frag_pkt *k)
@@ -480,35 +483,42 @@ static enum dp_action pkt_process(struct dp_engine *e, struct frag_pkt *k, uint8
 	return act;
 }
 
+/* A first fragment that may belong to an SMPP flow: it names an SMPP or
+ * TLS port, or is too short to name ports at all (then the reassembled
+ * packet decides). */
+static bool first_smpp(const struct dp_engine *e, const struct dp_frame *fr)
+{
+	return fr->frag_first &&
+	       (fr->frag_data_len < 4 || dp_engine_smpp_port(e->set, fr->sport, fr->dport));
+}
+
 /* A fragment of an id already decided (e->frags). */
 static enum dp_action marked(struct dp_engine *e, struct dp_cslot *m, const struct dp_frame *fr,
 			     uint64_t key)
 {
-	switch (m->aux) {
-	case DP_FRAG_MARK_REFUSED:
+	if (m->aux == DP_FRAG_MARK_REFUSED)
 		return refuse_act(e);
-	case DP_FRAG_MARK_UNKNOWN:
-		/* Fragments of this id passed unheld (a bound was reached or
-		 * it timed out before its first fragment came). */
-		if (!fr->frag_first) {
+	if (!fr->frag_first) {
+		/* Passed unheld: not SMPP (PASS), or a bound was reached or the
+		 * packet timed out before its first fragment came (UNKNOWN). */
+		if (m->aux == DP_FRAG_MARK_UNKNOWN)
 			e->c.frag_refused++;
-			return DP_ACT_FORWARD;
-		}
-		if (!dp_engine_smpp_port(e->set, fr->sport, fr->dport)) {
-			mark(e, key, DP_FRAG_MARK_PASS);
-			return DP_ACT_FORWARD;
-		}
-		mark(e, key, DP_FRAG_MARK_REFUSED);
-		{
-			struct dp_flow_key fk;
-			dp_flow_key_make(fr, &fk);
-			dp_engine_emit_uninspectable(e, dp_flow_lookup(e->ft, &fk, false, e->now_ms),
-						     e->set->uninspectable_block, "builtin:ip-fragment", 0);
-		}
-		return refuse_act(e);
-	default:
 		return DP_ACT_FORWARD;
 	}
+	if (!first_smpp(e, fr)) {
+		mark(e, key, DP_FRAG_MARK_PASS);
+		return DP_ACT_FORWARD;
+	}
+	/* An SMPP first fragment whose other fragments already passed (or, under
+	 * a PASS mark, a second packet reusing the id of a non-SMPP one): it
+	 * cannot be reassembled, and is never passed silently. */
+	e->c.frag_refused++;
+	mark(e, key, DP_FRAG_MARK_REFUSED);
+	struct dp_flow_key fk;
+	dp_flow_key_make(fr, &fk);
+	dp_engine_emit_uninspectable(e, dp_flow_lookup(e->ft, &fk, false, e->now_ms),
+				     e->set->uninspectable_block, "builtin:ip-fragment", 0);
+	return refuse_act(e);
 }
 
 enum dp_action dp_frag_frame(struct dp_engine *e, const struct dp_frame *fr, const uint8_t *p,
@@ -518,7 +528,7 @@ enum dp_action dp_frag_frame(struct dp_engine *e, const struct dp_frame *fr, con
 	e->c.ip_frags++;
 	if (fr->l4proto != 6)
 		return DP_ACT_FORWARD; /* only TCP can carry SMPP */
-	bool smpp_first = fr->frag_first && dp_engine_smpp_port(e->set, fr->sport, fr->dport);
+	bool smpp_first = first_smpp(e, fr);
 	uint64_t key = frag_key(fr);
 	struct frag_pkt *k = pkt_find(g, fr, key);
 	if (k == NULL) {

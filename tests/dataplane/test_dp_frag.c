@@ -621,6 +621,22 @@ static void test_non_smpp_released(void **state)
 	assert_int_equal(c->frag_released, 1);
 	assert_int_equal(c->smpp_frags, 0);
 	assert_int_equal(c->ip_frags, 3);
+	/* An SMPP packet reusing that id: its later fragment passes under the
+	 * id's mark, its first one cannot be reassembled any more and gets the
+	 * policy with an event (never passed silently). */
+	struct fx *y = x;
+	struct fb sw, sf[2];
+	const uint32_t cuts2[2] = { 0, 64 };
+	struct shape smpp = { .cport = 41000, .sport = 2775 };
+	uint8_t pdu[256];
+	uint32_t pn = mk_submit(pdu, 9, SPAM_TEXT);
+	mk_seg(&sw, &smpp, true, 500, 1, DP_TCP_ACK, pdu, pn);
+	fragment(&sw, &smpp, cuts2, 2, 0x77, sf);
+	assert_int_equal(feed(y, true, &sf[1], NULL), DP_ACT_FORWARD);
+	assert_int_equal(feed(y, true, &sf[0], NULL), DP_ACT_DROP);
+	assert_int_equal(count_ev(y, DP_EV_UNINSPECTABLE, "builtin:ip-fragment"), 1);
+	assert_int_equal(count_ev(y, DP_EV_VERDICT, NULL), 0);
+	x->n_ev = 0;
 	/* UDP fragments: untouched, whatever their order */
 	fragment(&w, &x->sh, cuts, 3, 0x78, fr);
 	for (int i = 2; i >= 0; i--) {
@@ -629,6 +645,31 @@ static void test_non_smpp_released(void **state)
 	}
 	assert_int_equal(c->frag_held, 1);
 	assert_int_equal(x->n_tx, 1);
+	fx_free(x);
+}
+
+/* A first fragment too short to name the ports (IPv4: no data, MF set)
+ * does not make the packet "not SMPP": it is held, and the reassembled
+ * packet is judged. */
+static void test_tiny_first(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(false, NULL);
+	connect_and_bind(x);
+	struct fb w, fr[2], tiny;
+	submit_seg(x, SPAM_TEXT, &w);
+	const uint32_t cuts[2] = { 0, 64 };
+	fragment(&w, &x->sh, cuts, 2, 0x88, fr);
+	tiny = fr[0];
+	dp_tk_put16(tiny.b + 14 + 2, 20); /* IPv4 header only, MF, offset 0 */
+	tiny.b[14 + 10] = tiny.b[14 + 11] = 0;
+	tiny.len = 60;
+	assert_int_equal(feed(x, true, &tiny, NULL), DP_ACT_DROP);
+	assert_int_equal(feed(x, true, &fr[1], NULL), DP_ACT_DROP);
+	assert_int_equal(x->n_ev, 0);
+	assert_int_equal(feed(x, true, &fr[0], NULL), DP_ACT_DROP); /* blocked, consumed */
+	assert_int_equal(count_ev(x, DP_EV_VERDICT, "9002"), 1);
+	assert_int_equal(dp_engine_counters(x->e)->frag_reassembled, 1);
 	fx_free(x);
 }
 
@@ -863,6 +904,7 @@ int main(void)
 		cmocka_unit_test(test_orders_ipv4_ipv6),
 		cmocka_unit_test(test_inline_block),
 		cmocka_unit_test(test_non_smpp_released),
+		cmocka_unit_test(test_tiny_first),
 		cmocka_unit_test(test_duplicate),
 		cmocka_unit_test(test_overlap_conflict),
 		cmocka_unit_test(test_timeout),
