@@ -482,7 +482,9 @@ static void print_counters(struct dp_app *a, FILE *f, const char *what)
 		" probe_resets %" PRIu64 " sessions_restored %" PRIu64 " sessions_loaded %" PRIu64
 		" sessions_file_refused %" PRIu64 " unknown_session_submits %" PRIu64
 		" unknown_session_resets %" PRIu64 " mid_unplaced_resets %" PRIu64
-		" mid_acked_resets %" PRIu64 "\n",
+		" mid_acked_resets %" PRIu64 " ip_frags %" PRIu64 " smpp_frags %" PRIu64
+		" frag_reassembled %" PRIu64 " frag_refused %" PRIu64 " frag_timeouts %" PRIu64
+		" frag_overlaps %" PRIu64 "\n",
 		what, t.rx_frames, t.tx_frames, t.dropped, t.smpp_frames,
 		t.other_frames + t.non_smpp_tcp, flows, t.stream.pdus, t.submits,
 		t.verdicts[DP_VERDICT_PASS], t.verdicts[DP_VERDICT_BLOCK],
@@ -494,7 +496,8 @@ static void print_counters(struct dp_app *a, FILE *f, const char *what)
 		t.edit.inj_resent_timer + t.edit.inj_resent_dupack, t.edit.retrans_edited,
 		t.edit_resets, t.edit_probe_resets, t.sessions_restored, sess.loaded, sess.refused,
 		t.sess_unknown_submits, t.sess_unknown_resets, t.edit_mid_unplaced_resets,
-		t.edit_mid_acked_resets);
+		t.edit_mid_acked_resets, t.ip_frags, t.smpp_frags, t.frag_reassembled, t.frag_refused,
+		t.frag_timeouts, t.frag_overlaps);
 	fflush(f);
 }
 
@@ -515,6 +518,9 @@ static void report_bounds(struct dp_app *a, const struct dp_counters *t, struct 
 	DP_BOUND(events_dropped, "observations dropped (event ring full)")
 	DP_BOUND(facts_dropped, "FACTS DROPPED (event ring full)")
 	DP_BOUND(scan_errors, "scan errors (failure_scan)")
+	DP_BOUND(frag_refused, "IP fragments not held: reassembly bound reached (uninspectable)")
+	DP_BOUND(frag_timeouts, "fragmented packets incomplete after the reassembly timeout")
+	DP_BOUND(frag_overlaps, "fragmented packets with overlapping fragments that differ (uninspectable)")
 #undef DP_BOUND
 	*prev = *t;
 }
