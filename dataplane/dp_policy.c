@@ -578,9 +578,13 @@ static bool bucket_take(struct dp_engine *e, uint64_t key, uint32_t rate, uint32
 		s = dp_ct_get(&e->rate, key, e->now_ms, true);
 		s->tokens = cap;
 	}
-	double add = (double)(e->now_ms - s->t_ms) * r / 1000.0;
-	s->tokens = s->tokens + add > cap ? cap : s->tokens + add;
-	s->t_ms = e->now_ms;
+	/* A clock behind the bucket's (another reading, a test clock) adds
+	 * nothing: the unsigned difference would refill the bucket. */
+	if (e->now_ms > s->t_ms) {
+		double add = (double)(e->now_ms - s->t_ms) * r / 1000.0;
+		s->tokens = s->tokens + add > cap ? cap : s->tokens + add;
+		s->t_ms = e->now_ms;
+	}
 	if (s->tokens < 1.0)
 		return false;
 	s->tokens -= 1.0;
