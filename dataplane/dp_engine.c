@@ -349,6 +349,9 @@ static void on_gap(void *arg, struct dp_flow *f, enum dp_dir dir, uint32_t bytes
 }
 
 static enum dp_action frame_impl(struct dp_engine *e, const uint8_t *p, uint8_t *wp, uint32_t len);
+static inline __attribute__((always_inline)) enum dp_action
+tcp_segment(struct dp_engine *e, const struct dp_frame *fr, const uint8_t *p, uint8_t *wp,
+	    uint32_t len);
 
 enum dp_action dp_engine_frame(struct dp_engine *e, const uint8_t *p, uint32_t len)
 {
@@ -380,12 +383,21 @@ static enum dp_action frame_impl(struct dp_engine *e, const uint8_t *p, uint8_t 
 	case DP_FRAME_TCP:
 		break;
 	}
-	return dp_engine_tcp(e, &fr, p, wp, len);
+	return tcp_segment(e, &fr, p, wp, len);
 }
 
-/* One whole TCP segment (a frame, or a packet reassembled from fragments). */
+/* Packets reassembled from fragments (dp_frag.c) take the same path. */
 enum dp_action dp_engine_tcp(struct dp_engine *e, const struct dp_frame *fr, const uint8_t *p,
 			     uint8_t *wp, uint32_t len)
+{
+	return tcp_segment(e, fr, p, wp, len);
+}
+
+/* One whole TCP segment: flow, stream, PDUs, inline edits. Inlined into
+ * frame_impl so the per-frame path has no extra call. */
+static inline __attribute__((always_inline)) enum dp_action
+tcp_segment(struct dp_engine *e, const struct dp_frame *fr, const uint8_t *p, uint8_t *wp,
+	    uint32_t len)
 {
 	const struct dp_settings *s = e->set;
 	bool smpp_dst = port_in(s->smpp_ports, s->n_smpp_ports, fr->dport);
