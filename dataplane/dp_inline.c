@@ -577,6 +577,8 @@ static void pend_drop(struct dp_eslot *sl, uint32_t k)
 			sl->mpend[i].off = (uint16_t)(sl->mpend[i].off - len);
 }
 
+/* The oldest entry for @p sqn: an ESME that reuses a sequence_number while
+ * the first request is outstanding gets the answers matched in order. */
 static int pend_find(const struct dp_eslot *sl, uint32_t sqn)
 {
 	for (uint32_t i = 0; i < sl->mpend_n; i++)
@@ -586,11 +588,13 @@ static int pend_find(const struct dp_eslot *sl, uint32_t sqn)
 }
 
 /* Remember the blocked destinations of a rewritten submit_multi until the
- * SMSC answers it. Entries the SMSC never answered (5 minutes) make room. */
+ * SMSC answers it, after those already waiting (also one with the same
+ * sequence_number: each answer takes the oldest). Entries the SMSC never
+ * answered (5 minutes) make room. The new entry is the last. */
 static bool pend_add(struct dp_engine *e, struct dp_eslot *sl, const struct dp_call_pdu *c)
 {
 	for (uint32_t i = 0; i < sl->mpend_n;) {
-		if (sl->mpend[i].sqn == c->sqn || e->now_ns - sl->mpend[i].t_ns > 300000000000ull)
+		if (e->now_ns - sl->mpend[i].t_ns > 300000000000ull)
 			pend_drop(sl, i);
 		else
 			i++;
@@ -611,9 +615,12 @@ static bool pend_add(struct dp_engine *e, struct dp_eslot *sl, const struct dp_c
 
 /* The SMSC's answer to a rewritten submit_multi: its unsuccess_sme list
  * followed by the destinations the dataplane removed. An answer without a
- * body (the whole submit failed) and a generic_nack pass unchanged. */
+ * body (the whole submit failed), one longer than the reassembly bound
+ * (@p truncated: only its start is here) and a generic_nack pass unchanged;
+ * the entry is forgotten either way. */
 static void multi_response(struct dp_engine *e, struct dp_flow *f, struct dp_call_pdu *c,
-			   const uint8_t *pdu, uint32_t len, uint32_t cmd, uint32_t sqn)
+			   const uint8_t *pdu, uint32_t len, uint32_t cmd, uint32_t sqn,
+			   bool truncated)
 {
 	struct dp_eslot *sl = slot_of(e, f);
 	int k = sl != NULL ? pend_find(sl, sqn) : -1;
@@ -623,7 +630,8 @@ static void multi_response(struct dp_engine *e, struct dp_flow *f, struct dp_cal
 	struct smpp_pdu m;
 	uint8_t ul[DP_MULTI_DESTS * 27];
 	size_t n = 0;
-	if (cmd != 0x80000021u || smpp_pdu_decode(pdu, len, &multi_opts, &m) != SMPP_OK || m.body_absent ||
+	if (cmd != 0x80000021u || truncated ||
+	    smpp_pdu_decode(pdu, len, &multi_opts, &m) != SMPP_OK || m.body_absent ||
 	    (uint32_t)m.no_unsuccess + p->n > DP_MULTI_DESTS ||
 	    (size_t)m.unsuccess.len + p->len > sizeof(ul))
 		goto unmerged;
@@ -674,9 +682,8 @@ void dp_inline_pdu(struct dp_engine *e, struct dp_flow *f, enum dp_dir dir, cons
 	uint32_t cmd = rd32(pdu + 4), sqn = rd32(pdu + 12);
 	if (!from_esme) {
 		/* Even in monitor mode: the SMSC got a rewritten submit_multi. */
-		if ((cmd == 0x80000021u || cmd == 0x80000000u) && f->edit != 0 &&
-		    !(flags & DP_PDU_TRUNCATED))
-			multi_response(e, f, c, pdu, len, cmd, sqn);
+		if ((cmd == 0x80000021u || cmd == 0x80000000u) && f->edit != 0)
+			multi_response(e, f, c, pdu, len, cmd, sqn, (flags & DP_PDU_TRUNCATED) != 0);
 		return;
 	}
 	if (e->monitor)
@@ -780,13 +787,21 @@ static void emit_held(struct dp_engine *e, struct dp_flow *f, struct dp_eslot *s
 		}
 		if (b == NULL)
 			return; /* not kept: the sender retransmits it */
-		int len = dp_edit_emit(&e->ectx, &sl->ef, ed, p, pkt, out, b, n,
-				       n == left ? keep : 0, e->out, sizeof(e->out));
-		uint32_t l4o = (uint32_t)(pkt->l4 - p); /* the frame's headers, copied */
-		if (len > 0 && l4o < (uint32_t)len)
-			ts_monotonic(sl, ed, e->out + l4o, (uint32_t)len - l4o);
-		if (len > 0)
-			tx_dir(e, sl, ed, e->out, (uint32_t)len);
+		/* A PDU longer than a segment was held across several: it goes
+		 * out in segments no larger than the sender's (one frame would
+		 * exceed the MTU, or e->out). */
+		uint32_t chunk = seg_chunk(sl, ed);
+		for (uint32_t o = 0; o < n; o += chunk) {
+			uint32_t l = n - o < chunk ? n - o : chunk;
+			int len = dp_edit_emit(&e->ectx, &sl->ef, ed, p, pkt, out + o, b + o, l,
+					       n == left && o + l == n ? keep : 0, e->out,
+					       sizeof(e->out));
+			uint32_t l4o = (uint32_t)(pkt->l4 - p); /* the frame's headers, copied */
+			if (len > 0 && l4o < (uint32_t)len)
+				ts_monotonic(sl, ed, e->out + l4o, (uint32_t)len - l4o);
+			if (len > 0)
+				tx_dir(e, sl, ed, e->out, (uint32_t)len);
+		}
 		seq += n;
 		out += n;
 		left -= n;
@@ -1016,8 +1031,9 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 			e->c.edit_multi_unmerged++;
 			continue;
 		}
-		if (pend)
-			pend_drop(sl, (uint32_t)pend_find(sl, c->sqn));
+		if (pend) /* the entry pend_add() just made (not an older one
+			   * with the same sequence_number) */
+			pend_drop(sl, sl->mpend_n - 1u);
 		c->verdict = DP_EDIT_PDU_BLOCK;
 		e->c.edit_multi_fallback++;
 		e->c.edit_pdus_removed++;

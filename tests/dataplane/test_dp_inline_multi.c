@@ -44,6 +44,7 @@ struct peer {
 	uint32_t segs;	      /* segments received */
 	uint32_t conflicts;   /* a byte received twice with different values */
 	uint32_t bad_csum;
+	uint32_t max_payload; /* the largest segment payload received */
 };
 
 struct fx {
@@ -72,6 +73,7 @@ static void arrive(struct peer *to, const uint8_t *fr, uint32_t len)
 	assert_true(len >= 14 + 20 + 20);
 	struct dp_edit_pkt pkt;
 	uint8_t cp[2048];
+	assert_true(len <= sizeof(cp));
 	memcpy(cp, fr, len);
 	assert_int_equal(dp_edit_pkt_parse(&pkt, cp + 14, len - 14), DP_EDIT_OK);
 	if (!dp_edit_pkt_csum_ok(&pkt))
@@ -80,6 +82,8 @@ static void arrive(struct peer *to, const uint8_t *fr, uint32_t len)
 	uint32_t seq = dp_tk_get32(l4 + 4), ack = dp_tk_get32(l4 + 8);
 	uint8_t flags = l4[13];
 	to->segs++;
+	if (pkt.payload_len > to->max_payload)
+		to->max_payload = pkt.payload_len;
 	if (flags & DP_EDIT_TCP_ACK)
 		to->last_ack = ack;
 	if (flags & DP_EDIT_TCP_SYN)
@@ -293,7 +297,7 @@ static struct fx *fx_bound_opted_out(bool monitor)
 static uint32_t mk_multi(uint8_t *out, size_t cap, uint32_t seq, const char *const *dests,
 			 unsigned nd)
 {
-	uint8_t list[512];
+	uint8_t list[4096];
 	size_t off = 0;
 	uint8_t cnt = 0;
 	for (unsigned i = 0; i < nd; i++) {
@@ -707,6 +711,395 @@ static void test_monitor(void **state)
 	none_blocked(true);
 }
 
+/* ------------------------------------------ second review (submit_multi) */
+
+/* Bytes from `from_esme`'s side in segments of at most `chunk` bytes. */
+static void send_chunks(struct fx *x, bool from_esme, const uint8_t *b, uint32_t n, uint32_t chunk)
+{
+	for (uint32_t o = 0; o < n; o += chunk)
+		send_data(x, from_esme, b + o, n - o < chunk ? n - o : chunk);
+}
+
+/* A partly blocked submit_multi (998 passes, 999 opted out) the SMSC has
+ * received rewritten: what most tests below answer. */
+static void partial_sent(struct fx *x, uint32_t sqn)
+{
+	static const char *const two[] = {"447700900998", "447700900999"};
+	uint8_t b[1024];
+	uint32_t n = mk_multi(b, sizeof(b), sqn, two, 2);
+	uint64_t p0 = dp_engine_counters(x->e)->edit_multi_partial;
+	send_data(x, true, b, n);
+	assert_int_equal(dp_engine_counters(x->e)->edit_multi_partial, p0 + 1);
+	send_ack(x, false);
+}
+
+/* The merged answer the ESME must get for partial_sent(): the SMSC's own
+ * entries (u, nu) then 999 with the opt-out status. */
+static uint32_t want_merged(uint8_t *out, size_t cap, uint32_t sqn, uint32_t status,
+			    const char *msgid, const struct uns *u, unsigned nu)
+{
+	struct uns all[8];
+	assert_true(nu < 8);
+	memcpy(all, u, nu * sizeof(*u));
+	all[nu] = (struct uns){"447700900999", 0x66};
+	return mk_multi_resp(out, cap, sqn, status, msgid, all, nu + 1);
+}
+
+/* The SMSC's answer cut in two at every byte, and sent one byte per
+ * segment: the ESME gets the merged answer once, whole, and nothing of it
+ * before the last byte arrived. */
+static void test_review_resp_every_byte(void **state)
+{
+	(void)state;
+	uint8_t b[1024], want[1024];
+	static const struct uns smsc_u[] = {{"447700900998", 0x0b}};
+	uint32_t n = mk_multi_resp(b, sizeof(b), 77, 0, "MID-77", smsc_u, 1);
+	uint32_t wn = want_merged(want, sizeof(want), 77, 0, "MID-77", smsc_u, 1);
+	for (uint32_t c = 0; c < n; c++) { /* c == 0: one byte per segment */
+		struct fx *x = fx_bound_opted_out(false);
+		partial_sent(x, 77);
+		uint32_t e0 = x->esme.rcv_len;
+		if (c == 0) {
+			for (uint32_t k = 0; k + 1 < n; k++) {
+				send_data(x, false, b + k, 1);
+				assert_int_equal(x->esme.rcv_len, e0);
+			}
+			send_data(x, false, b + n - 1, 1);
+		} else {
+			send_data(x, false, b, c);
+			assert_int_equal(x->esme.rcv_len, e0); /* held */
+			send_data(x, false, b + c, n - c);
+		}
+		assert_stream(&x->esme, e0, want, wn);
+		assert_int_equal(dp_engine_counters(x->e)->edit_multi_merged, 1);
+		assert_int_equal(dp_engine_counters(x->e)->edit_multi_unmerged, 0);
+		assert_acks_consistent(x);
+		fx_free(x);
+	}
+}
+
+/* no_unsuccess 0, 1 and 5 from the SMSC, and an error status with a body
+ * (the SMSC refused some destinations and says so in the status too): the
+ * SMSC's entries first, then the blocked one; the status is the SMSC's. */
+static void test_review_resp_lists(void **state)
+{
+	(void)state;
+	static const struct uns five[] = {{"447700900901", 0x0b}, {"447700900902", 0x0b},
+					  {"447700900903", 0x0c}, {"@staff", 0x44},
+					  {"447700900905", 0x0b}};
+	static const unsigned counts[] = {0, 1, 5, 5};
+	for (unsigned i = 0; i < 4; i++) {
+		struct fx *x = fx_bound_opted_out(false);
+		uint8_t b[1024], want[1024];
+		uint32_t st = i == 3 ? 0x45 : 0;
+		partial_sent(x, 200 + i);
+		uint32_t e0 = x->esme.rcv_len;
+		uint32_t n = mk_multi_resp(b, sizeof(b), 200 + i, st, "M", five, counts[i]);
+		send_data(x, false, b, n);
+		uint32_t wn = want_merged(want, sizeof(want), 200 + i, st, "M", five, counts[i]);
+		assert_stream(&x->esme, e0, want, wn);
+		assert_int_equal(dp_engine_counters(x->e)->edit_multi_merged, 1);
+		assert_acks_consistent(x);
+		fx_free(x);
+	}
+}
+
+/* An answer that grows past the SMSC's segment size when merged: the ESME
+ * gets it in segments no larger than the SMSC's largest (here 600 bytes),
+ * reassembled byte for byte. The SMSC lists 40 destinations of its own. */
+static void test_review_resp_grows_past_segment(void **state)
+{
+	(void)state;
+	struct fx *x = fx_bound_opted_out(false);
+	opt_out(x, "447700900996", 901);
+	static const char *const dests[] = {"447700900998", "447700900999", "447700900996"};
+	uint8_t b[4096], want[4096];
+	uint32_t n = mk_multi(b, sizeof(b), 300, dests, 3);
+	send_data(x, true, b, n);
+	send_ack(x, false);
+	/* the SMSC refuses 40 numbers of a (made-up) list of its own */
+	uint8_t list[2048];
+	size_t off = 0;
+	uint8_t cnt = 0;
+	char num[40][16];
+	for (unsigned i = 0; i < 40; i++) {
+		snprintf(num[i], sizeof(num[i]), "4477009%05u", 50000 + i);
+		struct smpp_unsuccess u = {1, 1, sv(num[i]), 0x0b};
+		assert_int_equal(smpp_unsuccess_put(list, sizeof(list), &off, &cnt, &u), SMPP_OK);
+	}
+	size_t wl = off;
+	uint8_t wc = cnt;
+	uint8_t wlist[2048];
+	memcpy(wlist, list, off);
+	struct smpp_unsuccess b1 = {1, 1, sv("447700900999"), 0x66}, b2 = {1, 1, sv("447700900996"), 0x66};
+	assert_int_equal(smpp_unsuccess_put(wlist, sizeof(wlist), &wl, &wc, &b1), SMPP_OK);
+	assert_int_equal(smpp_unsuccess_put(wlist, sizeof(wlist), &wl, &wc, &b2), SMPP_OK);
+	struct smpp_pdu r = {.hdr = {.command_id = 0x80000021u, .sequence_number = 300},
+			     .message_id = sv("MID-300"),
+			     .no_unsuccess = cnt,
+			     .unsuccess = {list, (uint32_t)off}};
+	n = enc(&r, b, sizeof(b));
+	assert_true(n > 600 && n < 1200);
+	r.no_unsuccess = wc;
+	r.unsuccess = (struct smpp_view){wlist, (uint32_t)wl};
+	uint32_t wn = enc(&r, want, sizeof(want));
+	assert_true(wn > n);
+	uint32_t e0 = x->esme.rcv_len;
+	x->esme.max_payload = 0;
+	send_chunks(x, false, b, n, 600);
+	assert_stream(&x->esme, e0, want, wn);
+	assert_true(x->esme.max_payload <= 600);
+	assert_int_equal(dp_engine_counters(x->e)->edit_multi_merged, 1);
+	assert_acks_consistent(x);
+	fx_free(x);
+}
+
+/* SMPP 5.0: the SMSC's answer carries TLVs after the list
+ * (delivery_failure_reason, additional_status_info_text): the blocked
+ * entries go between the list and the TLVs, which stay as they were. */
+static void test_review_resp_v50_tlvs(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(false);
+	bind_ver(x, 0x50);
+	opt_out(x, "447700900999", 900);
+	partial_sent(x, 310);
+	uint8_t tlv[64], b[1024], want[1024];
+	size_t tl = 0;
+	assert_int_equal(smpp_tlv_put(tlv, sizeof(tlv), &tl, 0x0425, "\x01", 1), SMPP_OK);
+	assert_int_equal(smpp_tlv_put(tlv, sizeof(tlv), &tl, 0x001d, "partly", 7), SMPP_OK);
+	static const struct uns smsc_u[] = {{"447700900998", 0x0b}};
+	uint32_t n = mk_multi_resp(b, sizeof(b), 310, 0, "MID-310", smsc_u, 1);
+	struct smpp_pdu r;
+	assert_int_equal(smpp_pdu_decode(b, n, NULL, &r), SMPP_OK);
+	r.tlvs = (struct smpp_view){tlv, (uint32_t)tl};
+	uint8_t b2[1024];
+	n = enc(&r, b2, sizeof(b2));
+	uint32_t wn = want_merged(want, sizeof(want), 310, 0, "MID-310", smsc_u, 1);
+	assert_int_equal(smpp_pdu_decode(want, wn, NULL, &r), SMPP_OK);
+	r.tlvs = (struct smpp_view){tlv, (uint32_t)tl};
+	uint8_t want2[1024];
+	wn = enc(&r, want2, sizeof(want2));
+	uint32_t e0 = x->esme.rcv_len;
+	send_data(x, false, b2, n);
+	assert_stream(&x->esme, e0, want2, wn);
+	assert_int_equal(dp_engine_counters(x->e)->edit_multi_merged, 1);
+	assert_acks_consistent(x);
+	fx_free(x);
+}
+
+/* Malformed answers to a rewritten submit_multi: the dataplane does not
+ * crash and emits nothing of its own making: the SMSC's bytes reach the
+ * ESME unchanged, edit_multi_unmerged counts them, the slot forgets the
+ * entry, and the next rewritten submit_multi is merged as usual. */
+static void test_review_resp_malformed(void **state)
+{
+	(void)state;
+	uint8_t good[1024];
+	static const struct uns smsc_u[] = {{"447700900998", 0x0b}};
+	uint32_t gn = mk_multi_resp(good, sizeof(good), 400, 0, "MID-400", smsc_u, 1);
+	/* good: header, "MID-400\0" (8), no_unsuccess 1 (1), entry: ton npi
+	 * "447700900998\0" status (1 + 1 + 13 + 4) */
+	assert_int_equal(gn, 16 + 8 + 1 + 19);
+	for (unsigned k = 0; k < 4; k++) {
+		struct fx *x = fx_bound_opted_out(false);
+		partial_sent(x, 400);
+		uint8_t b[1024];
+		uint32_t n = gn;
+		memcpy(b, good, gn);
+		switch (k) {
+		case 0: /* message_id without its NUL: the body ends inside it */
+			n = 16 + 7;
+			break;
+		case 1: /* no_unsuccess 3, one entry */
+			b[24] = 3;
+			break;
+		case 2: /* the length cuts the entry inside its address */
+			n = 16 + 8 + 1 + 8;
+			break;
+		case 3: /* no_unsuccess 0 and an entry after it */
+			b[24] = 0;
+			break;
+		}
+		dp_tk_put32(b, n);
+		uint32_t e0 = x->esme.rcv_len;
+		send_data(x, false, b, n);
+		assert_stream(&x->esme, e0, b, n);
+		assert_int_equal(dp_engine_counters(x->e)->edit_multi_merged, 0);
+		assert_int_equal(dp_engine_counters(x->e)->edit_multi_unmerged, 1);
+		/* the next rewritten submit_multi is merged */
+		partial_sent(x, 401);
+		e0 = x->esme.rcv_len;
+		uint8_t r[1024], want[1024];
+		uint32_t rn = mk_multi_resp(r, sizeof(r), 401, 0, "MID-401", NULL, 0);
+		send_data(x, false, r, rn);
+		uint32_t wn = want_merged(want, sizeof(want), 401, 0, "MID-401", NULL, 0);
+		assert_stream(&x->esme, e0, want, wn);
+		assert_int_equal(dp_engine_counters(x->e)->edit_multi_merged, 1);
+		assert_acks_consistent(x);
+		fx_free(x);
+	}
+}
+
+/* More entries than a submit_multi_resp can list (254) once merged (the
+ * SMSC lists 254 short numbers of its own); and an answer longer than the
+ * reassembly bound (4,096 bytes here: 254 long numbers). Both reach the
+ * ESME unchanged and are counted, and the entry is forgotten: a second
+ * answer with that sequence_number is not merged. */
+static void test_review_resp_over_254(void **state)
+{
+	(void)state;
+	for (unsigned k = 0; k < 2; k++) {
+		struct fx *x = fx_bound_opted_out(false);
+		partial_sent(x, 500);
+		uint8_t list[254 * 20], b[8192];
+		size_t off = 0;
+		uint8_t cnt = 0;
+		char num[254][16];
+		for (unsigned i = 0; i < 254; i++) {
+			if (k == 0)
+				snprintf(num[i], sizeof(num[i]), "%u", 1000 + i);
+			else
+				snprintf(num[i], sizeof(num[i]), "4477%08u", 10000000 + i);
+			struct smpp_unsuccess u = {1, 1, sv(num[i]), 0x0b};
+			assert_int_equal(smpp_unsuccess_put(list, sizeof(list), &off, &cnt, &u), SMPP_OK);
+		}
+		struct smpp_pdu r = {.hdr = {.command_id = 0x80000021u, .sequence_number = 500},
+				     .message_id = sv("MID-500"),
+				     .no_unsuccess = cnt,
+				     .unsuccess = {list, (uint32_t)off}};
+		uint32_t n = enc(&r, b, sizeof(b));
+		assert_true(k == 0 ? n < 4096 : n > 4096);
+		uint32_t e0 = x->esme.rcv_len;
+		send_chunks(x, false, b, n, 1400);
+		assert_stream(&x->esme, e0, b, n);
+		assert_true(x->esme.max_payload <= 1400);
+		assert_int_equal(dp_engine_counters(x->e)->edit_multi_unmerged, 1);
+		assert_int_equal(dp_engine_counters(x->e)->edit_multi_merged, 0);
+		e0 = x->esme.rcv_len;
+		n = mk_multi_resp(b, sizeof(b), 500, 0, "MID-500", NULL, 0);
+		send_data(x, false, b, n);
+		assert_stream(&x->esme, e0, b, n);
+		assert_int_equal(dp_engine_counters(x->e)->edit_multi_merged, 0);
+		assert_acks_consistent(x);
+		fx_free(x);
+	}
+}
+
+/* A PDU longer than a segment, nothing blocked (a submit_multi to 150
+ * destinations, 2.5 KB, sent in 1000-byte segments): its bytes are held
+ * until it is complete and judged, then go out in segments no larger than
+ * the ESME's, the SMSC gets it byte for byte at once (no retransmission
+ * needed). The same for the SMSC's answer held for a merge that cannot be
+ * made (no body: an error status). */
+static void test_review_long_pdu_held(void **state)
+{
+	(void)state;
+	struct fx *x = fx_bound_opted_out(false);
+	partial_sent(x, 800); /* the flow has an edit slot: its bytes are held */
+	char num[150][16];
+	const char *dl[150];
+	for (unsigned i = 0; i < 150; i++) {
+		snprintf(num[i], sizeof(num[i]), "4477009%05u", 60000 + i);
+		dl[i] = num[i];
+	}
+	static uint8_t b[4096];
+	uint32_t n = mk_multi(b, sizeof(b), 801, dl, 150);
+	assert_true(n > 2000 && n < 4096);
+	uint32_t s0 = x->smsc.rcv_len;
+	x->smsc.max_payload = 0;
+	send_chunks(x, true, b, n, 1000);
+	assert_stream(&x->smsc, s0, b, n);
+	assert_true(x->smsc.max_payload <= 1000);
+	/* the answer to the rewritten one: no body, 1 byte per segment */
+	size_t rn = 0;
+	uint8_t r[64];
+	assert_int_equal(smpp_encode_submit_multi_resp(800, 0x58, sv(""), NULL, 0, r, sizeof(r), &rn),
+			 SMPP_OK);
+	uint32_t e0 = x->esme.rcv_len;
+	send_chunks(x, false, r, (uint32_t)rn, 1);
+	assert_stream(&x->esme, e0, r, (uint32_t)rn);
+	assert_acks_consistent(x);
+	fx_free(x);
+}
+
+/* Two rewritten submit_multi outstanding with the same sequence_number
+ * (an ESME that reuses one; each blocks another destination): the SMSC
+ * answers both, in order; each answer lists the destination its own
+ * request lost, the first the first's. */
+static void test_review_duplicate_sequence(void **state)
+{
+	(void)state;
+	struct fx *x = fx_bound_opted_out(false);
+	opt_out(x, "447700900996", 901);
+	uint8_t b[1024], want[1024];
+	static const char *const first[] = {"447700900998", "447700900999"};
+	static const char *const second[] = {"447700900997", "447700900996"};
+	uint32_t n = mk_multi(b, sizeof(b), 600, first, 2);
+	send_data(x, true, b, n);
+	n = mk_multi(b, sizeof(b), 600, second, 2);
+	send_data(x, true, b, n);
+	send_ack(x, false);
+	assert_int_equal(dp_engine_counters(x->e)->edit_multi_partial, 2);
+	static const struct uns want1[] = {{"447700900999", 0x66}};
+	static const struct uns want2[] = {{"447700900996", 0x66}};
+	uint32_t e0 = x->esme.rcv_len;
+	n = mk_multi_resp(b, sizeof(b), 600, 0, "MID-A", NULL, 0);
+	send_data(x, false, b, n);
+	uint32_t wn = mk_multi_resp(want, sizeof(want), 600, 0, "MID-A", want1, 1);
+	assert_stream(&x->esme, e0, want, wn);
+	e0 += wn;
+	n = mk_multi_resp(b, sizeof(b), 600, 0, "MID-B", NULL, 0);
+	send_data(x, false, b, n);
+	wn = mk_multi_resp(want, sizeof(want), 600, 0, "MID-B", want2, 1);
+	assert_stream(&x->esme, e0, want, wn);
+	assert_int_equal(dp_engine_counters(x->e)->edit_multi_merged, 2);
+	assert_int_equal(dp_engine_counters(x->e)->edit_multi_unmerged, 0);
+	assert_acks_consistent(x);
+	fx_free(x);
+}
+
+/* Answers that never come: the 64 entries of a slot are full, so the next
+ * partly blocked submit_multi is blocked whole; five minutes later they
+ * are dropped, the next one is rewritten again, and a late answer to a
+ * dropped one reaches the ESME unchanged. */
+static void test_review_pending_lifetime(void **state)
+{
+	(void)state;
+	struct fx *x = fx_bound_opted_out(false);
+	uint8_t b[1024];
+	char d1[66][16];
+	const char *dk[66][2];
+	for (uint32_t k = 0; k < 66; k++) {
+		snprintf(d1[k], sizeof(d1[k]), "4477009%05u", 40000 + k);
+		dk[k][0] = d1[k];
+		dk[k][1] = "447700900999";
+	}
+	for (uint32_t k = 0; k < 64; k++) {
+		uint32_t n = mk_multi(b, sizeof(b), 700 + k, dk[k], 2);
+		send_data(x, true, b, n);
+		send_ack(x, false);
+		advance(x, 50);
+	}
+	uint32_t n = mk_multi(b, sizeof(b), 764, dk[64], 2);
+	send_data(x, true, b, n);
+	send_ack(x, false);
+	assert_int_equal(dp_engine_counters(x->e)->edit_multi_fallback, 1);
+	advance(x, 300001);
+	n = mk_multi(b, sizeof(b), 765, dk[65], 2);
+	send_data(x, true, b, n);
+	send_ack(x, false);
+	assert_int_equal(dp_engine_counters(x->e)->edit_multi_fallback, 1);
+	assert_int_equal(dp_engine_counters(x->e)->edit_multi_partial, 65);
+	uint32_t e0 = x->esme.rcv_len;
+	n = mk_multi_resp(b, sizeof(b), 700, 0, "LATE", NULL, 0);
+	send_data(x, false, b, n);
+	assert_stream(&x->esme, e0, b, n);
+	assert_int_equal(dp_engine_counters(x->e)->edit_multi_merged, 0);
+	assert_acks_consistent(x);
+	fx_free(x);
+}
+
 int main(void)
 {
 	if (dp_tk_eal_init("test_dp_inline_multi", "dpmulti", "256") < 0)
@@ -721,6 +1114,15 @@ int main(void)
 	    cmocka_unit_test(test_distribution_list),
 	    cmocka_unit_test(test_none_blocked),
 	    cmocka_unit_test(test_monitor),
+	    cmocka_unit_test(test_review_resp_every_byte),
+	    cmocka_unit_test(test_review_resp_lists),
+	    cmocka_unit_test(test_review_resp_grows_past_segment),
+	    cmocka_unit_test(test_review_resp_v50_tlvs),
+	    cmocka_unit_test(test_review_resp_malformed),
+	    cmocka_unit_test(test_review_resp_over_254),
+	    cmocka_unit_test(test_review_long_pdu_held),
+	    cmocka_unit_test(test_review_duplicate_sequence),
+	    cmocka_unit_test(test_review_pending_lifetime),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	dp_eal_cleanup();
