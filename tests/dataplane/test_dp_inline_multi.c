@@ -45,6 +45,13 @@ struct peer {
 	uint32_t conflicts;   /* a byte received twice with different values */
 	uint32_t bad_csum;
 	uint32_t max_payload; /* the largest segment payload received */
+	/* TCP timestamps (RFC 7323), when ts_on: the TSval this peer sends
+	 * next, and what it received: the last TSval, the highest (ts_max),
+	 * how many frames carried one and how many went backwards (PAWS would
+	 * drop those) */
+	bool ts_on;
+	uint32_t tsval, ts_last, ts_max, ts_frames, ts_back;
+	uint32_t ts_ecr_last; /* TSecr of the last frame received with the option */
 };
 
 struct fx {
@@ -84,6 +91,28 @@ static void arrive(struct peer *to, const uint8_t *fr, uint32_t len)
 	to->segs++;
 	if (pkt.payload_len > to->max_payload)
 		to->max_payload = pkt.payload_len;
+	for (uint32_t i = 20; i + 1 < pkt.l4_len;) {
+		if (pkt.l4[i] == 0)
+			break;
+		if (pkt.l4[i] == 1) {
+			i++;
+			continue;
+		}
+		if (pkt.l4[i] == 8 && pkt.l4[i + 1] == 10 && i + 10 <= pkt.l4_len) {
+			uint32_t v = dp_tk_get32(pkt.l4 + i + 2);
+			if (to->ts_frames > 0 && (int32_t)(v - to->ts_max) < 0)
+				to->ts_back++;
+			if (to->ts_frames == 0 || (int32_t)(v - to->ts_max) > 0)
+				to->ts_max = v;
+			to->ts_last = v;
+			to->ts_ecr_last = dp_tk_get32(pkt.l4 + i + 6);
+			to->ts_frames++;
+			break;
+		}
+		if (pkt.l4[i + 1] < 2)
+			break;
+		i += pkt.l4[i + 1];
+	}
 	if (flags & DP_EDIT_TCP_ACK)
 		to->last_ack = ack;
 	if (flags & DP_EDIT_TCP_SYN)
@@ -122,7 +151,8 @@ static enum dp_action send_raw(struct fx *x, bool from_esme, uint32_t seq, uint8
 	dp_tk_put16(fr + 12, 0x0800);
 	uint8_t *ip = fr + 14;
 	ip[0] = 0x45;
-	dp_tk_put16(ip + 2, (uint16_t)(40 + n));
+	uint32_t th = me->ts_on ? 32 : 20; /* NOP NOP TS(TSval, TSecr) */
+	dp_tk_put16(ip + 2, (uint16_t)(20 + th + n));
 	ip[8] = 64;
 	ip[9] = 6;
 	/* 198.18.0.1 (ESME) <-> 198.18.0.2 (SMSC) */
@@ -140,12 +170,17 @@ static enum dp_action send_raw(struct fx *x, bool from_esme, uint32_t seq, uint8
 	dp_tk_put32(t + 4, seq);
 	/* the ack: what this peer received contiguously, in its space */
 	dp_tk_put32(t + 8, (flags & DP_EDIT_TCP_ACK) ? me->peer_isn + 1 + me->rcv_len : 0);
-	t[12] = 0x50;
+	t[12] = (uint8_t)((th / 4) << 4);
 	t[13] = flags;
 	dp_tk_put16(t + 14, 65535);
+	if (me->ts_on) {
+		memcpy(t + 20, "\x01\x01\x08\x0a", 4);
+		dp_tk_put32(t + 24, me->tsval);
+		dp_tk_put32(t + 28, me->ts_last); /* TSecr: the last TSval received */
+	}
 	if (n != 0)
-		memcpy(t + 20, pl, n);
-	uint32_t len = 14 + 40 + n;
+		memcpy(t + th, pl, n);
+	uint32_t len = 14 + 20 + th + n;
 	struct dp_edit_pkt pkt;
 	assert_int_equal(dp_edit_pkt_parse(&pkt, ip, len - 14), DP_EDIT_OK);
 	dp_edit_pkt_csum_full(&pkt);
@@ -176,9 +211,16 @@ static const char rules_txt[] =
     "rule id=9002 cat=spam target=norm action=block pat=/win a free (iphone|prize)/ "
     "desc=\"prize spam\"\n";
 
-static struct fx *fx_new(bool monitor)
+/* ts: both peers send TCP timestamps from the SYN on, starting at these
+ * TSvals (NULL: no timestamps). */
+static struct fx *fx_new_ts(bool monitor, const uint32_t *ts)
 {
 	struct fx *x = calloc(1, sizeof(*x));
+	if (ts != NULL) {
+		x->esme.ts_on = x->smsc.ts_on = true;
+		x->esme.tsval = ts[0];
+		x->smsc.tsval = ts[1];
+	}
 	dp_settings_default(&x->s);
 	x->s.flows_max = 64;
 	x->s.pool_chunks = 64;
@@ -217,6 +259,11 @@ static struct fx *fx_new(bool monitor)
 	send_raw(x, false, x->smsc.isn, DP_EDIT_TCP_SYN | DP_EDIT_TCP_ACK, NULL, 0);
 	send_ack(x, true);
 	return x;
+}
+
+static struct fx *fx_new(bool monitor)
+{
+	return fx_new_ts(monitor, NULL);
 }
 
 static void advance(struct fx *x, uint64_t ms)
@@ -1100,6 +1147,164 @@ static void test_review_pending_lifetime(void **state)
 	fx_free(x);
 }
 
+/* ------------------------------------ second review (TCP timestamps) */
+
+/* A flow whose ESME and SMSC both send TCP timestamps, with an edit slot
+ * (a submit to the opted-out 999 removed and answered). */
+static struct fx *fx_ts(uint32_t esme_ts, uint32_t smsc_ts)
+{
+	const uint32_t ts[2] = {esme_ts, smsc_ts};
+	struct fx *x = fx_new_ts(false, ts);
+	bind_ok(x);
+	opt_out(x, "447700900999", 900);
+	uint8_t b[256];
+	uint32_t e0 = x->esme.rcv_len;
+	uint32_t n = mk_submit(b, sizeof(b), 10, "447700900999");
+	assert_int_equal(send_data(x, true, b, n), DP_ACT_DROP);
+	assert_true(x->esme.rcv_len > e0); /* answered */
+	return x;
+}
+
+/* Two ESME data segments reordered on the way: the later one (higher
+ * TSval) reaches the dataplane first and is held out of order, but its ACK
+ * (of an enquire_link the SMSC just sent) goes on at once, header only,
+ * with its TSval: the SMSC takes that as TS.Recent. The earlier one,
+ * released with the held bytes, must not carry its older TSval to the SMSC
+ * (PAWS would drop it until the ESME's RTO). `t1`, `t2`: their TSvals. */
+static void reorder_two(struct fx *x, uint32_t t1, uint32_t t2)
+{
+	uint8_t b1[256], b2[256], both[512];
+	uint32_t el = x->smsc.isn; /* any sequence_number */
+	size_t en = 0;
+	assert_int_equal(smpp_encode_empty(0x15, el, 0, b1, sizeof(b1), &en), SMPP_OK);
+	uint32_t e0 = x->esme.rcv_len;
+	send_data(x, false, b1, (uint32_t)en);
+	assert_int_equal(x->esme.rcv_len, e0 + en);
+	uint32_t n1 = mk_submit(b1, sizeof(b1), 20, "447700900998");
+	uint32_t n2 = mk_submit(b2, sizeof(b2), 21, "447700900997");
+	uint32_t s0 = x->smsc.rcv_len, seq = x->esme.snd_nxt;
+	x->esme.tsval = t2;
+	send_raw(x, true, seq + n1, DP_EDIT_TCP_ACK | DP_EDIT_TCP_PSH, b2, n2);
+	x->esme.tsval = t1;
+	send_raw(x, true, seq, DP_EDIT_TCP_ACK | DP_EDIT_TCP_PSH, b1, n1);
+	x->esme.snd_nxt = seq + n1 + n2;
+	x->esme.tsval = t2;
+	memcpy(both, b1, n1);
+	memcpy(both + n1, b2, n2);
+	assert_stream(&x->smsc, s0, both, n1 + n2);
+}
+
+static void test_review_ts_reordered(void **state)
+{
+	(void)state;
+	struct fx *x = fx_ts(1000, 7000);
+	uint32_t f0 = x->smsc.ts_frames;
+	reorder_two(x, 1100, 1200);
+	assert_true(x->smsc.ts_frames > f0);
+	assert_int_equal(x->smsc.ts_back, 0);
+	assert_int_equal(x->smsc.ts_max, 1200);
+	/* later segments carry their own TSval again */
+	uint8_t b[256];
+	x->esme.tsval = 1300;
+	uint32_t n = mk_submit(b, sizeof(b), 22, "447700900996");
+	send_data(x, true, b, n);
+	assert_int_equal(x->smsc.ts_last, 1300);
+	assert_int_equal(x->esme.ts_back, 0);
+	assert_acks_consistent(x);
+	fx_free(x);
+}
+
+/* TSval wrapping at 2^32: a value past the wrap is newer (forwarded as
+ * it is), and the reordered earlier segment just before the wrap is raised
+ * to it. */
+static void test_review_ts_wrap(void **state)
+{
+	(void)state;
+	struct fx *x = fx_ts(0xfffffff0u, 0xfffffff8u);
+	uint8_t b[256];
+	x->esme.tsval = 0xfffffff6u;
+	uint32_t n = mk_submit(b, sizeof(b), 30, "447700900998");
+	send_data(x, true, b, n);
+	assert_int_equal(x->smsc.ts_last, 0xfffffff6u);
+	reorder_two(x, 0xfffffffcu, 0x00000004u);
+	assert_int_equal(x->smsc.ts_back, 0);
+	assert_int_equal(x->smsc.ts_max, 4);
+	x->esme.tsval = 9;
+	n = mk_submit(b, sizeof(b), 31, "447700900997");
+	send_data(x, true, b, n);
+	assert_int_equal(x->smsc.ts_last, 9);
+	/* the SMSC's side across the wrap too */
+	x->smsc.tsval = 0x00000003u;
+	n = mk_submit_resp(b, 31, "MID-31");
+	uint32_t e0 = x->esme.rcv_len;
+	send_data(x, false, b, n);
+	assert_int_equal(x->esme.rcv_len, e0 + n);
+	assert_int_equal(x->esme.ts_last, 3);
+	assert_int_equal(x->esme.ts_back, 0);
+	assert_acks_consistent(x);
+	fx_free(x);
+}
+
+/* A segment without the option on a flow that uses timestamps passes
+ * without one (the dataplane adds none); the highest TSval sent is still
+ * the floor for the next segment that has one. */
+static void test_review_ts_missing_option(void **state)
+{
+	(void)state;
+	struct fx *x = fx_ts(5000, 9000);
+	uint8_t b[256];
+	x->esme.tsval = 5100;
+	uint32_t n = mk_submit(b, sizeof(b), 40, "447700900998");
+	send_data(x, true, b, n);
+	assert_int_equal(x->smsc.ts_last, 5100);
+	uint32_t f0 = x->smsc.ts_frames, s0 = x->smsc.rcv_len;
+	x->esme.ts_on = false;
+	n = mk_submit(b, sizeof(b), 41, "447700900997");
+	send_data(x, true, b, n);
+	assert_stream(&x->smsc, s0, b, n);
+	assert_int_equal(x->smsc.ts_frames, f0); /* none added */
+	x->esme.ts_on = true;
+	reorder_two(x, 5050, 5200); /* 5050: older than 5100, already sent */
+	assert_int_equal(x->smsc.ts_back, 0);
+	assert_acks_consistent(x);
+	fx_free(x);
+}
+
+/* Responses the dataplane injects toward the ESME are built from the
+ * SMSC's latest header. When that header is older than what the ESME has
+ * already received (a late SMSC segment), the injected frame must not take
+ * the ESME's TS.Recent backwards; its TSecr is one the ESME sent. */
+static void test_review_ts_injected(void **state)
+{
+	(void)state;
+	struct fx *x = fx_ts(100, 7000);
+	uint8_t b[256];
+	/* the SMSC answers a passed submit: TSval 7100 */
+	x->esme.tsval = 110;
+	uint32_t n = mk_submit(b, sizeof(b), 50, "447700900998");
+	send_data(x, true, b, n);
+	x->smsc.tsval = 7100;
+	n = mk_submit_resp(b, 50, "MID-50");
+	send_data(x, false, b, n);
+	assert_int_equal(x->esme.ts_last, 7100);
+	/* a late SMSC segment: an ACK sent before that answer (TSval 7050) */
+	x->smsc.tsval = 7050;
+	send_ack(x, false);
+	x->smsc.tsval = 7100;
+	/* a blocked submit: answered by the dataplane */
+	x->esme.tsval = 120;
+	uint32_t e0 = x->esme.rcv_len, f0 = x->esme.ts_frames;
+	n = mk_submit(b, sizeof(b), 51, "447700900999");
+	send_data(x, true, b, n);
+	assert_true(x->esme.rcv_len > e0);
+	assert_true(x->esme.ts_frames > f0);
+	assert_int_equal(x->esme.ts_back, 0);
+	assert_int_equal(x->esme.ts_last, 7100);
+	assert_true(x->esme.ts_ecr_last >= 100 && x->esme.ts_ecr_last <= 120);
+	assert_acks_consistent(x);
+	fx_free(x);
+}
+
 int main(void)
 {
 	if (dp_tk_eal_init("test_dp_inline_multi", "dpmulti", "256") < 0)
@@ -1123,6 +1328,10 @@ int main(void)
 	    cmocka_unit_test(test_review_long_pdu_held),
 	    cmocka_unit_test(test_review_duplicate_sequence),
 	    cmocka_unit_test(test_review_pending_lifetime),
+	    cmocka_unit_test(test_review_ts_reordered),
+	    cmocka_unit_test(test_review_ts_wrap),
+	    cmocka_unit_test(test_review_ts_missing_option),
+	    cmocka_unit_test(test_review_ts_injected),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	dp_eal_cleanup();
