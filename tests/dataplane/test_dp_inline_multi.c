@@ -787,7 +787,8 @@ static uint32_t want_merged(uint8_t *out, size_t cap, uint32_t sqn, uint32_t sta
 {
 	struct uns all[8];
 	assert_true(nu < 8);
-	memcpy(all, u, nu * sizeof(*u));
+	if (nu > 0)
+		memcpy(all, u, nu * sizeof(*u));
 	all[nu] = (struct uns){"447700900999", 0x66};
 	return mk_multi_resp(out, cap, sqn, status, msgid, all, nu + 1);
 }
