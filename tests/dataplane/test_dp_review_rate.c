@@ -314,6 +314,53 @@ static void test_clock_steps_shared(void **state)
 	dp_engine_free(w.e);
 }
 
+/* A customer's rate lowered by a new snapshot (the control plane changed
+ * the record): the cell stays the customer's and the new rate applies at
+ * once: the next token comes when the theoretical arrival time the old rate
+ * left is reached (100 tokens at 100/s: one second), then one per new
+ * period. Raised again, the new burst is there once the debt is paid. */
+static void test_customer_rate_change(void **state)
+{
+	(void)state;
+	struct dp_settings s;
+	settings(&s, 1, 0, 0);
+	struct wk w;
+	wk_new(&w, &s);
+	static struct dp_customer cu[2];
+	memset(cu, 0, sizeof(cu));
+	for (int i = 0; i < 2; i++) {
+		snprintf(cu[i].system_id, sizeof(cu[i].system_id), "omega");
+		cu[i].standing = DP_STANDING_ACTIVE;
+		cu[i].any_sender = 1;
+		cu[i].bulk_ok = 1;
+	}
+	cu[0].rate_per_s = 100;
+	cu[0].burst = 100;
+	cu[1].rate_per_s = 1;
+	cu[1].burst = 1;
+	struct dp_snapshot s1 = { .generation = 2, .cust = &cu[0], .n_cust = 1 };
+	struct dp_snapshot s2 = { .generation = 3, .cust = &cu[1], .n_cust = 1 };
+	dp_engine_set_snapshot(w.e, &s1);
+	struct conn c;
+	conn_open(&c, &w, 41030, "omega");
+	uint64_t t0 = w.now_ms;
+	assert_int_equal(submits(&c, 120), 100);
+	dp_engine_set_snapshot(w.e, &s2);
+	wk_time(&w, t0 + 999);
+	assert_int_equal(submits(&c, 3), 0);
+	wk_time(&w, t0 + 1000);
+	assert_int_equal(submits(&c, 3), 1);
+	wk_time(&w, t0 + 1999);
+	assert_int_equal(submits(&c, 3), 0);
+	wk_time(&w, t0 + 2000);
+	assert_int_equal(submits(&c, 3), 1);
+	/* raised again */
+	dp_engine_set_snapshot(w.e, &s1);
+	wk_time(&w, t0 + 4000);
+	assert_int_equal(submits(&c, 120), 100);
+	dp_engine_free(w.e);
+}
+
 struct table_fx {
 	struct dp_settings s;
 	struct wk a, b;
@@ -499,6 +546,7 @@ int main(void)
 		cmocka_unit_test(test_burst_then_rate),
 		cmocka_unit_test(test_rate_extremes),
 		cmocka_unit_test(test_clock_steps_shared),
+		cmocka_unit_test(test_customer_rate_change),
 		cmocka_unit_test(test_table_full_share),
 		cmocka_unit_test(test_table_full_clock_and_takeover),
 		cmocka_unit_test(test_cas_two_threads),
