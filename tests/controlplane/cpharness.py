@@ -85,6 +85,9 @@ class Harness:
 
     def check(self, cond, what):
         self.checks += 1
+        # one TAP line: a description quoting a program's output may hold
+        # newlines, which meson reads as unknown TAP output
+        what = " ".join(str(what).split("\n"))
         if cond:
             print("ok %d - %s" % (self.checks, what))
         else:
