@@ -245,6 +245,18 @@ static enum dp_action refuse_act(struct dp_engine *e)
 	return DP_ACT_FORWARD;
 }
 
+/* An SMPP first fragment that cannot be reassembled (its id is marked
+ * refused): the event, and the uninspectable policy for the frame. */
+static enum dp_action refuse_first(struct dp_engine *e, const struct dp_frame *fr, uint64_t key)
+{
+	mark(e, key, DP_FRAG_MARK_REFUSED);
+	struct dp_flow_key fk;
+	dp_flow_key_make(fr, &fk);
+	dp_engine_emit_uninspectable(e, dp_flow_lookup(e->ft, &fk, false, e->now_ms),
+				     e->set->uninspectable_block, "builtin:ip-fragment", 0);
+	return refuse_act(e);
+}
+
 /* An SMPP packet that cannot be inspected: the event (with the session's
  * system_id when its flow is known), then the policy for what is held.
  * @p cur_held: the current frame is the packet's last piece. */
@@ -513,12 +525,7 @@ static enum dp_action marked(struct dp_engine *e, struct dp_cslot *m, const stru
 	 * a PASS mark, a second packet reusing the id of a non-SMPP one): it
 	 * cannot be reassembled, and is never passed silently. */
 	e->c.frag_refused++;
-	mark(e, key, DP_FRAG_MARK_REFUSED);
-	struct dp_flow_key fk;
-	dp_flow_key_make(fr, &fk);
-	dp_engine_emit_uninspectable(e, dp_flow_lookup(e->ft, &fk, false, e->now_ms),
-				     e->set->uninspectable_block, "builtin:ip-fragment", 0);
-	return refuse_act(e);
+	return refuse_first(e, fr, key);
 }
 
 enum dp_action dp_frag_frame(struct dp_engine *e, const struct dp_frame *fr, const uint8_t *p,
@@ -547,12 +554,7 @@ enum dp_action dp_frag_frame(struct dp_engine *e, const struct dp_frame *fr, con
 				mark(e, key, DP_FRAG_MARK_UNKNOWN);
 				return DP_ACT_FORWARD;
 			}
-			mark(e, key, DP_FRAG_MARK_REFUSED);
-			struct dp_flow_key fk;
-			dp_flow_key_make(fr, &fk);
-			dp_engine_emit_uninspectable(e, dp_flow_lookup(e->ft, &fk, false, e->now_ms),
-						     e->set->uninspectable_block, "builtin:ip-fragment", 0);
-			return refuse_act(e);
+			return refuse_first(e, fr, key);
 		}
 	} else if (fr->frag_first && k->state == PK_WAIT && !smpp_first) {
 		/* Not SMPP after all: what waited goes first, unchanged. */
