@@ -1,15 +1,19 @@
 /* Scaffolding shared by the in-process dataplane tests and the pipeline
- * bench: big-endian field writers and the EAL start-up (no hugepages, no
+ * bench: big-endian field writers, the EAL start-up (no hugepages, no
  * PCI, one lcore, a per-program --file-prefix so parallel runs never share
- * runtime files). Header only, so tests/bench can include it as it is. */
+ * runtime files) and the SMPP PDUs the tests send most (a transceiver bind,
+ * a submit_sm). Header only, so tests/bench can include it as it is. */
 #ifndef SMSFW_DP_TESTKIT_H
 #define SMSFW_DP_TESTKIT_H
 
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
+
+#include "smpp.h"
 
 static inline void dp_tk_put16(uint8_t *p, uint16_t v)
 {
@@ -43,6 +47,54 @@ static inline int dp_tk_eal_init(const char *prog, const char *tag, const char *
 		return -1;
 	}
 	return 0;
+}
+
+/* A C-octet string (with its NUL) at p. Returns the bytes written. */
+static inline uint32_t dp_tk_cstr(uint8_t *p, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	memcpy(p, s, n);
+	return (uint32_t)n;
+}
+
+/* bind_transceiver (SMPP 3.4, empty system_type and address range) for
+ * system_id `sid` with password `pw`. Returns its length. */
+static inline uint32_t dp_tk_bind(uint8_t *p, uint32_t seq, const char *sid, const char *pw)
+{
+	uint32_t o = 16;
+	o += dp_tk_cstr(p + o, sid);
+	o += dp_tk_cstr(p + o, pw);
+	o += dp_tk_cstr(p + o, "");
+	p[o++] = 0x34;
+	p[o++] = 0;
+	p[o++] = 0;
+	o += dp_tk_cstr(p + o, "");
+	dp_tk_put32(p, o);
+	dp_tk_put32(p + 4, 0x09);
+	dp_tk_put32(p + 8, 0);
+	dp_tk_put32(p + 12, seq);
+	return o;
+}
+
+/* submit_sm 447700900001 → 447700900002, IA5 text, encoded by smpp/ into
+ * p (cap bytes). Returns its length, 0 if it does not fit. */
+static inline uint32_t dp_tk_submit(uint8_t *p, size_t cap, uint32_t seq, const char *text)
+{
+	struct smpp_pdu pdu = {
+		.hdr = { .command_id = 0x04, .sequence_number = seq },
+		.source_addr_ton = 1,
+		.source_addr_npi = 1,
+		.source_addr = { (const uint8_t *)"447700900001", 12 },
+		.dest_addr_ton = 1,
+		.dest_addr_npi = 1,
+		.destination_addr = { (const uint8_t *)"447700900002", 12 },
+		.data_coding = 1,
+		.short_message = { (const uint8_t *)text, (uint32_t)strlen(text) },
+	};
+	size_t n = 0;
+	if (smpp_pdu_encode(&pdu, p, cap, &n) != SMPP_OK)
+		return 0;
+	return (uint32_t)n;
 }
 
 #endif

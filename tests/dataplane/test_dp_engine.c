@@ -109,13 +109,6 @@ static void mk_tcp(struct fb *f, const struct tcp_spec *t, const uint8_t *pl, ui
 
 /* ------------------------------------------------------------- PDUs */
 
-static uint32_t cstr(uint8_t *p, const char *s)
-{
-	size_t n = strlen(s) + 1;
-	memcpy(p, s, n);
-	return (uint32_t)n;
-}
-
 static uint32_t mk_hdr(uint8_t *p, uint32_t len, uint32_t cmd, uint32_t status, uint32_t seq)
 {
 	dp_tk_put32(p, len);
@@ -123,20 +116,6 @@ static uint32_t mk_hdr(uint8_t *p, uint32_t len, uint32_t cmd, uint32_t status, 
 	dp_tk_put32(p + 8, status);
 	dp_tk_put32(p + 12, seq);
 	return 16;
-}
-
-static uint32_t mk_bind(uint8_t *p, uint32_t seq, const char *sid, const char *pw)
-{
-	uint32_t o = 16;
-	o += cstr(p + o, sid);
-	o += cstr(p + o, pw);
-	o += cstr(p + o, "");
-	p[o++] = 0x34;
-	p[o++] = 0;
-	p[o++] = 0;
-	o += cstr(p + o, "");
-	mk_hdr(p, o, 0x09, 0, seq);
-	return o;
 }
 
 /* submit_sm or deliver_sm (same body). */
@@ -287,10 +266,10 @@ static void handshake(struct fx *x)
 static void bind_status(struct fx *x, const char *sid, uint32_t status)
 {
 	uint8_t p[256];
-	uint32_t n = mk_bind(p, 1, sid, "s3cr3tpw");
+	uint32_t n = dp_tk_bind(p, 1, sid, "s3cr3tpw");
 	seg(x, true, DP_TCP_ACK | DP_TCP_PSH, p, n);
 	n = mk_hdr(p, 16, 0x80000009, status, 1);
-	n += cstr(p + n, "SMSC");
+	n += dp_tk_cstr(p + n, "SMSC");
 	dp_tk_put32(p, n);
 	seg(x, false, DP_TCP_ACK | DP_TCP_PSH, p, n);
 }
@@ -877,15 +856,15 @@ static void test_submit_multi_and_data_sm(void **state)
 	seg(x, false, DP_TCP_ACK | DP_TCP_PSH, p, n);
 	/* submit_multi to ...998 and ...999 */
 	uint32_t o = 16;
-	o += cstr(p + o, "");
+	o += dp_tk_cstr(p + o, "");
 	p[o++] = 5; p[o++] = 0;
-	o += cstr(p + o, "AlphaShop");
+	o += dp_tk_cstr(p + o, "AlphaShop");
 	p[o++] = 2; /* number_of_dests */
-	p[o++] = 1; p[o++] = 1; p[o++] = 1; o += cstr(p + o, "447700900998");
-	p[o++] = 1; p[o++] = 1; p[o++] = 1; o += cstr(p + o, "447700900999");
+	p[o++] = 1; p[o++] = 1; p[o++] = 1; o += dp_tk_cstr(p + o, "447700900998");
+	p[o++] = 1; p[o++] = 1; p[o++] = 1; o += dp_tk_cstr(p + o, "447700900999");
 	p[o++] = 0; p[o++] = 0; p[o++] = 0;
-	o += cstr(p + o, "");
-	o += cstr(p + o, "");
+	o += dp_tk_cstr(p + o, "");
+	o += dp_tk_cstr(p + o, "");
 	p[o++] = 0; p[o++] = 0; p[o++] = 1; p[o++] = 0;
 	static const char txt[] = "sale today";
 	p[o++] = sizeof(txt) - 1;
@@ -902,11 +881,11 @@ static void test_submit_multi_and_data_sm(void **state)
 	assert_int_equal(x->ev[before + 1].sequence, 77);
 	/* data_sm with the text in message_payload (TLV 0x0424) */
 	o = 16;
-	o += cstr(p + o, "");
+	o += dp_tk_cstr(p + o, "");
 	p[o++] = 1; p[o++] = 1;
-	o += cstr(p + o, "447700900001");
+	o += dp_tk_cstr(p + o, "447700900001");
 	p[o++] = 1; p[o++] = 1;
-	o += cstr(p + o, "447700900002");
+	o += dp_tk_cstr(p + o, "447700900002");
 	p[o++] = 0; p[o++] = 0; p[o++] = 1; /* esm_class, registered_delivery, data_coding */
 	static const char spam[] = "You could WIN A FREE PRIZE tonight";
 	dp_tk_put16(p + o, 0x0424);

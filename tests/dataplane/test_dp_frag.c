@@ -164,47 +164,17 @@ static unsigned fragment(const struct fb *w, const struct shape *sh, const uint3
 
 /* ------------------------------------------------------------- PDUs */
 
-static uint32_t cstr(uint8_t *p, const char *s)
-{
-	size_t n = strlen(s) + 1;
-	memcpy(p, s, n);
-	return (uint32_t)n;
-}
-
 static uint32_t mk_bind(uint8_t *p, uint32_t seq, const char *sid)
 {
-	uint32_t o = 16;
-	o += cstr(p + o, sid);
-	o += cstr(p + o, "s3cr3tpw");
-	o += cstr(p + o, "");
-	p[o++] = 0x34;
-	p[o++] = 0;
-	p[o++] = 0;
-	o += cstr(p + o, "");
-	dp_tk_put32(p, o);
-	dp_tk_put32(p + 4, 0x09);
-	dp_tk_put32(p + 8, 0);
-	dp_tk_put32(p + 12, seq);
-	return o;
+	return dp_tk_bind(p, seq, sid, "s3cr3tpw");
 }
 
 /* submit_sm 447700900001 → 447700900002, IA5 text. */
 static uint32_t mk_submit(uint8_t *p, uint32_t seq, const char *text)
 {
-	struct smpp_pdu pdu = {
-		.hdr = { .command_id = 0x04, .sequence_number = seq },
-		.source_addr_ton = 1,
-		.source_addr_npi = 1,
-		.source_addr = { (const uint8_t *)"447700900001", 12 },
-		.dest_addr_ton = 1,
-		.dest_addr_npi = 1,
-		.destination_addr = { (const uint8_t *)"447700900002", 12 },
-		.data_coding = 1,
-		.short_message = { (const uint8_t *)text, (uint32_t)strlen(text) },
-	};
-	size_t n = 0;
-	assert_int_equal(smpp_pdu_encode(&pdu, p, 1024, &n), SMPP_OK);
-	return (uint32_t)n;
+	uint32_t n = dp_tk_submit(p, 1024, seq, text);
+	assert_true(n > 0);
+	return n;
 }
 
 /* ----------------------------------------------------------- fixture */
@@ -335,7 +305,7 @@ static void connect_and_bind(struct fx *x)
 	uint8_t p[256];
 	uint32_t n = mk_bind(p, 1, "fragco");
 	assert_int_equal(seg(x, true, DP_TCP_ACK | DP_TCP_PSH, p, n, NULL), DP_ACT_FORWARD);
-	n = 16 + cstr(p + 16, "SMSC");
+	n = 16 + dp_tk_cstr(p + 16, "SMSC");
 	dp_tk_put32(p, n);
 	dp_tk_put32(p + 4, 0x80000009);
 	dp_tk_put32(p + 8, 0);
