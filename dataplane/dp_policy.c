@@ -317,9 +317,17 @@ static void rate_detach(struct dp_engine *e)
 	e->rate_cells = NULL;
 }
 
-/* The shared bucket of @p key: 1 a token was taken, 0 none left, -1 no
- * cell (the caller uses the worker's share). */
-static int rate_shared_take(struct dp_engine *e, uint64_t key, uint32_t rate, uint32_t burst)
+/* A token taken by bucket_take(), so that it can be given back. */
+struct rate_token {
+	struct dp_rate_cell *cell; /* shared bucket: its cell ... */
+	uint64_t key, T;           /* ... key and the period it charged */
+	struct dp_cslot *slot;     /* the worker's own bucket (fallback) */
+};
+
+/* The shared bucket of @p key: 1 a token was taken (@p tok says where),
+ * 0 none left, -1 no cell (the caller uses the worker's share). */
+static int rate_shared_take(struct dp_engine *e, uint64_t key, uint32_t rate, uint32_t burst,
+			    struct rate_token *tok)
 {
 	const uint64_t now = e->now_ms * 1000000ull;
 	struct dp_rate_cell *cell = NULL;
@@ -362,8 +370,12 @@ static int rate_shared_take(struct dp_engine *e, uint64_t key, uint32_t rate, ui
 		if (tat - now > tau)
 			return 0;
 		if (__atomic_compare_exchange_n(&cell->tat, &old, tat + T, true, __ATOMIC_ACQ_REL,
-						__ATOMIC_ACQUIRE))
+						__ATOMIC_ACQUIRE)) {
+			tok->cell = cell;
+			tok->key = key;
+			tok->T = T;
 			return 1;
+		}
 	}
 }
 
@@ -560,11 +572,13 @@ static uint8_t cp_cat_of_pattern(const struct pat_ruleset *rs, int pcat)
 	return 1;
 }
 
-static bool bucket_take(struct dp_engine *e, uint64_t key, uint32_t rate, uint32_t burst)
+static bool bucket_take(struct dp_engine *e, uint64_t key, uint32_t rate, uint32_t burst,
+			struct rate_token *tok)
 {
+	memset(tok, 0, sizeof(*tok));
 	if (rate == 0)
 		return true;
-	int r_shared = e->rate_cells ? rate_shared_take(e, key, rate, burst) : -1;
+	int r_shared = e->rate_cells ? rate_shared_take(e, key, rate, burst, tok) : -1;
 	if (r_shared >= 0)
 		return r_shared == 1;
 	/* No shared cell: the worker enforces its share (RSS spreads a
@@ -588,7 +602,26 @@ static bool bucket_take(struct dp_engine *e, uint64_t key, uint32_t rate, uint32
 	if (s->tokens < 1.0)
 		return false;
 	s->tokens -= 1.0;
+	tok->slot = s;
+	tok->key = key;
 	return true;
+}
+
+/* Give back a token bucket_take() granted (a later step throttled the
+ * message: what was not sent does not count). A cell or slot that has
+ * changed hands since is left alone. */
+static void bucket_give_back(const struct rate_token *tok)
+{
+	if (tok->cell != NULL) {
+		struct dp_rate_cell *c = tok->cell;
+		uint64_t old = __atomic_load_n(&c->tat, __ATOMIC_ACQUIRE);
+		while (__atomic_load_n(&c->key, __ATOMIC_ACQUIRE) == tok->key && old >= tok->T &&
+		       !__atomic_compare_exchange_n(&c->tat, &old, old - tok->T, true,
+						    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			;
+	} else if (tok->slot != NULL && tok->slot->key == tok->key) {
+		tok->slot->tokens += 1.0;
+	}
 }
 
 static bool all_digits(const uint8_t *p, uint32_t n)
@@ -1057,12 +1090,16 @@ void dp_policy_submit(struct dp_engine *e, struct dp_flow *f, const uint8_t *pdu
 	}
 	if (c->standing < DP_STANDING_SUSPENDED && (c->rate_per_s != 0 || c->sender_rate_per_s != 0)) {
 		uint64_t kc = e->sh[DP_SH_RATE];
-		if (!bucket_take(e, kc, c->rate_per_s, c->burst)) {
+		struct rate_token tc, ts;
+		if (!bucket_take(e, kc, c->rate_per_s, c->burst, &tc)) {
 			rate_ok = false;
 			set_v(&rate_v, DP_VERDICT_THROTTLE, DP_CAT_RATE, "builtin:rate.customer");
 		} else if (c->sender_rate_per_s != 0) {
 			uint64_t ks = dp_hash64(m.source_addr.p, m.source_addr.len, kc);
-			if (!bucket_take(e, ks, c->sender_rate_per_s, c->sender_burst)) {
+			if (!bucket_take(e, ks, c->sender_rate_per_s, c->sender_burst, &ts)) {
+				/* Throttled for its sender: the customer's token
+				 * goes back (the message is not sent). */
+				bucket_give_back(&tc);
 				rate_ok = false;
 				set_v(&rate_v, DP_VERDICT_THROTTLE, DP_CAT_RATE, "builtin:rate.sender");
 			}

@@ -19,7 +19,8 @@
  *    overflow the theoretical arrival time;
  *  - the shared table full: a worker grants its share only (burst/workers),
  *    so the workers together still grant at most the burst; a cell idle for
- *    a second past full is taken over by another customer.
+ *    a second past full is taken over by another customer;
+ *  - a submit throttled by its sender's bucket costs the customer nothing.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -185,14 +186,22 @@ static void conn_open(struct conn *c, struct wk *w, uint16_t port, const char *s
 /* One submit_sm (each to another recipient: no velocity verdict).
  * @return 1 if the rate step let it through, 0 if it throttled it, -1 if
  * the frame was not forwarded or did not give exactly one verdict. */
+static int submit_from(struct conn *c, const char *src);
+
 static int submit_raw(struct conn *c)
+{
+	return submit_from(c, "447700900001");
+}
+
+/* The same from sender `src`. */
+static int submit_from(struct conn *c, const char *src)
 {
 	char dst[24];
 	snprintf(dst, sizeof(dst), "4477%08u", (unsigned)(c->port * 10000u + c->ndst++));
 	struct smpp_pdu m = { .hdr = { .command_id = 0x04, .sequence_number = ++c->pseq },
 			      .source_addr_ton = 1,
 			      .source_addr_npi = 1,
-			      .source_addr = sv("447700900001"),
+			      .source_addr = sv(src),
 			      .dest_addr_ton = 1,
 			      .dest_addr_npi = 1,
 			      .destination_addr = sv(dst),
@@ -538,6 +547,37 @@ static void test_cas_two_threads(void **state)
 	dp_engine_free(a.e);
 }
 
+/* A submit throttled by its sender's bucket does not spend the customer's
+ * token: customer 10/s burst 10, each sender 2/s burst 2. Five submits from
+ * one sender pass 2, twelve from another pass 2; the customer still has 6
+ * for other senders (none if the throttled ones had been charged). */
+static void test_sender_throttle_refunds(void **state)
+{
+	(void)state;
+	struct dp_settings s;
+	settings(&s, 1, 10, 10);
+	s.default_customer.sender_rate_per_s = 2;
+	s.default_customer.sender_burst = 2;
+	struct wk w;
+	wk_new(&w, &s);
+	struct conn c;
+	conn_open(&c, &w, 42000, "eta");
+	unsigned a = 0, b = 0, rest = 0;
+	for (int i = 0; i < 5; i++)
+		a += submit_from(&c, "447700900011") == 1;
+	for (int i = 0; i < 12; i++)
+		b += submit_from(&c, "447700900022") == 1;
+	assert_int_equal(a, 2);
+	assert_int_equal(b, 2);
+	for (int i = 0; i < 12; i++) {
+		char src[16];
+		snprintf(src, sizeof(src), "4477009001%02d", i);
+		rest += submit_from(&c, src) == 1;
+	}
+	assert_int_equal(rest, 6);
+	dp_engine_free(w.e);
+}
+
 int main(void)
 {
 	if (dp_tk_eal_init("test_dp_review_rate", "dprrate", "256") < 0)
@@ -550,6 +590,7 @@ int main(void)
 		cmocka_unit_test(test_table_full_share),
 		cmocka_unit_test(test_table_full_clock_and_takeover),
 		cmocka_unit_test(test_cas_two_threads),
+		cmocka_unit_test(test_sender_throttle_refunds),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	dp_eal_cleanup();
