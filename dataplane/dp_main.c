@@ -119,6 +119,9 @@ static int settings_from_conf(struct dp_app *a, const struct smsfw_conf *c, char
 	s->pool_chunks = (uint32_t)(chunks < 16 ? 16 : chunks > 65534 ? 65534 : chunks);
 	int64_t ooo = smsfw_conf_int(c, SMSFW_CONF_dataplane_ooo_segments_max);
 	s->ooo_max = (uint32_t)(ooo < 1 ? 1 : ooo > DP_OOO_MAX ? DP_OOO_MAX : ooo);
+	s->frag_packets = (uint32_t)smsfw_conf_int(c, SMSFW_CONF_dataplane_ip_reassembly_packets);
+	s->frag_bytes = (uint32_t)smsfw_conf_int(c, SMSFW_CONF_dataplane_ip_reassembly_bytes);
+	s->frag_timeout_ms = (uint32_t)smsfw_conf_int(c, SMSFW_CONF_dataplane_ip_reassembly_timeout_ms);
 	a->idle_sleep_us = (uint32_t)smsfw_conf_int(c, SMSFW_CONF_dataplane_idle_sleep_us);
 	s->fail_table = (uint8_t)fail_of(c, SMSFW_CONF_dataplane_failure_flow_table);
 	s->fail_reassembly = (uint8_t)fail_of(c, SMSFW_CONF_dataplane_failure_reassembly);

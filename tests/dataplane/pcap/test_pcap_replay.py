@@ -175,6 +175,26 @@ E6 = [0x20, 0x01, 0x0D, 0xB8] + [0] * 11 + [1]
 S6 = [0x20, 0x01, 0x0D, 0xB8] + [0] * 11 + [2]
 
 
+def fragmented():
+    """Two fragmented SMPP packets and the verdicts they get when reassembled."""
+    frames, expect = [], []
+    # IPv4 fragments of an SMPP segment: reassembled and inspected (a flow
+    # picked up mid-stream: no session), forwarded byte-identical in order.
+    seg = tcp(42004, 2775, 5000, 1, ACK | PSH, submit(3, "fragmented " * 10))
+    frames.append(eth(0x0800, ipv4(E4, S4, 6, seg[:48], frag=0x2000, ident=77)))
+    frames.append(eth(0x0800, ipv4(E4, S4, 6, seg[48:], frag=6, ident=77)))
+    expect.append(("verdict", "", 3, "pass", ""))
+    # IPv6 over 802.1Q, hop-by-hop then a fragment header: a spam submit in
+    # three fragments arriving last first (monitor mode: recorded, forwarded).
+    seg6 = tcp(42009, 2775, 7000, 1, ACK | PSH, submit(4, "win a free prize, call now " * 3))
+    for off, data in reversed([(0, seg6[:64]), (64, seg6[64:128]), (128, seg6[128:])]):
+        fh = struct.pack(">BBHI", 6, 0, off | (0 if off == 128 else 1), 0x5157)
+        hbh = bytes([44, 0, 1, 4, 0, 0, 0, 0])
+        frames.append(eth(0x86DD, ipv6(E6, S6, 0, data, hbh + fh), (100,)))
+    expect.append(("verdict", "", 4, "block", "9102"))
+    return frames, expect
+
+
 def crafted():
     frames, expect = [], []
     # Not SMPP: ARP, IPv6 neighbour solicitation, UDP, TCP to port 80.
@@ -203,20 +223,9 @@ def crafted():
     frames += [f.frame(True, ACK | PSH, bind(1, "v6ext")), f.frame(False, ACK | PSH, bind_resp(1))]
     frames += [f.frame(True, ACK | PSH, submit(7, "Verify now at http://example.test/login"))]
     expect.append(("verdict", "v6ext", 7, "block", "9101"))
-    # IPv4 fragments of an SMPP segment: reassembled and inspected (a flow
-    # picked up mid-stream: no session), forwarded byte-identical in order.
-    seg = tcp(42004, 2775, 5000, 1, ACK | PSH, submit(3, "fragmented " * 10))
-    frames.append(eth(0x0800, ipv4(E4, S4, 6, seg[:48], frag=0x2000, ident=77)))
-    frames.append(eth(0x0800, ipv4(E4, S4, 6, seg[48:], frag=6, ident=77)))
-    expect.append(("verdict", "", 3, "pass", ""))
-    # IPv6 over 802.1Q, hop-by-hop then a fragment header: a spam submit in
-    # three fragments arriving last first (monitor mode: recorded, forwarded).
-    seg6 = tcp(42009, 2775, 7000, 1, ACK | PSH, submit(4, "win a free prize, call now " * 3))
-    for off, data in reversed([(0, seg6[:64]), (64, seg6[64:128]), (128, seg6[128:])]):
-        fh = struct.pack(">BBHI", 6, 0, off | (0 if off == 128 else 1), 0x5157)
-        hbh = bytes([44, 0, 1, 4, 0, 0, 0, 0])
-        frames.append(eth(0x86DD, ipv6(E6, S6, 0, data, hbh + fh), (100,)))
-    expect.append(("verdict", "", 4, "block", "9102"))
+    ff, fe = fragmented()
+    frames += ff
+    expect += fe
     # A fragmented packet of another service passes without an event.
     web2 = tcp(41001, 80, 1, 1, ACK | PSH, b"x" * 64)
     frames.append(eth(0x0800, ipv4(E4, S4, 6, web2[:40], frag=0x2000, ident=78)))
@@ -362,6 +371,14 @@ def main():
     node = read_pcap(os.path.join(CORPUS, "pcap/node-smpp-session.pcap"))
     ndpi = read_pcap(os.path.join(CORPUS, "pcap/ndpi-smpp-in-general.pcap"))
     frames, expect = crafted()
+    # ip_reassembly_packets = 0: no reassembly, each fragmented SMPP packet
+    # is uninspectable (the policy: block, recorded in monitor mode). The
+    # IPv6 packet's last two fragments come before the first names the SMPP
+    # port: they pass unknown, so 3 of the 5 fragments count as SMPP ones.
+    conf_nofrag = os.path.join(work, "nofrag.conf")
+    with open(conf2775) as f, open(conf_nofrag, "w") as g:
+        g.write(f.read().replace("[dataplane]\n", "[dataplane]\nip_reassembly_packets = 0\n", 1))
+    nofrag, _ = fragmented()
     cases = [
         ("node", node, [("verdict", "esme1", 2, "pass", ""), ("verdict", "esme1", 3, "block", "9103"),
                         ("verdict", "esme1", 4, "pass", ""), ("verdict", "esme1", 5, "pass", ""),
@@ -372,6 +389,8 @@ def main():
          {"ip_frags": 7, "smpp_frags": 5, "tls_flows": 1, "submits": 7, "binds": 4, "resync": 3, "ooo_held": 1,
           "non_smpp_tcp": 4, "other_frames": 3, "pdus_reassembled": 1, "frag_reassembled": 2,
           "frag_held": 3, "frag_released": 3, "frag_refused": 0, "frag_overlaps": 0}),
+        ("nofrag", nofrag, [("uninspectable", "", 0, "block", "builtin:ip-fragment")] * 2, conf_nofrag,
+         {"ip_frags": 5, "smpp_frags": 3, "frag_held": 0, "frag_reassembled": 0, "submits": 0}),
     ]
     blob = None
     if PATC:
