@@ -48,8 +48,8 @@ static struct {
 	char path[256];
 	struct dp_sess_table *restored;
 	struct dp_sess_rec *buf;
-	uint64_t loaded, stale, refused, saved, save_failed, not_saved;
-	int failing;
+	uint64_t loaded, refused;
+	int failing, over_warned;
 	char made_dir[256]; /* the file's directory, when this run created it */
 } sess;
 
@@ -235,7 +235,6 @@ static int sessions_load(struct dp_app *a)
 	switch (rc) {
 	case DP_OK:
 		__atomic_store_n(&sess.loaded, info.loaded, __ATOMIC_RELAXED);
-		sess.stale = info.stale;
 		RTE_LOG(NOTICE, USER1, "smsfw: %s: %u bound session(s) remembered (%u stale, %u "
 			"invalid ignored; written %" PRId64 " ms ago)\n", sess.path, info.loaded,
 			info.stale, info.invalid, (int64_t)(dp_app_now_ms(a) - info.written_ms));
@@ -291,9 +290,13 @@ static void sessions_save(struct dp_app *a)
 			sess.buf[n++] = *r;
 		}
 	}
-	sess.not_saved += more;
+	if (more != 0 && !sess.over_warned) {
+		RTE_LOG(WARNING, USER1, "smsfw: session file %s holds at most %u sessions: %" PRIu64
+			" not saved (they are judged without their identity after a restart)\n",
+			sess.path, DP_SESSFILE_MAX, more);
+		sess.over_warned = 1;
+	}
 	if (dp_sessfile_write(sess.path, sess.buf, n, now) != DP_OK) {
-		sess.save_failed++;
 		if (!sess.failing)
 			RTE_LOG(WARNING, USER1, "smsfw: session file %s not written (%s): sessions "
 				"will not be remembered across a restart\n", sess.path, strerror(errno));
@@ -303,7 +306,6 @@ static void sessions_save(struct dp_app *a)
 	if (sess.failing)
 		RTE_LOG(NOTICE, USER1, "smsfw: session file %s written again\n", sess.path);
 	sess.failing = 0;
-	sess.saved++;
 }
 
 /* ------------------------------------------------------------- ports */
