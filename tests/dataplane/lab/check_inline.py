@@ -12,7 +12,6 @@ were flowing, and the events show 9002 until the swap and 9012 after it.
                    [SAMPLES.jsonl]"""
 import json
 import os
-import subprocess
 import sys
 from collections import Counter
 
@@ -20,16 +19,8 @@ import labcheck
 
 STATUS = {"content": 0x45, "sender": 0x0A, "optout": 0x66, "rate": 0x58, "standing": 0x45,
           "bulk": 0x45, "velocity": 0x45}
-PROBLEMS = ("tcp.analysis.retransmission || tcp.analysis.fast_retransmission || "
-            "tcp.analysis.duplicate_ack || tcp.analysis.lost_segment || "
-            "tcp.analysis.out_of_order || tcp.analysis.ack_lost_segment || "
-            "tcp.analysis.spurious_retransmission || tcp.flags.reset == 1")
-
-
-def tshark_count(pcap, flt):
-    out = subprocess.run(["tshark", "-n", "-r", pcap, "-Y", flt, "-T", "fields", "-e", "frame.number"],
-                         capture_output=True, text=True, check=False)
-    return len([l for l in out.stdout.splitlines() if l.strip()])
+PROBLEMS = labcheck.PROBLEMS + " || tcp.flags.reset == 1"
+tshark_count = labcheck.tshark_count
 
 
 # Variant swap: the second ruleset's id for a rule of the first.

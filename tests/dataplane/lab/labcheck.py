@@ -64,6 +64,20 @@ def report(summary, final_line, fails):
     return 1 if fails else 0
 
 
+# TCP trouble tshark sees in a capture (RSTs are judged apart: resets()).
+PROBLEMS = ("tcp.analysis.retransmission || tcp.analysis.fast_retransmission || "
+            "tcp.analysis.duplicate_ack || tcp.analysis.lost_segment || "
+            "tcp.analysis.out_of_order || tcp.analysis.ack_lost_segment || "
+            "tcp.analysis.spurious_retransmission")
+
+
+def tshark_count(pcap, flt):
+    """Frames of a capture that match a display filter."""
+    out = subprocess.run(["tshark", "-n", "-r", pcap, "-Y", flt, "-T", "fields", "-e", "frame.number"],
+                         capture_output=True, text=True, check=False)
+    return len([l for l in out.stdout.splitlines() if l.strip()])
+
+
 def resets(pcap, smpp_port=2775):
     """The RSTs of a capture: (from the SMSC side, from the ESME side) that
     came after the connection had closed, and a list of the others.

@@ -110,7 +110,7 @@ wait "$dump_e" "$dump_s" 2>/dev/null
 dump_e= dump_s=
 LAB_DIR=$here python3 - "$work/esme.json" "$work/smsc.json" "$run/events.jsonl" "$work/esme.pcap" \
 	"$work/smsc.pcap" "$variant" <<'PY'
-import json, os, socket, subprocess, sys
+import json, os, socket, sys
 sys.path.insert(0, os.environ["LAB_DIR"])
 import labcheck
 esme = json.load(open(sys.argv[1]))
@@ -156,14 +156,8 @@ for k in ("edit_multi_fallback", "edit_multi_unmerged"):
         fails.append(f"{k} {st.get(k)}")
 # TCP health seen by each peer: the edits caused no retransmission,
 # duplicate ACK, lost or out-of-order segment, and no RST.
-PROBLEMS = ("tcp.analysis.retransmission || tcp.analysis.fast_retransmission || "
-            "tcp.analysis.duplicate_ack || tcp.analysis.lost_segment || "
-            "tcp.analysis.out_of_order || tcp.analysis.ack_lost_segment || "
-            "tcp.analysis.spurious_retransmission")
-def tshark_count(pcap, flt):
-    out = subprocess.run(["tshark", "-n", "-r", pcap, "-Y", flt, "-T", "fields", "-e", "frame.number"],
-                         capture_output=True, text=True, check=False)
-    return len([l for l in out.stdout.splitlines() if l.strip()])
+PROBLEMS = labcheck.PROBLEMS
+tshark_count = labcheck.tshark_count
 variant = sys.argv[6]
 for side, pcap in (("esme", sys.argv[4]), ("smsc", sys.argv[5])):
     frames, bad = tshark_count(pcap, "tcp"), tshark_count(pcap, PROBLEMS)
