@@ -2,17 +2,20 @@
  * bench: big-endian field writers, the EAL start-up (no hugepages, no
  * PCI, one lcore, a per-program --file-prefix so parallel runs never share
  * runtime files) and the SMPP PDUs the tests send most (a transceiver bind,
- * a submit_sm). Header only, so tests/bench can include it as it is. */
+ * a submit_sm), and a ruleset loaded for one worker. Header only, so tests/bench can include it as it is. */
 #ifndef SMSFW_DP_TESTKIT_H
 #define SMSFW_DP_TESTKIT_H
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
 
+#include "dp.h"
+#include "pat.h"
 #include "smpp.h"
 
 static inline void dp_tk_put16(uint8_t *p, uint16_t v)
@@ -95,6 +98,38 @@ static inline uint32_t dp_tk_submit(uint8_t *p, size_t cap, uint32_t seq, const 
 	if (smpp_pdu_encode(&pdu, p, cap, &n) != SMPP_OK)
 		return 0;
 	return (uint32_t)n;
+}
+
+/* Compile the rules text `src` (len bytes, file name `name`) into *rs and
+ * lay it out in r for worker `id` as the snapshot builder does: its scratch
+ * and concat_max stream slots. Returns PAT_OK or the pat_ error (err filled
+ * by the compiler); on error nothing is left allocated. */
+static inline int dp_tk_rules_load(struct dp_rules *r, struct pat_ruleset **rs, unsigned id,
+				   uint32_t concat_max, const char *name, const char *src, size_t len,
+				   struct pat_error *err)
+{
+	struct pat_source s = { name, src, len };
+	int rc = pat_ruleset_compile_sources(&s, 1, NULL, rs, err);
+	if (rc != PAT_OK)
+		return rc;
+	rc = pat_scratch_alloc(*rs, &r->scratch[id]);
+	if (rc != PAT_OK) {
+		pat_ruleset_free(*rs);
+		*rs = NULL;
+		return rc;
+	}
+	r->rs = *rs;
+	r->stream_size = (pat_stream_size(*rs) + 7) & ~(size_t)7;
+	r->concat_mem[id] = calloc(concat_max, r->stream_size);
+	return PAT_OK;
+}
+
+/* Free what dp_tk_rules_load() made for worker `id`, and the ruleset rs. */
+static inline void dp_tk_rules_free(struct dp_rules *r, struct pat_ruleset *rs, unsigned id)
+{
+	pat_scratch_free(r->scratch[id]);
+	free(r->concat_mem[id]);
+	pat_ruleset_free(rs);
 }
 
 #endif

@@ -199,16 +199,12 @@ static struct fx *fx_new(void (*tune)(struct dp_settings *))
 	dp_engine_set_event_sink(x->e, sink, x);
 	x->now = 1000000;
 	dp_engine_set_time(x->e, x->now);
-	struct pat_source src = { "lab.rules", lab_rules, sizeof(lab_rules) - 1 };
 	struct pat_error err;
-	int rc = pat_ruleset_compile_sources(&src, 1, NULL, &x->rs, &err);
+	int rc = dp_tk_rules_load(&x->rules, &x->rs, x->id, x->s.concat_max, "lab.rules", lab_rules,
+				  sizeof(lab_rules) - 1, &err);
 	if (rc != PAT_OK)
 		fprintf(stderr, "rules: %s line %u: %s\n", pat_strerror(rc), err.line, err.message);
 	assert_int_equal(rc, PAT_OK);
-	x->rules.rs = x->rs;
-	assert_int_equal(pat_scratch_alloc(x->rs, &x->rules.scratch[x->id]), PAT_OK);
-	x->rules.stream_size = (pat_stream_size(x->rs) + 7) & ~(size_t)7;
-	x->rules.concat_mem[x->id] = calloc(x->s.concat_max, x->rules.stream_size);
 	x->snap.generation = 1;
 	x->snap.rules = &x->rules;
 	dp_engine_set_snapshot(x->e, &x->snap);
@@ -219,9 +215,7 @@ static struct fx *fx_new(void (*tune)(struct dp_settings *))
 static void fx_free(struct fx *x)
 {
 	dp_engine_free(x->e);
-	pat_scratch_free(x->rules.scratch[x->id]);
-	free(x->rules.concat_mem[x->id]);
-	pat_ruleset_free(x->rs);
+	dp_tk_rules_free(&x->rules, x->rs, x->id);
 	free(x);
 }
 
@@ -805,16 +799,13 @@ static void test_concat_across_swap(void **state)
 	struct fx *x = fx_new(NULL);
 	static const char only_spam[] =
 		"rule id=9002 cat=spam target=norm action=block pat=/win a free (iphone|prize)/ desc=\"s\"\n";
-	struct pat_source src = { "b.rules", only_spam, sizeof(only_spam) - 1 };
 	struct pat_error err;
 	struct pat_ruleset *rsb;
-	assert_int_equal(pat_ruleset_compile_sources(&src, 1, NULL, &rsb, &err), PAT_OK);
 	static struct dp_rules rb;
 	memset(&rb, 0, sizeof(rb));
-	rb.rs = rsb;
-	assert_int_equal(pat_scratch_alloc(rsb, &rb.scratch[x->id]), PAT_OK);
-	rb.stream_size = (pat_stream_size(rsb) + 7) & ~(size_t)7;
-	rb.concat_mem[x->id] = calloc(x->s.concat_max, rb.stream_size);
+	assert_int_equal(dp_tk_rules_load(&rb, &rsb, x->id, x->s.concat_max, "b.rules", only_spam,
+					  sizeof(only_spam) - 1, &err),
+			 PAT_OK);
 	static struct dp_snapshot sb;
 	sb.generation = 2;
 	sb.rules = &rb;
@@ -838,9 +829,7 @@ static void test_concat_across_swap(void **state)
 	assert_int_equal(submit(x, 1, "447700900001", "447700900002", "win a free iphone")->rule_num, 9002);
 	unsigned id = x->id;
 	fx_free(x);
-	pat_scratch_free(rb.scratch[id]);
-	free(rb.concat_mem[id]);
-	pat_ruleset_free(rsb);
+	dp_tk_rules_free(&rb, rsb, id);
 }
 
 /* submit_multi: one verdict per destination; data_sm: text in message_payload. */

@@ -240,13 +240,10 @@ static struct fx *fx_new(bool monitor, void (*tune)(struct dp_settings *))
 	dp_engine_set_tx(x->e, tx_cb, x);
 	x->now = 1000000;
 	dp_engine_set_time(x->e, x->now);
-	struct pat_source src = { "frag.rules", rules_src, sizeof(rules_src) - 1 };
 	struct pat_error err;
-	assert_int_equal(pat_ruleset_compile_sources(&src, 1, NULL, &x->rs, &err), PAT_OK);
-	x->rules.rs = x->rs;
-	assert_int_equal(pat_scratch_alloc(x->rs, &x->rules.scratch[x->id]), PAT_OK);
-	x->rules.stream_size = (pat_stream_size(x->rs) + 7) & ~(size_t)7;
-	x->rules.concat_mem[x->id] = calloc(x->s.concat_max, x->rules.stream_size);
+	assert_int_equal(dp_tk_rules_load(&x->rules, &x->rs, x->id, x->s.concat_max, "frag.rules",
+					  rules_src, sizeof(rules_src) - 1, &err),
+			 PAT_OK);
 	x->snap.generation = 1;
 	x->snap.rules = &x->rules;
 	dp_engine_set_snapshot(x->e, &x->snap);
@@ -257,9 +254,7 @@ static struct fx *fx_new(bool monitor, void (*tune)(struct dp_settings *))
 static void fx_free(struct fx *x)
 {
 	dp_engine_free(x->e);
-	pat_scratch_free(x->rules.scratch[x->id]);
-	free(x->rules.concat_mem[x->id]);
-	pat_ruleset_free(x->rs);
+	dp_tk_rules_free(&x->rules, x->rs, x->id);
 	free(x);
 }
 
