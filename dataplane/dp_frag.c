@@ -102,6 +102,18 @@ static inline void wr32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
+/* Set the IPv4 header checksum of the @p ihl bytes at @p ip. */
+static void ip4_csum(uint8_t *ip, uint32_t ihl)
+{
+	uint32_t sum = 0;
+	wr16(ip + 10, 0);
+	for (uint32_t i = 0; i < ihl; i += 2)
+		sum += rd16(ip + i);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	wr16(ip + 10, ~sum & 0xffff);
+}
+
 int dp_frag_init(struct dp_engine *e, int socket)
 {
 	const struct dp_settings *s = e->set;
@@ -350,13 +362,7 @@ static uint32_t pkt_build(struct dp_engine *e, const struct frag_pkt *k, uint32_
 		uint8_t *ip = g->buf + l3;
 		wr16(ip + 2, ihl + k->total);
 		wr16(ip + 6, 0);
-		wr16(ip + 10, 0);
-		uint32_t sum = 0;
-		for (uint32_t i = 0; i < ihl; i += 2)
-			sum += rd16(ip + i);
-		while (sum >> 16)
-			sum = (sum & 0xffff) + (sum >> 16);
-		wr16(ip + 10, ~sum & 0xffff);
+		ip4_csum(ip, ihl);
 	} else {
 		h = fr->frag_hdr_off; /* the fragment header goes away */
 		uint32_t ext = h - l3 - 40;
@@ -421,13 +427,7 @@ static void shim_tx(void *arg, unsigned pair, int to_smsc, const uint8_t *frame,
 			wr16(ip + 2, l4 - l3 + n);
 			wr16(ip + 4, id);
 			wr16(ip + 6, (more ? 0x2000u : 0) | (off >> 3));
-			wr16(ip + 10, 0);
-			uint32_t sum = 0;
-			for (uint32_t i = 0; i < l4 - l3; i += 2)
-				sum += rd16(ip + i);
-			while (sum >> 16)
-				sum = (sum & 0xffff) + (sum >> 16);
-			wr16(ip + 10, ~sum & 0xffff);
+			ip4_csum(ip, l4 - l3);
 		} else {
 			o[nh_at] = 44;
 			uint8_t *fh = o + l4;
