@@ -504,9 +504,9 @@ static bool first_smpp(const struct dp_engine *e, const struct dp_frame *fr)
 	       (fr->frag_data_len < 4 || dp_engine_smpp_port(e->set, fr->sport, fr->dport));
 }
 
-/* A fragment of an id already decided (e->frags). */
+/* A fragment of an id already decided (e->frags); @p smpp_first: first_smpp(). */
 static enum dp_action marked(struct dp_engine *e, struct dp_cslot *m, const struct dp_frame *fr,
-			     uint64_t key)
+			     uint64_t key, bool smpp_first)
 {
 	if (m->aux == DP_FRAG_MARK_REFUSED)
 		return refuse_act(e);
@@ -517,7 +517,7 @@ static enum dp_action marked(struct dp_engine *e, struct dp_cslot *m, const stru
 			e->c.frag_refused++;
 		return DP_ACT_FORWARD;
 	}
-	if (!first_smpp(e, fr)) {
+	if (!smpp_first) {
 		mark(e, key, DP_FRAG_MARK_PASS);
 		return DP_ACT_FORWARD;
 	}
@@ -541,7 +541,7 @@ enum dp_action dp_frag_frame(struct dp_engine *e, const struct dp_frame *fr, con
 	if (k == NULL) {
 		struct dp_cslot *m = dp_ct_get(&e->frags, key, e->now_ms, false);
 		if (m != NULL && e->now_ms - m->t_ms < FRAG_MARK_MS)
-			return marked(e, m, fr, key);
+			return marked(e, m, fr, key, smpp_first);
 		if (fr->frag_first && !smpp_first) {
 			mark(e, key, DP_FRAG_MARK_PASS);
 			return DP_ACT_FORWARD;
