@@ -46,7 +46,6 @@ struct dp_sid_hash {
 };
 
 struct dp_cslot *dp_ct_get(struct dp_ctable *t, uint64_t key, uint64_t now_ms, bool create);
-struct dp_rate_cell;
 void dp_ct_del(struct dp_ctable *t, uint64_t key);
 
 /* A concatenated message in flight: one Hyperscan stream. */
