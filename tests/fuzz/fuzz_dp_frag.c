@@ -18,23 +18,12 @@
 #include <rte_eal.h>
 
 #include "dp.h"
+#include "../dataplane/dp_testkit.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct dp_engine *eng;
 static struct dp_settings eset;
-
-static void put16(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v);
-}
 
 static void tx_check(void *arg, unsigned pair, int to_smsc, const uint8_t *fr, uint32_t len)
 {
@@ -53,11 +42,7 @@ static void tx_check(void *arg, unsigned pair, int to_smsc, const uint8_t *fr, u
 
 static void engine_init(void)
 {
-	char prefix[64];
-	snprintf(prefix, sizeof(prefix), "--file-prefix=fzfr%d", (int)getpid());
-	char *eal[] = { "fuzz_dp_frag", "--no-huge", "--no-shconf", "--no-pci", "-m", "128",
-			"-l", "0", "--no-telemetry", "--log-level=*:error", prefix, NULL };
-	if (rte_eal_init(11, eal) < 0)
+	if (dp_tk_eal_init("fuzz_dp_frag", "fzfr", "128") < 0)
 		abort();
 	dp_settings_default(&eset);
 	eset.flows_max = 64;
@@ -85,11 +70,11 @@ static uint32_t mk_hdr(uint8_t *f, const struct seg_shape *s, uint32_t *l3)
 	memcpy(f, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01", 12);
 	uint32_t o = 12;
 	if (s->vlan) {
-		put16(f + o, 0x8100);
-		put16(f + o + 2, 7);
+		dp_tk_put16(f + o, 0x8100);
+		dp_tk_put16(f + o + 2, 7);
 		o += 4;
 	}
-	put16(f + o, s->v6 ? 0x86dd : 0x0800);
+	dp_tk_put16(f + o, s->v6 ? 0x86dd : 0x0800);
 	o += 2;
 	*l3 = o;
 	if (!s->v6) {
@@ -115,14 +100,14 @@ static void feed_frag(const struct seg_shape *s, const uint8_t *w, uint32_t off,
 	uint32_t l3;
 	uint32_t h = mk_hdr(f, s, &l3);
 	if (!s->v6) {
-		put16(f + l3 + 2, 20 + n);
-		put16(f + l3 + 4, id);
-		put16(f + l3 + 6, (more ? 0x2000u : 0) | (off / 8));
+		dp_tk_put16(f + l3 + 2, 20 + n);
+		dp_tk_put16(f + l3 + 4, id);
+		dp_tk_put16(f + l3 + 6, (more ? 0x2000u : 0) | (off / 8));
 	} else {
-		put16(f + l3 + 4, 8 + n);
+		dp_tk_put16(f + l3 + 4, 8 + n);
 		f[h - 8] = 6;
-		put16(f + h - 6, off | (more ? 1u : 0));
-		put32(f + h - 4, id);
+		dp_tk_put16(f + h - 6, off | (more ? 1u : 0));
+		dp_tk_put32(f + h - 4, id);
 	}
 	memcpy(f + h, w + off, n);
 	uint32_t len = h + n < 60 ? 60 : h + n;
@@ -137,12 +122,12 @@ static void feed_frag(const struct seg_shape *s, const uint8_t *w, uint32_t off,
 static uint32_t mk_tcp(uint8_t *w, uint16_t dport, uint32_t seq, const uint8_t *pl, uint32_t n)
 {
 	memset(w, 0, 20);
-	put16(w, 40000);
-	put16(w + 2, dport);
-	put32(w + 4, seq);
+	dp_tk_put16(w, 40000);
+	dp_tk_put16(w + 2, dport);
+	dp_tk_put32(w + 4, seq);
 	w[12] = 0x50;
 	w[13] = 0x18;
-	put16(w + 14, 65535);
+	dp_tk_put16(w + 14, 65535);
 	memcpy(w + 20, pl, n);
 	return 20 + n;
 }

@@ -21,6 +21,7 @@
 
 #include "dp.h"
 #include "pat.h"
+#include "../dataplane/dp_testkit.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -139,11 +140,7 @@ static void tx_check(void *arg, unsigned pair, int to_smsc, const uint8_t *fr, u
 
 static void engine_init(void)
 {
-	char prefix[64];
-	snprintf(prefix, sizeof(prefix), "--file-prefix=fzdp%d", (int)getpid());
-	char *eal[] = { "fuzz_dp_stream", "--no-huge", "--no-shconf", "--no-pci", "-m", "128",
-			"-l", "0", "--no-telemetry", "--log-level=*:error", prefix, NULL };
-	if (rte_eal_init(11, eal) < 0)
+	if (dp_tk_eal_init("fuzz_dp_stream", "fzdp", "128") < 0)
 		abort();
 	dp_settings_default(&eset);
 	eset.flows_max = 64;
@@ -162,15 +159,11 @@ static void engine_init(void)
 		"rule id=1 cat=spam target=norm action=block pat=/free/ desc=\"f\"\n"
 		"rule id=2 cat=fraud target=text action=block pat=/http/ desc=\"u\"\n"
 		"rule id=3 cat=spoofing target=sender action=block pat=/^bank$/i desc=\"s\"\n";
-	struct pat_source src = { "f.rules", rules, sizeof(rules) - 1 };
 	struct pat_ruleset *rs;
 	struct pat_error err;
-	if (eng == NULL || pat_ruleset_compile_sources(&src, 1, NULL, &rs, &err) != PAT_OK)
+	if (eng == NULL || dp_tk_rules_load(&erules, &rs, 0, eset.concat_max, "f.rules", rules,
+					    sizeof(rules) - 1, &err) != PAT_OK)
 		abort();
-	erules.rs = rs;
-	pat_scratch_alloc(rs, &erules.scratch[0]);
-	erules.stream_size = (pat_stream_size(rs) + 7) & ~(size_t)7;
-	erules.concat_mem[0] = calloc(eset.concat_max, erules.stream_size);
 	esnap.generation = 1;
 	esnap.rules = &erules;
 	dp_engine_set_snapshot(eng, &esnap);
