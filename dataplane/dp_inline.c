@@ -226,27 +226,6 @@ static void tx(struct dp_engine *e, unsigned pair, int to_smsc, const uint8_t *f
 	e->tx_fn(e->tx_arg, pair, to_smsc, fr, len);
 }
 
-/* Set the 4 bytes at l4 + off to v, updating the TCP checksum incrementally
- * (RFC 1624) over the 16-bit words they touch (off may be odd; off + 4 is
- * inside the header). */
-static void tcp_put32_csum(uint8_t *l4, uint32_t off, uint32_t v)
-{
-	uint32_t a = off & ~1u, b = (off + 5) & ~1u;
-	uint32_t sum = (uint16_t)~((l4[16] << 8) | l4[17]);
-	for (uint32_t i = a; i < b; i += 2)
-		sum += (uint16_t)~((l4[i] << 8) | l4[i + 1]);
-	l4[off] = (uint8_t)(v >> 24);
-	l4[off + 1] = (uint8_t)(v >> 16);
-	l4[off + 2] = (uint8_t)(v >> 8);
-	l4[off + 3] = (uint8_t)v;
-	for (uint32_t i = a; i < b; i += 2)
-		sum += (uint32_t)((l4[i] << 8) | l4[i + 1]);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	l4[16] = (uint8_t)(~sum >> 8);
-	l4[17] = (uint8_t)~sum;
-}
-
 /* The TSval forwarded in an edited direction never goes backwards. A
  * header-only segment is forwarded at the release point (the receiver's
  * rcv_nxt), so the receiver takes its TSval as TS.Recent; a segment that
@@ -271,7 +250,7 @@ static void ts_monotonic(struct dp_eslot *sl, enum dp_edit_dir ed, uint8_t *l4, 
 		if (l4[i] == 8 && ol == 10) {
 			uint32_t v = rd32(l4 + i + 2);
 			if (sl->ts_seen[ed] && sdiff(v, sl->ts_max[ed]) < 0) {
-				tcp_put32_csum(l4, i + 2, sl->ts_max[ed]);
+				dp_edit_tcp_put32(l4, i + 2, sl->ts_max[ed]);
 			} else {
 				sl->ts_max[ed] = v;
 				sl->ts_seen[ed] = 1;

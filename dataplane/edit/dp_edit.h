@@ -616,6 +616,9 @@ int dp_edit_emit(struct dp_edit_ctx *ctx, const struct dp_edit_flow *f, enum dp_
 
 /** Set seq and ack fields with an incremental checksum update (RFC 1624). */
 void dp_edit_tcp_set_seq_ack(uint8_t *l4, uint32_t seq, uint32_t ack);
+/** Set the 4 header bytes at @p l4 + @p off (any alignment, inside the
+ *  header: a TCP option's value) to @p v, checksum updated incrementally. */
+void dp_edit_tcp_put32(uint8_t *l4, uint32_t off, uint32_t v);
 
 /**
  * After trimming a segment's payload to `payload_len` bytes (payload directly

@@ -127,6 +127,16 @@ void dp_edit_tcp_set_seq_ack(uint8_t *l4, uint32_t seq, uint32_t ack)
 	wr16(l4 + 16, csum_update(rd16(l4 + 16), m_old, m_new));
 }
 
+void dp_edit_tcp_put32(uint8_t *l4, uint32_t off, uint32_t v)
+{
+	/* the 16-bit words (from the header's start) the 4 bytes touch */
+	uint32_t a = off & ~1u, n = ((off + 5) & ~1u) - a;
+	uint16_t m_old = fold(sum16(l4 + a, n, 0));
+	wr32(l4 + off, v);
+	uint16_t m_new = fold(sum16(l4 + a, n, 0));
+	wr16(l4 + 16, csum_update(rd16(l4 + 16), m_old, m_new));
+}
+
 /* Rewrite the SACK blocks of the option area in place (unmapped through
  * `sa`); blocks that collapse are dropped and their room becomes NOPs. */
 static int sack_rewrite(struct dp_edit_ctx *ctx, const struct dp_edit_seqadj *sa, uint8_t *opt,
