@@ -159,15 +159,10 @@ static size_t alen(uint8_t family)
 	return family == 6 ? 16 : 4;
 }
 
-static uint16_t frame_vlan(const struct dp_frame *fr)
-{
-	return fr->n_vlan ? (uint16_t)(fr->vlan[fr->n_vlan - 1] & 0x0fff) : 0;
-}
-
 static uint64_t frag_key(const struct dp_frame *fr)
 {
 	uint64_t k = dp_hash64(fr->saddr, alen(fr->family),
-			       ((uint64_t)fr->frag_id << 20) ^ ((uint64_t)frame_vlan(fr) << 4) ^ fr->family);
+			       ((uint64_t)fr->frag_id << 20) ^ ((uint64_t)dp_frame_vlan(fr) << 4) ^ fr->family);
 	return dp_hash64(fr->daddr, alen(fr->family), k);
 }
 
@@ -178,7 +173,7 @@ static struct frag_pkt *pkt_find(struct dp_frag *g, const struct dp_frame *fr, u
 	for (uint32_t i = 0; i < g->n_pkts; i++) {
 		struct frag_pkt *k = &g->pkts[i];
 		if (k->state != PK_FREE && k->key == key && k->family == fr->family &&
-		    k->id == fr->frag_id && k->vlan == frame_vlan(fr) &&
+		    k->id == fr->frag_id && k->vlan == dp_frame_vlan(fr) &&
 		    memcmp(k->saddr, fr->saddr, alen(fr->family)) == 0 &&
 		    memcmp(k->daddr, fr->daddr, alen(fr->family)) == 0)
 			return k;
@@ -203,7 +198,7 @@ static struct frag_pkt *pkt_new(struct dp_engine *e, const struct dp_frame *fr, 
 		memcpy(k->saddr, fr->saddr, 16);
 		memcpy(k->daddr, fr->daddr, 16);
 		k->id = fr->frag_id;
-		k->vlan = frame_vlan(fr);
+		k->vlan = dp_frame_vlan(fr);
 		g->used++;
 		return k;
 	}

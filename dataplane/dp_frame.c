@@ -223,6 +223,6 @@ enum dp_dir dp_flow_key_make(const struct dp_frame *f, struct dp_flow_key *k)
 	k->hi_port = d == DP_DIR_LO ? f->dport : f->sport;
 	k->family = f->family;
 	k->proto = f->l4proto;
-	k->vlan = f->n_vlan ? (uint16_t)(f->vlan[f->n_vlan - 1] & 0x0fff) : 0;
+	k->vlan = dp_frame_vlan(f);
 	return d;
 }

@@ -62,6 +62,12 @@ struct dp_frame {
 	uint8_t saddr[16], daddr[16]; /**< IPv4 in the first 4 bytes */
 };
 
+/** The VLAN id a flow is keyed by: the innermost tag's, 0 untagged. */
+static inline uint16_t dp_frame_vlan(const struct dp_frame *f)
+{
+	return f->n_vlan ? (uint16_t)(f->vlan[f->n_vlan - 1] & 0x0fff) : 0;
+}
+
 #define DP_TCP_FIN 0x01
 #define DP_TCP_SYN 0x02
 #define DP_TCP_RST 0x04
