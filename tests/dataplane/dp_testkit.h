@@ -52,6 +52,17 @@ static inline int dp_tk_eal_init(const char *prog, const char *tag, const char *
 	return 0;
 }
 
+/* The defaults with the small tables the in-process tests and fuzz
+ * targets use: 64 flows, 64 pool chunks, 16 concatenations, 256 slots. */
+static inline void dp_tk_settings(struct dp_settings *s)
+{
+	dp_settings_default(s);
+	s->flows_max = 64;
+	s->pool_chunks = 64;
+	s->concat_max = 16;
+	s->table_slots = 256;
+}
+
 /* A C-octet string (with its NUL) at p. Returns the bytes written. */
 static inline uint32_t dp_tk_cstr(uint8_t *p, const char *s)
 {

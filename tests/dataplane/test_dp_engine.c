@@ -185,11 +185,7 @@ static const char lab_rules[] =
 static struct fx *fx_new(void (*tune)(struct dp_settings *))
 {
 	struct fx *x = calloc(1, sizeof(*x));
-	dp_settings_default(&x->s);
-	x->s.flows_max = 64;
-	x->s.pool_chunks = 64;
-	x->s.concat_max = 16;
-	x->s.table_slots = 256;
+	dp_tk_settings(&x->s);
 	if (tune)
 		tune(&x->s);
 	static unsigned next_id;

@@ -223,11 +223,7 @@ static const char rules_src[] =
 static struct fx *fx_new(bool monitor, void (*tune)(struct dp_settings *))
 {
 	struct fx *x = calloc(1, sizeof(*x));
-	dp_settings_default(&x->s);
-	x->s.flows_max = 64;
-	x->s.pool_chunks = 64;
-	x->s.concat_max = 16;
-	x->s.table_slots = 256;
+	dp_tk_settings(&x->s);
 	x->s.edit_flows = 4;
 	x->s.monitor = monitor;
 	if (tune)

@@ -221,11 +221,7 @@ static struct fx *fx_new_ts(bool monitor, const uint32_t *ts)
 		x->esme.tsval = ts[0];
 		x->smsc.tsval = ts[1];
 	}
-	dp_settings_default(&x->s);
-	x->s.flows_max = 64;
-	x->s.pool_chunks = 64;
-	x->s.concat_max = 16;
-	x->s.table_slots = 256;
+	dp_tk_settings(&x->s);
 	x->s.edit_flows = 8;
 	x->s.monitor = monitor;
 	static unsigned next_id;

@@ -351,11 +351,7 @@ static void tx_cb(void *arg, unsigned pair, int to_smsc, const uint8_t *fr, uint
 static struct fx *fx_new(bool monitor, bool reset, uint64_t now)
 {
 	struct fx *x = calloc(1, sizeof(*x));
-	dp_settings_default(&x->s);
-	x->s.flows_max = 64;
-	x->s.pool_chunks = 64;
-	x->s.concat_max = 16;
-	x->s.table_slots = 256;
+	dp_tk_settings(&x->s);
 	x->s.edit_flows = 4;
 	x->s.monitor = monitor;
 	x->s.unknown_session_reset = reset;

@@ -44,11 +44,7 @@ static void engine_init(void)
 {
 	if (dp_tk_eal_init("fuzz_dp_frag", "fzfr", "128") < 0)
 		abort();
-	dp_settings_default(&eset);
-	eset.flows_max = 64;
-	eset.pool_chunks = 64;
-	eset.concat_max = 16;
-	eset.table_slots = 256;
+	dp_tk_settings(&eset);
 	eset.edit_flows = 8;
 	eset.frag_packets = 4;
 	eset.frag_bytes = 8192;

@@ -142,12 +142,8 @@ static void engine_init(void)
 {
 	if (dp_tk_eal_init("fuzz_dp_stream", "fzdp", "128") < 0)
 		abort();
-	dp_settings_default(&eset);
-	eset.flows_max = 64;
-	eset.pool_chunks = 64;
+	dp_tk_settings(&eset);
 	eset.pdu_max = 1024;
-	eset.concat_max = 16;
-	eset.table_slots = 256;
 	eset.bulk_recipients = 3;
 	eset.velocity_max = 3;
 	eset.default_customer.rate_per_s = 50;
