@@ -29,39 +29,10 @@ import sys
 import tempfile
 import time
 
+from pcapio import read_pcap, write_pcap
+
 BIN, DUMP, SRC, CORPUS = sys.argv[1:5]
 STATUS = {"content": 0x45, "sender": 0x0A, "optout": 0x66, "rate": 0x58, "standing": 0x45}
-
-
-def write_pcap(path, frames):
-    with open(path, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-        for i, fr in enumerate(frames):
-            f.write(struct.pack("<IIII", 1700000000 + i, 0, len(fr), len(fr)))
-            f.write(fr)
-
-
-def read_pcap_any(path):
-    """Frames of a pcap or pcapng (enhanced packet blocks) file."""
-    data = open(path, "rb").read()
-    out = []
-    if data[:4] == b"\x0a\x0d\x0d\x0a":
-        off = 0
-        while off + 12 <= len(data):
-            btype, blen = struct.unpack("<II", data[off:off + 8])
-            if blen < 12:
-                break
-            if btype == 6:
-                caplen = struct.unpack("<I", data[off + 20:off + 24])[0]
-                out.append(data[off + 28:off + 28 + caplen])
-            off += blen
-        return out
-    off = 24
-    while off + 16 <= len(data):
-        caplen = struct.unpack("<I", data[off + 8:off + 12])[0]
-        out.append(data[off + 16:off + 16 + caplen])
-        off += 16 + caplen
-    return out
 
 
 def ip4_csum(h):
@@ -173,7 +144,7 @@ def run_case(work, conf, inp, orig_path, fragmented):
         # What left, reassembled, decoded as if nothing had been fragmented.
         n_frag = fragmented
         for path in (out0, out1):
-            write_pcap(path, defragment(read_pcap_any(path)))
+            write_pcap(path, defragment(read_pcap(path)))
         final = [l for l in open(log_path) if "final:" in l]
         want = f"frag_reassembled {n_frag} frag_refused 0 frag_timeouts 0 frag_overlaps 0"
         if not final or want not in final[-1]:
@@ -231,7 +202,7 @@ def main():
         g.write(f.read().replace("mode = monitor", "mode = inline"))
     inp = os.path.join(CORPUS, "pcap/node-smpp-session.pcap")
     fails = run_case(os.path.join(work, "whole"), conf, inp, inp, 0)
-    frames, n = fragment_esme(read_pcap_any(inp))
+    frames, n = fragment_esme(read_pcap(inp))
     fin = os.path.join(work, "fragmented.pcap")
     write_pcap(fin, frames)
     if n < 5:
