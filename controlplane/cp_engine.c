@@ -701,7 +701,9 @@ static int compl_fn(struct cp_store *s, MDB_txn *txn, void *arg)
 	notice_str(cn.actor, sizeof(cn.actor), r.source, cp_field_len(r.source, sizeof(r.source)));
 	cp_engine_notice(o->e, &cn);
 	/* One violation each time a threshold is crossed: the count in the
-	 * window has just become threshold + 1. */
+	 * window has just become threshold + 1. A complaint that crosses both
+	 * thresholds at once is still one violation (one complaint, one fact
+	 * on the ladder). */
 	static const uint64_t windows[2] = {30 * (uint64_t)CP_DAY, 90 * (uint64_t)CP_DAY};
 	const uint32_t thr[2] = {o->e->cfg.complaints_30d, o->e->cfg.complaints_90d};
 	for (int i = 0; i < 2; i++) {
@@ -715,6 +717,7 @@ static int compl_fn(struct cp_store *s, MDB_txn *txn, void *arg)
 					   o->mid, now, NULL, NULL);
 			if (rc)
 				return rc;
+			break;
 		}
 	}
 	return cp_customer_put(s, txn, &c);

@@ -114,6 +114,15 @@ static const struct compl_case compl_cases[] = {
      CP_STANDING_WARNED},
     /* 7 in a day: one crossing, one violation, not two. */
     {"7 in a day", 7, {0, 1, 2, 3, 4, 5, 6}, 1, CP_STANDING_WARNED},
+    /* 5 early ones, then 6 more 40 days later: the last complaint is the
+     * 6th in 30 days and the 11th in 90 days at once. One complaint is
+     * one violation, not two. */
+    {"6th in 30 d is the 11th in 90 d",
+     11,
+     {0, 1, 2, 3, 4, 40 * CP_DAY, 40 * CP_DAY + 1, 40 * CP_DAY + 2, 40 * CP_DAY + 3,
+      40 * CP_DAY + 4, 40 * CP_DAY + 5},
+     1,
+     CP_STANDING_WARNED},
 };
 
 static void test_complaint_thresholds(void **state)
