@@ -340,8 +340,10 @@ static int apply_ladder(struct cp_engine *e, MDB_txn *txn, struct cp_customer_re
 		to = CP_STANDING_SUSPENDED;
 	else if (warn && n >= warn && c->standing == CP_STANDING_ACTIVE)
 		to = CP_STANDING_WARNED;
-	if (c->standing == CP_STANDING_WARNED && to == CP_STANDING_WARNED)
-		c->warn_expires = now + e->cfg.warning_expiry; /* a new violation renews it */
+	/* A new violation renews a warning, also one that reached the suspend
+	 * threshold while review mode keeps the customer warned. */
+	if (c->standing == CP_STANDING_WARNED)
+		c->warn_expires = now + e->cfg.warning_expiry;
 	if (to == c->standing)
 		return CP_OK;
 	if (to == CP_STANDING_SUSPENDED && e->cfg.review && c->pending_standing == to)

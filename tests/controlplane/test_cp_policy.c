@@ -326,6 +326,37 @@ static void test_review_reject(void **state)
 	assert_false(c.flags & CP_CUST_F_REVIEW);
 }
 
+/* Review mode, a warned customer: fraud that reaches the suspend threshold
+ * is only proposed, so the customer stays warned, and the fraud that goes
+ * on while the proposal waits is violations like any other: it renews the
+ * warning ("warnings expire after 30 days without violations"). */
+static void test_review_pending_violations_renew_warning(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(
+	    cp_engine_set_standing(&f->e, "acme", CP_STANDING_WARNED, "ops", "test", false, NULL),
+	    CP_OK);
+	f->clk.now = T0 + CP_DAY;
+	for (int j = 0; j < 5; j++)
+		assert_int_equal(cp_engine_violation(&f->e, "acme", CP_CAT_FRAUD, 1, NULL), CP_OK);
+	struct cp_customer_rec c = get(f, "acme");
+	assert_int_equal(c.standing, CP_STANDING_WARNED);
+	assert_int_equal(c.pending_standing, CP_STANDING_SUSPENDED);
+	/* 23 hours later, a 6th fraud within the 24 h window while the
+	 * proposal waits */
+	f->clk.now = T0 + CP_DAY + 23 * 3600;
+	assert_int_equal(cp_engine_violation(&f->e, "acme", CP_CAT_FRAUD, 1, NULL), CP_OK);
+	assert_int_equal(get(f, "acme").warn_expires, T0 + 31 * CP_DAY + 23 * 3600);
+	/* 30 days after the 5th fraud, 29 days and 1 hour after the 6th:
+	 * still warned, the proposal still waiting */
+	f->clk.now = T0 + 31 * CP_DAY;
+	assert_int_equal(cp_engine_tick(&f->e), 0);
+	c = get(f, "acme");
+	assert_int_equal(c.standing, CP_STANDING_WARNED);
+	assert_true(c.flags & CP_CUST_F_REVIEW);
+	assert_int_equal(c.pending_standing, CP_STANDING_SUSPENDED);
+}
+
 static void test_exceptions(void **state)
 {
 	struct fx *f = *state;
@@ -458,6 +489,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_generation_bumps_on_change, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_review_mode, setup_review, teardown),
 	    cmocka_unit_test_setup_teardown(test_review_reject, setup_review, teardown),
+	    cmocka_unit_test_setup_teardown(test_review_pending_violations_renew_warning,
+					    setup_review, teardown),
 	    cmocka_unit_test_setup_teardown(test_exceptions, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_exempt_category, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_warning_expiry, setup, teardown),
