@@ -458,9 +458,17 @@ int main(int argc, char **argv)
 		to_smsc_end[f] = cseq0, to_esme_end[f] = 7018;
 	struct dp_rules rules = { .rs = rs };
 	if (rs != NULL) {
-		pat_scratch_alloc(rs, &rules.scratch[0]);
+		int rc = pat_scratch_alloc(rs, &rules.scratch[0]);
+		if (rc != PAT_OK) {
+			fprintf(stderr, "bench: scratch: %s\n", pat_strerror(rc));
+			exit(1);
+		}
 		rules.stream_size = (pat_stream_size(rs) + 7) & ~(size_t)7;
 		rules.concat_mem[0] = calloc(set.concat_max, rules.stream_size);
+		if (rules.concat_mem[0] == NULL) {
+			fprintf(stderr, "bench: out of memory for %u concatenation streams\n", set.concat_max);
+			exit(1);
+		}
 	}
 	struct dp_snapshot snap = { .generation = 1, .rules = rs ? &rules : NULL };
 	dp_engine_set_snapshot(e, &snap);
