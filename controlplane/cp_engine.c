@@ -796,8 +796,14 @@ static int tick_fn(struct cp_store *s, MDB_txn *txn, void *arg)
 				    .source = CP_SRC_POLICY,
 				    .actor = "policy",
 				    .reason = reason};
+		bool review = c.flags & CP_CUST_F_REVIEW;
+		uint8_t proposed = c.pending_standing;
 		if ((st = record_change(o->e, txn, &c, &ch, now)))
 			break;
+		if (review) { /* a proposal waits for an operator, not for the warning */
+			c.flags |= CP_CUST_F_REVIEW;
+			c.pending_standing = proposed;
+		}
 		MDB_val nv = {sizeof(c), &c};
 		if ((st = mdb_cursor_put(cur, &k, &nv, MDB_CURRENT)))
 			break;

@@ -357,6 +357,35 @@ static void test_review_pending_violations_renew_warning(void **state)
 	assert_int_equal(c.pending_standing, CP_STANDING_SUSPENDED);
 }
 
+/* Review mode: a suspension proposal waits for an operator. The warning it
+ * was proposed under may expire meanwhile; the proposal stays until
+ * `customers suspend` confirms or `customers resume` rejects it. */
+static void test_review_proposal_survives_warning_expiry(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(
+	    cp_engine_set_standing(&f->e, "acme", CP_STANDING_WARNED, "ops", "test", false, NULL),
+	    CP_OK);
+	f->clk.now = T0 + CP_DAY;
+	for (int j = 0; j < 5; j++)
+		assert_int_equal(cp_engine_violation(&f->e, "acme", CP_CAT_FRAUD, 1, NULL), CP_OK);
+	f->clk.now = T0 + 31 * CP_DAY;
+	assert_int_equal(cp_engine_tick(&f->e), 1);
+	struct cp_customer_rec c = get(f, "acme");
+	assert_int_equal(c.standing, CP_STANDING_ACTIVE);
+	assert_true(c.flags & CP_CUST_F_REVIEW);
+	assert_int_equal(c.pending_standing, CP_STANDING_SUSPENDED);
+	/* the operator still has it to confirm */
+	bool changed;
+	assert_int_equal(cp_engine_set_standing(&f->e, "acme", CP_STANDING_SUSPENDED, "alice",
+						"confirmed fraud", false, &changed),
+			 CP_OK);
+	assert_true(changed);
+	c = get(f, "acme");
+	assert_int_equal(c.standing, CP_STANDING_SUSPENDED);
+	assert_false(c.flags & CP_CUST_F_REVIEW);
+}
+
 static void test_exceptions(void **state)
 {
 	struct fx *f = *state;
@@ -490,6 +519,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_review_mode, setup_review, teardown),
 	    cmocka_unit_test_setup_teardown(test_review_reject, setup_review, teardown),
 	    cmocka_unit_test_setup_teardown(test_review_pending_violations_renew_warning,
+					    setup_review, teardown),
+	    cmocka_unit_test_setup_teardown(test_review_proposal_survives_warning_expiry,
 					    setup_review, teardown),
 	    cmocka_unit_test_setup_teardown(test_exceptions, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_exempt_category, setup, teardown),
