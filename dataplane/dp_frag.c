@@ -499,6 +499,49 @@ static bool first_smpp(const struct dp_engine *e, const struct dp_frame *fr)
 	       (fr->frag_data_len < 4 || dp_engine_smpp_port(e->set, fr->sport, fr->dport));
 }
 
+/* IPv6 extension headers that may follow the fragment header before TCP
+ * (a destination options header belongs there, RFC 8200 §4.1): the ones
+ * dp_frame_parse() walks in a whole packet, but hop-by-hop (only valid
+ * first). */
+static bool v6_ext(uint8_t nh)
+{
+	return nh == 43 || nh == 60 || nh == 135 || nh == 51;
+}
+
+/* An IPv6 fragment whose fragment header names an extension header: the
+ * packet may be TCP. A first fragment's data is walked to TCP (then @p f
+ * gets l4proto 6 and the ports). @return first_smpp()'s answer: true for a
+ * first fragment naming an SMPP or TLS port, or whose chain or TCP ports go
+ * on past its data, or whose chain is longer than dp_frame_parse() accepts
+ * (the reassembled packet decides); false for later fragments and for a
+ * chain ending in another protocol. */
+static bool ext_first_smpp(const struct dp_engine *e, struct dp_frame *f, const uint8_t *p)
+{
+	if (!f->frag_first)
+		return false;
+	uint32_t cur = f->frag_data_off, end = cur + f->frag_data_len;
+	uint8_t nh = f->l4proto;
+	for (int i = 0; v6_ext(nh); i++) {
+		if (i == 8)
+			return true;
+		if (end - cur < 8)
+			return true;
+		uint32_t elen = nh == 51 ? ((uint32_t)p[cur + 1] + 2) * 4 : ((uint32_t)p[cur + 1] + 1) * 8;
+		nh = p[cur];
+		if (elen > end - cur)
+			return true;
+		cur += elen;
+	}
+	if (nh != 6)
+		return false;
+	if (end - cur < 4)
+		return true;
+	f->l4proto = 6;
+	f->sport = rd16(p + cur);
+	f->dport = rd16(p + cur + 2);
+	return dp_engine_smpp_port(e->set, f->sport, f->dport);
+}
+
 /* A fragment of an id already decided (e->frags); @p smpp_first: first_smpp(). */
 static enum dp_action marked(struct dp_engine *e, struct dp_cslot *m, const struct dp_frame *fr,
 			     uint64_t key, bool smpp_first)
@@ -528,9 +571,17 @@ enum dp_action dp_frag_frame(struct dp_engine *e, const struct dp_frame *fr, con
 {
 	struct dp_frag *g = e->fg;
 	e->c.ip_frags++;
-	if (fr->l4proto != 6)
+	struct dp_frame f6;
+	bool smpp_first;
+	if (fr->l4proto == 6) {
+		smpp_first = first_smpp(e, fr);
+	} else if (fr->family == 6 && v6_ext(fr->l4proto)) {
+		f6 = *fr;
+		smpp_first = ext_first_smpp(e, &f6, p);
+		fr = &f6;
+	} else {
 		return DP_ACT_FORWARD; /* only TCP can carry SMPP */
-	bool smpp_first = first_smpp(e, fr);
+	}
 	uint64_t key = frag_key(fr);
 	struct frag_pkt *k = pkt_find(g, fr, key);
 	if (k == NULL) {

@@ -857,6 +857,77 @@ static void test_reassembly_off(void **state)
 	fx_free(x);
 }
 
+/* IPv6 fragments whose fragment header is followed by a destination
+ * options header (RFC 8200 §4.1 puts it there) and then TCP: the TCP
+ * segment is in the fragments all the same, and a receiver reassembles it.
+ * Cut the whole segment *w (no extension headers) into two fragments of
+ * [destination options, TCP header and payload] at `cut`. */
+static void frag_v6_dstopt(const struct fb *w, uint32_t cut, uint32_t id, struct fb *out)
+{
+	const uint32_t l3 = 14;
+	uint8_t data[1200];
+	uint32_t tcp_len = (uint32_t)(w->b[l3 + 4] << 8 | w->b[l3 + 5]);
+	assert_true(8 + tcp_len <= sizeof(data) && cut % 8 == 0 && cut < 8 + tcp_len);
+	memset(data, 0, 8);
+	data[0] = 6;       /* next: TCP */
+	data[2] = 1;       /* PadN, 4 bytes */
+	data[3] = 4;
+	memcpy(data + 8, w->b + l3 + 40, tcp_len);
+	uint32_t dlen = 8 + tcp_len;
+	for (unsigned i = 0; i < 2; i++) {
+		uint32_t off = i == 0 ? 0 : cut, end = i == 0 ? cut : dlen;
+		struct fb *f = &out[i];
+		memset(f, 0, sizeof(*f));
+		memcpy(f->b, w->b, l3 + 40);
+		f->b[l3 + 6] = 44;
+		uint8_t *fh = f->b + l3 + 40;
+		fh[0] = 60; /* destination options after the fragment header */
+		dp_tk_put16(fh + 2, (uint16_t)(off | (i == 0 ? 1 : 0)));
+		dp_tk_put32(fh + 4, id);
+		memcpy(fh + 8, data + off, end - off);
+		dp_tk_put16(f->b + l3 + 4, (uint16_t)(8 + end - off));
+		f->len = l3 + 48 + end - off;
+	}
+}
+
+/* Such fragments are SMPP fragments like the others: a spam submit in them
+ * is reassembled and blocked (inline), a passed one released unchanged.
+ * They used to pass unheld and uninspected (next header 60 is not TCP). */
+static void test_v6_ext_after_frag_header(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(false, NULL);
+	x->sh = (struct shape){ .v6 = 1, .cport = 40020, .sport = 2775 };
+	connect_and_bind(x);
+	struct fb w, fr[2], out;
+	submit_seg(x, SPAM_TEXT, &w);
+	frag_v6_dstopt(&w, 64, 0x6001, fr);
+	assert_int_equal(feed(x, true, &fr[1], NULL), DP_ACT_DROP); /* held */
+	assert_int_equal(feed(x, true, &fr[0], NULL), DP_ACT_DROP); /* blocked, consumed */
+	assert_int_equal(count_ev(x, DP_EV_VERDICT, "9002"), 1);
+	unsigned resp = 0;
+	for (unsigned i = 0; i < x->n_tx; i++) {
+		if (!x->tx_to_smsc[i])
+			resp += is_submit_resp(&x->tx[i], x->pseq, 0x45);
+		else
+			assert_null(memmem(x->tx[i].b, x->tx[i].len, "free prize", 10));
+	}
+	assert_int_equal(resp, 1); /* the ESME answered, the SMSC got none of it */
+	x->n_ev = 0;
+	x->n_tx = 0;
+	submit_seg(x, PASS_TEXT, &w);
+	frag_v6_dstopt(&w, 48, 0x6002, fr);
+	assert_int_equal(feed(x, true, &fr[0], NULL), DP_ACT_DROP);
+	assert_int_equal(feed(x, true, &fr[1], &out), DP_ACT_FORWARD);
+	assert_int_equal(count_ev(x, DP_EV_VERDICT, NULL), 1);
+	assert_int_equal(x->ev[0].verdict, DP_VERDICT_PASS);
+	assert_int_equal(x->n_tx, 1);
+	const struct dp_counters *c = dp_engine_counters(x->e);
+	assert_int_equal(c->frag_reassembled, 2);
+	assert_int_equal(c->smpp_frags, 4);
+	fx_free(x);
+}
+
 int main(void)
 {
 	if (dp_tk_eal_init("test_dp_frag", "dpfrag", "256") != 0)
@@ -872,6 +943,7 @@ int main(void)
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_byte_cap),
 		cmocka_unit_test(test_reassembly_off),
+		cmocka_unit_test(test_v6_ext_after_frag_header),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	rte_eal_cleanup();
