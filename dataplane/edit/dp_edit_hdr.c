@@ -89,11 +89,17 @@ int dp_edit_pkt_parse(struct dp_edit_pkt *pkt, uint8_t *l3, uint32_t len)
 			return DP_EDIT_ETRUNC;
 		proto = l3[6];
 		off = 40;
-		/* Hop-by-hop, routing, destination options: skip. */
-		for (int guard = 0; proto == 0 || proto == 43 || proto == 60; guard++) {
+		/* Hop-by-hop, routing, destination options, an atomic fragment
+		 * header (RFC 6946: receivers skip it, as dp_frame_parse does): skip. */
+		for (int guard = 0; proto == 0 || proto == 43 || proto == 60 || proto == 44; guard++) {
 			if (guard >= 8 || off + 8 > ip_total)
 				return DP_EDIT_ETRUNC;
 			uint32_t el = ((uint32_t)l3[off + 1] + 1) * 8;
+			if (proto == 44) {
+				if (rd16(l3 + off + 2) & 0xfff9)
+					return DP_EDIT_EINVAL; /* a fragment */
+				el = 8;
+			}
 			if (off + el > ip_total)
 				return DP_EDIT_ETRUNC;
 			proto = l3[off];

@@ -857,21 +857,27 @@ static void test_reassembly_off(void **state)
 	fx_free(x);
 }
 
-/* IPv6 fragments whose fragment header is followed by a destination
- * options header (RFC 8200 §4.1 puts it there) and then TCP: the TCP
- * segment is in the fragments all the same, and a receiver reassembles it.
- * Cut the whole segment *w (no extension headers) into two fragments of
- * [destination options, TCP header and payload] at `cut`. */
-static void frag_v6_dstopt(const struct fb *w, uint32_t cut, uint32_t id, struct fb *out)
+/* IPv6 fragments whose fragment header is followed by another header and
+ * then TCP: a destination options header (RFC 8200 §4.1 puts it there) or
+ * an atomic fragment header (offset 0, M clear: RFC 6946, a receiver skips
+ * it). The TCP segment is in the fragments all the same, and a receiver
+ * reassembles it. Cut the whole segment *w (no extension headers) into two
+ * fragments of [that header (`ext`: 60 or 44), TCP header and payload] at
+ * `cut`. */
+static void frag_v6_ext(const struct fb *w, uint8_t ext, uint32_t cut, uint32_t id, struct fb *out)
 {
 	const uint32_t l3 = 14;
 	uint8_t data[1200];
 	uint32_t tcp_len = (uint32_t)(w->b[l3 + 4] << 8 | w->b[l3 + 5]);
 	assert_true(8 + tcp_len <= sizeof(data) && cut % 8 == 0 && cut < 8 + tcp_len);
 	memset(data, 0, 8);
-	data[0] = 6;       /* next: TCP */
-	data[2] = 1;       /* PadN, 4 bytes */
-	data[3] = 4;
+	data[0] = 6; /* next: TCP */
+	if (ext == 60) {
+		data[2] = 1; /* PadN, 4 bytes */
+		data[3] = 4;
+	} else {
+		dp_tk_put32(data + 4, id ^ 0x5a5a); /* offset 0, M clear */
+	}
 	memcpy(data + 8, w->b + l3 + 40, tcp_len);
 	uint32_t dlen = 8 + tcp_len;
 	for (unsigned i = 0; i < 2; i++) {
@@ -881,7 +887,7 @@ static void frag_v6_dstopt(const struct fb *w, uint32_t cut, uint32_t id, struct
 		memcpy(f->b, w->b, l3 + 40);
 		f->b[l3 + 6] = 44;
 		uint8_t *fh = f->b + l3 + 40;
-		fh[0] = 60; /* destination options after the fragment header */
+		fh[0] = ext; /* a header between the fragment header and TCP */
 		dp_tk_put16(fh + 2, (uint16_t)(off | (i == 0 ? 1 : 0)));
 		dp_tk_put32(fh + 4, id);
 		memcpy(fh + 8, data + off, end - off);
@@ -892,16 +898,16 @@ static void frag_v6_dstopt(const struct fb *w, uint32_t cut, uint32_t id, struct
 
 /* Such fragments are SMPP fragments like the others: a spam submit in them
  * is reassembled and blocked (inline), a passed one released unchanged.
- * They used to pass unheld and uninspected (next header 60 is not TCP). */
-static void test_v6_ext_after_frag_header(void **state)
+ * They used to pass unheld and uninspected (next header 60 or 44 is not
+ * TCP). */
+static void v6_ext_case(uint8_t ext)
 {
-	(void)state;
 	struct fx *x = fx_new(false, NULL);
 	x->sh = (struct shape){ .v6 = 1, .cport = 40020, .sport = 2775 };
 	connect_and_bind(x);
 	struct fb w, fr[2], out;
 	submit_seg(x, SPAM_TEXT, &w);
-	frag_v6_dstopt(&w, 64, 0x6001, fr);
+	frag_v6_ext(&w, ext, 64, 0x6001, fr);
 	assert_int_equal(feed(x, true, &fr[1], NULL), DP_ACT_DROP); /* held */
 	assert_int_equal(feed(x, true, &fr[0], NULL), DP_ACT_DROP); /* blocked, consumed */
 	assert_int_equal(count_ev(x, DP_EV_VERDICT, "9002"), 1);
@@ -916,7 +922,7 @@ static void test_v6_ext_after_frag_header(void **state)
 	x->n_ev = 0;
 	x->n_tx = 0;
 	submit_seg(x, PASS_TEXT, &w);
-	frag_v6_dstopt(&w, 48, 0x6002, fr);
+	frag_v6_ext(&w, ext, 48, 0x6002, fr);
 	assert_int_equal(feed(x, true, &fr[0], NULL), DP_ACT_DROP);
 	assert_int_equal(feed(x, true, &fr[1], &out), DP_ACT_FORWARD);
 	assert_int_equal(count_ev(x, DP_EV_VERDICT, NULL), 1);
@@ -925,6 +931,49 @@ static void test_v6_ext_after_frag_header(void **state)
 	const struct dp_counters *c = dp_engine_counters(x->e);
 	assert_int_equal(c->frag_reassembled, 2);
 	assert_int_equal(c->smpp_frags, 4);
+	fx_free(x);
+}
+
+static void test_v6_ext_after_frag_header(void **state)
+{
+	(void)state;
+	v6_ext_case(60);
+}
+
+/* An IPv6 atomic fragment (RFC 6946: a fragment header with offset 0 and
+ * M clear, in front of TCP) is a whole packet, as receivers treat it: a
+ * spam submit in one is blocked inline like any other (it used to be
+ * judged "block" and forwarded: the edit layer could not parse it). */
+static void test_v6_atomic_fragment(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(false, NULL);
+	x->sh = (struct shape){ .v6 = 1, .cport = 40030, .sport = 2775 };
+	connect_and_bind(x);
+	struct fb w, a;
+	submit_seg(x, SPAM_TEXT, &w);
+	const uint32_t l3 = 14, tcp = l3 + 40;
+	memset(&a, 0, sizeof(a));
+	memcpy(a.b, w.b, tcp);
+	a.b[l3 + 6] = 44;
+	a.b[tcp] = 6;           /* then TCP; offset 0, M clear */
+	dp_tk_put32(a.b + tcp + 4, 0x7001);
+	memcpy(a.b + tcp + 8, w.b + tcp, w.len - tcp);
+	a.len = w.len + 8;
+	dp_tk_put16(a.b + l3 + 4, (uint16_t)(a.len - tcp));
+	struct dp_frame fr;
+	assert_int_equal(dp_frame_parse(a.b, a.len, &fr), DP_FRAME_TCP);
+	assert_int_equal(feed(x, true, &a, NULL), DP_ACT_DROP);
+	assert_int_equal(count_ev(x, DP_EV_VERDICT, "9002"), 1);
+	unsigned resp = 0;
+	for (unsigned i = 0; i < x->n_tx; i++) {
+		if (!x->tx_to_smsc[i])
+			resp += is_submit_resp(&x->tx[i], x->pseq, 0x45);
+		else
+			assert_null(memmem(x->tx[i].b, x->tx[i].len, "free prize", 10));
+	}
+	assert_int_equal(resp, 1);
+	assert_int_equal(dp_engine_counters(x->e)->ip_frags, 0);
 	fx_free(x);
 }
 
@@ -943,6 +992,7 @@ int main(void)
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_byte_cap),
 		cmocka_unit_test(test_reassembly_off),
+		cmocka_unit_test(test_v6_atomic_fragment),
 		cmocka_unit_test(test_v6_ext_after_frag_header),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
