@@ -500,21 +500,23 @@ static bool first_smpp(const struct dp_engine *e, const struct dp_frame *fr)
 }
 
 /* IPv6 extension headers that may follow the fragment header before TCP
- * (a destination options header belongs there, RFC 8200 §4.1): the ones
+ * (a destination options header belongs there, RFC 8200 §4.1; a second,
+ * atomic, fragment header is skipped by receivers, RFC 6946): the ones
  * dp_frame_parse() walks in a whole packet, but hop-by-hop (only valid
  * first). */
 static bool v6_ext(uint8_t nh)
 {
-	return nh == 43 || nh == 60 || nh == 135 || nh == 51;
+	return nh == 43 || nh == 60 || nh == 135 || nh == 51 || nh == 44;
 }
 
 /* An IPv6 fragment whose fragment header names an extension header: the
  * packet may be TCP. A first fragment's data is walked to TCP (then @p f
  * gets l4proto 6 and the ports). @return first_smpp()'s answer: true for a
  * first fragment naming an SMPP or TLS port, or whose chain or TCP ports go
- * on past its data, or whose chain is longer than dp_frame_parse() accepts
- * (the reassembled packet decides); false for later fragments and for a
- * chain ending in another protocol. */
+ * on past its data, or whose chain is longer than dp_frame_parse() accepts,
+ * or holds a fragment header that is not atomic (the reassembled packet
+ * decides); false for later fragments and for a chain ending in another
+ * protocol. */
 static bool ext_first_smpp(const struct dp_engine *e, struct dp_frame *f, const uint8_t *p)
 {
 	if (!f->frag_first)
@@ -527,6 +529,11 @@ static bool ext_first_smpp(const struct dp_engine *e, struct dp_frame *f, const 
 		if (end - cur < 8)
 			return true;
 		uint32_t elen = nh == 51 ? ((uint32_t)p[cur + 1] + 2) * 4 : ((uint32_t)p[cur + 1] + 1) * 8;
+		if (nh == 44) {
+			if ((rd16(p + cur + 2) & 0xfff9) != 0)
+				return true; /* fragmented twice */
+			elen = 8;
+		}
 		nh = p[cur];
 		if (elen > end - cur)
 			return true;

@@ -938,6 +938,7 @@ static void test_v6_ext_after_frag_header(void **state)
 {
 	(void)state;
 	v6_ext_case(60);
+	v6_ext_case(44);
 }
 
 /* An IPv6 atomic fragment (RFC 6946: a fragment header with offset 0 and
