@@ -441,7 +441,9 @@ struct smpp_udh {
 };
 
 /**
- * Parse the UDH at the start of @p ud (user data with UDHI set).
+ * Parse the UDH at the start of @p ud (user data with UDHI set). A
+ * concatenation IE with a total of 0, or a sequence number of 0 or above the
+ * total, is ignored as 23.040 §9.2.3.24.1 says (counted in n_ie, not in concat).
  * @return SMPP_OK, SMPP_EUDH (UDHL or an IE overruns the user data).
  */
 int smpp_udh_parse(const uint8_t *ud, size_t len, struct smpp_udh *out);

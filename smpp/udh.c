@@ -11,6 +11,16 @@
 #define IEI_PORTS16 0x05
 #define IEI_CONCAT16 0x08
 
+/*
+ * 23.040 §9.2.3.24.1 / .8: with a total of 0, or a sequence number of 0 or
+ * above the total, the receiving entity ignores the whole IE (the part is
+ * shown on its own), so the firewall must not join it to other parts.
+ */
+static bool concat_valid(uint8_t total, uint8_t seq)
+{
+	return total != 0 && seq != 0 && seq <= total;
+}
+
 int smpp_udh_parse(const uint8_t *ud, size_t len, struct smpp_udh *out)
 {
 	struct smpp_udh_iter it;
@@ -30,7 +40,8 @@ int smpp_udh_parse(const uint8_t *ud, size_t len, struct smpp_udh *out)
 		out->n_ie++;
 		switch (ie.iei) {
 		case IEI_CONCAT8:
-			if (ie.len == 3 && !out->concat.present) {
+			if (ie.len == 3 && concat_valid(ie.data[1], ie.data[2]) &&
+			    !out->concat.present) {
 				out->concat.present = true;
 				out->concat.ref = ie.data[0];
 				out->concat.total = ie.data[1];
@@ -38,7 +49,8 @@ int smpp_udh_parse(const uint8_t *ud, size_t len, struct smpp_udh *out)
 			}
 			break;
 		case IEI_CONCAT16:
-			if (ie.len == 4 && !out->concat.present) {
+			if (ie.len == 4 && concat_valid(ie.data[2], ie.data[3]) &&
+			    !out->concat.present) {
 				out->concat.present = true;
 				out->concat.ref16 = true;
 				out->concat.ref = smpp_rd16(ie.data);

@@ -66,6 +66,42 @@ static void concat_and_ports(void **state)
 	assert_int_equal(u.dst_port, 0x10);
 }
 
+/*
+ * 23.040 §9.2.3.24.1/.8: a concatenation IE whose total is 0, or whose
+ * sequence number is 0 or above the total, is ignored by the receiving
+ * entity; the handset shows that part as a message on its own. Taking it
+ * as concatenation would scan its text inside another message's stream.
+ */
+static void concat_invalid_ignored(void **state)
+{
+	struct smpp_udh u;
+
+	(void)state;
+	assert_int_equal(parse("05 00 03 2a 00 01", &u), SMPP_OK);   /* total 0 */
+	assert_false(u.concat.present);
+	assert_int_equal(parse("05 00 03 2a 03 00", &u), SMPP_OK);   /* seq 0 */
+	assert_false(u.concat.present);
+	assert_int_equal(parse("05 00 03 2a 02 03", &u), SMPP_OK);   /* seq 3 of 2 */
+	assert_false(u.concat.present);
+	assert_int_equal(parse("06 08 04 1234 02 05", &u), SMPP_OK); /* 16-bit, seq 5 of 2 */
+	assert_false(u.concat.present);
+	assert_int_equal(parse("06 08 04 1234 00 00", &u), SMPP_OK); /* 16-bit, total 0 */
+	assert_false(u.concat.present);
+	/* boundaries that are valid: seq = total, and 1 of 1 */
+	assert_int_equal(parse("05 00 03 2a 02 02", &u), SMPP_OK);
+	assert_true(u.concat.present);
+	assert_int_equal(u.concat.seq, 2);
+	assert_int_equal(parse("05 00 03 2a 01 01", &u), SMPP_OK);
+	assert_true(u.concat.present);
+	/* an ignored IE does not hide a valid one after it */
+	assert_int_equal(parse("0a 00 03 2a 00 01 00 03 2b 02 01", &u), SMPP_OK);
+	assert_true(u.concat.present);
+	assert_int_equal(u.concat.ref, 0x2b);
+	assert_int_equal(u.concat.total, 2);
+	assert_int_equal(u.concat.seq, 1);
+	assert_int_equal(u.n_ie, 2);
+}
+
 static void iterate(void **state)
 {
 	struct smpp_udh_iter it;
@@ -133,6 +169,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(malformed),
 		cmocka_unit_test(concat_and_ports),
+		cmocka_unit_test(concat_invalid_ignored),
 		cmocka_unit_test(iterate),
 		cmocka_unit_test(pdu_concat),
 	};
