@@ -96,6 +96,177 @@ static void gsm_unpacked(void **state)
 	assert_text(out, info, "Hi");
 }
 
+/*
+ * The GSM 7-bit default alphabet, 3GPP TS 23.038 §6.2.1, as Unicode code
+ * points, copied from the specification's table (0x1B is the escape).
+ */
+static const uint32_t spec_gsm_base[128] = {
+	0x0040, 0x00A3, 0x0024, 0x00A5, 0x00E8, 0x00E9, 0x00F9, 0x00EC,  /* @ £ $ ¥ è é ù ì */
+	0x00F2, 0x00C7, 0x000A, 0x00D8, 0x00F8, 0x000D, 0x00C5, 0x00E5,  /* ò Ç LF Ø ø CR Å å */
+	0x0394, 0x005F, 0x03A6, 0x0393, 0x039B, 0x03A9, 0x03A0, 0x03A8,  /* Δ _ Φ Γ Λ Ω Π Ψ */
+	0x03A3, 0x0398, 0x039E, 0x0000, 0x00C6, 0x00E6, 0x00DF, 0x00C9,  /* Σ Θ Ξ ESC Æ æ ß É */
+	0x0020, 0x0021, 0x0022, 0x0023, 0x00A4, 0x0025, 0x0026, 0x0027,  /* SP ! " # ¤ % & ' */
+	0x0028, 0x0029, 0x002A, 0x002B, 0x002C, 0x002D, 0x002E, 0x002F,
+	0x0030, 0x0031, 0x0032, 0x0033, 0x0034, 0x0035, 0x0036, 0x0037,
+	0x0038, 0x0039, 0x003A, 0x003B, 0x003C, 0x003D, 0x003E, 0x003F,
+	0x00A1, 0x0041, 0x0042, 0x0043, 0x0044, 0x0045, 0x0046, 0x0047,  /* ¡ A-G */
+	0x0048, 0x0049, 0x004A, 0x004B, 0x004C, 0x004D, 0x004E, 0x004F,
+	0x0050, 0x0051, 0x0052, 0x0053, 0x0054, 0x0055, 0x0056, 0x0057,
+	0x0058, 0x0059, 0x005A, 0x00C4, 0x00D6, 0x00D1, 0x00DC, 0x00A7,  /* X Y Z Ä Ö Ñ Ü § */
+	0x00BF, 0x0061, 0x0062, 0x0063, 0x0064, 0x0065, 0x0066, 0x0067,  /* ¿ a-g */
+	0x0068, 0x0069, 0x006A, 0x006B, 0x006C, 0x006D, 0x006E, 0x006F,
+	0x0070, 0x0071, 0x0072, 0x0073, 0x0074, 0x0075, 0x0076, 0x0077,
+	0x0078, 0x0079, 0x007A, 0x00E4, 0x00F6, 0x00F1, 0x00FC, 0x00E0,  /* x y z ä ö ñ ü à */
+};
+
+/* The extension table, 23.038 §6.2.1.1: the codes it defines after 0x1B. */
+static const struct { uint8_t code; uint32_t cp; } spec_gsm_ext[] = {
+	{ 0x0A, 0x000C }, { 0x14, 0x005E }, { 0x28, 0x007B }, { 0x29, 0x007D },
+	{ 0x2F, 0x005C }, { 0x3C, 0x005B }, { 0x3D, 0x007E }, { 0x3E, 0x005D },
+	{ 0x40, 0x007C }, { 0x65, 0x20AC },
+};
+
+static size_t utf8_of(uint32_t cp, char *o)
+{
+	if (cp < 0x80) {
+		o[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (char)(0xC0 | cp >> 6);
+		o[1] = (char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	o[0] = (char)(0xE0 | cp >> 12);
+	o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+	o[2] = (char)(0x80 | (cp & 0x3F));
+	return 3;
+}
+
+/* Pack septets LSB first after udh_len octets and the fill bits (23.040). */
+static size_t test_pack(const uint8_t *sept, size_t n, size_t udh_len, uint8_t *out, size_t cap)
+{
+	size_t k0 = (udh_len * 8 + 6) / 7, bits = (k0 + n) * 7, len = (bits + 7) / 8;
+
+	assert_true(len <= cap);
+	memset(out + udh_len, 0, len - udh_len);
+	for (size_t i = 0; i < n; i++)
+		for (unsigned b = 0; b < 7; b++)
+			if (sept[i] >> b & 1) {
+				size_t bit = (k0 + i) * 7 + b;
+
+				out[bit / 8] |= (uint8_t)(1u << (bit % 8));
+			}
+	return len;
+}
+
+/* Every base and extension code against the specification's table. */
+static void gsm_spec_table(void **state)
+{
+	struct smpp_text_info info;
+	char out[1024], want[1024];
+	uint8_t in[300], packed[300];
+	size_t wl = 0, n = 0;
+
+	(void)state;
+	/* each base character alone */
+	for (unsigned c = 0; c < 128; c++) {
+		char one[4];
+		size_t ol;
+		uint8_t u = (uint8_t)c;
+
+		if (c == 0x1B)
+			continue;
+		ol = utf8_of(spec_gsm_base[c], one);
+		assert_int_equal(smpp_text_decode(SMPP_CS_GSM7, &u, 1, 0, 0, (uint8_t *)out,
+						  sizeof(out), &info), SMPP_OK);
+		if (info.out_len != ol || memcmp(out, one, ol) != 0)
+			fail_msg("GSM 0x%02x: got %zu octets, want U+%04X", c, info.out_len,
+				 (unsigned)spec_gsm_base[c]);
+	}
+	/* the whole table in one message (fast paths), unpacked then packed */
+	for (unsigned c = 0; c < 128; c++) {
+		if (c == 0x1B)
+			continue;
+		in[n++] = (uint8_t)c;
+		wl += utf8_of(spec_gsm_base[c], want + wl);
+	}
+	in[n++] = 'x';   /* a final '@' would be ambiguous in packed form */
+	want[wl++] = 'x';
+	assert_int_equal(smpp_text_decode(SMPP_CS_GSM7, in, n, 0, 0, (uint8_t *)out, sizeof(out),
+					  &info), SMPP_OK);
+	assert_int_equal(info.out_len, wl);
+	assert_memory_equal(out, want, wl);
+	assert_int_equal(info.chars, 128);
+	{
+		size_t pl = test_pack(in, n, 0, packed, sizeof(packed));
+
+		assert_int_equal(smpp_text_decode(SMPP_CS_GSM7, packed, pl, 0, SMPP_TEXT_GSM_PACKED,
+						  (uint8_t *)out, sizeof(out), &info), SMPP_OK);
+		assert_int_equal(info.out_len, wl);
+		assert_memory_equal(out, want, wl);
+	}
+	/* every extension code: defined ones their symbol; the others, 0x1B
+	 * (reserved, shown as a space) included, the base table's character */
+	for (unsigned c = 0; c < 128; c++) {
+		uint8_t esc[2] = { 0x1B, (uint8_t)c };
+		uint32_t cp = c == 0x1B ? 0x20 : spec_gsm_base[c];
+		char one[4];
+		size_t ol;
+
+		for (size_t i = 0; i < sizeof(spec_gsm_ext) / sizeof(spec_gsm_ext[0]); i++)
+			if (spec_gsm_ext[i].code == c)
+				cp = spec_gsm_ext[i].cp;
+		ol = utf8_of(cp, one);
+		assert_int_equal(smpp_text_decode(SMPP_CS_GSM7, esc, 2, 0, 0, (uint8_t *)out,
+						  sizeof(out), &info), SMPP_OK);
+		if (info.out_len != ol || memcmp(out, one, ol) != 0 || info.chars != 1)
+			fail_msg("GSM 1B %02x: got %zu octets, want U+%04X", c, info.out_len,
+				 (unsigned)cp);
+	}
+}
+
+/*
+ * Packed septets after every UDH length 0-12 (fill bits 0-6) and every
+ * septet count 1-24 (the last octet filled by 1-7 bits): the text decodes
+ * whole, nothing lost, nothing added.
+ */
+static void gsm_packed_fill_bits(void **state)
+{
+	struct smpp_text_info info;
+	uint8_t sept[24], buf[64];
+	char out[256], want[256];
+
+	(void)state;
+	for (size_t udh = 0; udh <= 12; udh++) {
+		for (size_t n = 1; n <= 24; n++) {
+			size_t wl = 0, len;
+
+			for (size_t i = 0; i < n; i++) {
+				/* letters only: no escape, no '@' at the end */
+				sept[i] = (uint8_t)('A' + (udh + i) % 26);
+				wl += utf8_of(sept[i], want + wl);
+			}
+			memset(buf, 0xEE, sizeof(buf));
+			if (udh > 0) {
+				buf[0] = (uint8_t)(udh - 1);
+				if (udh > 2) {   /* one IE 0x70 filling the header */
+					buf[1] = 0x70;
+					buf[2] = (uint8_t)(udh - 3);
+				}
+			}
+			len = test_pack(sept, n, udh, buf, sizeof(buf));
+			assert_int_equal(smpp_text_decode(SMPP_CS_GSM7, buf, len, udh,
+							  SMPP_TEXT_GSM_PACKED, (uint8_t *)out,
+							  sizeof(out), &info), SMPP_OK);
+			if (info.out_len != wl || memcmp(out, want, wl) != 0)
+				fail_msg("UDH %zu octets, %zu septets: got %zu octets, want %zu",
+					 udh, n, info.out_len, wl);
+			assert_int_equal(info.chars, n);
+		}
+	}
+}
+
 static void gsm_packed(void **state)
 {
 	struct smpp_text_info info;
@@ -344,7 +515,9 @@ int main(void)
 		cmocka_unit_test(charset_map),
 		cmocka_unit_test(decode_errors),
 		cmocka_unit_test(gsm_unpacked),
+		cmocka_unit_test(gsm_spec_table),
 		cmocka_unit_test(gsm_packed),
+		cmocka_unit_test(gsm_packed_fill_bits),
 		cmocka_unit_test(ia5_latin1),
 		cmocka_unit_test(ucs2),
 		cmocka_unit_test(encoders),
