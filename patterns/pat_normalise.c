@@ -21,6 +21,9 @@ static unsigned char sub_flags[256]; /* 1: a-z, 2: substitutable */
 
 /* The tables are filled once, before main(), so concurrent scanners only
  * ever read them. */
+/* Basic Multilingual Plane code point → 1 + its look-alike table index
+ * (0: none); the table's entries above U+FFFF are binary-searched. */
+static uint16_t bmp_slot[0x10000];
 static void tables_init(void) __attribute__((constructor));
 
 static void tables_init(void)
@@ -48,6 +51,8 @@ static void tables_init(void)
 			m = (unsigned char)(c - 'A' + 'a');
 		ascii_map[c] = m;
 	}
+	for (unsigned k = 0; k < pat_lookalike_count && pat_lookalike_table[k].cp < 0x10000; k++)
+		bmp_slot[pat_lookalike_table[k].cp] = (uint16_t)(k + 1);
 }
 
 /*
@@ -85,6 +90,9 @@ static inline int ascii_chunk(const unsigned char *in, char *out, int space)
 static const struct pat_lookalike *lookalike_find(uint32_t cp)
 {
 	unsigned lo = 0, hi = pat_lookalike_count;
+
+	if (cp < 0x10000)
+		return bmp_slot[cp] ? &pat_lookalike_table[bmp_slot[cp] - 1] : NULL;
 
 	while (lo < hi) {
 		unsigned mid = (lo + hi) / 2;
@@ -164,9 +172,8 @@ static const unsigned char cls_map[256] = {
 	['y'] = 1, ['z'] = 1,
 };
 
-/* True when s[0..n) may hold a run of three single letters (a separator or
- * the end must follow the third one; collapse_singles() checks exactly).
- * Branch-light: most messages have no such run and skip the rewrite. */
+/* The collapse prefilter, next_run(): SSE2 class masks 64 bytes at a time,
+ * else a byte loop. */
 #ifdef __SSE2__
 /* Bit j set: byte j of w[0..64) is a separator / a letter or digit. */
 static inline void class_masks(const unsigned char *w, uint64_t *sep, uint64_t *aln)
@@ -193,17 +200,19 @@ static inline void class_masks(const unsigned char *w, uint64_t *sep, uint64_t *
 	*aln = a;
 }
 
-/* True when s[0..n) may hold a run of three single letters: positions j,
- * j+2, j+4 each a letter with separators (or the ends) around it.
- * Collapse_singles() then checks exactly; most messages skip it. Works on
- * 64-byte windows that overlap by 16 so a run is never cut. */
-static int has_single_run(const unsigned char *b, size_t n)
+/* The first position >= from where a run of three single letters may
+ * start: j, j+2, j+4 each a letter or digit with separators (or the ends)
+ * around it; n when there is none. Collapse_singles() checks each
+ * candidate exactly; most messages have none and are not rewritten. Works
+ * on 64-byte windows that overlap by 16 so a run is never cut. b[from - 1]
+ * must still be the input's byte. */
+static size_t next_run(const unsigned char *b, size_t n, size_t from)
 {
 	unsigned char tail[64];
 
-	for (size_t i = 0; i < n; i += 48) {
+	for (size_t i = from; i < n; i += 48) {
 		const unsigned char *w = b + i;
-		uint64_t sep, aln, before, single;
+		uint64_t sep, aln, before, single, start;
 
 		if (n - i < 64) {
 			memset(tail, ' ', sizeof(tail)); /* the end counts as a separator */
@@ -213,23 +222,23 @@ static int has_single_run(const unsigned char *b, size_t n)
 		class_masks(w, &sep, &aln);
 		before = (sep << 1) | (i == 0 ? 1u : (cls_map[b[i - 1]] == 2));
 		single = aln & before & (sep >> 1);
-		if (single & (single >> 2) & (single >> 4) & ((1ull << 48) - 1))
-			return 1;
+		start = single & (single >> 2) & (single >> 4) & ((1ull << 48) - 1);
+		if (start)
+			return i + (size_t)__builtin_ctzll(start);
 	}
-	return 0;
+	return n;
 }
 #else
-static int has_single_run(const unsigned char *b, size_t n)
+static size_t next_run(const unsigned char *b, size_t n, size_t from)
 {
-	unsigned hit = 0;
-
-	for (size_t i = 0; i + 4 < n; i++) {
+	for (size_t i = from; i + 4 < n; i++) {
 		unsigned before = i ? cls_map[b[i - 1]] == 2 : 1;
-		hit |= before & (cls_map[b[i]] == 1) & (cls_map[b[i + 1]] == 2) &
-		       (cls_map[b[i + 2]] == 1) & (cls_map[b[i + 3]] == 2) &
-		       (cls_map[b[i + 4]] == 1);
+		if (before & (cls_map[b[i]] == 1) & (cls_map[b[i + 1]] == 2) &
+		    (cls_map[b[i + 2]] == 1) & (cls_map[b[i + 3]] == 2) &
+		    (cls_map[b[i + 4]] == 1))
+			return i;
 	}
-	return hit != 0;
+	return n;
 }
 #endif
 
@@ -239,32 +248,31 @@ static int has_single_run(const unsigned char *b, size_t n)
 static size_t collapse_singles(char *s, size_t n)
 {
 	unsigned char *b = (unsigned char *)s;
-	size_t i = 0, w = 0;
-	unsigned char prev = ' ';
+	size_t i = next_run(b, n, 0), w = i;
 
-	if (!has_single_run(b, n))
-		return n;
+	/* Bytes between candidates move down as a block. Writes stay below
+	 * i - 1 once anything was removed, so b[i - 1] and b[i..n) are still
+	 * the input's when next_run() reads them. */
 	while (i < n) {
-		if (is_alnum(b[i]) && is_sep(prev) &&
-		    (i + 1 == n || is_sep(b[i + 1]))) {
-			size_t j = i, count = 1;
-			unsigned char sep = i + 1 < n ? b[i + 1] : 0;
+		size_t j = i, count = 1, next;
+		unsigned char sep = i + 1 < n ? b[i + 1] : 0;
 
-			while (j + 2 < n && b[j + 1] == sep && is_alnum(b[j + 2]) &&
-			       (j + 3 == n || is_sep(b[j + 3]))) {
-				j += 2;
-				count++;
-			}
-			if (count >= 3) {
-				for (size_t k = i; k <= j; k += 2)
-					b[w++] = b[k];
-				prev = b[j];
-				i = j + 1;
-				continue;
-			}
+		while (j + 2 < n && b[j + 1] == sep && is_alnum(b[j + 2]) &&
+		       (j + 3 == n || is_sep(b[j + 3]))) {
+			j += 2;
+			count++;
 		}
-		prev = b[i];
-		b[w++] = b[i++];
+		if (count >= 3) {
+			for (size_t k = i; k <= j; k += 2)
+				b[w++] = b[k];
+			i = j + 1;
+		} else {
+			b[w++] = b[i++];
+		}
+		next = next_run(b, n, i);
+		memmove(b + w, b + i, next - i);
+		w += next - i;
+		i = next;
 	}
 	return w;
 }

@@ -176,6 +176,10 @@ int main(int argc, char **argv)
 		count++;
 	}
 	fprintf(f, "};\n\nconst unsigned pat_lookalike_count = %u;\n", count);
+	if (count >= 0xFFFF) { /* pat_normalise.c indexes the BMP with 16 bits */
+		fprintf(stderr, "gen_lookalike: %u entries do not fit a 16-bit index\n", count);
+		return 1;
+	}
 	uspoof_close(sc);
 	if (fclose(f) != 0) {
 		perror(argv[1]);
