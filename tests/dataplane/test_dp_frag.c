@@ -121,6 +121,17 @@ static void mk_seg(struct fb *f, const struct shape *sh, bool to_smsc, uint32_t 
 	if (plen > 0)
 		memcpy(p + o, pl, plen);
 	f->len = o + plen;
+	/* the TCP checksum (pseudo-header: addresses, protocol, length) */
+	const uint8_t *addrs = p + 14 + 4u * (uint32_t)sh->n_vlan + (sh->v6 ? 8 : 12);
+	const uint8_t *t = p + o - 20;
+	uint32_t acc = 6 + tcp_len;
+	for (uint32_t i = 0; i < (sh->v6 ? 32u : 8u); i += 2)
+		acc += (uint32_t)(addrs[i] << 8 | addrs[i + 1]);
+	for (uint32_t i = 0; i < tcp_len; i += 2)
+		acc += (uint32_t)(t[i] << 8 | (i + 1 < tcp_len ? t[i + 1] : 0));
+	while (acc >> 16)
+		acc = (acc & 0xffff) + (acc >> 16);
+	dp_tk_put16(p + o - 4, (uint16_t)~acc);
 	if (f->len < 60)
 		f->len = 60;
 }
@@ -451,6 +462,81 @@ static uint32_t smsc_payload(const struct fx *x, unsigned from, uint8_t *out, ui
 	return total - doff;
 }
 
+static uint32_t sum_be(const uint8_t *p, uint32_t n, uint32_t acc)
+{
+	for (uint32_t i = 0; i + 1 < n; i += 2)
+		acc += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (n & 1)
+		acc += (uint32_t)p[n - 1] << 8;
+	return acc;
+}
+
+static uint16_t fold16(uint32_t acc)
+{
+	while (acc >> 16)
+		acc = (acc & 0xffff) + (acc >> 16);
+	return (uint16_t)acc;
+}
+
+/* The TCP checksum of segment t[0..n) between the addresses of fr verifies. */
+static void assert_tcp_sum(const struct dp_frame *fr, const uint8_t *t, uint32_t n)
+{
+	uint32_t alen = fr->family == 6 ? 16 : 4;
+	uint32_t acc = sum_be(fr->saddr, alen, 0);
+	acc = sum_be(fr->daddr, alen, acc);
+	acc += 6 + (n & 0xffff) + (n >> 16);
+	assert_int_equal(fold16(sum_be(t, n, acc)), 0xffff);
+}
+
+/* Every frame sent from tx[from..] has right checksums: the IPv4 header
+ * checksum of each frame (fragments included), and the TCP checksum of each
+ * segment, whole or once its fragments (one id per packet, data from 0) are
+ * put together. @return the number of fragmented packets checked. */
+static unsigned assert_tx_sums(const struct fx *x, unsigned from)
+{
+	struct { uint32_t id, have, total; struct dp_frame fr; uint8_t d[4096]; } *pk = calloc(4, sizeof(*pk));
+	unsigned n_pk = 0, done = 0;
+	for (unsigned i = from; i < x->n_tx; i++) {
+		const struct fb *f = &x->tx[i];
+		struct dp_frame fr;
+		enum dp_frame_kind k = dp_frame_parse(f->b, f->len, &fr);
+		assert_true(k == DP_FRAME_TCP || k == DP_FRAME_FRAG);
+		if (fr.family == 4) {
+			uint32_t ihl = (uint32_t)(f->b[fr.l3_off] & 15) * 4;
+			assert_int_equal(fold16(sum_be(f->b + fr.l3_off, ihl, 0)), 0xffff);
+		}
+		if (k == DP_FRAME_TCP) {
+			assert_tcp_sum(&fr, f->b + fr.l4_off,
+				       (uint32_t)(fr.payload + fr.payload_len - (f->b + fr.l4_off)));
+			continue;
+		}
+		unsigned j = 0;
+		while (j < n_pk && pk[j].id != fr.frag_id)
+			j++;
+		if (j == n_pk) {
+			assert_true(n_pk < 4);
+			n_pk++;
+			pk[j].id = fr.frag_id;
+		}
+		assert_true(fr.frag_off % 8 == 0 && fr.frag_off + fr.frag_data_len <= sizeof(pk[j].d));
+		if (fr.frag_more)
+			assert_true(fr.frag_data_len % 8 == 0);
+		else
+			pk[j].total = fr.frag_off + fr.frag_data_len;
+		if (fr.frag_first)
+			pk[j].fr = fr;
+		memcpy(pk[j].d + fr.frag_off, f->b + fr.frag_data_off, fr.frag_data_len);
+		pk[j].have += fr.frag_data_len;
+	}
+	for (unsigned j = 0; j < n_pk; j++) {
+		assert_true(pk[j].total > 0 && pk[j].have == pk[j].total && pk[j].fr.family != 0);
+		assert_tcp_sum(&pk[j].fr, pk[j].d, pk[j].total);
+		done++;
+	}
+	free(pk);
+	return done;
+}
+
 /* Inline: a fragmented spam submit is removed and answered like a whole
  * one; later traffic is mapped (fragments carrying their slice of the
  * rewritten packet); a fragmented segment holding a blocked and a passed
@@ -511,6 +597,7 @@ static void inline_block(const struct shape *sh)
 	assert_int_equal(dp_frame_parse(orig[1].b, orig[1].len, &b), DP_FRAME_FRAG);
 	assert_memory_equal(x->tx[0].b, orig[1].b, orig[1].len);
 	assert_true(dp_engine_counters(x->e)->frag_rewritten == 3);
+	assert_int_equal(assert_tx_sums(x, 0), 1);
 
 	/* One fragmented segment: a spam PDU then a passed one. */
 	x->n_tx = 0;
@@ -543,6 +630,7 @@ static void inline_block(const struct shape *sh)
 	assert_memory_equal(got, p + n1, n2);
 	assert_int_equal(seq, x->cseq - n2 - spam_len - n1); /* both spams removed */
 	assert_int_equal(dp_engine_counters(x->e)->frag_refragmented, nf);
+	assert_int_equal(assert_tx_sums(x, 0), 1); /* fragmented again: MF, offsets, sums */
 	fx_free(x);
 }
 
