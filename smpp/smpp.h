@@ -482,9 +482,10 @@ enum smpp_charset {
 
 /**
  * The character set of a data_coding value: 0 GSM, 1 IA5, 3 Latin-1,
- * 8 UCS-2; GSM 03.38 groups 0x10-0x1F (uncompressed), 0xC0-0xEF (message
- * waiting) and 0xF0-0xFF (message class) map to GSM / UCS-2 by their
- * alphabet bits; everything else is binary.
+ * 8 UCS-2; the 23.038 groups 0x10-0x1F (general, uncompressed), 0x40-0x5F
+ * (automatic deletion, uncompressed), 0xC0-0xEF (message waiting) and
+ * 0xF0-0xFF (message class) map to GSM / UCS-2 by their alphabet bits;
+ * everything else is binary.
  */
 enum smpp_charset smpp_charset_of(uint8_t data_coding);
 

@@ -27,7 +27,11 @@ enum smpp_charset smpp_charset_of(uint8_t dc)
 	case 0x03: return SMPP_CS_LATIN1;
 	case 0x08: return SMPP_CS_UCS2;
 	}
-	if (dc >= 0x10 && dc <= 0x1F) {          /* general group, uncompressed */
+	/* 23.038 §4: the general group 00xx (0x10-0x3F here: SMPP keeps 0x00-0x0F
+	 * for its own table) and the automatic deletion group 01xx (0x40-0x7F),
+	 * whose bits 5..0 are coded exactly as in group 00xx: bit 5 compressed,
+	 * bits 3..2 the alphabet. */
+	if (dc >= 0x10 && dc <= 0x7F && !(dc & 0x20)) {
 		switch ((dc >> 2) & 3) {
 		case 0: return SMPP_CS_GSM7;
 		case 2: return SMPP_CS_UCS2;

@@ -40,6 +40,40 @@ static void charset_map(void **state)
 	assert_int_equal(smpp_charset_of(0xE0), SMPP_CS_UCS2);
 }
 
+/*
+ * 23.038 §4: coding group 01xx ("message marked for automatic deletion",
+ * 0x40-0x7F) codes bits 5..0 exactly as group 00xx: bit 5 compressed, bits
+ * 3..2 the alphabet. Handsets show 0x40 as GSM text and 0x48 as UCS-2 text;
+ * taken as binary, that text would pass unscanned.
+ */
+static void charset_auto_deletion_group(void **state)
+{
+	struct smpp_text_info info;
+	struct smpp_pdu pdu;
+	char out[64];
+	uint8_t *b;
+
+	(void)state;
+	assert_int_equal(smpp_charset_of(0x40), SMPP_CS_GSM7);
+	assert_int_equal(smpp_charset_of(0x43), SMPP_CS_GSM7);   /* class bits ignored */
+	assert_int_equal(smpp_charset_of(0x50), SMPP_CS_GSM7);   /* class 0 */
+	assert_int_equal(smpp_charset_of(0x48), SMPP_CS_UCS2);
+	assert_int_equal(smpp_charset_of(0x5a), SMPP_CS_UCS2);   /* class 2 */
+	assert_int_equal(smpp_charset_of(0x44), SMPP_CS_BINARY); /* 8-bit data */
+	assert_int_equal(smpp_charset_of(0x4c), SMPP_CS_BINARY); /* reserved alphabet */
+	assert_int_equal(smpp_charset_of(0x60), SMPP_CS_BINARY); /* compressed */
+	assert_int_equal(smpp_charset_of(0x78), SMPP_CS_BINARY); /* compressed, class, UCS-2 */
+	/* the 0x80-0xBF groups are reserved: no text */
+	assert_int_equal(smpp_charset_of(0x80), SMPP_CS_BINARY);
+	assert_int_equal(smpp_charset_of(0xbf), SMPP_CS_BINARY);
+	/* submit_sm dc 0x48: UCS-2 "Win" reaches the rules as text */
+	assert_int_equal(decode_hex("LLLLLLLL 00000004 00000000 00000001 00 0000 3100 0000 3200 "
+				    "00 00 00 00 00 00 00 48 00 06 0057 0069 006e", &b, &pdu), SMPP_OK);
+	assert_int_equal(smpp_pdu_text(&pdu, 0, (uint8_t *)out, sizeof(out), &info), SMPP_OK);
+	assert_text(out, info, "Win");
+	free(b);
+}
+
 static void decode_errors(void **state)
 {
 	struct smpp_text_info info;
@@ -513,6 +547,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(charset_map),
+		cmocka_unit_test(charset_auto_deletion_group),
 		cmocka_unit_test(decode_errors),
 		cmocka_unit_test(gsm_unpacked),
 		cmocka_unit_test(gsm_spec_table),
