@@ -430,7 +430,11 @@ struct smpp_udh_ie {
 	const uint8_t *data;
 };
 
-/** Parsed UDH (first IE of each kind wins, as handsets do). */
+/**
+ * Parsed UDH. Of repeated concatenation IEs (8- or 16-bit) the last valid
+ * one counts, and of port IEs (8- or 16-bit) the last one, as 23.040
+ * §9.2.3.24 says and handsets do.
+ */
 struct smpp_udh {
 	uint32_t len;                /**< UDH octets including the UDHL octet */
 	uint32_t n_ie;

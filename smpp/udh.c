@@ -35,22 +35,26 @@ int smpp_udh_parse(const uint8_t *ud, size_t len, struct smpp_udh *out)
 	for (p = ud + 1, end = ud + out->len; p < end; p += 2 + p[1])
 		if ((size_t)(end - p) < 2 || (size_t)(end - p) < 2u + p[1])
 			return SMPP_EUDH;
+	/*
+	 * 23.040 §9.2.3.24: of repeated IEs, and of IEs with mutually exclusive
+	 * meanings (8- and 16-bit concatenation or ports), the last one counts;
+	 * handsets join parts by it, so the firewall must too.
+	 */
 	smpp_udh_iter_init(&it, ud, len);
 	while (smpp_udh_next(&it, &ie)) {
 		out->n_ie++;
 		switch (ie.iei) {
 		case IEI_CONCAT8:
-			if (ie.len == 3 && concat_valid(ie.data[1], ie.data[2]) &&
-			    !out->concat.present) {
+			if (ie.len == 3 && concat_valid(ie.data[1], ie.data[2])) {
 				out->concat.present = true;
+				out->concat.ref16 = false;
 				out->concat.ref = ie.data[0];
 				out->concat.total = ie.data[1];
 				out->concat.seq = ie.data[2];
 			}
 			break;
 		case IEI_CONCAT16:
-			if (ie.len == 4 && concat_valid(ie.data[2], ie.data[3]) &&
-			    !out->concat.present) {
+			if (ie.len == 4 && concat_valid(ie.data[2], ie.data[3])) {
 				out->concat.present = true;
 				out->concat.ref16 = true;
 				out->concat.ref = smpp_rd16(ie.data);
@@ -59,14 +63,15 @@ int smpp_udh_parse(const uint8_t *ud, size_t len, struct smpp_udh *out)
 			}
 			break;
 		case IEI_PORTS8:
-			if (ie.len == 2 && !out->has_ports) {
+			if (ie.len == 2) {
 				out->has_ports = true;
+				out->ports16 = false;
 				out->dst_port = ie.data[0];
 				out->src_port = ie.data[1];
 			}
 			break;
 		case IEI_PORTS16:
-			if (ie.len == 4 && !out->has_ports) {
+			if (ie.len == 4) {
 				out->has_ports = true;
 				out->ports16 = true;
 				out->dst_port = smpp_rd16(ie.data);

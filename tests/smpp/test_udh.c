@@ -102,6 +102,51 @@ static void concat_invalid_ignored(void **state)
 	assert_int_equal(u.n_ie, 2);
 }
 
+/*
+ * 23.040 §9.2.3.24: a repeated IE that is not repeatable, or IEs with
+ * mutually exclusive meanings (8- and 16-bit concatenation, 8- and 16-bit
+ * ports), count by their LAST occurrence, and handsets join parts that way.
+ * Taking the first would put the firewall's stream under another reference
+ * than the handset's: the parts of one message scanned as separate ones.
+ */
+static void repeated_ie_last_wins(void **state)
+{
+	struct smpp_udh u;
+
+	(void)state;
+	/* two 8-bit concatenation IEs: ref 0x2a part 1/2, then ref 0x2b part 2/3 */
+	assert_int_equal(parse("0a 00 03 2a 02 01 00 03 2b 03 02", &u), SMPP_OK);
+	assert_true(u.concat.present);
+	assert_false(u.concat.ref16);
+	assert_int_equal(u.concat.ref, 0x2b);
+	assert_int_equal(u.concat.total, 3);
+	assert_int_equal(u.concat.seq, 2);
+	/* 8-bit then 16-bit reference: the 16-bit one */
+	assert_int_equal(parse("0b 00 03 2a 02 01 08 04 1234 04 03", &u), SMPP_OK);
+	assert_true(u.concat.ref16);
+	assert_int_equal(u.concat.ref, 0x1234);
+	assert_int_equal(u.concat.total, 4);
+	assert_int_equal(u.concat.seq, 3);
+	/* 16-bit then 8-bit reference: the 8-bit one, ref16 cleared */
+	assert_int_equal(parse("0b 08 04 1234 04 03 00 03 2a 02 01", &u), SMPP_OK);
+	assert_false(u.concat.ref16);
+	assert_int_equal(u.concat.ref, 0x2a);
+	/* a valid IE, then an invalid one (ignored): the valid one stays */
+	assert_int_equal(parse("0a 00 03 2a 02 01 00 03 2b 02 07", &u), SMPP_OK);
+	assert_true(u.concat.present);
+	assert_int_equal(u.concat.ref, 0x2a);
+	/* 16-bit ports then 8-bit ports: the 8-bit ones */
+	assert_int_equal(parse("0a 05 04 0b84 23f0 04 02 10 20", &u), SMPP_OK);
+	assert_true(u.has_ports);
+	assert_false(u.ports16);
+	assert_int_equal(u.dst_port, 0x10);
+	assert_int_equal(u.src_port, 0x20);
+	/* 8-bit ports then 16-bit ports: the 16-bit ones */
+	assert_int_equal(parse("0a 04 02 10 20 05 04 0b84 23f0", &u), SMPP_OK);
+	assert_true(u.ports16);
+	assert_int_equal(u.dst_port, 0x0b84);
+}
+
 static void iterate(void **state)
 {
 	struct smpp_udh_iter it;
@@ -170,6 +215,7 @@ int main(void)
 		cmocka_unit_test(malformed),
 		cmocka_unit_test(concat_and_ports),
 		cmocka_unit_test(concat_invalid_ignored),
+		cmocka_unit_test(repeated_ie_last_wins),
 		cmocka_unit_test(iterate),
 		cmocka_unit_test(pdu_concat),
 	};
