@@ -1,9 +1,10 @@
 /* dp_frag.c — IP fragment reassembly for SMPP flows (IPv4, IPv6).
  *
- * Only TCP fragments are candidates; the others never reach this file's
- * tables. A TCP fragment is held, as the whole frame it arrived in, in a
- * per-engine table keyed by (family, addresses, id, VLAN) until the packet's
- * first fragment shows its ports:
+ * Only TCP fragments are candidates (IPv6: every fragment until its first
+ * one shows the protocol, past any extension headers); the others never
+ * reach this file's tables. A TCP fragment is held, as the whole frame it
+ * arrived in, in a per-engine table keyed by (family, addresses, id, VLAN)
+ * until the packet's first fragment shows its ports:
  *  - not an SMPP or TLS port: the held fragments leave unchanged through the
  *    engine's dp_tx_fn, in arrival order, before the current frame; later
  *    fragments of that id pass unheld (a "pass" mark in e->frags);
@@ -509,9 +510,11 @@ static bool v6_ext(uint8_t nh)
 	return nh == 43 || nh == 60 || nh == 135 || nh == 51 || nh == 44;
 }
 
-/* An IPv6 fragment whose fragment header names an extension header: the
- * packet may be TCP. A first fragment's data is walked to TCP (then @p f
- * gets l4proto 6 and the ports). @return first_smpp()'s answer: true for a
+/* An IPv6 fragment whose fragment header does not name TCP: the packet may
+ * be TCP all the same (a later fragment's next header means nothing; a
+ * first one's may name extension headers before TCP). A first fragment's
+ * data is walked to TCP (then @p f gets l4proto 6 and the ports).
+ * @return first_smpp()'s answer: true for a
  * first fragment naming an SMPP or TLS port, or whose chain or TCP ports go
  * on past its data, or whose chain is longer than dp_frame_parse() accepts,
  * or holds a fragment header that is not atomic (the reassembled packet
@@ -582,12 +585,15 @@ enum dp_action dp_frag_frame(struct dp_engine *e, const struct dp_frame *fr, con
 	bool smpp_first;
 	if (fr->l4proto == 6) {
 		smpp_first = first_smpp(e, fr);
-	} else if (fr->family == 6 && v6_ext(fr->l4proto)) {
+	} else if (fr->family == 6) {
+		/* IPv6 receivers take the protocol from the first fragment (RFC
+		 * 8200 §4.5: later ones' next header is ignored), which may name
+		 * extension headers before TCP. */
 		f6 = *fr;
 		smpp_first = ext_first_smpp(e, &f6, p);
 		fr = &f6;
 	} else {
-		return DP_ACT_FORWARD; /* only TCP can carry SMPP */
+		return DP_ACT_FORWARD; /* IPv4: the protocol is part of the id; only TCP can carry SMPP */
 	}
 	uint64_t key = frag_key(fr);
 	struct frag_pkt *k = pkt_find(g, fr, key);

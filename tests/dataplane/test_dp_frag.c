@@ -1066,6 +1066,73 @@ static void test_v6_atomic_fragment(void **state)
 	fx_free(x);
 }
 
+/* IPv6 receivers take the protocol from the first fragment only (RFC 8200
+ * §4.5: the next header of later fragments may differ and is ignored), so a
+ * later fragment naming UDP is still part of the TCP packet. An attacker
+ * sends the first fragment, then the rest with spam under next header 17,
+ * then the rest with harmless text under next header 6: the receiver
+ * reassembles the spam. That later fragment must be held and inspected
+ * like the others (it used to pass unheld). */
+static void test_v6_later_fragment_other_next_header(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(false, NULL);
+	x->sh = (struct shape){ .v6 = 1, .cport = 40040, .sport = 2775 };
+	connect_and_bind(x);
+	struct fb spam, calm, fs[2], fc[2];
+	uint32_t seq = x->cseq;
+	submit_seg(x, SPAM_TEXT, &spam);
+	char calm_text[128];
+	snprintf(calm_text, sizeof(calm_text), "%s", SPAM_TEXT);
+	memcpy(strstr(calm_text, "prize"), "pizza", 5);
+	uint8_t pdu[1024];
+	uint32_t n = mk_submit(pdu, x->pseq, calm_text);
+	mk_seg(&calm, &x->sh, true, seq, x->sseq, DP_TCP_ACK | DP_TCP_PSH, pdu, n);
+	const uint32_t cuts[2] = { 0, 64 };
+	fragment(&spam, &x->sh, cuts, 2, 0x7100, fs);
+	fragment(&calm, &x->sh, cuts, 2, 0x7100, fc);
+	/* the text is past the first fragment; only the TCP checksum differs
+	 * (the spam's is sent: an attacker could balance it in the harmless
+	 * text) */
+	assert_memory_equal(fs[0].b, fc[0].b, 14 + 40 + 8 + 16);
+	fs[1].b[14 + 40] = 17; /* the spam's rest under "UDP" */
+	assert_int_equal(feed(x, true, &fs[0], NULL), DP_ACT_DROP);
+	assert_int_equal(feed(x, true, &fs[1], NULL), DP_ACT_DROP); /* held: blocked */
+	feed(x, true, &fc[1], NULL);
+	assert_int_equal(count_ev(x, DP_EV_VERDICT, "9002"), 1);
+	for (unsigned i = 0; i < x->n_tx; i++)
+		if (x->tx_to_smsc[i])
+			assert_null(memmem(x->tx[i].b, x->tx[i].len, "free prize", 10));
+	/* UDP over IPv6 (every fragment naming 17): in order, nothing is held;
+	 * a later fragment before the first waits for it, then leaves first */
+	struct fb u, uf[3], out;
+	struct shape ush = { .v6 = 1, .cport = 5353, .sport = 53 };
+	uint8_t body[200];
+	memset(body, 'u', sizeof(body));
+	mk_seg(&u, &ush, true, 1, 1, DP_TCP_ACK, body, sizeof(body));
+	const uint32_t ucuts[3] = { 0, 64, 128 };
+	for (uint32_t id = 0x7200; id < 0x7202; id++) {
+		fragment(&u, &ush, ucuts, 3, id, uf);
+		for (int i = 0; i < 3; i++)
+			uf[i].b[14 + 40] = 17;
+		x->n_tx = 0;
+		if (id == 0x7200) {
+			for (int i = 0; i < 3; i++)
+				assert_int_equal(feed(x, true, &uf[i], NULL), DP_ACT_FORWARD);
+			assert_int_equal(x->n_tx, 0);
+		} else {
+			assert_int_equal(feed(x, true, &uf[2], NULL), DP_ACT_DROP);
+			assert_int_equal(feed(x, true, &uf[0], &out), DP_ACT_FORWARD);
+			assert_int_equal(x->n_tx, 1);
+			assert_memory_equal(x->tx[0].b, uf[2].b, uf[2].len);
+			assert_memory_equal(out.b, uf[0].b, uf[0].len);
+			assert_int_equal(feed(x, true, &uf[1], NULL), DP_ACT_FORWARD);
+			assert_int_equal(x->n_tx, 1);
+		}
+	}
+	fx_free(x);
+}
+
 int main(void)
 {
 	if (dp_tk_eal_init("test_dp_frag", "dpfrag", "256") != 0)
@@ -1083,6 +1150,7 @@ int main(void)
 		cmocka_unit_test(test_reassembly_off),
 		cmocka_unit_test(test_v6_atomic_fragment),
 		cmocka_unit_test(test_v6_ext_after_frag_header),
+		cmocka_unit_test(test_v6_later_fragment_other_next_header),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	rte_eal_cleanup();
