@@ -279,6 +279,21 @@ static size_t collapse_singles(char *s, size_t n)
 
 
 
+#ifdef __SSE2__
+/* Bit k set: in[k] is one of the substituted bytes 0 1 3 4 5 7 @ $. */
+static inline unsigned subst_mask16(const unsigned char *in)
+{
+	__m128i c = _mm_loadu_si128((const __m128i *)(const void *)in);
+	__m128i d = _mm_and_si128(_mm_cmpgt_epi8(c, _mm_set1_epi8('0' - 1)),
+				  _mm_cmplt_epi8(c, _mm_set1_epi8('7' + 1)));
+	d = _mm_andnot_si128(_mm_or_si128(_mm_cmpeq_epi8(c, _mm_set1_epi8('2')),
+					  _mm_cmpeq_epi8(c, _mm_set1_epi8('6'))), d);
+	d = _mm_or_si128(d, _mm_or_si128(_mm_cmpeq_epi8(c, _mm_set1_epi8('@')),
+					 _mm_cmpeq_epi8(c, _mm_set1_epi8('$'))));
+	return (unsigned)_mm_movemask_epi8(d);
+}
+#endif
+
 /* Digit/symbol → letter inside every space-delimited word that holds at
  * least one letter ("fr33" → "free", "c@sh" → "cash"; "1000" stays). */
 void pat_normalise_subst(char *s, size_t n)
@@ -289,6 +304,16 @@ void pat_normalise_subst(char *s, size_t n)
 	/* Walk to the next substitutable byte; only its word is examined
 	 * (most bytes are letters and spaces, so the loop rarely stops). */
 	while (i < n) {
+#ifdef __SSE2__
+		if (i + 16 <= n) {
+			unsigned m = subst_mask16(b + i);
+			if (m == 0) {
+				i += 16;
+				continue;
+			}
+			i += (size_t)__builtin_ctz(m);
+		}
+#endif
 		if (!(sub_flags[b[i]] & 2)) {
 			i++;
 			continue;
