@@ -513,6 +513,12 @@ static json_t *cmd_complaints_add(struct cp_ctl_ctx *x, json_t *args)
 		return cp_ctl_error("usage", "msisdn longer than 20 digits");
 	if (text && !json_is_string(json_object_get(args, "text")))
 		return cp_ctl_error("usage", "text must be a string");
+	if (text && strlen(text) > CP_COMPLAINT_TEXT_MAX)
+		return cp_ctl_error("usage", "complaint text is %zu bytes; a complaint keeps at most %d",
+				    strlen(text), CP_COMPLAINT_TEXT_MAX);
+	if (source && strlen(source) > CP_COMPLAINT_SOURCE_MAX)
+		return cp_ctl_error("usage", "complaint source longer than %d characters",
+				    CP_COMPLAINT_SOURCE_MAX);
 	rc = get_customer(x, id, &before);
 	if (rc)
 		return status_error(rc, id);

@@ -650,6 +650,11 @@ static int find_message(struct cp_store *s, MDB_txn *txn, const char cust[CP_SYS
 	return CP_OK;
 }
 
+_Static_assert(sizeof(((struct cp_complaint_rec *)0)->text) == CP_COMPLAINT_TEXT_MAX,
+	       "complaint text bound");
+_Static_assert(sizeof(((struct cp_complaint_rec *)0)->source) == CP_COMPLAINT_SOURCE_MAX + 1,
+	       "complaint source bound");
+
 struct compl_op {
 	struct cp_engine *e;
 	const char *id, *msisdn, *text, *source;
@@ -732,7 +737,9 @@ int cp_engine_complaint_add(struct cp_engine *e, const char *id, const char *msi
 	struct compl_op o = {e, id, msisdn, text ? text : "", source ? source : "", 0, 0};
 	int rc;
 
-	if (!id_ok(id) || !msisdn || !*msisdn || strlen(msisdn) >= CP_ADDR_MAX)
+	/* Fields the record cannot hold whole are refused, not cut. */
+	if (!id_ok(id) || !msisdn || !*msisdn || strlen(msisdn) >= CP_ADDR_MAX ||
+	    strlen(o.text) > CP_COMPLAINT_TEXT_MAX || strlen(o.source) > CP_COMPLAINT_SOURCE_MAX)
 		return CP_ERR_INVAL;
 	rc = cp_engine_write(e, compl_fn, &o);
 	if (rc == CP_OK) {

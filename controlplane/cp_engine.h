@@ -192,11 +192,17 @@ int cp_engine_set_standing(struct cp_engine *e, const char *id, enum cp_standing
 int cp_engine_violation(struct cp_engine *e, const char *id, unsigned category, uint32_t rule_id,
 			uint64_t *violation_id);
 
+/** Bytes of complaint text and source a complaint record keeps. */
+#define CP_COMPLAINT_TEXT_MAX	160 /* sizeof cp_complaint_rec.text */
+#define CP_COMPLAINT_SOURCE_MAX 15  /* sizeof cp_complaint_rec.source - 1 */
+
 /**
  * Add a complaint received now. Links it to the newest message from the
  * customer to that subscriber within the 7 days before (0 = none found).
  * Crossing the 30-day or 90-day threshold records a COMPLAINTS violation.
- * @return CP_OK; CP_ERR_NOTFOUND (customer); CP_ERR_INVAL; CP_ERR_STORE.
+ * @return CP_OK; CP_ERR_NOTFOUND (customer); CP_ERR_INVAL (bad id, empty or
+ *         too long msisdn, text over CP_COMPLAINT_TEXT_MAX bytes, source
+ *         over CP_COMPLAINT_SOURCE_MAX: refused, not cut); CP_ERR_STORE.
  */
 int cp_engine_complaint_add(struct cp_engine *e, const char *id, const char *msisdn,
 			    const char *text, const char *source, uint64_t *complaint_id,

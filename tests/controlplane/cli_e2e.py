@@ -174,6 +174,24 @@ def run(h, patc, rules_dir):
                   json_out=True)
     h.check(cl and cl[0]["msisdn"].isdigit(), "--unmask shows the number")
     h.expect(USAGE, ["complaints", "add", "--customer", "c2"], "complaint without msisdn")
+    # The record keeps 160 bytes of text: longer text is refused, not cut
+    # (a cut could end inside a UTF-8 sequence and lose the whole text).
+    rc, _, err = h.ctl("complaints", "add", "--customer", "c2", "--msisdn", "447700900099",
+                       "--text", "a" * 159 + "\u00e9")
+    h.check(rc == USAGE and "160" in err,
+            "complaint text of 161 bytes refused, exit 2 naming the limit (%d, %s)"
+            % (rc, err.strip()))
+    rc, _, err = h.ctl("complaints", "add", "--customer", "c2", "--msisdn", "447700900099",
+                       "--source", "s" * 16)
+    h.check(rc == USAGE and "source" in err,
+            "complaint source of 16 characters refused, exit 2 (%d, %s)" % (rc, err.strip()))
+    r = h.expect(OK, ["complaints", "add", "--customer", "c2", "--msisdn", "447700900099",
+                      "--text", "a" * 158 + "\u00e9", "--source", "s" * 15],
+                 "complaint with 160 bytes of text and a 15-character source", json_out=True)
+    cl = h.expect(OK, ["complaints", "list", "--customer", "c2", "--limit", "1"],
+                  "list the newest complaint", json_out=True)
+    h.check(cl and r and cl[0]["id"] == r["id"] and cl[0]["text"] == "a" * 158 + "\u00e9"
+            and cl[0]["source"] == "s" * 15, "160 bytes of text and the source kept whole")
     h.expect(NOTFOUND, ["complaints", "add", "--customer", "ghost", "--msisdn", "1"],
              "complaint for unknown customer")
 

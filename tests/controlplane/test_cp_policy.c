@@ -157,6 +157,50 @@ static void test_complaint_unknown_customer(void **state)
 			 CP_ERR_INVAL);
 }
 
+/* The complaint record keeps 160 bytes of text and 15 of source. Longer
+ * input is refused, not cut: a cut text loses what the subscriber sent and
+ * may end inside a UTF-8 sequence, and a cut source names another one. */
+static void test_complaint_field_bounds(void **state)
+{
+	struct fx *f = *state;
+	char text[162], source[17];
+	uint64_t cid = 0;
+	uint32_t n;
+
+	/* 159 ASCII bytes and a 2-byte 'é': 161 bytes */
+	memset(text, 'a', 159);
+	memcpy(text + 159, "\xc3\xa9", 3);
+	memset(source, 's', 16);
+	source[16] = 0;
+	assert_int_equal(cp_engine_complaint_add(&f->e, "acme", "447700900123", text, "7726",
+						 &cid, NULL),
+			 CP_ERR_INVAL);
+	assert_int_equal(cp_engine_complaint_add(&f->e, "acme", "447700900123", "spam", source,
+						 &cid, NULL),
+			 CP_ERR_INVAL);
+	assert_int_equal(cp_engine_complaints_count(&f->e, "acme", 30 * CP_DAY, &n), CP_OK);
+	assert_int_equal(n, 0); /* nothing recorded */
+	/* the largest values fit and are kept whole */
+	text[158] = 0;
+	memcpy(text + 158, "\xc3\xa9", 3); /* 158 + 2 = 160 bytes */
+	source[15] = 0;
+	assert_int_equal(cp_engine_complaint_add(&f->e, "acme", "447700900123", text, source,
+						 &cid, NULL),
+			 CP_OK);
+	MDB_txn *txn;
+	uint8_t key[8];
+	MDB_val k = {8, key}, v;
+	struct cp_complaint_rec r;
+	cp_key_u64(key, cid);
+	assert_int_equal(mdb_txn_begin(f->store->env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_get(txn, f->store->dbi[CP_DBI_COMPLAINTS], &k, &v), 0);
+	memcpy(&r, v.mv_data, sizeof(r));
+	mdb_txn_abort(txn);
+	assert_int_equal(r.text_len, 160);
+	assert_memory_equal(r.text, text, 160);
+	assert_int_equal(cp_field_len(r.source, sizeof(r.source)), 15);
+}
+
 /* Ladder steps: n violations of a category within the window. */
 struct ladder_case {
 	const char *name;
@@ -511,6 +555,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_complaint_thresholds),
 	    cmocka_unit_test_setup_teardown(test_complaint_unknown_customer, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_complaint_field_bounds, setup, teardown),
 	    cmocka_unit_test(test_ladder),
 	    cmocka_unit_test_setup_teardown(test_category_window, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_automatic_termination, setup, teardown),
