@@ -466,8 +466,9 @@ struct smpp_view smpp_pdu_user_data(const struct smpp_pdu *pdu);
 
 /**
  * Concatenation info of a decoded PDU: the UDH when esm_class has UDHI
- * (0x40) and it carries IEI 0x00/0x08, else the SAR TLVs; out->present is
- * false for a single-part message.
+ * (0x40) and it carries a valid IEI 0x00/0x08, else the SAR TLVs; out->present
+ * is false for a single-part message, and for SAR values a handset would not
+ * join (total 0, segment 0 or above the total), as for the UDH.
  * @return SMPP_OK or SMPP_EUDH.
  */
 int smpp_pdu_concat(const struct smpp_pdu *pdu, struct smpp_concat *out);

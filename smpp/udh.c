@@ -126,7 +126,9 @@ int smpp_pdu_concat(const struct smpp_pdu *pdu, struct smpp_concat *out)
 			return SMPP_OK;
 		}
 	}
-	if (pdu->sar.present) {
+	/* SAR values 1-255 (3.4 §5.3.2.23-24); the MC builds the concatenation
+	 * IE from them, which the handset ignores when it is not valid. */
+	if (pdu->sar.present && concat_valid(pdu->sar.total, pdu->sar.seq)) {
 		out->present = true;
 		out->ref16 = true;
 		out->from_sar = true;

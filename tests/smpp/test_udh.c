@@ -209,6 +209,44 @@ static void pdu_concat(void **state)
 	free(b);
 }
 
+/*
+ * SMPP 3.4 §5.3.2.23-24: sar_total_segments and sar_segment_seqnum run
+ * 1-255. The MC turns the SAR TLVs into the concatenation IE, so a segment
+ * numbered 0 or past the total is a part the handset shows on its own (as
+ * for the UDH): it must not join another message's stream.
+ */
+static void sar_invalid_ignored(void **state)
+{
+	static const char *const cases[] = {
+		"020c 0002 0007 020e 0001 00 020f 0001 01",   /* total 0 */
+		"020c 0002 0007 020e 0001 03 020f 0001 00",   /* seq 0 */
+		"020c 0002 0007 020e 0001 02 020f 0001 03",   /* seq 3 of 2 */
+	};
+	struct smpp_concat c;
+	struct smpp_pdu pdu;
+	char hex[256];
+	uint8_t *b;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(hex, sizeof(hex), "LLLLLLLL 00000004 00000000 00000001 00 0000 3100 0000 "
+			 "3200 00 00 00 00 00 00 00 00 00 02 4869 %s", cases[i]);
+		assert_int_equal(decode_hex(hex, &b, &pdu), SMPP_OK);
+		assert_int_equal(smpp_pdu_concat(&pdu, &c), SMPP_OK);
+		if (c.present)
+			fail_msg("case %zu: invalid SAR taken as concatenation", i);
+		free(b);
+	}
+	/* seq = total is valid */
+	assert_int_equal(decode_hex("LLLLLLLL 00000004 00000000 00000001 00 0000 3100 0000 3200 "
+				    "00 00 00 00 00 00 00 00 00 02 4869 "
+				    "020c 0002 0007 020e 0001 03 020f 0001 03", &b, &pdu), SMPP_OK);
+	assert_int_equal(smpp_pdu_concat(&pdu, &c), SMPP_OK);
+	assert_true(c.present);
+	assert_int_equal(c.seq, 3);
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -218,6 +256,7 @@ int main(void)
 		cmocka_unit_test(repeated_ie_last_wins),
 		cmocka_unit_test(iterate),
 		cmocka_unit_test(pdu_concat),
+		cmocka_unit_test(sar_invalid_ignored),
 	};
 
 	return cmocka_run_group_tests_name("smpp_udh", tests, NULL, NULL);
