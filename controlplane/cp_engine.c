@@ -302,9 +302,16 @@ static int record_change(struct cp_engine *e, MDB_txn *txn, struct cp_customer_r
 		c->pending_standing = (uint8_t)ch->to;
 		c->flags |= CP_CUST_F_REVIEW;
 	} else {
+		/* Only an operator settles a proposal waiting for review; a
+		 * policy change below it (a warning, a warning's expiry)
+		 * leaves it waiting. */
+		bool keep = ch->source == CP_SRC_POLICY && (c->flags & CP_CUST_F_REVIEW) &&
+			    c->pending_standing > ch->to;
 		c->standing = (uint8_t)ch->to;
-		c->pending_standing = (uint8_t)ch->to;
-		c->flags &= (uint8_t)~CP_CUST_F_REVIEW;
+		if (!keep) {
+			c->pending_standing = (uint8_t)ch->to;
+			c->flags &= (uint8_t)~CP_CUST_F_REVIEW;
+		}
 		c->standing_since = now;
 		c->warn_expires = ch->to == CP_STANDING_WARNED ? now + e->cfg.warning_expiry : 0;
 	}
@@ -803,14 +810,8 @@ static int tick_fn(struct cp_store *s, MDB_txn *txn, void *arg)
 				    .source = CP_SRC_POLICY,
 				    .actor = "policy",
 				    .reason = reason};
-		bool review = c.flags & CP_CUST_F_REVIEW;
-		uint8_t proposed = c.pending_standing;
 		if ((st = record_change(o->e, txn, &c, &ch, now)))
 			break;
-		if (review) { /* a proposal waits for an operator, not for the warning */
-			c.flags |= CP_CUST_F_REVIEW;
-			c.pending_standing = proposed;
-		}
 		MDB_val nv = {sizeof(c), &c};
 		if ((st = mdb_cursor_put(cur, &k, &nv, MDB_CURRENT)))
 			break;

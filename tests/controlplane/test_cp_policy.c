@@ -430,6 +430,21 @@ static void test_review_proposal_survives_warning_expiry(void **state)
 	assert_false(c.flags & CP_CUST_F_REVIEW);
 }
 
+/* Review mode: a policy warning (another category) reached while a
+ * suspension proposal waits does not settle the proposal. */
+static void test_review_proposal_survives_policy_warning(void **state)
+{
+	struct fx *f = *state;
+	for (int j = 0; j < 5; j++)
+		assert_int_equal(cp_engine_violation(&f->e, "acme", CP_CAT_FRAUD, 1, NULL), CP_OK);
+	for (int j = 0; j < 50; j++)
+		assert_int_equal(cp_engine_violation(&f->e, "acme", CP_CAT_SPAM, 2, NULL), CP_OK);
+	struct cp_customer_rec c = get(f, "acme");
+	assert_int_equal(c.standing, CP_STANDING_WARNED);
+	assert_true(c.flags & CP_CUST_F_REVIEW);
+	assert_int_equal(c.pending_standing, CP_STANDING_SUSPENDED);
+}
+
 static void test_exceptions(void **state)
 {
 	struct fx *f = *state;
@@ -566,6 +581,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_review_pending_violations_renew_warning,
 					    setup_review, teardown),
 	    cmocka_unit_test_setup_teardown(test_review_proposal_survives_warning_expiry,
+					    setup_review, teardown),
+	    cmocka_unit_test_setup_teardown(test_review_proposal_survives_policy_warning,
 					    setup_review, teardown),
 	    cmocka_unit_test_setup_teardown(test_exceptions, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_exempt_category, setup, teardown),
