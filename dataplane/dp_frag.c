@@ -56,6 +56,7 @@ struct frag_pkt {
 	uint64_t key;          /* hash of the identity below */
 	uint64_t t_ms;         /* first fragment's arrival */
 	uint8_t state, conflict, have_last, family;
+	uint8_t smpp_id;       /* the id's last packet was SMPP (DP_FRAG_MARK_SMPP) */
 	uint8_t saddr[16], daddr[16];
 	uint32_t id;
 	uint16_t vlan;
@@ -253,8 +254,9 @@ static enum dp_action refuse_act(struct dp_engine *e)
 	return DP_ACT_FORWARD;
 }
 
-/* An SMPP first fragment that cannot be reassembled (its id is marked
- * refused): the event, and the uninspectable policy for the frame. */
+/* An SMPP fragment that cannot be reassembled (a first one, or any of an
+ * id marked SMPP; its id is marked refused): the event, and the
+ * uninspectable policy for the frame. */
 static enum dp_action refuse_first(struct dp_engine *e, const struct dp_frame *fr, uint64_t key)
 {
 	mark(e, key, DP_FRAG_MARK_REFUSED);
@@ -464,6 +466,11 @@ static enum dp_action pkt_process(struct dp_engine *e, struct frag_pkt *k, uint8
 	enum dp_action act = dp_engine_tcp(e, &fr, g->buf, wp != NULL ? g->buf : NULL, len);
 	e->tx_fn = g->tx_fn;
 	e->tx_arg = g->tx_arg;
+	/* Fragments of this id that come later are not harmless duplicates:
+	 * the receiver may not have completed the packet (it drops fragments
+	 * this bridge takes, e.g. an IPv6 middle one not a multiple of 8). */
+	if (dp_engine_smpp_port(e->set, fr.sport, fr.dport))
+		mark(e, k->key, DP_FRAG_MARK_SMPP);
 	if (act == DP_ACT_FORWARD) {
 		bool changed = false;
 		for (uint16_t i = 0; i < k->n && !changed; i++) {
@@ -597,10 +604,21 @@ enum dp_action dp_frag_frame(struct dp_engine *e, const struct dp_frame *fr, con
 	}
 	uint64_t key = frag_key(fr);
 	struct frag_pkt *k = pkt_find(g, fr, key);
+	bool smpp_id = k != NULL && k->smpp_id;
 	if (k == NULL) {
 		struct dp_cslot *m = dp_ct_get(&e->frags, key, e->now_ms, false);
-		if (m != NULL && e->now_ms - m->t_ms < FRAG_MARK_MS)
-			return marked(e, m, fr, key, smpp_first);
+		if (m != NULL && e->now_ms - m->t_ms < FRAG_MARK_MS) {
+			if (m->aux != DP_FRAG_MARK_SMPP)
+				return marked(e, m, fr, key, smpp_first);
+			smpp_id = true;
+		}
+	}
+	/* An id whose last packet was SMPP: a TCP first fragment is held
+	 * whatever its ports (the reassembled packet decides), later ones
+	 * get the policy if their packet never completes. */
+	if (smpp_id && fr->frag_first && fr->l4proto == 6)
+		smpp_first = true;
+	if (k == NULL) {
 		if (fr->frag_first && !smpp_first) {
 			mark(e, key, DP_FRAG_MARK_PASS);
 			return DP_ACT_FORWARD;
@@ -609,12 +627,13 @@ enum dp_action dp_frag_frame(struct dp_engine *e, const struct dp_frame *fr, con
 		if (k == NULL) {
 			/* No room for one more packet. */
 			e->c.frag_refused++;
-			if (!smpp_first) {
+			if (!smpp_first && !smpp_id) {
 				mark(e, key, DP_FRAG_MARK_UNKNOWN);
 				return DP_ACT_FORWARD;
 			}
 			return refuse_first(e, fr, key);
 		}
+		k->smpp_id = smpp_id;
 	} else if (fr->frag_first && k->state == PK_WAIT && !smpp_first) {
 		/* Not SMPP after all: what waited goes first, unchanged. */
 		pkt_release(e, k, 0);
@@ -630,7 +649,7 @@ enum dp_action dp_frag_frame(struct dp_engine *e, const struct dp_frame *fr, con
 		chunk = dp_pool_get(&g->pool);
 	if (chunk == DP_STREAM_NOBUF) {
 		e->c.frag_refused++;
-		if (k->state == PK_SMPP || smpp_first) {
+		if (k->state == PK_SMPP || smpp_first || k->smpp_id) {
 			if (smpp_first)
 				k->first = *fr;
 			e->c.smpp_frags += k->state == PK_SMPP ? 0 : k->n;
@@ -696,7 +715,7 @@ void dp_frag_expire(struct dp_engine *e)
 		if (k->state == PK_FREE || e->now_ms - k->t_ms < e->set->frag_timeout_ms)
 			continue;
 		e->c.frag_timeouts++;
-		if (k->state == PK_SMPP) {
+		if (k->state == PK_SMPP || k->smpp_id) {
 			pkt_refuse(e, k, "builtin:ip-fragment", false);
 			continue;
 		}

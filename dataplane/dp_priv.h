@@ -54,11 +54,12 @@ struct dp_concat {
 	uint64_t t_ms;       /**< last part */
 	const struct dp_rules *rules; /**< the ruleset the message started with */
 	struct pat_stream *st;
-	uint8_t total, seen;
+	uint8_t total, seen; /**< seen: distinct parts (sequence numbers) */
 	uint8_t blocked;     /**< a part already completed a match */
 	uint8_t pad;
 	uint32_t rule_num;
 	uint8_t category;
+	uint64_t part_bits[4]; /**< the sequence numbers seen (1..255) */
 };
 
 /* Inline enforcement (dp_inline.c). */
@@ -227,7 +228,7 @@ void dp_engine_emit_uninspectable(struct dp_engine *e, const struct dp_flow *f, 
 
 /* dp_frag.c: IP fragments. Packets of SMPP flows are held until whole, then
  * fed to dp_engine_tcp(); the others pass. */
-enum { DP_FRAG_MARK_PASS = 1, DP_FRAG_MARK_REFUSED = 2, DP_FRAG_MARK_UNKNOWN = 3 };
+enum { DP_FRAG_MARK_PASS = 1, DP_FRAG_MARK_REFUSED = 2, DP_FRAG_MARK_UNKNOWN = 3, DP_FRAG_MARK_SMPP = 4 };
 int dp_frag_init(struct dp_engine *e, int socket);
 void dp_frag_free(struct dp_engine *e);
 enum dp_action dp_frag_frame(struct dp_engine *e, const struct dp_frame *fr, const uint8_t *p,

@@ -136,40 +136,52 @@ static void mk_seg(struct fb *f, const struct shape *sh, bool to_smsc, uint32_t 
 		f->len = 60;
 }
 
+/* One fragment of a whole segment: bytes [off, end) of its IP payload,
+ * more-fragments flag `more`, fragment id `id`. */
+static void frag_one(const struct fb *w, const struct shape *sh, uint32_t off, uint32_t end,
+		     bool more, uint32_t id, struct fb *f)
+{
+	uint32_t fh;
+	uint32_t l3 = l3_of(sh, &fh);
+	memset(f, 0, sizeof(*f));
+	memcpy(f->b, w->b, fh);
+	uint32_t o = fh;
+	if (!sh->v6) {
+		dp_tk_put16(f->b + l3 + 2, (uint16_t)(20 + end - off));
+		dp_tk_put16(f->b + l3 + 4, (uint16_t)id);
+		dp_tk_put16(f->b + l3 + 6, (uint16_t)((more ? 0x2000 : 0) | off / 8));
+		ip4_csum(f->b + l3);
+	} else {
+		f->b[sh->v6_ext ? l3 + 48 : l3 + 6] = 44; /* the last header names it */
+		f->b[o] = 6;
+		dp_tk_put16(f->b + o + 2, (uint16_t)(off | (more ? 1 : 0)));
+		dp_tk_put32(f->b + o + 4, id);
+		o += 8;
+		dp_tk_put16(f->b + l3 + 4, (uint16_t)(o - l3 - 40 + end - off));
+	}
+	memcpy(f->b + o, w->b + fh + off, end - off);
+	f->len = o + end - off;
+	if (f->len < 60)
+		f->len = 60;
+}
+
+/* The length of a whole segment's IP payload (past extension headers). */
+static uint32_t ip_data_len(const struct fb *w, const struct shape *sh)
+{
+	uint32_t fh;
+	uint32_t l3 = l3_of(sh, &fh);
+	return sh->v6 ? (uint32_t)(w->b[l3 + 4] << 8 | w->b[l3 + 5]) - (fh - l3 - 40)
+		      : (uint32_t)(w->b[l3 + 2] << 8 | w->b[l3 + 3]) - 20;
+}
+
 /* Cut a whole segment into fragments at the given offsets of its IP
  * payload (multiples of 8; cuts[0] = 0), fragment id `id`. */
 static unsigned fragment(const struct fb *w, const struct shape *sh, const uint32_t *cuts,
 			 unsigned n, uint32_t id, struct fb *out)
 {
-	uint32_t fh;
-	uint32_t l3 = l3_of(sh, &fh);
-	uint32_t dlen = sh->v6 ? (uint32_t)(w->b[l3 + 4] << 8 | w->b[l3 + 5]) - (fh - l3 - 40)
-			       : (uint32_t)(w->b[l3 + 2] << 8 | w->b[l3 + 3]) - 20;
-	for (unsigned i = 0; i < n; i++) {
-		uint32_t off = cuts[i], end = i + 1 < n ? cuts[i + 1] : dlen;
-		bool more = i + 1 < n;
-		struct fb *f = &out[i];
-		memset(f, 0, sizeof(*f));
-		memcpy(f->b, w->b, fh);
-		uint32_t o = fh;
-		if (!sh->v6) {
-			dp_tk_put16(f->b + l3 + 2, (uint16_t)(20 + end - off));
-			dp_tk_put16(f->b + l3 + 4, (uint16_t)id);
-			dp_tk_put16(f->b + l3 + 6, (uint16_t)((more ? 0x2000 : 0) | off / 8));
-			ip4_csum(f->b + l3);
-		} else {
-			f->b[sh->v6_ext ? l3 + 48 : l3 + 6] = 44; /* the last header names it */
-			f->b[o] = 6;
-			dp_tk_put16(f->b + o + 2, (uint16_t)(off | (more ? 1 : 0)));
-			dp_tk_put32(f->b + o + 4, id);
-			o += 8;
-			dp_tk_put16(f->b + l3 + 4, (uint16_t)(o - l3 - 40 + end - off));
-		}
-		memcpy(f->b + o, w->b + fh + off, end - off);
-		f->len = o + end - off;
-		if (f->len < 60)
-			f->len = 60;
-	}
+	uint32_t dlen = ip_data_len(w, sh);
+	for (unsigned i = 0; i < n; i++)
+		frag_one(w, sh, cuts[i], i + 1 < n ? cuts[i + 1] : dlen, i + 1 < n, id, &out[i]);
 	return n;
 }
 
@@ -1133,6 +1145,72 @@ static void test_v6_later_fragment_other_next_header(void **state)
 	fx_free(x);
 }
 
+/* A fragment arriving after its SMPP packet completed is not harmless: the
+ * receiver may not have completed it. IPv6 receivers drop a non-last
+ * fragment whose length is not a multiple of 8 (RFC 8200 §4.5), which this
+ * bridge accepts: the first fragment, such a middle one and the last,
+ * harmless text, are reassembled, judged and released; the receiver keeps
+ * the first and the last and waits for the middle, which the attacker
+ * sends again with spam. It used to wait for a first fragment that never
+ * comes and leave unchanged at the timeout, with no event. It is an SMPP
+ * fragment (the id's packet was SMPP): event and policy at the timeout. */
+static void test_late_fragment_after_completion(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(false, NULL);
+	x->sh = (struct shape){ .v6 = 1, .cport = 40050, .sport = 2775 };
+	const struct shape *sh = &x->sh;
+	connect_and_bind(x);
+	struct fb spam, calm, f0, fm, f2, evil;
+	uint32_t seq = x->cseq;
+	submit_seg(x, SPAM_TEXT, &spam);
+	char calm_text[128];
+	snprintf(calm_text, sizeof(calm_text), "%s", SPAM_TEXT);
+	memcpy(strstr(calm_text, "prize"), "pizza", 5);
+	uint8_t pdu[1024];
+	uint32_t n = mk_submit(pdu, x->pseq, calm_text);
+	mk_seg(&calm, sh, true, seq, x->sseq, DP_TCP_ACK | DP_TCP_PSH, pdu, n);
+	uint32_t fh;
+	l3_of(sh, &fh);
+	const uint8_t *pz = memmem(spam.b, spam.len, "prize", 5);
+	uint32_t a = ((uint32_t)(pz + 5 - spam.b) - fh + 7) & ~7u; /* past the spam's word */
+	uint32_t dlen = ip_data_len(&spam, sh);
+	assert_true(a > 72 && a + 8 < dlen);
+	const uint32_t id = 0x7300;
+	frag_one(&spam, sh, 0, 64, true, id, &f0);      /* the text is past it */
+	frag_one(&calm, sh, 64, a + 3, true, id, &fm);  /* not a multiple of 8 */
+	frag_one(&calm, sh, a, dlen, false, id, &f2);
+	frag_one(&spam, sh, 64, a, true, id, &evil);
+	assert_int_equal(feed(x, true, &f0, NULL), DP_ACT_DROP);
+	assert_int_equal(feed(x, true, &fm, NULL), DP_ACT_DROP);
+	assert_int_equal(feed(x, true, &f2, NULL), DP_ACT_FORWARD);
+	assert_int_equal(count_ev(x, DP_EV_VERDICT, NULL), 1);
+	assert_int_equal(x->ev[0].verdict, DP_VERDICT_PASS);
+	x->n_ev = 0;
+	x->n_tx = 0;
+	assert_int_equal(feed(x, true, &evil, NULL), DP_ACT_DROP);
+	advance(x, x->s.frag_timeout_ms);
+	dp_engine_expire(x->e, 16);
+	assert_int_equal(count_ev(x, DP_EV_UNINSPECTABLE, "builtin:ip-fragment"), 1);
+	for (unsigned i = 0; i < x->n_tx; i++)
+		if (x->tx_to_smsc[i])
+			assert_null(memmem(x->tx[i].b, x->tx[i].len, "prize", 5));
+	/* a new packet reusing the id of one just completed is judged as usual */
+	const uint32_t cuts[2] = { 0, 64 };
+	for (int round = 0; round < 2; round++) {
+		x->n_ev = 0;
+		x->n_tx = 0;
+		struct fb w, fr[2];
+		submit_seg(x, PASS_TEXT, &w);
+		fragment(&w, sh, cuts, 2, id + 1, fr);
+		assert_int_equal(feed(x, true, &fr[1], NULL), DP_ACT_DROP);
+		assert_int_equal(feed(x, true, &fr[0], NULL), DP_ACT_FORWARD);
+		assert_int_equal(count_ev(x, DP_EV_VERDICT, NULL), 1);
+		assert_int_equal(x->n_tx, 1);
+	}
+	fx_free(x);
+}
+
 int main(void)
 {
 	if (dp_tk_eal_init("test_dp_frag", "dpfrag", "256") != 0)
@@ -1151,6 +1229,7 @@ int main(void)
 		cmocka_unit_test(test_v6_atomic_fragment),
 		cmocka_unit_test(test_v6_ext_after_frag_header),
 		cmocka_unit_test(test_v6_later_fragment_other_next_header),
+		cmocka_unit_test(test_late_fragment_after_completion),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	rte_eal_cleanup();
