@@ -524,8 +524,11 @@ int smpp_text_decode(enum smpp_charset cs, const uint8_t *ud, size_t len, size_t
 
 /**
  * Decode a PDU's message text (short_message or message_payload) to UTF-8,
- * skipping the UDH when esm_class has UDHI. @p flags: SMPP_TEXT_GSM_PACKED.
- * @return as smpp_text_decode, plus SMPP_EUDH for a malformed UDH.
+ * skipping the UDH when esm_class has UDHI: UDHL + 1 octets, as handsets do,
+ * even when an IE inside the header is malformed (smpp_udh_parse refuses
+ * such a header; its text is still decoded). @p flags: SMPP_TEXT_GSM_PACKED.
+ * @return as smpp_text_decode, plus SMPP_EUDH when UDHI is set and the
+ *   user data is empty or its UDHL runs past it (no text decoded).
  */
 int smpp_pdu_text(const struct smpp_pdu *pdu, uint32_t flags, uint8_t *out, size_t cap,
 		  struct smpp_text_info *info);

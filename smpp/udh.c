@@ -149,16 +149,16 @@ int smpp_pdu_text(const struct smpp_pdu *pdu, uint32_t flags, uint8_t *out, size
 	/* data_coding 0 honours the caller's packing; the other GSM groups
 	 * are the 23.038 ones, always packed on the air but usually sent
 	 * unpacked over SMPP: follow the same flag. */
+	/* The header is skipped by its UDHL alone, as handsets do: a malformed
+	 * IE inside it does not hide the text after it. Only a UDHL past the
+	 * user data leaves no text boundary. */
 	if (pdu->esm_class & SMPP_ESM_UDHI) {
-		struct smpp_udh udh;
-		int rc = smpp_udh_parse(ud.p, ud.len, &udh);
-
-		if (rc != SMPP_OK) {
+		if (ud.len == 0 || (size_t)ud.p[0] + 1 > ud.len) {
 			memset(info, 0, sizeof(*info));
 			info->charset = cs;
-			return rc;
+			return SMPP_EUDH;
 		}
-		udh_len = udh.len;
+		udh_len = (size_t)ud.p[0] + 1;
 	}
 	return smpp_text_decode(cs, ud.p, ud.len, udh_len, flags, out, cap, info);
 }

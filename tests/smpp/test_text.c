@@ -543,6 +543,56 @@ static void pdu_text(void **state)
 	free(b);
 }
 
+/*
+ * The text starts after UDHL + 1 octets whatever the IEs inside say: a
+ * handset skips the header by its length and shows the rest even when an
+ * IE in it is malformed. Refusing the text there would let it pass unread.
+ */
+static void pdu_text_malformed_ie(void **state)
+{
+	struct smpp_text_info info;
+	struct smpp_pdu pdu;
+	char out[128];
+	uint8_t *b;
+
+	(void)state;
+	/* UDHL 3, IE 0x00 claims 5 octets (2 left in the header), then "Free prize" */
+	assert_int_equal(decode_hex("LLLLLLLL 00000004 00000000 00000001 00 0000 3100 0000 3200 "
+				    "40 00 00 00 00 00 00 00 00 0e 03000541 46726565207072697a65",
+				    &b, &pdu), SMPP_OK);
+	assert_int_equal(smpp_pdu_text(&pdu, 0, (uint8_t *)out, sizeof(out), &info), SMPP_OK);
+	assert_text(out, info, "Free prize");
+	free(b);
+	/* UDHL 1 with a lone IEI octet (IE header cut), UCS-2 "Hi" */
+	assert_int_equal(decode_hex("LLLLLLLL 00000004 00000000 00000001 00 0000 3100 0000 3200 "
+				    "40 00 00 00 00 00 00 08 00 06 0100 00480069", &b, &pdu), SMPP_OK);
+	assert_int_equal(smpp_pdu_text(&pdu, 0, (uint8_t *)out, sizeof(out), &info), SMPP_OK);
+	assert_text(out, info, "Hi");
+	free(b);
+	/* packed GSM after a malformed 4-octet UDH: the fill bits still apply */
+	{
+		static const uint8_t sept[] = { 'W', 'i', 'n' };
+		uint8_t sm[16] = { 0x03, 0x00, 0x07, 0x2a };
+		size_t n = test_pack(sept, 3, 4, sm, sizeof(sm));
+		struct smpp_pdu m;
+
+		memset(&m, 0, sizeof(m));
+		m.hdr.command_id = SMPP_CMD_SUBMIT_SM;
+		m.esm_class = SMPP_ESM_UDHI;
+		m.short_message.p = sm;
+		m.short_message.len = (uint32_t)n;
+		m.sm_length = (uint8_t)n;
+		assert_int_equal(smpp_pdu_text(&m, SMPP_TEXT_GSM_PACKED, (uint8_t *)out, sizeof(out),
+					       &info), SMPP_OK);
+		assert_text(out, info, "Win");
+	}
+	/* UDHL past the user data: no text boundary, still refused */
+	assert_int_equal(decode_hex("LLLLLLLL 00000004 00000000 00000001 00 0000 3100 0000 3200 "
+				    "40 00 00 00 00 00 00 00 00 03 0a0003", &b, &pdu), SMPP_OK);
+	assert_int_equal(smpp_pdu_text(&pdu, 0, (uint8_t *)out, sizeof(out), &info), SMPP_EUDH);
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -559,6 +609,7 @@ int main(void)
 		cmocka_unit_test(gsm_roundtrip_random),
 		cmocka_unit_test(long_runs),
 		cmocka_unit_test(pdu_text),
+		cmocka_unit_test(pdu_text_malformed_ie),
 	};
 
 	return cmocka_run_group_tests_name("smpp_text", tests, NULL, NULL);
