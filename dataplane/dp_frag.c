@@ -57,6 +57,7 @@ struct frag_pkt {
 	uint64_t t_ms;         /* first fragment's arrival */
 	uint8_t state, conflict, have_last, family;
 	uint8_t smpp_id;       /* the id's last packet was SMPP (DP_FRAG_MARK_SMPP) */
+	uint8_t odd;           /* a non-last fragment's length is not a multiple of 8 */
 	uint8_t saddr[16], daddr[16];
 	uint32_t id;
 	uint16_t vlan;
@@ -675,6 +676,10 @@ enum dp_action dp_frag_frame(struct dp_engine *e, const struct dp_frame *fr, con
 	}
 	if (k->have_last && end > k->total)
 		k->conflict = 1; /* bytes past the end */
+	/* Receivers drop such a fragment (IPv6, RFC 8200 §4.5) or cut it
+	 * (Linux, IPv4): they would not reassemble what is inspected. */
+	if (fr->frag_more && fr->frag_data_len % 8 != 0)
+		k->odd = 1;
 	struct frag_piece *pc = &k->pc[k->n++];
 	pc->off = fr->frag_off;
 	pc->len = fr->frag_data_len;
@@ -698,6 +703,10 @@ enum dp_action dp_frag_frame(struct dp_engine *e, const struct dp_frame *fr, con
 	if (k->state == PK_SMPP && k->conflict) {
 		e->c.frag_overlaps++;
 		return pkt_refuse(e, k, "builtin:ip-fragment-overlap", true);
+	}
+	if (k->state == PK_SMPP && k->odd) {
+		e->c.frag_refused += k->n;
+		return pkt_refuse(e, k, "builtin:ip-fragment", true);
 	}
 	if (k->state == PK_SMPP && pkt_complete(k))
 		return pkt_process(e, k, wp);
