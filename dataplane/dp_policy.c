@@ -786,7 +786,14 @@ static void content_scan(struct dp_engine *e, struct dp_flow *f, const struct dp
 			if (fresh)
 				cs->total = ct->cc.total;
 			cs->t_ms = e->now_ms;
-			cs->seen++;
+			/* A part sent again (resent after a throttle or a lost
+			 * answer) is scanned again but is not another part: the
+			 * stream stays open until every part was seen. */
+			uint64_t bit = 1ull << (ct->cc.seq & 63);
+			if (!(cs->part_bits[ct->cc.seq >> 6] & bit)) {
+				cs->part_bits[ct->cc.seq >> 6] |= bit;
+				cs->seen++;
+			}
 			/* The message finishes on the ruleset it started with. */
 			rs = cs->rules->rs;
 			struct pat_scratch *scr = cs->rules->scratch[e->id];
