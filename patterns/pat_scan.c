@@ -3,6 +3,7 @@
  * streaming scan of concatenated ones. Nothing here allocates: all buffers
  * live in the per-thread scratch or in the caller's stream state.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,8 +37,18 @@ struct pat_acc {
 	int block_cat, monitor_cat;
 	float best_w[PAT_MAX_CATEGORIES];
 	uint32_t best_rule[PAT_MAX_CATEGORIES];
-	float total;
+	/* Scores in millionths, summed exactly: weights are decimals stored
+	 * as floats, and a float sum of 0.1 and 2.1 stays under 2.2. */
+	int64_t score_u[PAT_MAX_CATEGORIES];
+	int64_t total_u;
 };
+
+/* A weight or threshold in millionths (the decimal it was written as, for
+ * up to six decimals). */
+static int64_t micro(float w)
+{
+	return llround((double)w * 1e6);
+}
 
 struct pat_stream {
 	uint32_t magic;
@@ -132,8 +143,8 @@ static int on_match(unsigned int id, unsigned long long from,
 		}
 		break;
 	default:
-		res->scores[r->category] += r->weight;
-		a->total += r->weight;
+		a->score_u[r->category] += micro(r->weight);
+		a->total_u += micro(r->weight);
 		if (r->weight > a->best_w[r->category]) {
 			a->best_w[r->category] = r->weight;
 			a->best_rule[r->category] = r->id;
@@ -154,10 +165,14 @@ static void acc_verdict(const struct pat_ruleset *rs, struct pat_acc *a)
 {
 	struct pat_result *res = &a->res;
 	int bc = -1, mc = -1, tc = -1;
-	float bratio = 0, mratio = 0, tscore = 0;
+	double bratio = 0, mratio = 0;
+	int64_t tscore = 0;
 
 	for (unsigned c = 0; c < rs->n_cats; c++) {
-		float s = res->scores[c];
+		int64_t s = a->score_u[c];
+		int64_t blk = micro(rs->cat_block[c]), mon = micro(rs->cat_monitor[c]);
+
+		res->scores[c] = (float)((double)s / 1e6);
 		/* A block on the total score (threshold cat=*) is charged to
 		 * the category that contributed most, not to whichever rule
 		 * weighed most: the AUP ladder treats fraud and spam apart. */
@@ -165,14 +180,12 @@ static void acc_verdict(const struct pat_ruleset *rs, struct pat_acc *a)
 			tscore = s;
 			tc = (int)c;
 		}
-		if (rs->cat_block[c] > 0 && s >= rs->cat_block[c] &&
-		    s / rs->cat_block[c] > bratio) {
-			bratio = s / rs->cat_block[c];
+		if (blk > 0 && s >= blk && (double)s / (double)blk > bratio) {
+			bratio = (double)s / (double)blk;
 			bc = (int)c;
 		}
-		if (rs->cat_monitor[c] > 0 && s >= rs->cat_monitor[c] &&
-		    s / rs->cat_monitor[c] > mratio) {
-			mratio = s / rs->cat_monitor[c];
+		if (mon > 0 && s >= mon && (double)s / (double)mon > mratio) {
+			mratio = (double)s / (double)mon;
 			mc = (int)c;
 		}
 	}
@@ -180,7 +193,8 @@ static void acc_verdict(const struct pat_ruleset *rs, struct pat_acc *a)
 		res->verdict = PAT_VERDICT_BLOCK;
 		res->rule_id = a->block_rule;
 		res->category = a->block_cat;
-	} else if (bc < 0 && rs->total_block > 0 && a->total >= rs->total_block && tc >= 0) {
+	} else if (bc < 0 && rs->total_block > 0 && a->total_u >= micro(rs->total_block) &&
+		   tc >= 0) {
 		res->verdict = PAT_VERDICT_BLOCK;
 		res->rule_id = a->best_rule[tc];
 		res->category = tc;
@@ -196,7 +210,8 @@ static void acc_verdict(const struct pat_ruleset *rs, struct pat_acc *a)
 		res->verdict = PAT_VERDICT_MONITOR;
 		res->rule_id = a->best_rule[mc];
 		res->category = mc;
-	} else if (rs->total_monitor > 0 && a->total >= rs->total_monitor && tc >= 0) {
+	} else if (rs->total_monitor > 0 && a->total_u >= micro(rs->total_monitor) &&
+		   tc >= 0) {
 		res->verdict = PAT_VERDICT_MONITOR;
 		res->rule_id = a->best_rule[tc];
 		res->category = tc;

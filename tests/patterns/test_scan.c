@@ -192,6 +192,60 @@ static void test_scores(void **state)
 	assert_int_equal(r.n_matches, 2);
 }
 
+/* A threshold is reached when the decimal weights add up to it exactly,
+ * whatever their binary rounding: 0.1 + 2.1 is 2.1999998 in float, which
+ * stayed under block=2.2 (the same for monitor= and cat=*). */
+static void test_threshold_reached_exactly(void **state)
+{
+	static const char src[] =
+		"category name=cx\n"
+		"threshold cat=spam block=2.2\n"
+		"threshold cat=fraud monitor=2.4\n"
+		"threshold cat=* block=1.6\n"
+		"rule id=1 cat=spam target=text action=score:0.1 pat=/a1/ desc=\"a\"\n"
+		"rule id=2 cat=spam target=text action=score:2.1 pat=/a2/ desc=\"a\"\n"
+		"rule id=3 cat=fraud target=text action=score:0.3 pat=/b1/ desc=\"b\"\n"
+		"rule id=4 cat=fraud target=text action=score:2.1 pat=/b2/ desc=\"b\"\n"
+		"rule id=5 cat=cx target=text action=score:0.1 pat=/c1/ desc=\"c\"\n"
+		"rule id=6 cat=cx target=text action=score:0.2 pat=/c2/ desc=\"c\"\n"
+		"rule id=7 cat=malware target=text action=score:1.3 pat=/c3/ desc=\"c\"\n";
+	struct pat_source s = { "x.rules", src, sizeof(src) - 1 };
+	struct pat_ruleset *xr;
+	struct pat_scratch *xs;
+	struct pat_result r;
+	struct pat_msg m = { 0 };
+
+	(void)state;
+	assert_int_equal(pat_ruleset_compile_sources(&s, 1, NULL, &xr, NULL), PAT_OK);
+	assert_int_equal(pat_scratch_alloc(xr, &xs), PAT_OK);
+	m.text = "a1 a2";
+	m.text_len = 5;
+	assert_int_equal(pat_scan_msg(xr, xs, &m, &r), PAT_OK);
+	assert_int_equal(r.verdict, PAT_VERDICT_BLOCK);
+	assert_int_equal(r.category, PAT_CAT_SPAM);
+	assert_int_equal(r.rule_id, 2);
+	/* monitor=2.4 reached by 0.3 + 2.1 (the total, 2.4, is past 1.6 and
+	 * blocks: charged to fraud) */
+	m.text = "b1 b2";
+	assert_int_equal(pat_scan_msg(xr, xs, &m, &r), PAT_OK);
+	assert_int_equal(r.verdict, PAT_VERDICT_BLOCK);
+	assert_int_equal(r.category, PAT_CAT_FRAUD);
+	/* cat=* block=1.6 reached by 0.1 + 0.2 (cx) + 1.3 (malware) */
+	m.text = "c1 c2 c3";
+	m.text_len = 8;
+	assert_int_equal(pat_scan_msg(xr, xs, &m, &r), PAT_OK);
+	assert_int_equal(r.verdict, PAT_VERDICT_BLOCK);
+	assert_int_equal(r.category, PAT_CAT_MALWARE);
+	assert_int_equal(r.rule_id, 7);
+	/* one rule fewer stays under */
+	m.text = "c1 c3";
+	m.text_len = 5;
+	assert_int_equal(pat_scan_msg(xr, xs, &m, &r), PAT_OK);
+	assert_int_equal(r.verdict, PAT_VERDICT_PASS);
+	pat_scratch_free(xs);
+	pat_ruleset_free(xr);
+}
+
 static void test_scope(void **state)
 {
 	struct pat_result r;
@@ -592,6 +646,7 @@ int main(void)
 		cmocka_unit_test(test_bad_args),
 		cmocka_unit_test(test_direct),
 		cmocka_unit_test(test_scores),
+		cmocka_unit_test(test_threshold_reached_exactly),
 		cmocka_unit_test(test_scope),
 		cmocka_unit_test(test_sender_dest),
 		cmocka_unit_test(test_urls),
