@@ -1379,6 +1379,113 @@ static void test_sender_length_septets(void **state)
 	fx_free(x);
 }
 
+/* ------------------------------------------- review of the verdict steps */
+
+/* Part `i` of `total` of concatenated message `ref` (8-bit reference UDH). */
+static const struct dp_event *part_of(struct fx *x, uint8_t ref, uint8_t total, uint8_t i,
+				      const char *text)
+{
+	uint8_t ud[200] = { 5, 0, 3, ref, total, i };
+	size_t n = strlen(text);
+	memcpy(ud + 6, text, n);
+	uint8_t p[512];
+	uint32_t len = mk_sm(p, 0x04, ++x->pseq, 1, "447700900001", "447700900002", 0x40, 1, ud,
+			     (uint32_t)(6 + n));
+	unsigned before = x->n_ev;
+	seg(x, true, DP_TCP_ACK | DP_TCP_PSH, p, len);
+	assert_int_equal(x->n_ev, before + 1);
+	return &x->ev[x->n_ev - 1];
+}
+
+/* A part sent twice (an ESME resending a part that was throttled or not
+ * answered) is one part: the message's stream stays open until every part
+ * was seen, so a URL split across the last two parts is still found. */
+static void test_concat_repeated_part(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(NULL);
+	handshake(x);
+	bind_ok(x, "alpha");
+	assert_int_equal(part_of(x, 21, 3, 1, "Dear customer, ")->verdict, DP_VERDICT_PASS);
+	assert_int_equal(part_of(x, 21, 3, 1, "Dear customer, ")->verdict, DP_VERDICT_PASS);
+	assert_int_equal(part_of(x, 21, 3, 2, "your account is locked. Verify now at secure-")->verdict,
+			 DP_VERDICT_PASS);
+	const struct dp_event *ev = part_of(x, 21, 3, 3, "bank.example/login today");
+	assert_int_equal(ev->verdict, DP_VERDICT_BLOCK);
+	assert_int_equal(ev->rule_num, 9001);
+	assert_int_equal(ev->part, 3);
+	fx_free(x);
+}
+
+/* A part arriving after concat_timeout starts a new message even when the
+ * periodic sweep has not visited the old one yet. */
+static void test_concat_late_part_before_sweep(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(NULL);
+	handshake(x);
+	bind_ok(x, "alpha");
+	part_of(x, 9, 2, 1, "Your account is locked. Verify now at secure-");
+	advance(x, x->s.concat_timeout_ms + 1);
+	/* No dp_engine_expire(): the slot is still there. */
+	assert_int_equal(part_of(x, 9, 2, 2, "bank.example/login today")->verdict, DP_VERDICT_PASS);
+	assert_int_equal(dp_engine_counters(x->e)->concat_expired, 1);
+	/* Within the timeout the parts still join. */
+	part_of(x, 10, 2, 1, "Your account is locked. Verify now at secure-");
+	advance(x, x->s.concat_timeout_ms - 1);
+	assert_int_equal(part_of(x, 10, 2, 2, "bank.example/login today")->rule_num, 9001);
+	fx_free(x);
+}
+
+/* Alphanumeric senders: at most 11 GSM characters, counted in septets
+ * (an extension character such as '[' or '{' takes two; 'é' is one). */
+static void test_sender_length_septets(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(NULL);
+	handshake(x);
+	bind_ok(x, "alpha");
+	assert_int_equal(submit(x, 5, "AlphaShop12", "447700900002", "hi")->verdict, DP_VERDICT_PASS);
+	const struct dp_event *ev = submit(x, 5, "AlphaShop[1", "447700900002", "hi");
+	assert_int_equal(ev->category, DP_CAT_SENDER);
+	assert_string_equal(ev->rule_id, "builtin:sender.length"); /* 12 septets */
+	ev = submit(x, 5, "Shop{Alpha}", "447700900002", "hi");
+	assert_string_equal(ev->rule_id, "builtin:sender.length"); /* 13 septets */
+	assert_int_equal(submit(x, 5, "AlphaShop[", "447700900002", "hi")->verdict,
+			 DP_VERDICT_PASS); /* 11 septets */
+	/* "Café Paris!" is 11 GSM characters in 12 octets of UTF-8. */
+	assert_int_equal(submit(x, 5, "Caf\xc3\xa9 Paris!", "447700900002", "hi")->verdict,
+			 DP_VERDICT_PASS);
+	fx_free(x);
+}
+
+/* The bulk fingerprint belongs to the customer that sent the message:
+ * two system_ids on the default profile (not in the store) sending the
+ * same text are two customers, as they are for rate limits and velocity. */
+static void test_bulk_per_system_id_default_profile(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(bulk5);
+	handshake(x);
+	bind_ok(x, "shop-one");
+	char dst[32];
+	for (int i = 0; i < 3; i++) {
+		snprintf(dst, sizeof(dst), "4477009002%02d", i);
+		assert_int_equal(submit(x, 1, "447700900001", dst, "Your parcel is waiting")->verdict,
+				 DP_VERDICT_PASS);
+	}
+	x->t.sport = 40001; /* another connection, another customer */
+	handshake(x);
+	bind_ok(x, "shop-two");
+	for (int i = 0; i < 3; i++) {
+		snprintf(dst, sizeof(dst), "4477009003%02d", i);
+		const struct dp_event *ev = submit(x, 1, "447700900001", dst, "Your parcel is waiting");
+		assert_int_equal(ev->verdict, DP_VERDICT_PASS);
+		assert_string_equal(ev->system_id, "shop-two");
+	}
+	fx_free(x);
+}
+
 int main(void)
 {
 	if (dp_tk_eal_init("test_dp_engine", "dpeng", "256") < 0)
@@ -1414,6 +1521,10 @@ int main(void)
 		cmocka_unit_test(test_unknown_customer_then_known),
 		cmocka_unit_test(test_event_addresses_printable),
 		cmocka_unit_test(test_rate_shared_between_workers),
+		cmocka_unit_test(test_concat_repeated_part),
+		cmocka_unit_test(test_concat_late_part_before_sweep),
+		cmocka_unit_test(test_sender_length_septets),
+		cmocka_unit_test(test_bulk_per_system_id_default_profile),
 		cmocka_unit_test(test_concat_repeated_part),
 		cmocka_unit_test(test_concat_late_part_before_sweep),
 		cmocka_unit_test(test_sender_length_septets),
