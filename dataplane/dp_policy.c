@@ -481,8 +481,14 @@ static struct dp_concat *concat_get(struct dp_engine *e, uint64_t key, bool *fre
 	*fresh = false;
 	for (unsigned p = 0; p < DP_CT_PROBE; p++, i = (i + 1) % n) {
 		struct dp_concat *c = &e->concat[i];
-		if (c->key == key)
-			return c;
+		if (c->key == key) {
+			if (e->now_ms < c->t_ms || e->now_ms - c->t_ms < e->set->concat_timeout_ms)
+				return c;
+			/* Expired but not swept yet: this part starts anew. */
+			concat_free(e, c, true);
+			victim = c;
+			break;
+		}
 		if (c->key == 0) {
 			victim = c;
 			break;
