@@ -532,8 +532,14 @@ int pat_stream_scan(const struct pat_ruleset *rs, struct pat_scratch *s,
 	if (!part || !res)
 		return PAT_EINVAL;
 	c.rs = rs;
-	c.sysid = part->system_id ? part->system_id : "";
-	c.sysid_len = part->system_id ? part->system_id_len : 0;
+	/* the customer is the first part's, for the whole message */
+	if (st->first_done) {
+		c.sysid = st->sysid;
+		c.sysid_len = st->sysid_len;
+	} else {
+		c.sysid = part->system_id ? part->system_id : "";
+		c.sysid_len = part->system_id ? part->system_id_len : 0;
+	}
 	c.acc = &st->acc;
 	c.dedupe = 1;
 	tl = part->text ? part->text_len : 0;

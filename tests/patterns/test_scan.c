@@ -623,6 +623,52 @@ static void test_stream_many_parts(void **state)
 	free(mem);
 }
 
+/* The customer is the first part's (pat.h): scopes of matches in later
+ * parts, which may carry no system_id or another one, follow it. */
+static void test_stream_customer_of_first_part(void **state)
+{
+	size_t cap;
+	void *mem = stream_mem(&cap);
+	struct pat_stream *st;
+	struct pat_result r;
+	struct pat_msg m = { 0 };
+
+	(void)state;
+	/* only:acme,acme2 — matched in the second part, customer acme */
+	assert_int_equal(pat_stream_open(rs, sc, mem, cap, &st), PAT_OK);
+	m.text = "this is only for ";
+	m.text_len = strlen(m.text);
+	m.system_id = "acme";
+	m.system_id_len = 4;
+	assert_int_equal(pat_stream_scan(rs, sc, st, &m, &r), PAT_OK);
+	m.text = "acme customers";
+	m.text_len = strlen(m.text);
+	m.system_id = NULL;
+	m.system_id_len = 0;
+	assert_int_equal(pat_stream_scan(rs, sc, st, &m, &r), PAT_OK);
+	assert_int_equal(pat_stream_close(rs, sc, st, &r), PAT_OK);
+	assert_int_equal(r.verdict, PAT_VERDICT_BLOCK);
+	assert_int_equal(r.rule_id, 50);
+
+	/* except:acme — acme is exempt for the whole message, even when a
+	 * later part names another customer */
+	assert_int_equal(pat_stream_open(rs, sc, mem, cap, &st), PAT_OK);
+	m.text = "all except ";
+	m.text_len = strlen(m.text);
+	m.system_id = "acme";
+	m.system_id_len = 4;
+	assert_int_equal(pat_stream_scan(rs, sc, st, &m, &r), PAT_OK);
+	m.text = "acme today";
+	m.text_len = strlen(m.text);
+	m.system_id = "other";
+	m.system_id_len = 5;
+	assert_int_equal(pat_stream_scan(rs, sc, st, &m, &r), PAT_OK);
+	assert_int_equal(r.verdict, PAT_VERDICT_PASS);
+	assert_int_equal(pat_stream_close(rs, sc, st, &r), PAT_OK);
+	assert_int_equal(r.verdict, PAT_VERDICT_PASS);
+	free(mem);
+}
+
 static void test_stream_bad(void **state)
 {
 	size_t cap;
@@ -659,6 +705,7 @@ int main(void)
 		cmocka_unit_test(test_stream_url_at_end),
 		cmocka_unit_test(test_stream_interleaved),
 		cmocka_unit_test(test_stream_many_parts),
+		cmocka_unit_test(test_stream_customer_of_first_part),
 	};
 	return cmocka_run_group_tests_name("pat_scan", tests, setup, teardown);
 }
