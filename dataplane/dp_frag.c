@@ -614,10 +614,11 @@ enum dp_action dp_frag_frame(struct dp_engine *e, const struct dp_frame *fr, con
 			smpp_id = true;
 		}
 	}
-	/* An id whose last packet was SMPP: a TCP first fragment is held
-	 * whatever its ports (the reassembled packet decides), later ones
-	 * get the policy if their packet never completes. */
-	if (smpp_id && fr->frag_first && fr->l4proto == 6)
+	/* An id whose last packet was SMPP: a first fragment is held whatever
+	 * it names (IPv6: even another protocol; the reassembled packet
+	 * decides), later ones get the policy if their packet never
+	 * completes. */
+	if (smpp_id && fr->frag_first)
 		smpp_first = true;
 	if (k == NULL) {
 		if (fr->frag_first && !smpp_first) {

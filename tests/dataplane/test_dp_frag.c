@@ -1154,10 +1154,12 @@ static void test_v6_later_fragment_other_next_header(void **state)
  * last and waits for the middle, which the attacker sends again with spam.
  * It used to wait for a first fragment that never comes and leave
  * unchanged at the timeout, with no event. It is an SMPP fragment (the
- * id's packet was SMPP): event and policy at the timeout. */
-static void test_late_fragment_after_completion(void **state)
+ * id's packet was SMPP): event and policy at the timeout. With
+ * `udp_first`, a first fragment naming UDP comes before it (it used to
+ * mark the id "passed", and the spam passed unheld; receivers that keep
+ * the first of overlapping fragments still have the SMPP one). */
+static void late_case(bool udp_first)
 {
-	(void)state;
 	struct fx *x = fx_new(false, NULL);
 	x->sh = (struct shape){ .v6 = 1, .cport = 40050, .sport = 2775 };
 	const struct shape *sh = &x->sh;
@@ -1189,6 +1191,11 @@ static void test_late_fragment_after_completion(void **state)
 	assert_int_equal(x->ev[0].verdict, DP_VERDICT_PASS);
 	x->n_ev = 0;
 	x->n_tx = 0;
+	if (udp_first) {
+		struct fb u = f0;
+		u.b[14 + 40] = 17;
+		assert_int_equal(feed(x, true, &u, NULL), DP_ACT_DROP);
+	}
 	assert_int_equal(feed(x, true, &evil, NULL), DP_ACT_DROP);
 	advance(x, x->s.frag_timeout_ms);
 	dp_engine_expire(x->e, 16);
@@ -1210,6 +1217,13 @@ static void test_late_fragment_after_completion(void **state)
 		assert_int_equal(x->n_tx, 1);
 	}
 	fx_free(x);
+}
+
+static void test_late_fragment_after_completion(void **state)
+{
+	(void)state;
+	late_case(false);
+	late_case(true);
 }
 
 /* A non-last fragment whose length is not a multiple of 8: IPv6 receivers
