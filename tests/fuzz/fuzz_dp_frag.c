@@ -1,6 +1,8 @@
 /* libFuzzer target: IP fragment reassembly (dataplane/dp_frag.c) through the
  * engine. The input describes one TCP segment (IPv4 or IPv6, optional
- * 802.1Q, to the SMPP port or to port 80, payload from the input) and a
+ * 802.1Q, to the SMPP port or to port 80, payload from the input; IPv6: a
+ * destination options header after the fragment header, later fragments
+ * naming UDP in their fragment header) and a
  * script of fragments cut from it: offset, length, more-fragments flag,
  * altered bytes (overlaps that differ), one of four fragment ids. They are
  * fed in script order in inline or monitor mode. Checked: no out-of-bounds
@@ -57,6 +59,7 @@ static void engine_init(void)
 struct seg_shape {
 	int v6, vlan;
 	uint16_t dport;
+	int dstopt, udp_later; /* IPv6 only */
 };
 
 /* The frame's headers up to the IP payload; @return their length, *l3 set. */
@@ -101,7 +104,7 @@ static void feed_frag(const struct seg_shape *s, const uint8_t *w, uint32_t off,
 		dp_tk_put16(f + l3 + 6, (more ? 0x2000u : 0) | (off / 8));
 	} else {
 		dp_tk_put16(f + l3 + 4, 8 + n);
-		f[h - 8] = 6;
+		f[h - 8] = off != 0 && s->udp_later ? 17 : s->dstopt ? 60 : 6;
 		dp_tk_put16(f + h - 6, off | (more ? 1u : 0));
 		dp_tk_put32(f + h - 4, id);
 	}
@@ -139,13 +142,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dp_engine_set_time(eng, now);
 	uint8_t *in = malloc(size);
 	memcpy(in, data, size);
-	struct seg_shape s = { in[0] & 1, (in[0] >> 3) & 1, (in[0] & 4) ? 2775 : 80 };
+	struct seg_shape s = { in[0] & 1, (in[0] >> 3) & 1, (in[0] & 4) ? 2775 : 80,
+			       (in[0] & 1) && (in[0] & 0x10), (in[0] & 1) && (in[0] & 0x20) };
 	dp_engine_set_monitor(eng, (in[0] & 2) != 0);
 	uint32_t pl = in[1] * 4u;
 	if (pl > size - 2)
 		pl = (uint32_t)(size - 2);
 	static uint8_t w[1200], alt[1200];
-	uint32_t wlen = mk_tcp(w, s.dport, (uint32_t)now, in + 2, pl);
+	uint32_t wlen = 0;
+	if (s.dstopt) { /* next: TCP; PadN of 4 bytes */
+		memcpy(w, "\x06\x00\x01\x04\x00\x00\x00\x00", 8);
+		wlen = 8;
+	}
+	wlen += mk_tcp(w + wlen, s.dport, (uint32_t)now, in + 2, pl);
 	const uint8_t *ops = in + 2 + pl;
 	size_t n_ops = (size - 2 - pl) / 4;
 	for (size_t i = 0; i < n_ops; i++) {
