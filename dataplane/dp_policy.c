@@ -638,6 +638,23 @@ static bool all_digits(const uint8_t *p, uint32_t n)
 	return n > 0;
 }
 
+/* The length of an alphanumeric sender in GSM 7-bit septets (what the
+ * handset shows is at most 11 of them): an extension character ('[', '{',
+ * '€'...) takes two, a UTF-8 character of the alphabet ('é') one. Octets
+ * that are not UTF-8 count one each; characters outside the alphabet one
+ * each (the SMSC substitutes them). */
+static size_t sender_septets(const uint8_t *p, uint32_t n)
+{
+	uint8_t out[32];
+	size_t ol = 0, septets = 0;
+	int rc = smpp_text_encode_gsm7(p, n, SMPP_TEXT_REPLACE, 0, out, sizeof(out), &ol, &septets);
+	if (rc == SMPP_OK)
+		return septets;
+	if (rc == SMPP_ENOSPACE)
+		return sizeof(out) + 1; /* longer than any sender */
+	return n;
+}
+
 /* Sender-ID checks that need no rules: TON/NPI consistency and allow-lists. */
 static bool sender_check(struct dp_engine *e, const struct dp_flow *f, const struct dp_customer *c,
 			 const struct smpp_pdu *m, struct verdict *v)
@@ -663,7 +680,7 @@ static bool sender_check(struct dp_engine *e, const struct dp_flow *f, const str
 			set_v(v, DP_VERDICT_BLOCK, DP_CAT_SENDER, "builtin:sender.ton");
 			return false;
 		}
-		if (sl > 11) {
+		if (sl > 5 && sender_septets(sa, sl) > 11) { /* 6 extension characters: 12 */
 			set_v(v, DP_VERDICT_BLOCK, DP_CAT_SENDER, "builtin:sender.length");
 			return false;
 		}

@@ -1261,6 +1261,28 @@ static void test_concat_late_part_before_sweep(void **state)
 	fx_free(x);
 }
 
+/* Alphanumeric senders: at most 11 GSM characters, counted in septets
+ * (an extension character such as '[' or '{' takes two; 'é' is one). */
+static void test_sender_length_septets(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(NULL);
+	handshake(x);
+	bind_ok(x, "alpha");
+	assert_int_equal(submit(x, 5, "AlphaShop12", "447700900002", "hi")->verdict, DP_VERDICT_PASS);
+	const struct dp_event *ev = submit(x, 5, "AlphaShop[1", "447700900002", "hi");
+	assert_int_equal(ev->category, DP_CAT_SENDER);
+	assert_string_equal(ev->rule_id, "builtin:sender.length"); /* 12 septets */
+	ev = submit(x, 5, "Shop{Alpha}", "447700900002", "hi");
+	assert_string_equal(ev->rule_id, "builtin:sender.length"); /* 13 septets */
+	assert_int_equal(submit(x, 5, "AlphaShop[", "447700900002", "hi")->verdict,
+			 DP_VERDICT_PASS); /* 11 septets */
+	/* "Café Paris!" is 11 GSM characters in 12 octets of UTF-8. */
+	assert_int_equal(submit(x, 5, "Caf\xc3\xa9 Paris!", "447700900002", "hi")->verdict,
+			 DP_VERDICT_PASS);
+	fx_free(x);
+}
+
 int main(void)
 {
 	if (dp_tk_eal_init("test_dp_engine", "dpeng", "256") < 0)
@@ -1298,6 +1320,7 @@ int main(void)
 		cmocka_unit_test(test_rate_shared_between_workers),
 		cmocka_unit_test(test_concat_repeated_part),
 		cmocka_unit_test(test_concat_late_part_before_sweep),
+		cmocka_unit_test(test_sender_length_septets),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	dp_eal_cleanup();
