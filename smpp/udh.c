@@ -148,8 +148,8 @@ int smpp_pdu_text(const struct smpp_pdu *pdu, uint32_t flags, uint8_t *out, size
 
 	/* data_coding 0 honours the caller's packing; the other GSM groups
 	 * are the 23.038 ones, always packed on the air but usually sent
-	 * unpacked over SMPP: follow the same flag. */
-	/* The header is skipped by its UDHL alone, as handsets do: a malformed
+	 * unpacked over SMPP: follow the same flag.
+	 * The header is skipped by its UDHL alone, as handsets do: a malformed
 	 * IE inside it does not hide the text after it. Only a UDHL past the
 	 * user data leaves no text boundary. */
 	if (pdu->esm_class & SMPP_ESM_UDHI) {
