@@ -754,7 +754,9 @@ static void fingerprint(struct dp_engine *e, struct content *ct, const struct dp
 		else if (o == 0 || e->norm[o - 1] != '#')
 			e->norm[o++] = '#';
 	}
-	ct->fp = dp_hash64(e->norm, o, sid_hashes(e, c->system_id)[DP_SH_FP]);
+	/* Keyed by the session's system_id (e->sh), like rate, velocity and
+	 * opt-outs: system_ids on the default profile are not one customer. */
+	ct->fp = dp_hash64(e->norm, o, e->sh[DP_SH_FP]);
 	dp_ct_prefetch(&e->bulk, ct->fp);
 }
 

@@ -1283,6 +1283,33 @@ static void test_sender_length_septets(void **state)
 	fx_free(x);
 }
 
+/* The bulk fingerprint belongs to the customer that sent the message:
+ * two system_ids on the default profile (not in the store) sending the
+ * same text are two customers, as they are for rate limits and velocity. */
+static void test_bulk_per_system_id_default_profile(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(bulk5);
+	handshake(x);
+	bind_ok(x, "shop-one");
+	char dst[32];
+	for (int i = 0; i < 3; i++) {
+		snprintf(dst, sizeof(dst), "4477009002%02d", i);
+		assert_int_equal(submit(x, 1, "447700900001", dst, "Your parcel is waiting")->verdict,
+				 DP_VERDICT_PASS);
+	}
+	x->t.sport = 40001; /* another connection, another customer */
+	handshake(x);
+	bind_ok(x, "shop-two");
+	for (int i = 0; i < 3; i++) {
+		snprintf(dst, sizeof(dst), "4477009003%02d", i);
+		const struct dp_event *ev = submit(x, 1, "447700900001", dst, "Your parcel is waiting");
+		assert_int_equal(ev->verdict, DP_VERDICT_PASS);
+		assert_string_equal(ev->system_id, "shop-two");
+	}
+	fx_free(x);
+}
+
 int main(void)
 {
 	if (dp_tk_eal_init("test_dp_engine", "dpeng", "256") < 0)
@@ -1321,6 +1348,7 @@ int main(void)
 		cmocka_unit_test(test_concat_repeated_part),
 		cmocka_unit_test(test_concat_late_part_before_sweep),
 		cmocka_unit_test(test_sender_length_septets),
+		cmocka_unit_test(test_bulk_per_system_id_default_profile),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	dp_eal_cleanup();
