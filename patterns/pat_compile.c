@@ -415,10 +415,21 @@ static void prule_free(struct prule *r)
 	free(r->scope);
 }
 
+/* Where a source's text starts: after a UTF-8 byte-order mark, which some
+ * editors write and which is no part of the first line. */
+static const char *src_text(const struct pat_source *src)
+{
+	const char *s = src->data;
+
+	if (src->len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+		return s + 3;
+	return s;
+}
+
 /* Non-empty, non-comment lines of a literal list. */
 static size_t list_count(const struct pat_source *src)
 {
-	const char *s = src->data, *end = s + src->len;
+	const char *s = src_text(src), *end = (const char *)src->data + src->len;
 	size_t n = 0;
 
 	while (s < end) {
@@ -749,7 +760,7 @@ static int parse_threshold(struct parser *p, const struct loc *at,
 
 static int parse_source(struct parser *p, const struct pat_source *src)
 {
-	const char *s = src->data, *end = s + src->len;
+	const char *s = src_text(src), *end = (const char *)src->data + src->len;
 	struct loc at = { src->name, 0, 0 };
 
 	while (s < end) {
@@ -869,7 +880,7 @@ struct litmap {
 static int add_list(struct exprset *e, const struct prule *r, unsigned ri,
 		    struct litmap *lm)
 {
-	const char *s = r->list->data, *end = s + r->list->len;
+	const char *s = src_text(r->list), *end = (const char *)r->list->data + r->list->len;
 	struct loc at = { r->list->name, 0, 1 };
 
 	while (s < end) {

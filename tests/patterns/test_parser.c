@@ -161,6 +161,62 @@ static void test_nul_byte(void **state)
 	assert_non_null(strstr(e.message, "NUL"));
 }
 
+/* Files saved by editors that write a UTF-8 byte-order mark (and CRLF):
+ * the mark is not part of the first directive or the first literal. It
+ * made line 1 an "unknown directive", and the first literal of a list
+ * never matched (the mark was part of it) without any error. */
+static void test_bom(void **state)
+{
+	static const char rules[] =
+		"\xef\xbb\xbfrule id=1 cat=malware target=url action=block list=hosts.txt desc=\"h\"\r\n"
+		"rule id=2 cat=spam target=norm action=block list=words.txt desc=\"w\"\r\n";
+	static const char hosts[] = "\xef\xbb\xbf" "evil.example\r\nbad.example\r\n";
+	static const char words[] = "\xef\xbb\xbf" "free cash\r\n";
+	struct pat_source s[3] = {
+		{ "t.rules", rules, sizeof(rules) - 1 },
+		{ "hosts.txt", hosts, sizeof(hosts) - 1 },
+		{ "words.txt", words, sizeof(words) - 1 },
+	};
+	struct pat_ruleset *rs;
+	struct pat_scratch *sc;
+	struct pat_error e;
+	struct pat_result r;
+	struct pat_msg m = { 0 };
+
+	(void)state;
+	assert_int_equal(pat_ruleset_compile_sources(s, 3, NULL, &rs, &e), PAT_OK);
+	assert_int_equal(pat_scratch_alloc(rs, &sc), PAT_OK);
+	m.text = "go to http://evil.example/x";
+	m.text_len = strlen(m.text);
+	assert_int_equal(pat_scan_msg(rs, sc, &m, &r), PAT_OK);
+	assert_int_equal(r.rule_id, 1);
+	m.text = "go to http://bad.example/x";
+	m.text_len = strlen(m.text);
+	assert_int_equal(pat_scan_msg(rs, sc, &m, &r), PAT_OK);
+	assert_int_equal(r.rule_id, 1);
+	m.text = "get FREE cash";
+	m.text_len = strlen(m.text);
+	assert_int_equal(pat_scan_msg(rs, sc, &m, &r), PAT_OK);
+	assert_int_equal(r.rule_id, 2);
+	pat_scratch_free(sc);
+	pat_ruleset_free(rs);
+
+	/* columns of line 1 count from after the mark */
+	static const char bad[] = "\xef\xbb\xbfrule id=1 cat=sp@m target=norm action=block pat=/x/ desc=\"d\"";
+	assert_int_equal(compile1(bad, sizeof(bad) - 1, &rs, &e), PAT_ESYNTAX);
+	assert_int_equal(e.line, 1);
+	assert_int_equal(e.column, 15);
+	assert_non_null(strstr(e.message, "bad category name"));
+
+	/* a list holding only the mark and blank lines is empty */
+	struct pat_source s2[2] = {
+		{ "t.rules", "rule id=1 cat=spam target=norm action=block list=b.txt desc=\"d\"", 63 },
+		{ "b.txt", "\xef\xbb\xbf\r\n\r\n", 7 },
+	};
+	assert_int_equal(pat_ruleset_compile_sources(s2, 2, NULL, &rs, &e), PAT_ESYNTAX);
+	assert_non_null(strstr(e.message, "is empty"));
+}
+
 static void test_bad_args(void **state)
 {
 	struct pat_ruleset *rs;
@@ -225,6 +281,7 @@ int main(void)
 		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_valid),
+		cmocka_unit_test(test_bom),
 	};
 	return cmocka_run_group_tests_name("pat_parser", tests, NULL, NULL);
 }
