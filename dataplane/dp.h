@@ -323,7 +323,8 @@ const struct dp_customer *dp_snapshot_customer(const struct dp_snapshot *snap,
 /** A 64-bit hash (two CRC32C lanes), never 0: table keys and content hashes. */
 uint64_t dp_hash64(const void *p, size_t len, uint64_t seed);
 
-/** Key of an opt-out: customer, subscriber and (with sender scope) sender. */
+/** Key of an opt-out: customer, subscriber (without a leading "+" or "00")
+ *  and (with sender scope) sender. */
 uint64_t dp_optout_key(const char *system_id, const uint8_t *subscriber, uint32_t sub_len,
 		       const uint8_t *sender, uint32_t sender_len);
 

@@ -99,11 +99,24 @@ static void addr_norm(const uint8_t **p, uint32_t *len)
 	}
 }
 
+/* A subscriber number as opt-outs key it: without a leading '+' or the
+ * international prefix "00" ("+4477...", "004477..." and "4477..." are one
+ * subscriber; a national "077..." stays as it is). */
+static void subscriber_norm(const uint8_t **p, uint32_t *len)
+{
+	if (*len > 2 && (*p)[0] == '0' && (*p)[1] == '0') {
+		*p += 2;
+		*len -= 2;
+	} else {
+		addr_norm(p, len);
+	}
+}
+
 /* dp_optout_key() from the system_id's hash (hash_str(id, sid_seed[DP_SH_OPTOUT])). */
 static uint64_t optout_key_h(uint64_t h, const uint8_t *sub, uint32_t sub_len,
 			     const uint8_t *sender, uint32_t sender_len)
 {
-	addr_norm(&sub, &sub_len);
+	subscriber_norm(&sub, &sub_len);
 	h = dp_hash64(sub, sub_len, h);
 	if (sender != NULL)
 		h = dp_hash64(sender, sender_len, h ^ 0x5e4de2);

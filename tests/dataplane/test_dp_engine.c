@@ -1310,6 +1310,28 @@ static void test_bulk_per_system_id_default_profile(void **state)
 	fx_free(x);
 }
 
+/* A STOP from 44... covers the subscriber written +44... and 0044... (the
+ * international prefix) in later submits, and the other way round. */
+static void test_optout_subscriber_forms(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(NULL);
+	handshake(x);
+	bind_ok(x, "alpha");
+	uint8_t p[256];
+	uint32_t n = mk_text(p, 0x05, 900, 1, "447700900999", "70123", "STOP");
+	seg(x, false, DP_TCP_ACK | DP_TCP_PSH, p, n);
+	assert_int_equal(submit(x, 5, "AlphaShop", "447700900999", "a")->category, DP_CAT_OPTOUT);
+	assert_int_equal(submit(x, 5, "AlphaShop", "+447700900999", "b")->category, DP_CAT_OPTOUT);
+	assert_int_equal(submit(x, 5, "AlphaShop", "00447700900999", "c")->category, DP_CAT_OPTOUT);
+	n = mk_text(p, 0x05, 901, 0, "00447700900888", "70123", "stop.");
+	seg(x, false, DP_TCP_ACK | DP_TCP_PSH, p, n);
+	assert_int_equal(submit(x, 5, "AlphaShop", "447700900888", "d")->category, DP_CAT_OPTOUT);
+	/* A national number (one 0) is not an international one. */
+	assert_int_equal(submit(x, 5, "AlphaShop", "07700900999", "e")->verdict, DP_VERDICT_PASS);
+	fx_free(x);
+}
+
 int main(void)
 {
 	if (dp_tk_eal_init("test_dp_engine", "dpeng", "256") < 0)
@@ -1349,6 +1371,7 @@ int main(void)
 		cmocka_unit_test(test_concat_late_part_before_sweep),
 		cmocka_unit_test(test_sender_length_septets),
 		cmocka_unit_test(test_bulk_per_system_id_default_profile),
+		cmocka_unit_test(test_optout_subscriber_forms),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	dp_eal_cleanup();
