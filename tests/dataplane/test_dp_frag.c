@@ -1257,6 +1257,56 @@ static void test_middle_fragment_not_multiple_of_8(void **state)
 	}
 }
 
+/* README claims: a packet whose first fragment has not come is not judged
+ * before it does. At the timeout what waited leaves unchanged (no event),
+ * and past a bound (here the held bytes) what was held leaves unchanged and
+ * the rest passes unheld; either way the SMPP first fragment, when it comes,
+ * gets the event and the policy (it cannot be reassembled any more). */
+static void bytes_200(struct dp_settings *s)
+{
+	s->frag_bytes = 200;
+}
+
+static void test_first_fragment_late(void **state)
+{
+	(void)state;
+	for (int bound = 0; bound < 2; bound++) {
+		struct fx *x = fx_new(false, bound ? bytes_200 : NULL);
+		connect_and_bind(x);
+		struct fb w, f[3], out;
+		uint8_t p[1024];
+		uint32_t n = mk_submit(p, ++x->pseq, "a longer message to hold: 0123456789abcdef0123456789abcdef"
+						     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789");
+		mk_seg(&w, &x->sh, true, x->cseq, x->sseq, DP_TCP_ACK | DP_TCP_PSH, p, n);
+		x->cseq += n;
+		const uint32_t cuts[3] = { 0, 24, 112 };
+		fragment(&w, &x->sh, cuts, 3, 0x7500, f);
+		const struct dp_counters *c = dp_engine_counters(x->e);
+		assert_int_equal(feed(x, true, &f[1], NULL), DP_ACT_DROP);
+		if (!bound) {
+			advance(x, x->s.frag_timeout_ms);
+			dp_engine_expire(x->e, 16);
+			assert_int_equal(c->frag_timeouts, 1);
+			assert_int_equal(x->n_tx, 1);
+			assert_memory_equal(x->tx[0].b, f[1].b, f[1].len);
+			assert_int_equal(feed(x, true, &f[2], &out), DP_ACT_FORWARD); /* unheld */
+		} else {
+			assert_true(f[1].len <= 200 && f[1].len + f[2].len > 200);
+			assert_int_equal(feed(x, true, &f[2], &out), DP_ACT_FORWARD); /* over the bound */
+			assert_int_equal(x->n_tx, 1);
+			assert_memory_equal(x->tx[0].b, f[1].b, f[1].len);
+			assert_int_equal(c->frag_refused, 1);
+		}
+		assert_memory_equal(out.b, f[2].b, f[2].len);
+		assert_int_equal(x->n_ev, 0);
+		assert_int_equal(feed(x, true, &f[0], NULL), DP_ACT_DROP);
+		assert_int_equal(count_ev(x, DP_EV_UNINSPECTABLE, "builtin:ip-fragment"), 1);
+		assert_int_equal(count_ev(x, DP_EV_VERDICT, NULL), 0);
+		assert_int_equal(x->n_tx, 1);
+		fx_free(x);
+	}
+}
+
 int main(void)
 {
 	if (dp_tk_eal_init("test_dp_frag", "dpfrag", "256") != 0)
@@ -1277,6 +1327,7 @@ int main(void)
 		cmocka_unit_test(test_v6_later_fragment_other_next_header),
 		cmocka_unit_test(test_late_fragment_after_completion),
 		cmocka_unit_test(test_middle_fragment_not_multiple_of_8),
+		cmocka_unit_test(test_first_fragment_late),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	rte_eal_cleanup();
