@@ -38,7 +38,9 @@
 
 #define FRAG_PER_PKT 64       /* fragments of one packet (65,535 / 1,280-byte MTU ≈ 52) */
 #define FRAG_FRAME_MAX 2048   /* a held frame: one mbuf's data room */
-#define FRAG_MARK_MS 30000    /* decided ids are remembered this long (Linux ipfrag_time) */
+/* Decided ids are remembered this long: receivers keep fragments up to
+ * 60 s (Linux ip6frag_time; ipfrag_time is 30 s). */
+#define FRAG_MARK_MS 60000
 #define FRAG_IP_MAX 65535u
 
 enum { PK_FREE = 0, PK_WAIT = 1, PK_SMPP = 2 };

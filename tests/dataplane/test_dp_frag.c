@@ -1307,6 +1307,35 @@ static void test_first_fragment_late(void **state)
 	}
 }
 
+/* Fragments released without their first one stay in the receiver's
+ * reassembly queue for its timeout: 60 s for IPv6 in Linux (ip6frag_time),
+ * 60 s in Windows. The id's mark must last as long: an SMPP first fragment
+ * 45 s later still gets the event and the policy (it used to start a new
+ * packet once the 30-s mark expired: with a harmless rest the bridge would
+ * judge it and release the first fragment, which the receiver completes
+ * with the rest it kept, if it keeps the first of overlapping fragments). */
+static void test_mark_outlives_receiver_queue(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(false, NULL);
+	x->sh = (struct shape){ .v6 = 1, .cport = 40070, .sport = 2775 };
+	connect_and_bind(x);
+	struct fb w, f[2];
+	submit_seg(x, SPAM_TEXT, &w);
+	const uint32_t cuts[2] = { 0, 64 };
+	fragment(&w, &x->sh, cuts, 2, 0x7600, f);
+	assert_int_equal(feed(x, true, &f[1], NULL), DP_ACT_DROP);
+	advance(x, x->s.frag_timeout_ms);
+	dp_engine_expire(x->e, 16);
+	assert_int_equal(x->n_tx, 1); /* released, without an event */
+	assert_int_equal(x->n_ev, 0);
+	advance(x, 45000 - x->s.frag_timeout_ms);
+	dp_engine_expire(x->e, 16);
+	assert_int_equal(feed(x, true, &f[0], NULL), DP_ACT_DROP);
+	assert_int_equal(count_ev(x, DP_EV_UNINSPECTABLE, "builtin:ip-fragment"), 1);
+	fx_free(x);
+}
+
 int main(void)
 {
 	if (dp_tk_eal_init("test_dp_frag", "dpfrag", "256") != 0)
@@ -1328,6 +1357,7 @@ int main(void)
 		cmocka_unit_test(test_late_fragment_after_completion),
 		cmocka_unit_test(test_middle_fragment_not_multiple_of_8),
 		cmocka_unit_test(test_first_fragment_late),
+		cmocka_unit_test(test_mark_outlives_receiver_queue),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	rte_eal_cleanup();
