@@ -448,7 +448,9 @@ struct smpp_udh {
  * Parse the UDH at the start of @p ud (user data with UDHI set). A
  * concatenation IE with a total of 0, or a sequence number of 0 or above the
  * total, is ignored as 23.040 §9.2.3.24.1 says (counted in n_ie, not in concat).
- * @return SMPP_OK, SMPP_EUDH (UDHL or an IE overruns the user data).
+ * @return SMPP_OK; SMPP_EUDH when the UDHL runs past the user data (out->len
+ *   is 0, nothing filled in) or an IE runs past the header (out->len and the
+ *   IEs before that one are filled in, as a handset reads them).
  */
 int smpp_udh_parse(const uint8_t *ud, size_t len, struct smpp_udh *out);
 
@@ -466,10 +468,11 @@ struct smpp_view smpp_pdu_user_data(const struct smpp_pdu *pdu);
 
 /**
  * Concatenation info of a decoded PDU: the UDH when esm_class has UDHI
- * (0x40) and it carries a valid IEI 0x00/0x08, else the SAR TLVs; out->present
- * is false for a single-part message, and for SAR values a handset would not
- * join (total 0, segment 0 or above the total), as for the UDH.
- * @return SMPP_OK or SMPP_EUDH.
+ * (0x40) and it carries a valid IEI 0x00/0x08 (before any IE that runs past
+ * the header), else the SAR TLVs; out->present is false for a single-part
+ * message, and for SAR values a handset would not join (total 0, segment 0
+ * or above the total), as for the UDH.
+ * @return SMPP_OK or SMPP_EUDH (UDHI set and the UDHL runs past the user data).
  */
 int smpp_pdu_concat(const struct smpp_pdu *pdu, struct smpp_concat *out);
 

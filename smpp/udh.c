@@ -25,16 +25,11 @@ int smpp_udh_parse(const uint8_t *ud, size_t len, struct smpp_udh *out)
 {
 	struct smpp_udh_iter it;
 	struct smpp_udh_ie ie;
-	const uint8_t *p, *end;
 
 	memset(out, 0, sizeof(*out));
 	if (len == 0 || (size_t)ud[0] + 1 > len)
 		return SMPP_EUDH;
 	out->len = (uint32_t)ud[0] + 1;
-	/* Check every IE fits before handing out any. */
-	for (p = ud + 1, end = ud + out->len; p < end; p += 2 + p[1])
-		if ((size_t)(end - p) < 2 || (size_t)(end - p) < 2u + p[1])
-			return SMPP_EUDH;
 	/*
 	 * 23.040 §9.2.3.24: of repeated IEs, and of IEs with mutually exclusive
 	 * meanings (8- and 16-bit concatenation or ports), the last one counts;
@@ -82,7 +77,10 @@ int smpp_udh_parse(const uint8_t *ud, size_t len, struct smpp_udh *out)
 			break;
 		}
 	}
-	return SMPP_OK;
+	/* smpp_udh_next stops at an IE that runs past the header: the header
+	 * is malformed, but the IEs before it stay filled in (handsets read
+	 * them too, and join the part by a concatenation IE among them). */
+	return it.p == it.end ? SMPP_OK : SMPP_EUDH;
 }
 
 void smpp_udh_iter_init(struct smpp_udh_iter *it, const uint8_t *ud, size_t len)
@@ -119,7 +117,9 @@ int smpp_pdu_concat(const struct smpp_pdu *pdu, struct smpp_concat *out)
 		struct smpp_udh udh;
 		int rc = smpp_udh_parse(ud.p, ud.len, &udh);
 
-		if (rc != SMPP_OK)
+		/* A broken IE keeps the IEs before it (see smpp_udh_parse);
+		 * only a UDHL past the user data is an error here. */
+		if (rc != SMPP_OK && udh.len == 0)
 			return rc;
 		if (udh.concat.present) {
 			*out = udh.concat;

@@ -247,6 +247,51 @@ static void sar_invalid_ignored(void **state)
 	free(b);
 }
 
+/*
+ * A handset reads the IEs of a header in order and keeps those before one
+ * that runs past the header: a valid concatenation IE followed by a broken
+ * IE still joins the part to its message. The firewall must join it too,
+ * or a text split across such parts is scanned as separate messages.
+ */
+static void malformed_after_concat(void **state)
+{
+	struct smpp_concat c;
+	struct smpp_pdu pdu;
+	struct smpp_udh u;
+	uint8_t *b;
+
+	(void)state;
+	/* UDHL 8: concat ref 0x2a part 1/2, then IE 0x70 claiming 5 octets (1 left) */
+	assert_int_equal(parse("08 00 03 2a 02 01 70 05 41 4869", &u), SMPP_EUDH);
+	assert_int_equal(u.len, 9);
+	assert_true(u.concat.present);
+	assert_int_equal(u.concat.ref, 0x2a);
+	assert_int_equal(u.n_ie, 1);
+	/* one stray octet after the concatenation IE */
+	assert_int_equal(parse("06 00 03 2b 03 02 24 4869", &u), SMPP_EUDH);
+	assert_true(u.concat.present);
+	assert_int_equal(u.concat.ref, 0x2b);
+	/* the same headers in submit_sm: concatenation found */
+	assert_int_equal(decode_hex("LLLLLLLL 00000004 00000000 00000001 00 0000 3100 0000 3200 "
+				    "40 00 00 00 00 00 00 00 00 0b 08 0003 2a0201 7005 41 4869",
+				    &b, &pdu), SMPP_OK);
+	assert_int_equal(smpp_pdu_concat(&pdu, &c), SMPP_OK);
+	assert_true(c.present);
+	assert_false(c.from_sar);
+	assert_int_equal(c.ref, 0x2a);
+	assert_int_equal(c.total, 2);
+	assert_int_equal(c.seq, 1);
+	free(b);
+	/* broken IE first: nothing before it, so no concatenation (SAR is used) */
+	assert_int_equal(decode_hex("LLLLLLLL 00000004 00000000 00000001 00 0000 3100 0000 3200 "
+				    "40 00 00 00 00 00 00 00 00 06 03 0005 41 4869 "
+				    "020c 0002 0007 020e 0001 02 020f 0001 01", &b, &pdu), SMPP_OK);
+	assert_int_equal(smpp_pdu_concat(&pdu, &c), SMPP_OK);
+	assert_true(c.present);
+	assert_true(c.from_sar);
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -257,6 +302,7 @@ int main(void)
 		cmocka_unit_test(iterate),
 		cmocka_unit_test(pdu_concat),
 		cmocka_unit_test(sar_invalid_ignored),
+		cmocka_unit_test(malformed_after_concat),
 	};
 
 	return cmocka_run_group_tests_name("smpp_udh", tests, NULL, NULL);
