@@ -461,8 +461,14 @@ static json_t *cmd_customers_standing(struct cp_ctl_ctx *x, json_t *args)
 		return cp_ctl_error("usage", "needs an ID and a standing");
 	if (!reason || !*reason)
 		return cp_ctl_error("usage", "a reason is required (--reason TEXT)");
-	snprintf(actor, sizeof(actor), "%s",
-		 arg_str(args, "actor") ? arg_str(args, "actor") : x->actor);
+	if (strlen(reason) >= CP_REASON_MAX)
+		return cp_ctl_error("usage", "the reason is %zu bytes; the history keeps at most %d",
+				    strlen(reason), CP_REASON_MAX - 1);
+	if (snprintf(actor, sizeof(actor), "%s",
+		     arg_str(args, "actor") ? arg_str(args, "actor") : x->actor) >=
+	    (int)sizeof(actor))
+		return cp_ctl_error("usage", "the actor name is longer than %d bytes",
+				    CP_ACTOR_MAX - 1);
 	rc = cp_engine_set_standing(x->eng, id, (enum cp_standing)st, actor, reason,
 				    arg_bool(args, "force"), &changed);
 	if (rc == CP_ERR_REFUSED)

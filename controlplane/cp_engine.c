@@ -579,7 +579,9 @@ int cp_engine_set_standing(struct cp_engine *e, const char *id, enum cp_standing
 				force, false};
 	int rc;
 
-	if (!id_ok(id) || !reason || !*reason || (unsigned)to > CP_STANDING_TERMINATED)
+	/* Reason and actor must fit the history whole (with a NUL for notices). */
+	if (!id_ok(id) || !reason || !*reason || strlen(reason) >= CP_REASON_MAX ||
+	    strlen(o.actor) >= CP_ACTOR_MAX || (unsigned)to > CP_STANDING_TERMINATED)
 		return CP_ERR_INVAL;
 	rc = cp_engine_write(e, standing_fn, &o);
 	if (changed)

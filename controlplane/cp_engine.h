@@ -175,10 +175,13 @@ int cp_engine_customer_set(struct cp_engine *e, const char *id,
 
 /**
  * An operator changes a customer's standing by hand. @p reason must not be
- * empty. Leaving TERMINATED needs @p force. Setting the standing it already
- * has changes nothing (*changed = false). An operator suspend confirms a
- * suspension pending review; resume rejects it.
- * @return CP_OK; CP_ERR_NOTFOUND; CP_ERR_INVAL (no reason / bad standing);
+ * empty and is at most CP_REASON_MAX - 1 bytes, @p actor at most
+ * CP_ACTOR_MAX - 1 (longer ones are refused, not cut). Leaving TERMINATED
+ * needs @p force. Setting the standing it already has changes nothing
+ * (*changed = false). An operator suspend confirms a suspension pending
+ * review; resume rejects it.
+ * @return CP_OK; CP_ERR_NOTFOUND; CP_ERR_INVAL (no reason, reason or actor
+ *         too long, bad standing);
  *         CP_ERR_REFUSED (terminated and not forced); CP_ERR_STORE.
  */
 int cp_engine_set_standing(struct cp_engine *e, const char *id, enum cp_standing to,

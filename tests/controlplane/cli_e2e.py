@@ -188,6 +188,17 @@ def run(h, patc, rules_dir):
     r = h.expect(OK, ["complaints", "add", "--customer", "c2", "--msisdn", "447700900099",
                       "--text", "a" * 158 + "\u00e9", "--source", "s" * 15],
                  "complaint with 160 bytes of text and a 15-character source", json_out=True)
+    # A reason the history cannot keep whole is refused, not cut (cut inside
+    # the 'é', the history entry lost its reason altogether).
+    rc, _, err = h.ctl("customers", "resume", "c2", "--reason", "r" * 127 + "\u00e9")
+    h.check(rc == USAGE and "127" in err,
+            "reason of 129 bytes refused, exit 2 naming the limit (%d, %s)" % (rc, err.strip()))
+    rc, _, err = h.ctl("customers", "resume", "c2", "--reason", "ok", "--actor", "a" * 32)
+    h.check(rc == USAGE and "actor" in err,
+            "actor of 32 bytes refused, exit 2 (%d, %s)" % (rc, err.strip()))
+    c = h.expect(OK, ["customers", "show", "c2"], "show c2 after refused changes", json_out=True)
+    h.check(c and c["standing"] == "warned" and len(c["history"]) == 1,
+            "refused changes changed nothing")
     cl = h.expect(OK, ["complaints", "list", "--customer", "c2", "--limit", "1"],
                   "list the newest complaint", json_out=True)
     h.check(cl and r and cl[0]["id"] == r["id"] and cl[0]["text"] == "a" * 158 + "\u00e9"

@@ -543,6 +543,48 @@ static void test_manual_actions(void **state)
 	assert_int_equal(get(f, "acme").standing, CP_STANDING_ACTIVE);
 }
 
+/* The history keeps 127 bytes of reason and 31 of actor (NUL-terminated in
+ * notices too). Longer input is refused, not cut: a cut may end inside a
+ * UTF-8 sequence, and `customers show` then loses the whole reason. */
+static void test_standing_reason_bounds(void **state)
+{
+	struct fx *f = *state;
+	char reason[CP_REASON_MAX + 2], actor[CP_ACTOR_MAX + 1];
+	bool changed = false;
+
+	/* 126 ASCII bytes and a 2-byte 'é': 128 bytes */
+	memset(reason, 'r', CP_REASON_MAX - 2);
+	memcpy(reason + CP_REASON_MAX - 2, "\xc3\xa9", 3);
+	memset(actor, 'a', CP_ACTOR_MAX);
+	actor[CP_ACTOR_MAX] = 0;
+	assert_int_equal(cp_engine_set_standing(&f->e, "acme", CP_STANDING_SUSPENDED, "ops",
+						reason, false, &changed),
+			 CP_ERR_INVAL);
+	assert_int_equal(cp_engine_set_standing(&f->e, "acme", CP_STANDING_SUSPENDED, actor,
+						"fraud", false, &changed),
+			 CP_ERR_INVAL);
+	assert_int_equal(get(f, "acme").standing, CP_STANDING_ACTIVE);
+	/* 125 + 2 = 127 bytes of reason and 31 of actor are kept whole */
+	memcpy(reason + CP_REASON_MAX - 3, "\xc3\xa9", 3);
+	actor[CP_ACTOR_MAX - 1] = 0;
+	assert_int_equal(cp_engine_set_standing(&f->e, "acme", CP_STANDING_SUSPENDED, actor,
+						reason, false, &changed),
+			 CP_OK);
+	assert_true(changed);
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	struct cp_history_rec h;
+	assert_int_equal(mdb_txn_begin(f->store->env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_cursor_open(txn, f->store->dbi[CP_DBI_HISTORY], &cur), 0);
+	assert_int_equal(mdb_cursor_get(cur, &k, &v, MDB_LAST), 0);
+	memcpy(&h, v.mv_data, sizeof(h));
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	assert_string_equal(h.reason, reason);
+	assert_string_equal(h.actor, actor);
+}
+
 static void test_customer_add_set(void **state)
 {
 	struct fx *f = *state;
@@ -589,6 +631,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_warning_expiry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_warning_renewed_by_violation, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_manual_actions, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_standing_reason_bounds, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_customer_add_set, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("cp_policy", tests, NULL, NULL);
