@@ -524,12 +524,11 @@ static bool v6_ext(uint8_t nh)
  * be TCP all the same (a later fragment's next header means nothing; a
  * first one's may name extension headers before TCP). A first fragment's
  * data is walked to TCP (then @p f gets l4proto 6 and the ports).
- * @return first_smpp()'s answer: true for a
- * first fragment naming an SMPP or TLS port, or whose chain or TCP ports go
- * on past its data, or whose chain is longer than dp_frame_parse() accepts,
- * or holds a fragment header that is not atomic (the reassembled packet
- * decides); false for later fragments and for a chain ending in another
- * protocol. */
+ * @return first_smpp()'s answer: true for a first fragment naming an SMPP
+ * or TLS port, or whose chain or TCP ports go on past its data, or whose
+ * chain is longer than dp_frame_parse() accepts, or holds a fragment header
+ * that is not atomic (the reassembled packet decides); false for later
+ * fragments and for a chain ending in another protocol. */
 static bool ext_first_smpp(const struct dp_engine *e, struct dp_frame *f, const uint8_t *p)
 {
 	if (!f->frag_first)
