@@ -260,6 +260,38 @@ static void gsm_spec_table(void **state)
 	}
 }
 
+/* The encoder is the table's inverse: every spec character to its code. */
+static void gsm_spec_table_encode(void **state)
+{
+	uint8_t out[8];
+	size_t n, sep;
+
+	(void)state;
+	for (unsigned c = 0; c < 128; c++) {
+		char in[4];
+		size_t il;
+
+		if (c == 0x1B)
+			continue;
+		il = utf8_of(spec_gsm_base[c], in);
+		assert_int_equal(smpp_text_encode_gsm7((const uint8_t *)in, il, 0, 0, out, sizeof(out),
+						       &n, &sep), SMPP_OK);
+		if (n != 1 || out[0] != c)
+			fail_msg("U+%04X: got %zu septets, first 0x%02x, want 0x%02x",
+				 (unsigned)spec_gsm_base[c], n, out[0], c);
+	}
+	for (size_t i = 0; i < sizeof(spec_gsm_ext) / sizeof(spec_gsm_ext[0]); i++) {
+		char in[4];
+		size_t il = utf8_of(spec_gsm_ext[i].cp, in);
+
+		assert_int_equal(smpp_text_encode_gsm7((const uint8_t *)in, il, 0, 0, out, sizeof(out),
+						       &n, &sep), SMPP_OK);
+		assert_int_equal(n, 2);
+		assert_int_equal(out[0], 0x1B);
+		assert_int_equal(out[1], spec_gsm_ext[i].code);
+	}
+}
+
 /*
  * Packed septets after every UDH length 0-12 (fill bits 0-6) and every
  * septet count 1-24 (the last octet filled by 1-7 bits): the text decodes
@@ -601,6 +633,7 @@ int main(void)
 		cmocka_unit_test(decode_errors),
 		cmocka_unit_test(gsm_unpacked),
 		cmocka_unit_test(gsm_spec_table),
+		cmocka_unit_test(gsm_spec_table_encode),
 		cmocka_unit_test(gsm_packed),
 		cmocka_unit_test(gsm_packed_fill_bits),
 		cmocka_unit_test(ia5_latin1),
