@@ -724,6 +724,7 @@ struct content {
 	struct pat_result res;
 	bool blocked;         /**< the message (or this part) is blocked */
 	bool sender_rule;     /**< the deciding rule matches the sender ID */
+	bool later_part;      /**< a part of a message already in flight (counted once) */
 	uint64_t fp;          /**< bulk fingerprint, 0 without text */
 	const struct pat_ruleset *rs; /**< the ruleset that judged the message */
 	struct verdict fail;  /**< no ruleset / scan error under a fail-closed policy */
@@ -823,6 +824,8 @@ static void content_scan(struct dp_engine *e, struct dp_flow *f, const struct dp
 		} else {
 			if (fresh)
 				cs->total = ct->cc.total;
+			else
+				ct->later_part = true;
 			cs->t_ms = e->now_ms;
 			/* A part sent again (resent after a throttle or a lost
 			 * answer) is scanned again but is not another part: the
@@ -956,7 +959,10 @@ static void judge(struct dp_engine *e, struct dp_flow *f, const struct dp_custom
 			s->t_ms = e->now_ms;
 			s->count = 0;
 		}
-		if (++s->count > e->set->velocity_max) {
+		/* A message counts once: its later parts only see the count. */
+		if (!ct->later_part)
+			s->count++;
+		if (s->count > e->set->velocity_max) {
 			set_v(v, DP_VERDICT_BLOCK, DP_CAT_VELOCITY, "builtin:velocity");
 			goto out;
 		}

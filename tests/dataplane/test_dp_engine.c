@@ -1332,6 +1332,31 @@ static void test_optout_subscriber_forms(void **state)
 	fx_free(x);
 }
 
+/* Velocity counts messages to a subscriber: the parts of one concatenated
+ * message are one message (a part sent again is not another), and once the
+ * limit is passed every part of a later message is refused. */
+static void test_velocity_counts_messages_not_parts(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(velo3);
+	handshake(x);
+	bind_ok(x, "alpha");
+	/* Three messages of four parts each (part 2 sent twice): all pass. */
+	static const uint8_t order[] = { 1, 2, 2, 3, 4 };
+	for (uint8_t ref = 30; ref < 33; ref++)
+		for (unsigned i = 0; i < sizeof(order); i++)
+			assert_int_equal(part_of(x, ref, 4, order[i], "part of a long message")->verdict,
+					 DP_VERDICT_PASS);
+	/* The fourth message: each of its parts is refused. */
+	for (uint8_t i = 1; i <= 4; i++)
+		assert_int_equal(part_of(x, 33, 4, i, "part of a long message")->category,
+				 DP_CAT_VELOCITY);
+	/* Single messages count one each. */
+	assert_int_equal(submit(x, 1, "447700900001", "447700900002", "short")->category,
+			 DP_CAT_VELOCITY);
+	fx_free(x);
+}
+
 int main(void)
 {
 	if (dp_tk_eal_init("test_dp_engine", "dpeng", "256") < 0)
@@ -1372,6 +1397,7 @@ int main(void)
 		cmocka_unit_test(test_sender_length_septets),
 		cmocka_unit_test(test_bulk_per_system_id_default_profile),
 		cmocka_unit_test(test_optout_subscriber_forms),
+		cmocka_unit_test(test_velocity_counts_messages_not_parts),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	dp_eal_cleanup();
