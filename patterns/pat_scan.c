@@ -28,6 +28,8 @@ struct pat_scratch {
 	char addr[ADDR_MAX + 2];
 	uint32_t *word_stamp; /* per whole-word rule: last scan that hit it */
 	uint32_t word_epoch;
+	uint32_t *rule_stamp; /* per rule: last pat_scan_msg that counted it */
+	uint32_t rule_epoch;
 };
 
 /* What a message has earned so far (kept in the stream state between parts). */
@@ -67,6 +69,7 @@ struct pat_stream {
 	uint32_t comp_len[PAT_STREAM_TARGETS][PAT_KIND_COUNT];
 	uint32_t comp_cap[PAT_STREAM_TARGETS][PAT_KIND_COUNT];
 	uint32_t comp_off[PAT_STREAM_TARGETS][PAT_KIND_COUNT];
+	uint32_t seen_off; /* in data: one bit per rule, set once it counted */
 	size_t data_cap;
 	unsigned char data[];
 };
@@ -76,7 +79,11 @@ struct scan_ctx {
 	const char *sysid;
 	size_t sysid_len;
 	struct pat_acc *acc;
-	int dedupe;
+	/* a rule counts once per message: block scans stamp it with the
+	 * scan's epoch, streams set its bit in the stream state */
+	uint32_t *stamp;
+	uint32_t epoch;
+	uint8_t *seen;
 };
 
 static int in_scope(const struct pat_ruleset *rs, const struct pat_rule *r,
@@ -119,11 +126,16 @@ static int on_match(unsigned int id, unsigned long long from,
 		return 0;
 	/* Regex rules match once per scan (single-match flag); a list rule
 	 * may match through several literals, and a stream sees several
-	 * scans: those are counted once, through the kept match list. */
-	if (c->dedupe || r->is_list) {
-		for (unsigned i = 0; i < res->n_matches; i++)
-			if (res->matches[i] == r->id)
-				return 0;
+	 * scans: those are counted once, whether or not the match list
+	 * still has room. */
+	if (c->seen) {
+		if (c->seen[id >> 3] & (1u << (id & 7)))
+			return 0;
+		c->seen[id >> 3] |= (uint8_t)(1u << (id & 7));
+	} else {
+		if (c->stamp[id] == c->epoch)
+			return 0;
+		c->stamp[id] = c->epoch;
 	}
 	if (res->n_matches < PAT_MAX_MATCHES)
 		res->matches[res->n_matches++] = r->id;
@@ -235,7 +247,10 @@ int pat_scratch_alloc(const struct pat_ruleset *rs, struct pat_scratch **out)
 	s->rs = rs;
 	s->word_stamp = calloc(rs->n_word_rules ? rs->n_word_rules : 1,
 			       sizeof(uint32_t));
-	if (!s->word_stamp) {
+	s->rule_stamp = calloc(rs->n_rules ? rs->n_rules : 1, sizeof(uint32_t));
+	if (!s->word_stamp || !s->rule_stamp) {
+		free(s->word_stamp);
+		free(s->rule_stamp);
 		free(s);
 		return PAT_ENOMEM;
 	}
@@ -268,6 +283,7 @@ void pat_scratch_free(struct pat_scratch *s)
 				hs_close_stream(s->live[t][k], NULL, NULL, NULL);
 	hs_free_scratch(s->hs);
 	free(s->word_stamp);
+	free(s->rule_stamp);
 	free(s);
 }
 
@@ -375,7 +391,13 @@ int pat_scan_msg(const struct pat_ruleset *rs, struct pat_scratch *s,
 	c.sysid = msg->system_id ? msg->system_id : "";
 	c.sysid_len = msg->system_id ? msg->system_id_len : 0;
 	c.acc = &acc;
-	c.dedupe = 0;
+	if (++s->rule_epoch == 0) {
+		memset(s->rule_stamp, 0, rs->n_rules * sizeof(uint32_t));
+		s->rule_epoch = 1;
+	}
+	c.stamp = s->rule_stamp;
+	c.epoch = s->rule_epoch;
+	c.seen = NULL;
 	tl = msg->text ? msg->text_len : 0;
 	if (tl > PAT_MAX_TEXT)
 		tl = PAT_MAX_TEXT;
@@ -431,7 +453,7 @@ size_t pat_stream_size(const struct pat_ruleset *rs)
 	/* A compressed stream is never larger than the live one; keep a
 	 * little slack per stream for Hyperscan's own header. */
 	return sizeof(struct pat_stream) + rs->stream_bytes +
-	       PAT_STREAM_TARGETS * PAT_KIND_COUNT * 64;
+	       PAT_STREAM_TARGETS * PAT_KIND_COUNT * 64 + (rs->n_rules + 7) / 8;
 }
 
 static int stream_check(const struct pat_ruleset *rs, struct pat_scratch *s,
@@ -488,6 +510,8 @@ int pat_stream_open(const struct pat_ruleset *rs, struct pat_scratch *s,
 			if (rc)
 				return rc;
 		}
+	st->seen_off = (uint32_t)off;
+	memset(st->data + off, 0, (rs->n_rules + 7) / 8);
 	*out = st;
 	return PAT_OK;
 }
@@ -541,7 +565,9 @@ int pat_stream_scan(const struct pat_ruleset *rs, struct pat_scratch *s,
 		c.sysid_len = part->system_id ? part->system_id_len : 0;
 	}
 	c.acc = &st->acc;
-	c.dedupe = 1;
+	c.stamp = NULL;
+	c.epoch = 0;
+	c.seen = st->data + st->seen_off;
 	tl = part->text ? part->text_len : 0;
 	if (tl > PAT_MAX_TEXT)
 		tl = PAT_MAX_TEXT;
@@ -617,7 +643,9 @@ int pat_stream_close(const struct pat_ruleset *rs, struct pat_scratch *s,
 	c.sysid = st->sysid;
 	c.sysid_len = st->sysid_len;
 	c.acc = &st->acc;
-	c.dedupe = 1;
+	c.stamp = NULL;
+	c.epoch = 0;
+	c.seen = st->data + st->seen_off;
 	for (unsigned t = 0; t < PAT_STREAM_TARGETS; t++)
 		for (unsigned k = 0; k < PAT_KIND_COUNT; k++) {
 			if (!s->live[t][k])

@@ -348,6 +348,67 @@ static void test_match_list_bound(void **state)
 	pat_ruleset_free(big);
 }
 
+/* A rule counts once per message also when more rules matched than the
+ * result keeps: past PAT_MAX_MATCHES the kept list was the only record of
+ * what had counted, so a list rule hit through two literals, or a URL rule
+ * matched in two parts, added its weight twice (and matches_dropped). */
+static void test_once_past_match_list(void **state)
+{
+	char src[48 * 96], text[256];
+	size_t o = 0, t = 0, cap;
+	struct pat_ruleset *big;
+	struct pat_scratch *bs;
+	struct pat_stream *st;
+	struct pat_result r;
+	struct pat_msg m = { 0 };
+	void *mem;
+
+	(void)state;
+	for (unsigned i = 1; i <= 40; i++) {
+		o += (size_t)snprintf(src + o, sizeof(src) - o,
+				      "rule id=%u cat=spam target=text action=score:0.1 pat=/w%02u/ desc=\"w\"\n",
+				      i, i);
+		t += (size_t)snprintf(text + t, sizeof(text) - t, "w%02u ", i);
+	}
+	o += (size_t)snprintf(src + o, sizeof(src) - o,
+			      "rule id=100 cat=fraud target=norm action=score:1 list=l.txt desc=\"l\"\n"
+			      "rule id=101 cat=malware target=url action=score:1 pat=/^evil\\.example$/ desc=\"u\"\n");
+	struct pat_source s[2] = { { "b.rules", src, o }, { "l.txt", "foo\nbar\n", 8 } };
+	assert_int_equal(pat_ruleset_compile_sources(s, 2, NULL, &big, NULL), PAT_OK);
+	assert_int_equal(pat_scratch_alloc(big, &bs), PAT_OK);
+
+	snprintf(text + t, sizeof(text) - t, "foo bar");
+	m.text = text;
+	m.text_len = strlen(text);
+	assert_int_equal(pat_scan_msg(big, bs, &m, &r), PAT_OK);
+	assert_int_equal(r.n_matches, PAT_MAX_MATCHES);
+	assert_int_equal(r.matches_dropped, 41 - PAT_MAX_MATCHES);
+	assert_true(r.scores[PAT_CAT_FRAUD] == 1.0f);
+
+	/* stream: the 40 rules and foo in part 1, bar in part 2; the URL
+	 * host in parts 2 and 3 */
+	cap = pat_stream_size(big);
+	mem = aligned_alloc(8, (cap + 7) & ~(size_t)7);
+	assert_int_equal(pat_stream_open(big, bs, mem, cap, &st), PAT_OK);
+	text[t + 3] = '\0';
+	m.text_len = strlen(text);
+	assert_int_equal(pat_stream_scan(big, bs, st, &m, &r), PAT_OK);
+	m.text = " bar http://evil.example/a ";
+	m.text_len = strlen(m.text);
+	assert_int_equal(pat_stream_scan(big, bs, st, &m, &r), PAT_OK);
+	m.text = "and http://evil.example/b";
+	m.text_len = strlen(m.text);
+	assert_int_equal(pat_stream_scan(big, bs, st, &m, &r), PAT_OK);
+	assert_int_equal(pat_stream_close(big, bs, st, &r), PAT_OK);
+	assert_int_equal(r.n_matches, PAT_MAX_MATCHES);
+	assert_int_equal(r.matches_dropped, 42 - PAT_MAX_MATCHES);
+	assert_true(r.scores[PAT_CAT_FRAUD] == 1.0f);
+	assert_true(r.scores[PAT_CAT_MALWARE] == 1.0f);
+	free(mem);
+	pat_scratch_free(bs);
+	pat_ruleset_free(big);
+}
+
 /* A big literal list (100,000 domains) compiles quickly and matches any of
  * its entries; a list rule hit through two literals counts once. */
 static void test_big_list(void **state)
@@ -697,6 +758,7 @@ int main(void)
 		cmocka_unit_test(test_sender_dest),
 		cmocka_unit_test(test_urls),
 		cmocka_unit_test(test_match_list_bound),
+		cmocka_unit_test(test_once_past_match_list),
 		cmocka_unit_test(test_big_list),
 		cmocka_unit_test(test_edges),
 		cmocka_unit_test(test_stream_bad),
