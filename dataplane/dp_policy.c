@@ -897,7 +897,8 @@ static void judge(struct dp_engine *e, struct dp_flow *f, const struct dp_custom
 		set_v(v, DP_VERDICT_BLOCK, DP_CAT_STANDING, "builtin:unknown-customer");
 		goto out;
 	}
-	/* 2. rate limits (taken once per PDU by the caller) */
+	/* 2. rate limits (taken by the caller: per PDU, per destination of a
+	 * submit_multi) */
 	if (!rate_ok) {
 		*v = *rate_v;
 		goto out;
@@ -1094,6 +1095,33 @@ static void emit_verdict(struct dp_engine *e, struct dp_flow *f, const struct sm
 	dp_event_emit(e, &ev);
 }
 
+/* Rate limits for one message (a submit_sm, data_sm or one destination of
+ * a submit_multi): a token of the customer's bucket, then of the customer +
+ * sender bucket. False with *rate_v set when either has none left. */
+static bool rate_take(struct dp_engine *e, const struct dp_customer *c, const struct smpp_pdu *m,
+		      struct verdict *rate_v)
+{
+	if (c->standing >= DP_STANDING_SUSPENDED || (c->rate_per_s == 0 && c->sender_rate_per_s == 0))
+		return true;
+	uint64_t kc = e->sh[DP_SH_RATE];
+	struct rate_token tc, ts;
+	if (!bucket_take(e, kc, c->rate_per_s, c->burst, &tc)) {
+		set_v(rate_v, DP_VERDICT_THROTTLE, DP_CAT_RATE, "builtin:rate.customer");
+		return false;
+	}
+	if (c->sender_rate_per_s != 0) {
+		uint64_t ks = dp_hash64(m->source_addr.p, m->source_addr.len, kc);
+		if (!bucket_take(e, ks, c->sender_rate_per_s, c->sender_burst, &ts)) {
+			/* Throttled for its sender: the customer's token goes
+			 * back (the message is not sent). */
+			bucket_give_back(&tc);
+			set_v(rate_v, DP_VERDICT_THROTTLE, DP_CAT_RATE, "builtin:rate.sender");
+			return false;
+		}
+	}
+	return true;
+}
+
 void dp_policy_submit(struct dp_engine *e, struct dp_flow *f, const uint8_t *pdu, uint32_t len,
 		      unsigned flags)
 {
@@ -1101,6 +1129,7 @@ void dp_policy_submit(struct dp_engine *e, struct dp_flow *f, const uint8_t *pdu
 	struct smpp_pdu m;
 	struct content ct;
 	struct verdict v, rate_v;
+	bool rate_ok = true;
 	memset(&ct, 0, sizeof(ct));
 	memset(&rate_v, 0, sizeof(rate_v));
 
@@ -1126,8 +1155,6 @@ void dp_policy_submit(struct dp_engine *e, struct dp_flow *f, const uint8_t *pdu
 		emit_verdict(e, f, &m, NULL, 0, &ct, &v, c->standing);
 		return;
 	}
-	/* Rate limits: one token per PDU, customer bucket then sender bucket. */
-	bool rate_ok = true;
 	/* The session's system_id hashes for this PDU's steps. */
 	memcpy(e->sh, sid_hashes(e, f->sess.system_id), sizeof(e->sh));
 	e->velo_dest = NULL;
@@ -1139,23 +1166,8 @@ void dp_policy_submit(struct dp_engine *e, struct dp_flow *f, const uint8_t *pdu
 		e->velo_key = dp_hash64(e->velo_dest, e->velo_len, e->sh[DP_SH_VELO]);
 		dp_ct_prefetch(&e->velo, e->velo_key);
 	}
-	if (c->standing < DP_STANDING_SUSPENDED && (c->rate_per_s != 0 || c->sender_rate_per_s != 0)) {
-		uint64_t kc = e->sh[DP_SH_RATE];
-		struct rate_token tc, ts;
-		if (!bucket_take(e, kc, c->rate_per_s, c->burst, &tc)) {
-			rate_ok = false;
-			set_v(&rate_v, DP_VERDICT_THROTTLE, DP_CAT_RATE, "builtin:rate.customer");
-		} else if (c->sender_rate_per_s != 0) {
-			uint64_t ks = dp_hash64(m.source_addr.p, m.source_addr.len, kc);
-			if (!bucket_take(e, ks, c->sender_rate_per_s, c->sender_burst, &ts)) {
-				/* Throttled for its sender: the customer's token
-				 * goes back (the message is not sent). */
-				bucket_give_back(&tc);
-				rate_ok = false;
-				set_v(&rate_v, DP_VERDICT_THROTTLE, DP_CAT_RATE, "builtin:rate.sender");
-			}
-		}
-	}
+	if (m.hdr.command_id != 0x00000021u)
+		rate_ok = rate_take(e, c, &m, &rate_v);
 	/* Every part of a concatenated message feeds its stream, whatever an
 	 * earlier step decides, so the text stays continuous across parts. */
 	if (m.hdr.command_id != 0x00000021u) {
@@ -1175,6 +1187,8 @@ void dp_policy_submit(struct dp_engine *e, struct dp_flow *f, const uint8_t *pdu
 		while (smpp_dest_next(&it, &d)) {
 			const uint8_t *dp = d.dest_flag == SMPP_DEST_SME ? d.destination_addr.p : d.dl_name.p;
 			uint32_t dl = d.dest_flag == SMPP_DEST_SME ? d.destination_addr.len : d.dl_name.len;
+			/* Each destination is a message: a token each. */
+			rate_ok = rate_take(e, c, &m, &rate_v);
 			judge(e, f, c, &m, dp, dl, rate_ok, &rate_v, &ct, &v);
 			apply_exemptions(c, &v);
 			emit_verdict(e, f, &m, dp, dl, &ct, &v, c->standing);

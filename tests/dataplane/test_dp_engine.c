@@ -1357,6 +1357,68 @@ static void test_velocity_counts_messages_not_parts(void **state)
 	fx_free(x);
 }
 
+/* submit_multi from AlphaShop with `n` SME destinations 4477009004<i>. */
+static uint32_t mk_multi(uint8_t *p, uint32_t seq, unsigned n, const char *text)
+{
+	uint32_t o = 16;
+	o += dp_tk_cstr(p + o, "");
+	p[o++] = 5; p[o++] = 0;
+	o += dp_tk_cstr(p + o, "AlphaShop");
+	p[o++] = (uint8_t)n;
+	for (unsigned i = 0; i < n; i++) {
+		char d[16];
+		snprintf(d, sizeof(d), "4477009004%02u", i);
+		p[o++] = 1; p[o++] = 1; p[o++] = 1;
+		o += dp_tk_cstr(p + o, d);
+	}
+	p[o++] = 0; p[o++] = 0; p[o++] = 0;
+	o += dp_tk_cstr(p + o, "");
+	o += dp_tk_cstr(p + o, "");
+	p[o++] = 0; p[o++] = 0; p[o++] = 1; p[o++] = 0;
+	size_t tl = strlen(text);
+	p[o++] = (uint8_t)tl;
+	memcpy(p + o, text, tl);
+	o += (uint32_t)tl;
+	mk_hdr(p, o, 0x21, 0, seq);
+	return o;
+}
+
+static void rate3(struct dp_settings *s)
+{
+	s->default_customer.rate_per_s = 3;
+	s->default_customer.burst = 3;
+}
+
+/* A submit_multi sends a message to each destination: each takes a token
+ * of the customer's rate, so a customer limited to 3 per second cannot send
+ * 5 in one PDU (the destinations past the budget are throttled). */
+static void test_rate_submit_multi_per_destination(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(rate3);
+	handshake(x);
+	bind_ok(x, "alpha");
+	uint8_t p[512];
+	uint32_t n = mk_multi(p, 80, 5, "sale today");
+	unsigned before = x->n_ev;
+	seg(x, true, DP_TCP_ACK | DP_TCP_PSH, p, n);
+	assert_int_equal(x->n_ev, before + 5);
+	for (unsigned i = 0; i < 5; i++) {
+		char d[16];
+		snprintf(d, sizeof(d), "4477009004%02u", i);
+		assert_string_equal(x->ev[before + i].dst, d);
+		assert_int_equal(x->ev[before + i].verdict,
+				 i < 3 ? DP_VERDICT_PASS : DP_VERDICT_THROTTLE);
+	}
+	assert_string_equal(x->ev[before + 4].rule_id, "builtin:rate.customer");
+	/* The budget is spent: a submit_sm right after is throttled too. */
+	assert_int_equal(submit(x, 1, "447700900001", "447700900002", "a")->verdict,
+			 DP_VERDICT_THROTTLE);
+	advance(x, 334);
+	assert_int_equal(submit(x, 1, "447700900001", "447700900002", "b")->verdict, DP_VERDICT_PASS);
+	fx_free(x);
+}
+
 int main(void)
 {
 	if (dp_tk_eal_init("test_dp_engine", "dpeng", "256") < 0)
@@ -1398,6 +1460,7 @@ int main(void)
 		cmocka_unit_test(test_bulk_per_system_id_default_profile),
 		cmocka_unit_test(test_optout_subscriber_forms),
 		cmocka_unit_test(test_velocity_counts_messages_not_parts),
+		cmocka_unit_test(test_rate_submit_multi_per_destination),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	dp_eal_cleanup();
