@@ -543,6 +543,13 @@ static int cmd_test(int argc, char **argv)
 			continue;
 		}
 		*tab = 0;
+		/* the label keys JSON objects: it must be UTF-8 */
+		json_t *lj = json_string(line);
+		if (!lj) {
+			malformed++;
+			continue;
+		}
+		json_decref(lj);
 		const char *label = line, *text = tab + 1;
 		struct pat_msg m = { .text = text,
 				     .text_len = (size_t)(line + len - text) };

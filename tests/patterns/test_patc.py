@@ -61,6 +61,26 @@ r = run("test", "--corpus", corpus, fixture)
 check(r.returncode == 0 and "precision 0.8000 recall 0.6667" in r.stdout, "text report")
 check("FP line 3 rule 100" in r.stdout and "FN line 7 smishing" in r.stdout, "FP/FN listed")
 
+# A label that is not UTF-8 cannot be a JSON key: the line is reported
+# malformed, not scored (it was scored, then its label object was used
+# after jansson had freed it, and the count was lost).
+tmpc = tempfile.mkdtemp()
+try:
+    bc = os.path.join(tmpc, "badlabel.tsv")
+    with open(corpus, "rb") as f:
+        lines = f.read().splitlines(keepends=True)
+    with open(bc, "wb") as f:
+        f.write(b"".join(lines[:3]) + b"sp\xe4m\tWIN a prize now\n" + b"".join(lines[3:]))
+    r = subprocess.run([patc, "test", "--json", "--corpus", bc, fixture], capture_output=True)
+    dj = json.loads(r.stdout)
+    check(r.returncode == 0 and dj["scored"] == 10 and dj["malformed"] == 1,
+          f"non-UTF-8 label: line malformed ({dj['scored']} scored, {dj['malformed']} malformed)")
+    o2 = dj["overall"]
+    check((o2["tp"], o2["fp"], o2["fn"], o2["tn"]) == (4, 1, 2, 3), "non-UTF-8 label: counts unchanged")
+    check([f["line"] for f in dj["false_negatives"]] == [6, 8], "non-UTF-8 label: FN lines follow the file")
+finally:
+    shutil.rmtree(tmpc)
+
 # --- exit codes
 check(run("test", "--corpus", "/nonexistent.tsv", fixture).returncode == 3, "missing corpus: 3")
 check(run("test", fixture).returncode == 2, "no --corpus: 2")
