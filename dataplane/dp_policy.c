@@ -703,10 +703,18 @@ static bool sender_check(struct dp_engine *e, const struct dp_flow *f, const str
 		}
 	}
 	if (!c->any_sender && c->n_senders > 0) {
+		/* A number is the same with or without its '+' (either side). */
+		bool num = all_digits(d, dl);
 		for (unsigned i = 0; i < c->n_senders && i < DP_ALLOWED_SENDERS; i++) {
-			size_t al = strnlen(c->senders[i], DP_SENDER_MAX);
-			if (al == sl && memcmp(c->senders[i], sa, sl) == 0)
+			const uint8_t *a = (const uint8_t *)c->senders[i];
+			uint32_t al = (uint32_t)strnlen(c->senders[i], DP_SENDER_MAX);
+			if (al == sl && memcmp(a, sa, sl) == 0)
 				return true;
+			if (num) {
+				addr_norm(&a, &al);
+				if (al == dl && memcmp(a, d, dl) == 0)
+					return true;
+			}
 		}
 		set_v(v, DP_VERDICT_BLOCK, DP_CAT_SENDER, "builtin:sender.allow");
 		return false;

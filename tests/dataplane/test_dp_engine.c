@@ -1419,6 +1419,32 @@ static void test_rate_submit_multi_per_destination(void **state)
 	fx_free(x);
 }
 
+static void allow_numeric(struct dp_settings *s)
+{
+	s->default_customer.any_sender = 0;
+	s->default_customer.n_senders = 2;
+	snprintf(s->default_customer.senders[0], DP_SENDER_MAX, "447700900001");
+	snprintf(s->default_customer.senders[1], DP_SENDER_MAX, "+447700900050");
+}
+
+/* A numeric sender on the allow-list is the same number with or without
+ * its leading '+', on either side; other numbers are still refused. */
+static void test_sender_allow_list_plus(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(allow_numeric);
+	handshake(x);
+	bind_ok(x, "alpha");
+	assert_int_equal(submit(x, 1, "447700900001", "447700900002", "a")->verdict, DP_VERDICT_PASS);
+	assert_int_equal(submit(x, 1, "+447700900001", "447700900002", "b")->verdict, DP_VERDICT_PASS);
+	assert_int_equal(submit(x, 1, "447700900050", "447700900002", "c")->verdict, DP_VERDICT_PASS);
+	assert_string_equal(submit(x, 1, "+447700900002", "447700900002", "d")->rule_id,
+			    "builtin:sender.allow");
+	assert_string_equal(submit(x, 1, "4477009000", "447700900002", "e")->rule_id,
+			    "builtin:sender.allow");
+	fx_free(x);
+}
+
 int main(void)
 {
 	if (dp_tk_eal_init("test_dp_engine", "dpeng", "256") < 0)
@@ -1461,6 +1487,7 @@ int main(void)
 		cmocka_unit_test(test_optout_subscriber_forms),
 		cmocka_unit_test(test_velocity_counts_messages_not_parts),
 		cmocka_unit_test(test_rate_submit_multi_per_destination),
+		cmocka_unit_test(test_sender_allow_list_plus),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	dp_eal_cleanup();
