@@ -733,6 +733,8 @@ struct content {
 	bool blocked;         /**< the message (or this part) is blocked */
 	bool sender_rule;     /**< the deciding rule matches the sender ID */
 	bool later_part;      /**< a part of a message already in flight (counted once) */
+	bool no_dest;         /**< replace_sm, broadcast_sm: no destination, so no
+			       *   opt-out, bulk or velocity step */
 	uint64_t fp;          /**< bulk fingerprint, 0 without text */
 	const struct pat_ruleset *rs; /**< the ruleset that judged the message */
 	struct verdict fail;  /**< no ruleset / scan error under a fail-closed policy */
@@ -761,8 +763,8 @@ static size_t first_digit(const uint8_t *p, size_t n)
 
 static void fingerprint(struct dp_engine *e, struct content *ct, const struct dp_customer *c)
 {
-	if (!ct->have_text || ct->text_len == 0 || c->bulk_ok)
-		return; /* bulk_ok: the fingerprint is not consulted */
+	if (!ct->have_text || ct->text_len == 0 || c->bulk_ok || ct->no_dest)
+		return; /* bulk_ok, no destination: the fingerprint is not consulted */
 	size_t n = pat_normalise((const char *)e->text, ct->text_len, (char *)e->norm,
 				 sizeof(e->norm), 0);
 	/* Codes and amounts vary between copies, in value and in length: a
@@ -911,8 +913,9 @@ static void judge(struct dp_engine *e, struct dp_flow *f, const struct dp_custom
 		*v = *rate_v;
 		goto out;
 	}
-	/* 3. opt-outs (none learned and none in the snapshot: nothing to look up) */
-	if (e->optout.used != 0 || (e->snap != NULL && e->snap->n_optouts != 0)) {
+	/* 3. opt-outs (none learned and none in the snapshot: nothing to look up;
+	 * no destination: nobody to look up) */
+	if (!ct->no_dest && (e->optout.used != 0 || (e->snap != NULL && e->snap->n_optouts != 0))) {
 		const uint8_t *snd = e->set->optout_scope_sender ? m->source_addr.p : NULL;
 		uint64_t k = optout_key_h(e->sh[DP_SH_OPTOUT], dest, dest_len,
 					  snd, m->source_addr.len);
@@ -959,7 +962,7 @@ static void judge(struct dp_engine *e, struct dp_flow *f, const struct dp_custom
 		}
 	}
 	/* 7. per-recipient velocity */
-	{
+	if (!ct->no_dest) {
 		uint64_t k = e->velo_dest != NULL && dest == e->velo_dest && dest_len == e->velo_len
 				     ? e->velo_key
 				     : dp_hash64(dest, dest_len, e->sh[DP_SH_VELO]);
@@ -1166,7 +1169,12 @@ void dp_policy_submit(struct dp_engine *e, struct dp_flow *f, const uint8_t *pdu
 	/* The session's system_id hashes for this PDU's steps. */
 	memcpy(e->sh, sid_hashes(e, f->sess.system_id), sizeof(e->sh));
 	e->velo_dest = NULL;
-	if (m.hdr.command_id != 0x00000021u) {
+	/* replace_sm and broadcast_sm name no destination: standing, rate,
+	 * sender and content only, the text judged alone (not concatenated).
+	 * replace_sm carries no data_coding: m.data_coding stays 0, and its text
+	 * is decoded as the SMSC default alphabet. */
+	ct.no_dest = m.hdr.command_id == 0x00000007u || m.hdr.command_id == 0x00000111u;
+	if (m.hdr.command_id != 0x00000021u && !ct.no_dest) {
 		/* The velocity slot is needed later: start loading it while
 		 * the text is decoded. */
 		e->velo_dest = m.destination_addr.p;
@@ -1180,7 +1188,7 @@ void dp_policy_submit(struct dp_engine *e, struct dp_flow *f, const uint8_t *pdu
 	 * earlier step decides, so the text stays continuous across parts. */
 	if (m.hdr.command_id != 0x00000021u) {
 		/* Parsed once: content_scan uses it. */
-		if (smpp_pdu_concat(&m, &ct.cc) != SMPP_OK)
+		if (ct.no_dest || smpp_pdu_concat(&m, &ct.cc) != SMPP_OK)
 			ct.cc.present = false;
 		ct.cc_done = true;
 		if (ct.cc.present && ct.cc.total > 1)
@@ -1212,11 +1220,19 @@ void dp_policy_submit(struct dp_engine *e, struct dp_flow *f, const uint8_t *pdu
 	emit_verdict(e, f, &m, m.destination_addr.p, m.destination_addr.len, &ct, &v, c->standing);
 }
 
-/* The first word of an MO text, upper-cased, matched against keywords. */
+/* What may surround a keyword: ASCII blanks and punctuation (not letters
+ * or digits: "STOP 2" and "stop stop" are not a keyword alone). */
+static bool kw_filler(uint8_t ch)
+{
+	return ch < 0x80 && !(ch >= '0' && ch <= '9') && !(ch >= 'a' && ch <= 'z') &&
+	       !(ch >= 'A' && ch <= 'Z');
+}
+
+/* An MO text that is a keyword alone, upper-cased, matched against keywords. */
 static int keyword_match(const struct dp_engine *e, const uint8_t *t, size_t n)
 {
 	size_t i = 0;
-	while (i < n && (t[i] == ' ' || t[i] == '\t' || t[i] == '\r' || t[i] == '\n'))
+	while (i < n && kw_filler(t[i]))
 		i++;
 	char w[DP_KEYWORD_LEN];
 	size_t k = 0;
@@ -1224,8 +1240,9 @@ static int keyword_match(const struct dp_engine *e, const uint8_t *t, size_t n)
 	       ((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z')))
 		w[k++] = (char)(t[i] >= 'a' ? t[i] - 32 : t[i]), i++;
 	w[k] = '\0';
-	/* Only the keyword, with trailing blanks or punctuation: "STOP", "Stop." */
-	while (i < n && (t[i] == ' ' || t[i] == '.' || t[i] == '!' || t[i] == '\r' || t[i] == '\n'))
+	/* Only the keyword, with blanks or punctuation around it: "STOP",
+	 * "Stop.", "STOP,", "\"Stop\"". */
+	while (i < n && kw_filler(t[i]))
 		i++;
 	if (k == 0 || i != n)
 		return 0;

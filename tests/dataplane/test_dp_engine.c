@@ -1445,6 +1445,34 @@ static void test_sender_allow_list_plus(void **state)
 	fx_free(x);
 }
 
+/* Opt-out keywords with the punctuation and blanks subscribers type around
+ * them ("STOP,", "Stop?", "\"STOP\"", a trailing tab); a keyword followed
+ * by other words or inside a word is not one. */
+static void test_optout_keyword_punctuation(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(NULL);
+	handshake(x);
+	bind_ok(x, "alpha");
+	static const char *const yes[] = { "STOP,", "Stop?", "\"STOP\"", "stop\t", "'Stop'!", "(STOP)" };
+	static const char *const no[] = { "Stop please", "NONSTOP", "stopped", "stop 2", "stop stop" };
+	uint8_t p[256];
+	for (unsigned i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		unsigned before = x->n_ev;
+		uint32_t n = mk_text(p, 0x05, 900 + i, 1, "447700900999", "70123", yes[i]);
+		seg(x, false, DP_TCP_ACK | DP_TCP_PSH, p, n);
+		assert_int_equal(x->n_ev, before + 1);
+		assert_int_equal(x->ev[before].type, DP_EV_OPTOUT);
+	}
+	for (unsigned i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		unsigned before = x->n_ev;
+		uint32_t n = mk_text(p, 0x05, 920 + i, 1, "447700900998", "70123", no[i]);
+		seg(x, false, DP_TCP_ACK | DP_TCP_PSH, p, n);
+		assert_int_equal(x->n_ev, before);
+	}
+	fx_free(x);
+}
+
 int main(void)
 {
 	if (dp_tk_eal_init("test_dp_engine", "dpeng", "256") < 0)
@@ -1488,6 +1516,7 @@ int main(void)
 		cmocka_unit_test(test_velocity_counts_messages_not_parts),
 		cmocka_unit_test(test_rate_submit_multi_per_destination),
 		cmocka_unit_test(test_sender_allow_list_plus),
+		cmocka_unit_test(test_optout_keyword_punctuation),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	dp_eal_cleanup();
