@@ -961,15 +961,16 @@ static void test_reassembly_off(void **state)
  * then TCP: a destination options header (RFC 8200 §4.1 puts it there) or
  * an atomic fragment header (offset 0, M clear: RFC 6946, a receiver skips
  * it). The TCP segment is in the fragments all the same, and a receiver
- * reassembles it. Cut the whole segment *w (no extension headers) into two
+ * reassembles it. Cut the whole segment *w (no extension headers) into n
  * fragments of [that header (`ext`: 60 or 44), TCP header and payload] at
- * `cut`. */
-static void frag_v6_ext(const struct fb *w, uint8_t ext, uint32_t cut, uint32_t id, struct fb *out)
+ * `cuts` (cuts[0] = 0). */
+static void frag_v6_ext(const struct fb *w, uint8_t ext, const uint32_t *cuts, unsigned n, uint32_t id,
+			struct fb *out)
 {
 	const uint32_t l3 = 14;
 	uint8_t data[1200];
 	uint32_t tcp_len = (uint32_t)(w->b[l3 + 4] << 8 | w->b[l3 + 5]);
-	assert_true(8 + tcp_len <= sizeof(data) && cut % 8 == 0 && cut < 8 + tcp_len);
+	assert_true(8 + tcp_len <= sizeof(data) && cuts[n - 1] % 8 == 0 && cuts[n - 1] < 8 + tcp_len);
 	memset(data, 0, 8);
 	data[0] = 6; /* next: TCP */
 	if (ext == 60) {
@@ -980,15 +981,15 @@ static void frag_v6_ext(const struct fb *w, uint8_t ext, uint32_t cut, uint32_t 
 	}
 	memcpy(data + 8, w->b + l3 + 40, tcp_len);
 	uint32_t dlen = 8 + tcp_len;
-	for (unsigned i = 0; i < 2; i++) {
-		uint32_t off = i == 0 ? 0 : cut, end = i == 0 ? cut : dlen;
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t off = cuts[i], end = i + 1 < n ? cuts[i + 1] : dlen;
 		struct fb *f = &out[i];
 		memset(f, 0, sizeof(*f));
 		memcpy(f->b, w->b, l3 + 40);
 		f->b[l3 + 6] = 44;
 		uint8_t *fh = f->b + l3 + 40;
 		fh[0] = ext; /* a header between the fragment header and TCP */
-		dp_tk_put16(fh + 2, (uint16_t)(off | (i == 0 ? 1 : 0)));
+		dp_tk_put16(fh + 2, (uint16_t)(off | (i + 1 < n ? 1 : 0)));
 		dp_tk_put32(fh + 4, id);
 		memcpy(fh + 8, data + off, end - off);
 		dp_tk_put16(f->b + l3 + 4, (uint16_t)(8 + end - off));
@@ -1007,7 +1008,8 @@ static void v6_ext_case(uint8_t ext)
 	connect_and_bind(x);
 	struct fb w, fr[2], out;
 	submit_seg(x, SPAM_TEXT, &w);
-	frag_v6_ext(&w, ext, 64, 0x6001, fr);
+	const uint32_t cut64[2] = { 0, 64 }, cut48[2] = { 0, 48 };
+	frag_v6_ext(&w, ext, cut64, 2, 0x6001, fr);
 	assert_int_equal(feed(x, true, &fr[1], NULL), DP_ACT_DROP); /* held */
 	assert_int_equal(feed(x, true, &fr[0], NULL), DP_ACT_DROP); /* blocked, consumed */
 	assert_int_equal(count_ev(x, DP_EV_VERDICT, "9002"), 1);
@@ -1022,7 +1024,7 @@ static void v6_ext_case(uint8_t ext)
 	x->n_ev = 0;
 	x->n_tx = 0;
 	submit_seg(x, PASS_TEXT, &w);
-	frag_v6_ext(&w, ext, 48, 0x6002, fr);
+	frag_v6_ext(&w, ext, cut48, 2, 0x6002, fr);
 	assert_int_equal(feed(x, true, &fr[0], NULL), DP_ACT_DROP);
 	assert_int_equal(feed(x, true, &fr[1], &out), DP_ACT_FORWARD);
 	assert_int_equal(count_ev(x, DP_EV_VERDICT, NULL), 1);
@@ -1031,6 +1033,32 @@ static void v6_ext_case(uint8_t ext)
 	const struct dp_counters *c = dp_engine_counters(x->e);
 	assert_int_equal(c->frag_reassembled, 2);
 	assert_int_equal(c->smpp_frags, 4);
+	/* A spam PDU then a passed one in five small fragments: what leaves
+	 * toward the SMSC is fragmented again, right (the passed PDU, sums). */
+	x->n_tx = 0;
+	uint8_t p[1024];
+	uint32_t n1 = mk_submit(p, ++x->pseq, SPAM_TEXT);
+	uint32_t n2 = mk_submit(p + n1, ++x->pseq, PASS_TEXT);
+	mk_seg(&w, &x->sh, true, x->cseq, x->sseq, DP_TCP_ACK | DP_TCP_PSH, p, n1 + n2);
+	x->cseq += n1 + n2;
+	const uint32_t cuts5[5] = { 0, 56, 112, 168, 224 };
+	struct fb small[5];
+	frag_v6_ext(&w, ext, cuts5, 5, 0x6003, small);
+	uint32_t maxlen = 0;
+	for (int i = 0; i < 5; i++) {
+		maxlen = small[i].len > maxlen ? small[i].len : maxlen;
+		assert_int_equal(feed(x, true, &small[i], NULL), DP_ACT_DROP); /* the last: consumed */
+	}
+	for (unsigned i = 0; i < x->n_tx; i++)
+		if (x->tx_to_smsc[i])
+			assert_true(x->tx[i].len <= maxlen);
+	uint8_t got[2048];
+	uint32_t seq = 0;
+	unsigned nf = 0;
+	assert_int_equal(smsc_payload(x, 0, got, sizeof(got), &seq, &nf), n2);
+	assert_true(nf >= 2);
+	assert_memory_equal(got, p + n1, n2);
+	assert_int_equal(assert_tx_sums(x, 0), 1);
 	fx_free(x);
 }
 
