@@ -323,8 +323,8 @@ const struct dp_customer *dp_snapshot_customer(const struct dp_snapshot *snap,
 /** A 64-bit hash (two CRC32C lanes), never 0: table keys and content hashes. */
 uint64_t dp_hash64(const void *p, size_t len, uint64_t seed);
 
-/** Key of an opt-out: customer, subscriber (without a leading "+" or "00")
- *  and (with sender scope) sender. */
+/** Key of an opt-out: customer, subscriber and (with sender scope) sender,
+ *  the numbers without a leading "+" or "00". */
 uint64_t dp_optout_key(const char *system_id, const uint8_t *subscriber, uint32_t sub_len,
 		       const uint8_t *sender, uint32_t sender_len);
 
@@ -350,9 +350,11 @@ struct dp_counters {
 				    *   too long, packet over 65,535 bytes */
 	uint64_t smpp_frames, smpp_bytes, smpp_rst;
 	uint64_t tls_flows, table_full_frames;
-	uint64_t pdus_by_cmd[24];  /**< index from dp_cmd_index() */
+	uint64_t pdus_by_cmd[28];  /**< index from dp_cmd_index() */
 	uint64_t binds, bind_ok, bind_failed, unbinds, binds_refused;
 	uint64_t submits, delivers, malformed, truncated_submits;
+	uint64_t replaces;         /**< replace_sm from the ESME (judged like a submit) */
+	uint64_t broadcasts;       /**< broadcast_sm from the ESME (judged like a submit) */
 	uint64_t verdicts[3];      /**< per enum dp_verdict */
 	uint64_t cat[DP_CAT__COUNT];
 	uint64_t optouts, optins;

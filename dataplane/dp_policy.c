@@ -118,8 +118,11 @@ static uint64_t optout_key_h(uint64_t h, const uint8_t *sub, uint32_t sub_len,
 {
 	subscriber_norm(&sub, &sub_len);
 	h = dp_hash64(sub, sub_len, h);
-	if (sender != NULL)
+	if (sender != NULL) {
+		/* A numeric sender in either form ("+4477..." or "4477..."). */
+		subscriber_norm(&sender, &sender_len);
 		h = dp_hash64(sender, sender_len, h ^ 0x5e4de2);
+	}
 	return h;
 }
 

@@ -1473,6 +1473,32 @@ static void test_optout_keyword_punctuation(void **state)
 	fx_free(x);
 }
 
+static void scope_sender(struct dp_settings *s)
+{
+	s->optout_scope_sender = 1;
+}
+
+/* Sender-scoped opt-outs: a STOP sent to the long number 447700900100
+ * covers submits from that number written +447700900100 (and the other way
+ * round), not those from another sender. */
+static void test_optout_sender_scope_number_forms(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(scope_sender);
+	handshake(x);
+	bind_ok(x, "alpha");
+	uint8_t p[256];
+	uint32_t n = mk_text(p, 0x05, 900, 1, "447700900999", "447700900100", "STOP");
+	seg(x, false, DP_TCP_ACK | DP_TCP_PSH, p, n);
+	assert_int_equal(submit(x, 1, "447700900100", "447700900999", "a")->category, DP_CAT_OPTOUT);
+	assert_int_equal(submit(x, 1, "+447700900100", "447700900999", "b")->category, DP_CAT_OPTOUT);
+	assert_int_equal(submit(x, 1, "447700900101", "447700900999", "c")->verdict, DP_VERDICT_PASS);
+	n = mk_text(p, 0x05, 901, 1, "447700900998", "+447700900100", "STOP");
+	seg(x, false, DP_TCP_ACK | DP_TCP_PSH, p, n);
+	assert_int_equal(submit(x, 1, "447700900100", "447700900998", "d")->category, DP_CAT_OPTOUT);
+	fx_free(x);
+}
+
 int main(void)
 {
 	if (dp_tk_eal_init("test_dp_engine", "dpeng", "256") < 0)
@@ -1517,6 +1543,7 @@ int main(void)
 		cmocka_unit_test(test_rate_submit_multi_per_destination),
 		cmocka_unit_test(test_sender_allow_list_plus),
 		cmocka_unit_test(test_optout_keyword_punctuation),
+		cmocka_unit_test(test_optout_sender_scope_number_forms),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	dp_eal_cleanup();
