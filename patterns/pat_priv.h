@@ -84,10 +84,12 @@ int pat_file_read(const char *path, void **data, size_t *len);
 
 /* URL hosts are looked for in tokens: runs of bytes between separators
  * (pat_url_sep). Only the first PAT_URL_TOKEN_MAX bytes of a token are
- * examined — room for "https://", the longest host name (253) and the byte
- * after it — so a stream that carries an unfinished token into the next
- * part needs to keep no more than that and still agrees with block mode. */
-#define PAT_URL_TOKEN_MAX (8 + 253 + 1)
+ * examined — room for "https://", user information as long as Android
+ * links it (64 bytes, ':', 25 bytes, '@'), the longest host name (253) and
+ * the byte after it — so a stream that carries an unfinished token into the
+ * next part needs to keep no more than that and still agrees with block
+ * mode. */
+#define PAT_URL_TOKEN_MAX (8 + 91 + 253 + 1)
 
 /* 1 when c ends a URL token. */
 int pat_url_sep(unsigned char c);

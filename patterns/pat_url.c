@@ -5,8 +5,11 @@
  * PAT_URL_TOKEN_MAX bytes) is a URL when it starts
  * with a scheme (http://, https://), with "www.", when its host part is
  * followed by a path ("host.tld/..."), or when the host ends in a top-level
- * domain common in SMS links. The host must be LDH labels with a dot and an
- * alphabetic last label of two or more letters. Hosts are written lower-case.
+ * domain common in SMS links. The host is what follows the last '@' of the
+ * authority (user information), up to a port, path, query or fragment; an
+ * '@' with neither scheme nor path makes an e-mail address, no URL. The host
+ * must be LDH labels ('_' allowed inside) with a dot and an alphabetic last
+ * label of two or more letters. Hosts are written lower-case.
  */
 #include <string.h>
 
@@ -42,10 +45,14 @@ static int ci_prefix(const char *s, size_t n, const char *pre)
 	return 1;
 }
 
+/* Letters, digits, '-', and '_' (not a host name character, but Android
+ * links hosts with it inside a label and browsers resolve them; the
+ * top-level label stays letters only). */
 static int ldh(unsigned char c)
 {
 	c = lc(c);
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+	       c == '_';
 }
 
 /* Validate host h[0..n); returns 1 when it is a host name, *tld_known set
@@ -115,14 +122,28 @@ unsigned pat_url_hosts(const char *text, size_t len, char *re_out,
 			hb = 8;
 			scheme = 1;
 		}
-		if (memchr(t + hb, '@', n - hb))
-			continue; /* e-mail address or user@host */
-		he = hb;
-		while (he < n && t[he] != '/' && t[he] != '?' && t[he] != '#' &&
-		       t[he] != ':')
-			he++;
-		if (he < n && (t[he] == '/' || t[he] == '?'))
+		/* the authority ends at the path, query or fragment; an '@'
+		 * after it is no part of the host */
+		size_t ae = hb;
+		while (ae < n && t[ae] != '/' && t[ae] != '?' && t[ae] != '#')
+			ae++;
+		if (ae < n && (t[ae] == '/' || t[ae] == '?'))
 			path = 1;
+		const char *at = NULL;
+		for (size_t k = hb; k < ae; k++)
+			if (t[k] == '@')
+				at = t + k;
+		if (at) {
+			/* user information: the host follows the last '@'
+			 * (what a browser opens); without a scheme or a path
+			 * it is an e-mail address */
+			if (!scheme && !path)
+				continue;
+			hb = (size_t)(at - t) + 1;
+		}
+		he = hb;
+		while (he < ae && t[he] != ':')
+			he++;
 		while (he > hb && (t[he - 1] == '.' || t[he - 1] == '!'))
 			he--; /* sentence punctuation after a bare host */
 		if (!host_ok(t + hb, he - hb, &known))

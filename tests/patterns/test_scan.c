@@ -323,6 +323,71 @@ static void test_urls(void **state)
 	assert_int_equal(r.n_matches, 0);
 }
 
+/* The host is the one a handset opens: an '@' in the path, query or
+ * fragment, user information before the host (the old trick
+ * "bank.com@evil.example"), a port, and '_' inside a label (linkified by
+ * Android, resolved by browsers) hid a listed host; an e-mail address is
+ * still no URL. */
+static void test_url_host_tricks(void **state)
+{
+	static const char *const hit[] = {
+		"go http://evil.example/x?to=me@mail.example",
+		"go https://paypal.com@evil.example/login",
+		"go http://user:pw@evil.example:8080/x",
+		"go evil.example/x?u=a@b.example",
+		"go HTTP://a@b@evil.example/",
+		"go http://evil.example#@paypal.com",
+		"go http://evil.example?@x",
+		"go http://a_b.evil.example/x",
+		"go www.my_bank.evil.example",
+	};
+	char text[400];
+	struct pat_result r;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(hit) / sizeof(hit[0]); i++) {
+		r = scan(hit[i], NULL, NULL, NULL);
+		if (r.rule_id != 30) {
+			print_error("%s: rule %u, want 30\n", hit[i], r.rule_id);
+			fail();
+		}
+	}
+	/* an e-mail address, a user-info host that is not listed, a '_' in
+	 * the top-level label */
+	assert_int_equal(scan("write to me@evil.example", NULL, NULL, NULL).n_matches, 0);
+	assert_int_equal(scan("go http://evil.example@good.example/", NULL, NULL, NULL).n_matches, 0);
+	assert_int_equal(scan("go http://evil.exam_ple/", NULL, NULL, NULL).n_matches, 0);
+	/* user information of 64 + 1 + 25 bytes (the most Android links)
+	 * with a 253-byte host, whole in a stream cut after the '@' */
+	char host[254];
+	memset(host, 'a', 253);
+	host[253] = '\0';
+	for (int k = 63; k < 253; k += 64)
+		host[k] = '.';
+	memcpy(host + 253 - 13, ".evil.example", 13);
+	memset(text, 0, sizeof(text));
+	strcpy(text, "go https://");
+	memset(text + 11, 'u', 64);
+	text[75] = ':';
+	memset(text + 76, 'p', 25);
+	text[101] = '@';
+	memcpy(text + 102, host, 253);
+	strcpy(text + 355, "/x");
+	assert_int_equal(scan(text, NULL, NULL, NULL).rule_id, 30);
+	size_t cap = pat_stream_size(rs);
+	void *mem = aligned_alloc(8, (cap + 7) & ~(size_t)7);
+	struct pat_stream *st;
+	struct pat_msg m = { .text = text, .text_len = 102 };
+	assert_int_equal(pat_stream_open(rs, sc, mem, cap, &st), PAT_OK);
+	assert_int_equal(pat_stream_scan(rs, sc, st, &m, &r), PAT_OK);
+	m.text = text + 102;
+	m.text_len = strlen(text + 102);
+	assert_int_equal(pat_stream_scan(rs, sc, st, &m, &r), PAT_OK);
+	assert_int_equal(pat_stream_close(rs, sc, st, &r), PAT_OK);
+	assert_int_equal(r.rule_id, 30);
+	free(mem);
+}
+
 static void test_match_list_bound(void **state)
 {
 	char src[40 * 96];
@@ -578,7 +643,7 @@ static void test_stream_url_at_end(void **state)
 }
 
 /* URL hosts are looked for in tokens cut at the same separators in block
- * and stream mode, on a token's first PAT_URL_TOKEN_MAX (262) bytes: a host
+ * and stream mode, on a token's first PAT_URL_TOKEN_MAX (353) bytes: a host
  * after a long unbroken run and a quote (found by fuzz_pat_normalise: the
  * stream cut at whitespace and kept 256 bytes of the run, losing the host),
  * and a host at the start of a token longer than the carry, split. */
@@ -602,7 +667,7 @@ static void test_stream_long_tokens(void **state)
 	assert_int_equal(r.rule_id, 30);
 
 	/* "http://evil.example/" then 600 path bytes, split inside the path:
-	 * the carried token is cut to 262 bytes and still holds the host. */
+	 * the carried token is cut to 353 bytes and still holds the host. */
 	snprintf(p1, sizeof(p1), "see http://evil.example/");
 	memset(p1 + strlen(p1), 'a', 400);
 	p1[24 + 400] = '\0';
@@ -757,6 +822,7 @@ int main(void)
 		cmocka_unit_test(test_scope),
 		cmocka_unit_test(test_sender_dest),
 		cmocka_unit_test(test_urls),
+		cmocka_unit_test(test_url_host_tricks),
 		cmocka_unit_test(test_match_list_bound),
 		cmocka_unit_test(test_once_past_match_list),
 		cmocka_unit_test(test_big_list),
