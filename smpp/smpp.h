@@ -485,12 +485,19 @@ enum smpp_charset {
 	SMPP_CS_IA5,     /**< IA5 / ASCII */
 	SMPP_CS_LATIN1,  /**< ISO-8859-1 */
 	SMPP_CS_UCS2,    /**< UCS-2 / UTF-16BE with surrogate pairs */
+	/** ISO-8859-5 (Latin/Cyrillic), data_coding 6: 0xA0-0xFF by the
+	 *  standard's code chart (every code assigned) */
+	SMPP_CS_ISO8859_5,
+	/** ISO-8859-8 (Latin/Hebrew), data_coding 7: 0xA0-0xFF by the
+	 *  standard's code chart; its unassigned codes (0xA1, 0xBF-0xDE, 0xFB,
+	 *  0xFC, 0xFF) decode as U+FFFD. Text is kept in storage order. */
+	SMPP_CS_ISO8859_8,
 	SMPP_CS_BINARY,  /**< not decoded */
 };
 
 /**
  * The character set of a data_coding value: 0 GSM, 1 IA5, 3 Latin-1,
- * 8 UCS-2; the 23.038 groups 0x10-0x1F (general, uncompressed), 0x40-0x5F
+ * 6 ISO-8859-5, 7 ISO-8859-8, 8 UCS-2; the 23.038 groups 0x10-0x1F (general, uncompressed), 0x40-0x5F
  * (automatic deletion, uncompressed), 0xC0-0xEF (message waiting) and
  * 0xF0-0xFF (message class) map to GSM / UCS-2 by their alphabet bits;
  * everything else is binary.
@@ -516,7 +523,9 @@ struct smpp_text_info {
  * only fills the last octet is dropped.
  * GSM: unknown extension codes decode as their base-table character
  * (3GPP 23.038 §6.2.1.1); a trailing lone escape is replaced and counted.
- * IA5: octets >= 0x80 are replaced. UCS-2: lone surrogates and an odd final
+ * IA5: octets >= 0x80 are replaced. Latin-1, ISO-8859-5, ISO-8859-8:
+ * 0x80-0x9F are the C1 controls U+0080-U+009F; ISO-8859-8's unassigned
+ * codes are replaced. UCS-2: lone surrogates and an odd final
  * octet are replaced. Output is written only up to @p cap.
  * @return SMPP_OK, SMPP_EBINARY (charset binary; nothing written),
  *   SMPP_EUDH (udh_len > len), SMPP_ENOSPACE (output truncated at a

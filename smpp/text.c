@@ -1,6 +1,6 @@
 /*
  * text.c — user data to UTF-8 (GSM 03.38 unpacked/packed, IA5, Latin-1,
- * UCS-2/UTF-16BE) and UTF-8 to GSM 7-bit / UCS-2.
+ * ISO-8859-5, ISO-8859-8, UCS-2/UTF-16BE) and UTF-8 to GSM 7-bit / UCS-2.
  *
  * The GSM decoders are table-driven: each septet indexes a table holding its
  * UTF-8 octets and their count, written with one 4-octet store while the
@@ -25,6 +25,8 @@ enum smpp_charset smpp_charset_of(uint8_t dc)
 	case 0x00: return SMPP_CS_GSM7;
 	case 0x01: return SMPP_CS_IA5;
 	case 0x03: return SMPP_CS_LATIN1;
+	case 0x06: return SMPP_CS_ISO8859_5;
+	case 0x07: return SMPP_CS_ISO8859_8;
 	case 0x08: return SMPP_CS_UCS2;
 	}
 	/* 23.038 §4: the general group 00xx (0x10-0x3F here: SMPP keeps 0x00-0x0F
@@ -270,7 +272,66 @@ static void dec_gsm_packed(struct out *o, const uint8_t *p, size_t n, size_t hdr
 #undef SEPT_PACKED
 }
 
-static void dec_ia5(struct out *o, const uint8_t *p, size_t n, struct smpp_text_info *info, bool latin1)
+/*
+ * Code points of 0xA0-0xFF in ISO-8859-5 and ISO-8859-8 (0: unassigned).
+ * Generated from the code charts as the Unicode Consortium publishes them
+ * (MAPPINGS/ISO8859/8859-5.TXT, 8859-8.TXT; here through Python's codecs,
+ * which are built from those files):
+ *   for b in range(0xA0, 0x100): bytes([b]).decode("iso8859_5")
+ * test_text.c checks every octet against glibc's iconv.
+ */
+static const uint16_t iso8859_5_upper[96] = {
+	0x00a0, 0x0401, 0x0402, 0x0403, 0x0404, 0x0405, 0x0406, 0x0407,  /* A0 */
+	0x0408, 0x0409, 0x040a, 0x040b, 0x040c, 0x00ad, 0x040e, 0x040f,  /* A8 */
+	0x0410, 0x0411, 0x0412, 0x0413, 0x0414, 0x0415, 0x0416, 0x0417,  /* B0 */
+	0x0418, 0x0419, 0x041a, 0x041b, 0x041c, 0x041d, 0x041e, 0x041f,  /* B8 */
+	0x0420, 0x0421, 0x0422, 0x0423, 0x0424, 0x0425, 0x0426, 0x0427,  /* C0 */
+	0x0428, 0x0429, 0x042a, 0x042b, 0x042c, 0x042d, 0x042e, 0x042f,  /* C8 */
+	0x0430, 0x0431, 0x0432, 0x0433, 0x0434, 0x0435, 0x0436, 0x0437,  /* D0 */
+	0x0438, 0x0439, 0x043a, 0x043b, 0x043c, 0x043d, 0x043e, 0x043f,  /* D8 */
+	0x0440, 0x0441, 0x0442, 0x0443, 0x0444, 0x0445, 0x0446, 0x0447,  /* E0 */
+	0x0448, 0x0449, 0x044a, 0x044b, 0x044c, 0x044d, 0x044e, 0x044f,  /* E8 */
+	0x2116, 0x0451, 0x0452, 0x0453, 0x0454, 0x0455, 0x0456, 0x0457,  /* F0 */
+	0x0458, 0x0459, 0x045a, 0x045b, 0x045c, 0x00a7, 0x045e, 0x045f,  /* F8 */
+};
+
+static const uint16_t iso8859_8_upper[96] = {
+	0x00a0, 0x0000, 0x00a2, 0x00a3, 0x00a4, 0x00a5, 0x00a6, 0x00a7,  /* A0 */
+	0x00a8, 0x00a9, 0x00d7, 0x00ab, 0x00ac, 0x00ad, 0x00ae, 0x00af,  /* A8 */
+	0x00b0, 0x00b1, 0x00b2, 0x00b3, 0x00b4, 0x00b5, 0x00b6, 0x00b7,  /* B0 */
+	0x00b8, 0x00b9, 0x00f7, 0x00bb, 0x00bc, 0x00bd, 0x00be, 0x0000,  /* B8 */
+	0x0000, 0x0000, 0x0000, 0x0000, 0x0000, 0x0000, 0x0000, 0x0000,  /* C0 */
+	0x0000, 0x0000, 0x0000, 0x0000, 0x0000, 0x0000, 0x0000, 0x0000,  /* C8 */
+	0x0000, 0x0000, 0x0000, 0x0000, 0x0000, 0x0000, 0x0000, 0x0000,  /* D0 */
+	0x0000, 0x0000, 0x0000, 0x0000, 0x0000, 0x0000, 0x0000, 0x2017,  /* D8 */
+	0x05d0, 0x05d1, 0x05d2, 0x05d3, 0x05d4, 0x05d5, 0x05d6, 0x05d7,  /* E0 */
+	0x05d8, 0x05d9, 0x05da, 0x05db, 0x05dc, 0x05dd, 0x05de, 0x05df,  /* E8 */
+	0x05e0, 0x05e1, 0x05e2, 0x05e3, 0x05e4, 0x05e5, 0x05e6, 0x05e7,  /* F0 */
+	0x05e8, 0x05e9, 0x05ea, 0x0000, 0x0000, 0x200e, 0x200f, 0x0000,  /* F8 */
+};
+
+/*
+ * Code point of an octet >= 0x80 in a one-octet charset, 0 when it has
+ * none there: IA5 is 7-bit; Latin-1 is U+0080-U+00FF; the other ISO 8859
+ * parts leave 0x80-0x9F to the C1 controls, as Latin-1 does.
+ */
+static inline uint32_t upper_cp(enum smpp_charset cs, uint8_t c)
+{
+	switch (cs) {
+	case SMPP_CS_LATIN1:
+		return c;
+	case SMPP_CS_ISO8859_5:
+		return c < 0xA0 ? c : iso8859_5_upper[c - 0xA0];
+	case SMPP_CS_ISO8859_8:
+		return c < 0xA0 ? c : iso8859_8_upper[c - 0xA0];
+	default:
+		return 0;
+	}
+}
+
+/* One octet per character: ASCII below 0x80, upper_cp above (0: U+FFFD). */
+static void dec_8bit(struct out *o, const uint8_t *p, size_t n, struct smpp_text_info *info,
+		     enum smpp_charset cs)
 {
 	size_t i = 0;
 
@@ -290,11 +351,12 @@ static void dec_ia5(struct out *o, const uint8_t *p, size_t n, struct smpp_text_
 #endif
 	for (; i < n && !o->err; i++) {
 		uint8_t c = p[i];
+		uint32_t cp;
 
 		if (c < 0x80) {
 			put_entry(o, 0x01000000u | c);
-		} else if (latin1) {
-			put_entry(o, cp_entry(c));
+		} else if ((cp = upper_cp(cs, c)) != 0) {
+			put_entry(o, cp_entry(cp));
 		} else {
 			put_entry(o, UTF8_REPLACEMENT);
 			info->replaced++;
@@ -426,10 +488,10 @@ int smpp_text_decode(enum smpp_charset cs, const uint8_t *ud, size_t len, size_t
 			dec_gsm_unpacked(&o, ud + udh_len, len - udh_len, info);
 		break;
 	case SMPP_CS_IA5:
-		dec_ia5(&o, ud + udh_len, len - udh_len, info, false);
-		break;
 	case SMPP_CS_LATIN1:
-		dec_ia5(&o, ud + udh_len, len - udh_len, info, true);
+	case SMPP_CS_ISO8859_5:
+	case SMPP_CS_ISO8859_8:
+		dec_8bit(&o, ud + udh_len, len - udh_len, info, cs);
 		break;
 	case SMPP_CS_UCS2:
 		dec_ucs2(&o, ud + udh_len, len - udh_len, info);

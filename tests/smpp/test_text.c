@@ -1,8 +1,11 @@
 /*
  * test_text.c — smpp_charset_of, smpp_text_decode (GSM 03.38 unpacked and
- * packed, IA5, Latin-1, UCS-2), the UTF-8 encoders, and smpp_pdu_text.
+ * packed, IA5, Latin-1, ISO-8859-5, ISO-8859-8, UCS-2), the UTF-8 encoders,
+ * and smpp_pdu_text.
  * Invalid and boundary input first.
  */
+#include <errno.h>
+#include <iconv.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,7 +33,11 @@ static void charset_map(void **state)
 	assert_int_equal(smpp_charset_of(0x02), SMPP_CS_BINARY);
 	assert_int_equal(smpp_charset_of(0x03), SMPP_CS_LATIN1);
 	assert_int_equal(smpp_charset_of(0x04), SMPP_CS_BINARY);
+	assert_int_equal(smpp_charset_of(0x05), SMPP_CS_BINARY); /* JIS */
+	assert_int_equal(smpp_charset_of(0x06), SMPP_CS_ISO8859_5);
+	assert_int_equal(smpp_charset_of(0x07), SMPP_CS_ISO8859_8);
 	assert_int_equal(smpp_charset_of(0x08), SMPP_CS_UCS2);
+	assert_int_equal(smpp_charset_of(0x09), SMPP_CS_BINARY); /* pictogram */
 	assert_int_equal(smpp_charset_of(0x10), SMPP_CS_GSM7);   /* class 0, GSM */
 	assert_int_equal(smpp_charset_of(0x18), SMPP_CS_UCS2);   /* class 0, UCS-2 */
 	assert_int_equal(smpp_charset_of(0x14), SMPP_CS_BINARY); /* 8-bit data */
@@ -398,6 +405,124 @@ static void ia5_latin1(void **state)
 	assert_int_equal(info.replaced, 1);
 }
 
+/*
+ * Every octet of a one-octet charset against glibc's iconv (a mapping
+ * written independently of ours): an octet iconv converts decodes to the
+ * same UTF-8, an octet iconv refuses as unassigned decodes to U+FFFD and is
+ * counted. Then all 256 octets in one message, through the ASCII fast path.
+ */
+static void check_against_iconv(enum smpp_charset cs, const char *name, unsigned *refused)
+{
+	char want_all[256 * 4], out[256 * 4 + 8];
+	struct smpp_text_info info;
+	size_t want_len = 0;
+	uint8_t all[256];
+	iconv_t cd = iconv_open("UTF-8", name);
+
+	if (cd == (iconv_t)-1)
+		fail_msg("iconv_open(\"UTF-8\", \"%s\"): %s", name, strerror(errno));
+	*refused = 0;
+	for (unsigned b = 0; b < 256; b++) {
+		uint8_t in = (uint8_t)b;
+		char want[8], *ip = (char *)&in, *op = want;
+		size_t il = 1, ol = sizeof(want), r;
+
+		all[b] = in;
+		iconv(cd, NULL, NULL, NULL, NULL);
+		r = iconv(cd, &ip, &il, &op, &ol);
+		assert_int_equal(dec(cs, (const char *)&in, 1, 0, 0, out, sizeof(out), &info), SMPP_OK);
+		assert_int_equal(info.chars, 1);
+		if (r == (size_t)-1) {
+			if (errno != EILSEQ)
+				fail_msg("%s octet 0x%02x: iconv %s", name, b, strerror(errno));
+			(*refused)++;
+			if (info.replaced != 1)
+				fail_msg("%s octet 0x%02x: iconv refuses it, we did not replace it",
+					 name, b);
+			assert_text(out, info, "\xef\xbf\xbd");
+			memcpy(want_all + want_len, "\xef\xbf\xbd", 3);
+			want_len += 3;
+			continue;
+		}
+		if (info.replaced != 0 || info.out_len != sizeof(want) - ol ||
+		    memcmp(out, want, info.out_len) != 0)
+			fail_msg("%s octet 0x%02x: %zu octets from us, %zu from iconv", name, b,
+				 info.out_len, sizeof(want) - ol);
+		memcpy(want_all + want_len, want, sizeof(want) - ol);
+		want_len += sizeof(want) - ol;
+	}
+	iconv_close(cd);
+	assert_int_equal(dec(cs, (const char *)all, sizeof(all), 0, 0, out, sizeof(out), &info),
+			 SMPP_OK);
+	assert_int_equal(info.chars, 256);
+	assert_int_equal(info.replaced, *refused);
+	assert_int_equal(info.out_len, want_len);
+	assert_memory_equal(out, want_all, want_len);
+}
+
+static void iso8859_5_iconv(void **state)
+{
+	unsigned refused;
+
+	(void)state;
+	check_against_iconv(SMPP_CS_ISO8859_5, "ISO-8859-5", &refused);
+	assert_int_equal(refused, 0);   /* every code of ISO-8859-5 is assigned */
+}
+
+static void iso8859_8_iconv(void **state)
+{
+	unsigned refused;
+
+	(void)state;
+	check_against_iconv(SMPP_CS_ISO8859_8, "ISO-8859-8", &refused);
+	assert_true(refused > 0);       /* the unassigned codes were exercised */
+}
+
+/*
+ * data_coding 6 and 7 reach the rules as text through smpp_pdu_text (what
+ * the dataplane calls): a Cyrillic and a Hebrew phishing text.
+ */
+static void pdu_text_iso8859(void **state)
+{
+	struct smpp_text_info info;
+	struct smpp_pdu pdu;
+	char out[128];
+	uint8_t *b;
+
+	(void)state;
+	/* submit_sm dc 6, "Ваша карта заблокирована №5" in ISO-8859-5 */
+	assert_int_equal(decode_hex("LLLLLLLL 00000004 00000000 00000001 00 0000 3100 0000 3200 "
+				    "00 00 00 00 00 00 00 06 00 1b "
+				    "b2d0e8d0 20 dad0e0e2d0 20 d7d0d1dbdedad8e0ded2d0ddd0 20 f035",
+				    &b, &pdu), SMPP_OK);
+	assert_int_equal(smpp_pdu_text(&pdu, 0, (uint8_t *)out, sizeof(out), &info), SMPP_OK);
+	assert_text(out, info, "Ваша карта заблокирована №5");
+	assert_int_equal(info.charset, SMPP_CS_ISO8859_5);
+	assert_int_equal(info.chars, 27);
+	assert_int_equal(info.replaced, 0);
+	/* output for one character and a half: stops after "В" */
+	assert_int_equal(smpp_pdu_text(&pdu, 0, (uint8_t *)out, 3, &info), SMPP_ENOSPACE);
+	assert_text(out, info, "В");
+	free(b);
+	/* submit_sm dc 7 with UDHI, UDH 05 00 03 2a 02 01, then
+	 * "החשבון שלך נחסם" in ISO-8859-8 */
+	assert_int_equal(decode_hex("LLLLLLLL 00000004 00000000 00000001 00 0000 3100 0000 3200 "
+				    "40 00 00 00 00 00 00 07 00 15 050003 2a0201 "
+				    "e4e7f9e1e5ef 20 f9ecea 20 f0e7f1ed", &b, &pdu), SMPP_OK);
+	assert_int_equal(smpp_pdu_text(&pdu, 0, (uint8_t *)out, sizeof(out), &info), SMPP_OK);
+	assert_text(out, info, "החשבון שלך נחסם");
+	assert_int_equal(info.charset, SMPP_CS_ISO8859_8);
+	assert_int_equal(info.replaced, 0);
+	free(b);
+	/* dc 7 with an unassigned code (0xFF) between two letters */
+	assert_int_equal(decode_hex("LLLLLLLL 00000004 00000000 00000001 00 0000 3100 0000 3200 "
+				    "00 00 00 00 00 00 00 07 00 03 e0ffe1", &b, &pdu), SMPP_OK);
+	assert_int_equal(smpp_pdu_text(&pdu, 0, (uint8_t *)out, sizeof(out), &info), SMPP_OK);
+	assert_text(out, info, "א\xef\xbf\xbdב");
+	assert_int_equal(info.replaced, 1);
+	free(b);
+}
+
 static void ucs2(void **state)
 {
 	struct smpp_text_info info;
@@ -637,12 +762,15 @@ int main(void)
 		cmocka_unit_test(gsm_packed),
 		cmocka_unit_test(gsm_packed_fill_bits),
 		cmocka_unit_test(ia5_latin1),
+		cmocka_unit_test(iso8859_5_iconv),
+		cmocka_unit_test(iso8859_8_iconv),
 		cmocka_unit_test(ucs2),
 		cmocka_unit_test(encoders),
 		cmocka_unit_test(gsm_roundtrip_random),
 		cmocka_unit_test(long_runs),
 		cmocka_unit_test(pdu_text),
 		cmocka_unit_test(pdu_text_malformed_ie),
+		cmocka_unit_test(pdu_text_iso8859),
 	};
 
 	return cmocka_run_group_tests_name("smpp_text", tests, NULL, NULL);
