@@ -199,6 +199,9 @@ static bool snapshot_optout(const struct dp_snapshot *snap, uint64_t key)
 	return false;
 }
 
+/* Bytes of text of early parts a message in flight may hold (concat_feed). */
+#define DP_CONCAT_HOLD 1024u
+
 /* -------------------------------------------------------------- ctable */
 
 struct dp_cslot *dp_ct_get(struct dp_ctable *t, uint64_t key, uint64_t now_ms, bool create)
@@ -404,7 +407,9 @@ int dp_policy_init(struct dp_engine *e, int socket)
 		dp_policy_free(e);
 		return DP_ENOMEM;
 	}
-	e->concat = rte_zmalloc_socket("dp_concat", (size_t)e->set->concat_max * sizeof(*e->concat),
+	/* The slots, then each slot's hold area (concat_feed). */
+	e->concat = rte_zmalloc_socket("dp_concat",
+				       (size_t)e->set->concat_max * (sizeof(*e->concat) + DP_CONCAT_HOLD),
 				       64, socket);
 	if (e->concat == NULL || rate_attach(e, socket) != DP_OK) {
 		dp_policy_free(e);
@@ -787,6 +792,84 @@ static void fingerprint(struct dp_engine *e, struct content *ct, const struct dp
 	dp_ct_prefetch(&e->bulk, ct->fp);
 }
 
+/* Parts are fed to a message's stream in sequence order, as the handset
+ * joins them: a part that comes early is scanned alone (block mode) and its
+ * text held in the slot's hold area until the parts before it came (then
+ * fed after them, the verdict going to the part that completed the match).
+ * A part sent again (resent after a throttle or a lost answer) is scanned
+ * alone and is not another part: the stream stays open until every part
+ * was seen. A part that does not fit the hold area is fed as it comes. */
+#define CONCAT_HOLD_HDR 4u
+
+static uint8_t *concat_hold(struct dp_engine *e, const struct dp_concat *cs)
+{
+	return (uint8_t *)(e->concat + e->set->concat_max) +
+	       (size_t)(cs - e->concat) * DP_CONCAT_HOLD;
+}
+
+static int concat_feed(struct dp_engine *e, struct dp_concat *cs, bool fresh, uint8_t seq,
+		       const struct pat_ruleset *rs, struct pat_scratch *scr,
+		       const struct pat_msg *pm, struct pat_result *res)
+{
+	/* Hold area: next sequence number to feed (1 octet), pad, bytes held
+	 * (u16); then entries of sequence number, pad, length (u16), text. */
+	uint8_t *h = concat_hold(e, cs);
+	uint16_t used;
+	if (fresh) {
+		h[0] = 1;
+		used = 0;
+		memcpy(h + 2, &used, 2);
+	}
+	memcpy(&used, h + 2, 2);
+	uint64_t bit = 1ull << (seq & 63);
+	if (cs->part_bits[seq >> 6] & bit)
+		return pat_scan_msg(rs, scr, pm, res); /* a repeat */
+	cs->part_bits[seq >> 6] |= bit;
+	cs->seen++;
+	size_t tl = pm->text_len;
+	if (seq > h[0] && CONCAT_HOLD_HDR + used + 4 + tl <= DP_CONCAT_HOLD) {
+		uint8_t *en = h + CONCAT_HOLD_HDR + used;
+		uint16_t l16 = (uint16_t)tl;
+		en[0] = seq;
+		en[1] = 0;
+		memcpy(en + 2, &l16, 2);
+		if (tl > 0)
+			memcpy(en + 4, pm->text, tl);
+		used = (uint16_t)(used + 4 + tl);
+		memcpy(h + 2, &used, 2);
+		return pat_scan_msg(rs, scr, pm, res);
+	}
+	int rc = pat_stream_scan(rs, scr, cs->st, pm, res);
+	if (seq != h[0])
+		return rc; /* no room to hold it: fed as it came */
+	h[0]++;
+	/* The parts held for after this one, in order. */
+	for (bool more = true; rc == PAT_OK && more;) {
+		more = false;
+		for (uint32_t o = 0; o < used;) {
+			uint8_t *en = h + CONCAT_HOLD_HDR + o;
+			uint16_t l16;
+			memcpy(&l16, en + 2, 2);
+			uint32_t sz = 4u + l16;
+			if (en[0] != h[0]) {
+				o += sz;
+				continue;
+			}
+			struct pat_msg held = *pm;
+			held.text = l16 ? (const char *)en + 4 : NULL;
+			held.text_len = l16;
+			rc = pat_stream_scan(rs, scr, cs->st, &held, res);
+			memmove(en, en + sz, used - o - sz);
+			used = (uint16_t)(used - sz);
+			h[0]++;
+			more = true;
+			break;
+		}
+	}
+	memcpy(h + 2, &used, 2);
+	return rc;
+}
+
 static void content_scan(struct dp_engine *e, struct dp_flow *f, const struct dp_customer *c,
 			 const struct smpp_pdu *m, const uint8_t *dest, uint32_t dest_len,
 			 struct content *ct)
@@ -840,18 +923,10 @@ static void content_scan(struct dp_engine *e, struct dp_flow *f, const struct dp
 			else
 				ct->later_part = true;
 			cs->t_ms = e->now_ms;
-			/* A part sent again (resent after a throttle or a lost
-			 * answer) is scanned again but is not another part: the
-			 * stream stays open until every part was seen. */
-			uint64_t bit = 1ull << (ct->cc.seq & 63);
-			if (!(cs->part_bits[ct->cc.seq >> 6] & bit)) {
-				cs->part_bits[ct->cc.seq >> 6] |= bit;
-				cs->seen++;
-			}
 			/* The message finishes on the ruleset it started with. */
 			rs = cs->rules->rs;
 			struct pat_scratch *scr = cs->rules->scratch[e->id];
-			rc = pat_stream_scan(rs, scr, cs->st, &pm, &ct->res);
+			rc = concat_feed(e, cs, fresh, ct->cc.seq, rs, scr, &pm, &ct->res);
 			if (rc == PAT_OK && cs->seen >= cs->total) {
 				/* Last part: end-of-data matches, then the slot is free. */
 				rc = pat_stream_close(rs, scr, cs->st, &ct->res);

@@ -1499,6 +1499,44 @@ static void test_optout_sender_scope_number_forms(void **state)
 	fx_free(x);
 }
 
+/* Parts are joined in sequence order, as the handset joins them: a URL
+ * split across parts is found whatever order the parts come in; the part
+ * that arrives to complete it is blocked, an early part is judged alone. */
+static void test_concat_parts_out_of_order(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(many_to_one);
+	handshake(x);
+	bind_ok(x, "alpha");
+	/* 2 before 1. */
+	assert_int_equal(part_of(x, 40, 2, 2, "bank.example/login today")->verdict, DP_VERDICT_PASS);
+	const struct dp_event *ev =
+		part_of(x, 40, 2, 1, "Your account is locked. Verify now at secure-");
+	assert_int_equal(ev->verdict, DP_VERDICT_BLOCK);
+	assert_int_equal(ev->rule_num, 9001);
+	assert_int_equal(ev->part, 1);
+	/* 3, 1, 2 with the URL across parts 2 and 3: part 2 completes it. */
+	assert_int_equal(part_of(x, 41, 3, 3, "bank.example/login today")->verdict, DP_VERDICT_PASS);
+	assert_int_equal(part_of(x, 41, 3, 1, "Dear customer, ")->verdict, DP_VERDICT_PASS);
+	ev = part_of(x, 41, 3, 2, "your account is locked. Verify now at secure-");
+	assert_int_equal(ev->verdict, DP_VERDICT_BLOCK);
+	assert_int_equal(ev->rule_num, 9001);
+	/* An early part that matches alone is blocked on its own. */
+	assert_int_equal(part_of(x, 42, 2, 2, "win a free iphone")->rule_num, 9002);
+	/* Harmless parts stay harmless. */
+	assert_int_equal(part_of(x, 43, 2, 2, "see you")->verdict, DP_VERDICT_PASS);
+	assert_int_equal(part_of(x, 43, 2, 1, "bank.example/login is ")->verdict, DP_VERDICT_PASS);
+	/* More early text than the hold area keeps (1 KiB): the rest is fed as
+	 * it comes, every part still judged. */
+	char big[160];
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	for (uint8_t i = 10; i >= 2; i--)
+		assert_int_equal(part_of(x, 44, 10, i, big)->verdict, DP_VERDICT_PASS);
+	assert_int_equal(part_of(x, 44, 10, 1, "win a free iphone")->rule_num, 9002);
+	fx_free(x);
+}
+
 int main(void)
 {
 	if (dp_tk_eal_init("test_dp_engine", "dpeng", "256") < 0)
@@ -1544,6 +1582,7 @@ int main(void)
 		cmocka_unit_test(test_sender_allow_list_plus),
 		cmocka_unit_test(test_optout_keyword_punctuation),
 		cmocka_unit_test(test_optout_sender_scope_number_forms),
+		cmocka_unit_test(test_concat_parts_out_of_order),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	dp_eal_cleanup();
