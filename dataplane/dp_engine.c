@@ -42,6 +42,10 @@ static const struct {
 	{ 0x80000103u, "data_sm_resp" },
 	{ 0x00000003u, "query_sm" },
 	{ 0x80000003u, "query_sm_resp" },
+	{ 0x00000007u, "replace_sm" },
+	{ 0x80000007u, "replace_sm_resp" },
+	{ 0x00000111u, "broadcast_sm" },
+	{ 0x80000111u, "broadcast_sm_resp" },
 };
 _Static_assert(sizeof(cmd_slots) / sizeof(cmd_slots[0]) > 10, "submit_sm at 9, its response at 10");
 _Static_assert(sizeof(cmd_slots) / sizeof(cmd_slots[0]) <=
@@ -800,6 +804,8 @@ static void on_pdu_inner(struct dp_engine *e, struct dp_flow *f, enum dp_dir dir
 	case 0x00000004: /* submit_sm */
 	case 0x00000021: /* submit_multi */
 	case 0x00000103: /* data_sm */
+	case 0x00000007: /* replace_sm: new text for a message not yet delivered */
+	case 0x00000111: /* broadcast_sm: text for every handset in a cell area */
 		if (from_esme) {
 			if (ss->state == DP_SESS_OPEN) {
 				/* No bind seen on this connection: picked up
@@ -811,8 +817,14 @@ static void on_pdu_inner(struct dp_engine *e, struct dp_flow *f, enum dp_dir dir
 					return;
 				}
 			}
-			e->c.submits++;
-			ss->submits++;
+			if (cmd == 0x00000007) {
+				e->c.replaces++;
+			} else if (cmd == 0x00000111) {
+				e->c.broadcasts++;
+			} else {
+				e->c.submits++;
+				ss->submits++;
+			}
 			dp_policy_submit(e, f, pdu, len, flags);
 		} else if (cmd == 0x00000103) {
 			e->c.delivers++; /* data_sm toward the ESME: a mobile-originated message */

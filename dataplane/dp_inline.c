@@ -428,6 +428,21 @@ static void build_resp(struct dp_engine *e, struct dp_flow *f, uint32_t cmd, uin
 	case 0x00000021: /* submit_multi */
 		rc = smpp_encode_submit_multi_resp(sqn, status, empty, NULL, 0, b, sizeof(b), &n);
 		break;
+	case 0x00000007: /* replace_sm: replace_sm_resp is a header (3.4 §4.10.2) */
+		rc = smpp_encode_empty(0x80000007u, sqn, status, b, sizeof(b), &n);
+		break;
+	case 0x00000111: { /* broadcast_sm (5.0 only): the body is kept with the error
+			    * status, message_id an empty C-Octet string, then the TLV;
+			    * a reader that skips error bodies ignores it */
+		struct smpp_pdu r;
+		memset(&r, 0, sizeof(r));
+		r.hdr.command_id = 0x80000111u;
+		r.hdr.command_status = status;
+		r.hdr.sequence_number = sqn;
+		r.tlvs = tv;
+		rc = smpp_pdu_encode(&r, b, sizeof(b), &n);
+		break;
+	}
 	case 0x00000001:
 	case 0x00000002:
 	case 0x00000009: { /* binds */

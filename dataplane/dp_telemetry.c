@@ -107,6 +107,8 @@ static int cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d
 	add_u64(d, "bind_failed", t.bind_failed);
 	add_u64(d, "unbinds", t.unbinds);
 	add_u64(d, "submits", t.submits);
+	add_u64(d, "replaces", t.replaces);
+	add_u64(d, "broadcasts", t.broadcasts);
 	add_u64(d, "delivers", t.delivers);
 	add_u64(d, "malformed", t.malformed);
 	add_u64(d, "pass", t.verdicts[DP_VERDICT_PASS]);
