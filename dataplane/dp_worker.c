@@ -15,6 +15,10 @@
 
 #include "dp_app.h"
 
+/* Longest frame judged: a 65,535-byte IP packet behind Ethernet and two
+ * VLAN tags. */
+#define DP_FRAME_MAX (65535u + 22u)
+
 struct worker_sink {
 	struct rte_ring *ring;
 	struct dp_counters *c;
@@ -82,6 +86,36 @@ static void tx_frame(void *arg, unsigned pair, int to_smsc, const uint8_t *frame
 	}
 }
 
+/* A frame in chained mbufs (larger than one mbuf's data room: jumbo
+ * frames) is judged on a linear copy like any other frame; the bytes the
+ * engine rewrote in place (sequence/ACK mapping) are written back segment
+ * by segment. A frame longer than any IP packet cannot be parsed: counted,
+ * forwarded. */
+static enum dp_action judge_chained(struct dp_engine *e, struct rte_mbuf *m)
+{
+	static __thread uint8_t lin[DP_FRAME_MAX];
+	uint32_t len = rte_pktmbuf_pkt_len(m), off = 0;
+	enum dp_action act;
+
+	if (len > sizeof(lin)) {
+		dp_engine_counters(e)->bad_frames++;
+		return DP_ACT_FORWARD;
+	}
+	for (const struct rte_mbuf *s = m; s != NULL && off < len; s = s->next) {
+		memcpy(lin + off, rte_pktmbuf_mtod(s, const uint8_t *), s->data_len);
+		off += s->data_len;
+	}
+	act = dp_engine_frame_rw(e, lin, len);
+	if (act != DP_ACT_FORWARD)
+		return act;
+	off = 0;
+	for (struct rte_mbuf *s = m; s != NULL && off < len; s = s->next) {
+		memcpy(rte_pktmbuf_mtod(s, uint8_t *), lin + off, s->data_len);
+		off += s->data_len;
+	}
+	return act;
+}
+
 static unsigned forward(struct dp_engine *e, struct worker_tx *t, struct rte_mbuf **pkts,
 			unsigned n, struct rte_mbuf **out, unsigned cap)
 {
@@ -137,9 +171,7 @@ static unsigned forward(struct dp_engine *e, struct worker_tx *t, struct rte_mbu
 		} else if (m->nb_segs == 1) {
 			act = dp_engine_frame_rw(e, rte_pktmbuf_mtod(m, uint8_t *), m->data_len);
 		} else {
-			/* Chained mbufs (jumbo frames) are not inspected: counted. */
-			dp_engine_counters(e)->bad_frames++;
-			act = DP_ACT_FORWARD;
+			act = judge_chained(e, m);
 		}
 		if (act == DP_ACT_FORWARD && k < cap)
 			out[k++] = m;

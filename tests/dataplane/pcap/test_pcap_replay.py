@@ -223,6 +223,26 @@ def crafted():
     return frames, expect
 
 
+def jumbo():
+    """Jumbo frames (longer than one 2 KiB mbuf: chained mbufs in the
+    dataplane): one TCP segment of about 3 KB carrying 20 submits, the last
+    one spam, then 4 KB of another service."""
+    frames, expect = [], []
+    f = Flow(v4(), E4, S4, 42101)
+    frames += f.handshake()
+    frames += [f.frame(True, ACK | PSH, bind(1, "jumbo")), f.frame(False, ACK | PSH, bind_resp(1))]
+    body = b"".join(submit(10 + i, f"reminder {i}: your appointment is tomorrow at ten, reply YES to confirm")
+                    for i in range(19))
+    body += submit(29, "WIN a FREE prize now")
+    frames.append(f.frame(True, ACK | PSH, body))
+    expect += [("verdict", "jumbo", 10 + i, "pass", "") for i in range(19)]
+    expect.append(("verdict", "jumbo", 29, "block", "9102"))
+    web = Flow(v4(), E4, S4, 41002, 80)
+    frames += web.handshake() + [web.frame(True, ACK | PSH, b"x" * 4000)]
+    assert len(frames[5]) > 2048 and len(frames[-1]) > 2048
+    return frames, expect
+
+
 # --------------------------------------------------------------- telemetry
 def telemetry(prefix, cmd):
     """Ask the running dataplane through DPDK's own client, dpdk-telemetry.py
@@ -344,6 +364,7 @@ def main():
     with open(conf2775) as f, open(conf_nofrag, "w") as g:
         g.write(f.read().replace("[dataplane]\n", "[dataplane]\nip_reassembly_packets = 0\n", 1))
     nofrag, _ = fragmented()
+    jf, je = jumbo()
     cases = [
         ("node", node, [("verdict", "esme1", 2, "pass", ""), ("verdict", "esme1", 3, "block", "9103"),
                         ("verdict", "esme1", 4, "pass", ""), ("verdict", "esme1", 5, "pass", ""),
@@ -354,6 +375,7 @@ def main():
          {"ip_frags": 7, "smpp_frags": 5, "tls_flows": 1, "submits": 7, "binds": 4, "resync": 3, "ooo_held": 1,
           "non_smpp_tcp": 4, "other_frames": 3, "pdus_reassembled": 1, "frag_reassembled": 2,
           "frag_held": 3, "frag_released": 3, "frag_refused": 0, "frag_overlaps": 0}),
+        ("jumbo", jf, je, conf2775, {"submits": 20, "binds": 1, "bind_ok": 1, "bad_frames": 0}),
         ("nofrag", nofrag, [("uninspectable", "", 0, "block", "builtin:ip-fragment")] * 2, conf_nofrag,
          {"ip_frags": 5, "smpp_frags": 3, "frag_held": 0, "frag_reassembled": 0, "submits": 0}),
     ]
