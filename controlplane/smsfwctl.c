@@ -1379,6 +1379,25 @@ int main(int argc, char **argv)
 	int cargc = argc - optind;
 	char **cargv = argv + optind;
 
+	/* Requests are JSON, which carries UTF-8 only: an argument that is
+	 * not (a Latin-1 terminal) would be dropped from the request without
+	 * a word, leaving a complaint without its text or a filter unapplied.
+	 * `config` works on local files only and sends nothing. */
+	for (int i = 0; strcmp(cmd, "config") && i < cargc; i++) {
+		json_t *probe = json_string(cargv[i]);
+		const char *eq = strchr(cargv[i], '=');
+		if (probe) {
+			json_decref(probe);
+			continue;
+		}
+		if (!strncmp(cargv[i], "--", 2) && eq)
+			return usage_err("the value of %.*s is not valid UTF-8",
+					 (int)(eq - cargv[i]), cargv[i]);
+		if (i > 0 && cargv[i - 1][0] == '-')
+			return usage_err("the value of %s is not valid UTF-8", cargv[i - 1]);
+		return usage_err("argument %d of '%s' is not valid UTF-8", i, cmd);
+	}
+
 	rc = -1;
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(cmd, commands[i].name)) {

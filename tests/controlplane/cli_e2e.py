@@ -188,6 +188,20 @@ def run(h, patc, rules_dir):
     r = h.expect(OK, ["complaints", "add", "--customer", "c2", "--msisdn", "447700900099",
                       "--text", "a" * 158 + "\u00e9", "--source", "s" * 15],
                  "complaint with 160 bytes of text and a 15-character source", json_out=True)
+    # Arguments that are not UTF-8 (a Latin-1 terminal: 'caf\xe9') cannot go
+    # into the JSON request: a usage error, never a field silently dropped.
+    rc, _, err = h.ctl("complaints", "add", "--customer", "c2", "--msisdn", "447700900098",
+                       "--text", "caf\udce9")
+    h.check(rc == USAGE and "UTF-8" in err and "--text" in err,
+            "complaint text that is not UTF-8 refused, exit 2 (%d, %s)" % (rc, err.strip()))
+    rc, _, err = h.ctl("customers", "set", "c2", "--senders", "BANK\udcff,OTHER")
+    h.check(rc == USAGE and "UTF-8" in err,
+            "sender list with a non-UTF-8 item refused, exit 2 (%d, %s)" % (rc, err.strip()))
+    cl = h.expect(OK, ["complaints", "list", "--customer", "c2", "--limit", "1", "--unmask"],
+                  "newest complaint", json_out=True)
+    h.check(cl and cl[0]["msisdn"] != "447700900098", "no complaint without its text")
+    c = h.expect(OK, ["customers", "show", "c2"], "show c2 senders", json_out=True)
+    h.check(c and c["senders"] == [], "senders unchanged (%s)" % (c and c["senders"]))
     # A reason the history cannot keep whole is refused, not cut (cut inside
     # the 'é', the history entry lost its reason altogether).
     rc, _, err = h.ctl("customers", "resume", "c2", "--reason", "r" * 127 + "\u00e9")
