@@ -34,6 +34,11 @@ static unsigned char lc(unsigned char c)
 	return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
 }
 
+static int slash(char c)
+{
+	return c == '/' || c == '\\';
+}
+
 static int ci_prefix(const char *s, size_t n, const char *pre)
 {
 	size_t k = strlen(pre);
@@ -115,19 +120,21 @@ unsigned pat_url_hosts(const char *text, size_t len, char *re_out,
 		size_t hb = 0, he;
 		int scheme = 0, path = 0, known;
 
-		if (ci_prefix(t, n, "http://")) {
+		/* browsers read '\\' as '/' in http(s) URLs: "https:\\\\host" */
+		if (ci_prefix(t, n, "http:") && n >= 7 && slash(t[5]) && slash(t[6])) {
 			hb = 7;
 			scheme = 1;
-		} else if (ci_prefix(t, n, "https://")) {
+		} else if (ci_prefix(t, n, "https:") && n >= 8 && slash(t[6]) &&
+			   slash(t[7])) {
 			hb = 8;
 			scheme = 1;
 		}
 		/* the authority ends at the path, query or fragment; an '@'
 		 * after it is no part of the host */
 		size_t ae = hb;
-		while (ae < n && t[ae] != '/' && t[ae] != '?' && t[ae] != '#')
+		while (ae < n && !slash(t[ae]) && t[ae] != '?' && t[ae] != '#')
 			ae++;
-		if (ae < n && (t[ae] == '/' || t[ae] == '?'))
+		if (ae < n && (slash(t[ae]) || t[ae] == '?'))
 			path = 1;
 		const char *at = NULL;
 		for (size_t k = hb; k < ae; k++)

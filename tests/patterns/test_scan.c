@@ -340,6 +340,11 @@ static void test_url_host_tricks(void **state)
 		"go http://evil.example?@x",
 		"go http://a_b.evil.example/x",
 		"go www.my_bank.evil.example",
+		/* '\\' is a path separator (and in the scheme) for browsers */
+		"go https://evil.example\\login",
+		"go evil.example\\x",
+		"go https:\\\\evil.example\\x",
+		"go HTTP:/\\evil.example",
 	};
 	char text[400];
 	struct pat_result r;
