@@ -44,7 +44,8 @@ static bool valid_utf8(const uint8_t *p, size_t n)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const enum smpp_charset cs[] = { SMPP_CS_GSM7, SMPP_CS_IA5, SMPP_CS_LATIN1,
-						SMPP_CS_UCS2, SMPP_CS_BINARY };
+						SMPP_CS_UCS2, SMPP_CS_BINARY, SMPP_CS_ISO8859_5,
+						SMPP_CS_ISO8859_8 };
 	struct smpp_text_info info;
 	uint8_t *in, *out, *enc;
 	size_t cap, udh, n, sept;
@@ -62,7 +63,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (data[0] & 0x10)
 		cap = size / 3;   /* exercise the short-output path */
 	out = malloc(cap ? cap : 1);
-	rc = smpp_text_decode(cs[data[0] % 5], in, size, udh, flags, out, cap, &info);
+	rc = smpp_text_decode(cs[data[0] % (sizeof(cs) / sizeof(cs[0]))], in, size, udh, flags,
+			      out, cap, &info);
 	if (info.out_len > cap || !valid_utf8(out, info.out_len))
 		abort();
 	if (rc == SMPP_OK && (data[0] & 0x10) == 0 && info.out_len > SMPP_TEXT_UTF8_MAX(size))
