@@ -817,14 +817,13 @@ static void on_pdu_inner(struct dp_engine *e, struct dp_flow *f, enum dp_dir dir
 					return;
 				}
 			}
-			if (cmd == 0x00000007) {
+			if (cmd == 0x00000007)
 				e->c.replaces++;
-			} else if (cmd == 0x00000111) {
+			else if (cmd == 0x00000111)
 				e->c.broadcasts++;
-			} else {
+			else
 				e->c.submits++;
-				ss->submits++;
-			}
+			ss->submits++; /* the session's messages judged (its would_block's base) */
 			dp_policy_submit(e, f, pdu, len, flags);
 		} else if (cmd == 0x00000103) {
 			e->c.delivers++; /* data_sm toward the ESME: a mobile-originated message */

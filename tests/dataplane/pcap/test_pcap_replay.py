@@ -97,6 +97,15 @@ def submit(seq, text, src="447700900001", dst="447700900002", ton=1):
     return pdu(0x4, seq, body)
 
 
+def replace(seq, text, msgid="MID-1", src="447700900001"):
+    """replace_sm: message_id, source (TON 1, NPI 1), no schedule or validity
+    change, registered_delivery 0, sm_default_msg_id 0, the new text (the
+    SMSC default alphabet: replace_sm has no data_coding)."""
+    t = text.encode()
+    return pdu(0x7, seq, cstr(msgid) + bytes([1, 1]) + cstr(src) + cstr("") + cstr("") +
+               bytes([0, 0, len(t)]) + t)
+
+
 class Flow:
     """A TCP connection ESME:ephemeral -> SMSC:port, producing frames."""
 
@@ -176,6 +185,9 @@ def crafted():
     frames += [f.frame(True, ACK | PSH, bind(1, "vlan1")), f.frame(False, ACK | PSH, bind_resp(1))]
     frames += [f.frame(True, ACK | PSH, submit(2, "WIN a FREE prize now"))]
     expect.append(("verdict", "vlan1", 2, "block", "9102"))
+    # ... and a replace_sm giving a scheduled message the same text.
+    frames += [f.frame(True, ACK | PSH, replace(3, "WIN a FREE prize now"))]
+    expect.append(("verdict", "vlan1", 3, "block", "9102"))
     # QinQ: a harmless submit.
     f = Flow(v4((200, 300)), E4, S4, 42002)
     frames += f.handshake()
@@ -372,7 +384,8 @@ def main():
          conf2775, {"submits": 5, "binds": 1, "bind_ok": 1, "unbinds": 1, "created": 1}),
         ("ndpi", ndpi, [("verdict", "abhik", 3, "pass", "")], conf9000, {"submits": 1, "created": 1}),
         ("crafted", frames, expect, conf2775,
-         {"ip_frags": 7, "smpp_frags": 5, "tls_flows": 1, "submits": 7, "binds": 4, "resync": 3, "ooo_held": 1,
+         {"ip_frags": 7, "smpp_frags": 5, "tls_flows": 1, "submits": 7, "replaces": 1,
+          "pdu_replace_sm": 1, "binds": 4, "resync": 3, "ooo_held": 1,
           "non_smpp_tcp": 4, "other_frames": 3, "pdus_reassembled": 1, "frag_reassembled": 2,
           "frag_held": 3, "frag_released": 3, "frag_refused": 0, "frag_overlaps": 0}),
         ("jumbo", jf, je, conf2775, {"submits": 20, "binds": 1, "bind_ok": 1, "bad_frames": 0}),
