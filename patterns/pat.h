@@ -377,7 +377,9 @@ int pat_bundle_keygen(uint8_t pk[PAT_BUNDLE_PUBLICKEY_BYTES],
 /**
  * Pack sources into a malloc'd bundle signed with @p sk (the signature covers
  * every byte before it). Free *out with free().
- * @return PAT_OK, PAT_ENOMEM, PAT_EINVAL.
+ * @return PAT_OK, PAT_ENOMEM, PAT_EINVAL (also for a source name that is
+ *         empty, longer than 255 bytes, starts with '.', or holds '/', '\'
+ *         or a control character).
  */
 int pat_bundle_create(const struct pat_source *srcs, size_t n,
 		      const uint8_t sk[PAT_BUNDLE_SECRETKEY_BYTES],

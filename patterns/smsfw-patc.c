@@ -305,6 +305,17 @@ static int cmd_bundle(int argc, char **argv)
 	}
 	c = pat_bundle_create(srcs, n, sk, &blob, &blen);
 	if (c) {
+		/* say which file: names travel in the bundle and are
+		 * refused with a control character or a '\\' (pat.h) */
+		for (size_t i = 0; i < n && c == PAT_EINVAL; i++)
+			for (const char *p = srcs[i].name; *p; p++)
+				if ((unsigned char)*p < 0x20 || *p == '\\') {
+					fprintf(stderr, "smsfw-patc: %s/%s: a file name with a control character or '\\' cannot go in a bundle\n",
+						dir, srcs[i].name);
+					break;
+				}
+		if (c != PAT_EINVAL)
+			fprintf(stderr, "smsfw-patc: bundle: %s\n", pat_strerror(c));
 		ex = EX_OTHER;
 		goto out;
 	}

@@ -121,6 +121,16 @@ try:
     r = run("bundle", "-k", key + ".key", "-o", bundle + "2", bad)
     check(r.returncode == 1 and not os.path.exists(bundle + "2"), "invalid rules are not signed")
 
+    # a file whose name cannot go in a bundle (control character) is named
+    # in the refusal; bundle exited 5 and said nothing
+    odd = os.path.join(tmp, "odd")
+    shutil.copytree(fixture, odd)
+    with open(os.path.join(odd, "notes\tcopy.txt"), "w") as f:
+        f.write("x\n")
+    r = run("bundle", "-k", key + ".key", "-o", bundle + "3", odd)
+    check(r.returncode == 5 and "notes\tcopy.txt" in r.stderr and not os.path.exists(bundle + "3"),
+          f"odd file name named in the refusal (exit {r.returncode}, {r.stderr.strip()!r})")
+
     r = run("scan", "--rules", fixture, "Please VERIFY y\u043eur account")
     check(r.returncode == 0 and "normalised: please verify your account" in r.stdout
           and "verdict block rule 200" in r.stdout, "scan shows normalised text and verdict")
