@@ -148,6 +148,39 @@ static void test_complaint_thresholds(void **state)
 	}
 }
 
+/* The complaints ladder (README: complaint violations 1 -> warn, 3 ->
+ * suspend, 90 d): three threshold crossings 31 days apart suspend; the
+ * same with the third 91 days after the first leaves two in the window. */
+static void test_complaint_ladder(void **state)
+{
+	(void)state;
+	static const struct {
+		uint64_t third_day;
+		enum cp_standing expect;
+	} cases[] = {{62, CP_STANDING_SUSPENDED}, {92, CP_STANDING_WARNED}};
+	for (size_t i = 0; i < 2; i++) {
+		struct fx f = {0};
+		assert_int_equal(fx_open(&f, false), 0);
+		f.e.cfg.complaints_90d = 1000; /* only the 30-day threshold */
+		const uint64_t days[3] = {0, 31, cases[i].third_day};
+		for (int d = 0; d < 3; d++) {
+			for (int j = 0; j < 6; j++) {
+				f.clk.now = T0 + days[d] * CP_DAY + (uint64_t)j;
+				assert_int_equal(cp_engine_complaint_add(&f.e, "acme", "447700900123",
+									 "spam", "7726", NULL,
+									 NULL),
+						 CP_OK);
+			}
+			struct cp_customer_rec c = get(&f, "acme");
+			assert_int_equal(c.violations, (uint32_t)d + 1);
+			assert_int_equal(c.standing,
+					 d < 2 ? CP_STANDING_WARNED : cases[i].expect);
+		}
+		cp_store_close(f.store);
+		test_rmdir(f.dir);
+	}
+}
+
 static void test_complaint_unknown_customer(void **state)
 {
 	struct fx *f = *state;
@@ -611,6 +644,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_complaint_thresholds),
+	    cmocka_unit_test(test_complaint_ladder),
 	    cmocka_unit_test_setup_teardown(test_complaint_unknown_customer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_complaint_field_bounds, setup, teardown),
 	    cmocka_unit_test(test_ladder),
