@@ -679,6 +679,31 @@ static void test_replace_no_destination_steps(void **state)
 	fx_free(x);
 }
 
+/* A replace_sm that does not decode (sm_length past the PDU) cannot be
+ * judged: failure_scan (closed by default) blocks it, and it is answered
+ * like any other blocked replace_sm. */
+static void test_replace_malformed(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(false);
+	bind_as(x, "alpha", 0x34);
+	uint8_t b[512];
+	uint32_t n = mk_replace_text(b, sizeof(b), 85, "Doors open at 9");
+	b[n - 15 - 1] = 200; /* sm_length: 200 octets, 15 follow */
+	uint32_t s0 = x->smsc.rcv_len, e0 = x->esme.rcv_len;
+	unsigned ev0 = x->n_ev;
+	assert_int_equal(send_data(x, true, b, n), DP_ACT_DROP);
+	const struct dp_event *ev = last_verdict(x, ev0);
+	assert_int_equal(ev->category, DP_CAT_UNINSPECTABLE);
+	assert_string_equal(ev->rule_id, "builtin:malformed");
+	assert_string_equal(kind(ev), "replace_sm");
+	assert_int_equal(dp_engine_counters(x->e)->malformed, 1);
+	assert_int_equal(x->smsc.rcv_len, s0);
+	assert_header_resp(&x->esme, e0, 0x80000007u, 0x45, 85);
+	assert_acks_consistent(x);
+	fx_free(x);
+}
+
 /* ---------------------------------------------------- broadcast_sm */
 
 /* Prize spam to every handset of a cell, in UCS-2 (found only when the text
@@ -820,6 +845,7 @@ int main(void)
 	    cmocka_unit_test(test_replace_sender_and_rate),
 	    cmocka_unit_test(test_replace_gsm_default_text),
 	    cmocka_unit_test(test_replace_no_destination_steps),
+	    cmocka_unit_test(test_replace_malformed),
 	    cmocka_unit_test(test_broadcast_spam_inline),
 	    cmocka_unit_test(test_broadcast_monitor_and_v34),
 	    cmocka_unit_test(test_broadcast_suspended),
