@@ -297,14 +297,24 @@ static int scan_block(hs_database_t *db, const char *d, size_t n,
 	return PAT_OK;
 }
 
-/* Sender or destination: the regex database sees the value as is, the list
- * database sees "\nVALUE\n" so exact-match literals can anchor. */
+/* Sender or destination: the regex database sees the value, the list
+ * database sees "\nVALUE\n" so exact-match literals can anchor. Blanks and
+ * control bytes around it are left out: a handset does not show them, so
+ * "HSBC " is HSBC to the subscriber. */
 static int scan_addr(const struct pat_ruleset *rs, struct pat_scratch *s,
 		     struct scan_ctx *c, unsigned t, const char *v, size_t n)
 {
 	int rc;
 
-	if (!v || n == 0)
+	if (!v)
+		return PAT_OK;
+	while (n > 0 && (unsigned char)v[0] <= ' ') {
+		v++;
+		n--;
+	}
+	while (n > 0 && (unsigned char)v[n - 1] <= ' ')
+		n--;
+	if (n == 0)
 		return PAT_OK;
 	if (n > ADDR_MAX)
 		n = ADDR_MAX;

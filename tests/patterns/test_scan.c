@@ -294,6 +294,17 @@ static void test_sender_dest(void **state)
 	assert_int_equal(r.rule_id, 22);
 	r = scan("hi", NULL, "123999", NULL);
 	assert_int_equal(r.verdict, PAT_VERDICT_PASS);
+	/* blanks around a sender ID do not show on a handset: "HSBC " is
+	 * HSBC to the subscriber (it escaped the exact list), and a
+	 * destination " 999123" is 999123 */
+	r = scan("hi", "HSBC ", NULL, "shop");
+	assert_int_equal(r.rule_id, 20);
+	r = scan("hi", " \tPayPal\r\n", NULL, "shop");
+	assert_int_equal(r.rule_id, 20);
+	r = scan("hi", NULL, " 999123", NULL);
+	assert_int_equal(r.rule_id, 22);
+	r = scan("hi", "   ", NULL, "shop");
+	assert_int_equal(r.verdict, PAT_VERDICT_PASS);
 }
 
 static void test_urls(void **state)
