@@ -1073,6 +1073,39 @@ out:
 	v->cp_category = cp_cat_of(v->category);
 }
 
+/* replace_sm names no data_coding and was read in the SMSC default
+ * alphabet, but the message it replaces may be UCS-2 (data_coding 8), and so
+ * its new text: spam in UCS-2 read as GSM is '@'-separated letters no rule
+ * matches. A replacement of even length that passed is read again as UCS-2;
+ * a block on that reading stands (its event shows that reading and data_coding
+ * 8). A GSM text read as UCS-2 is CJK-range code points (ASCII octet pairs)
+ * that no rule matches. On a pass the GSM reading's event sample is put back
+ * (content_scan decodes into e->text). */
+static void replace_ucs2(struct dp_engine *e, struct dp_flow *f, const struct dp_customer *c,
+			 struct smpp_pdu *m, struct content *ct, struct verdict *v)
+{
+	struct smpp_view ud = smpp_pdu_user_data(m);
+	if (v->verdict != DP_VERDICT_PASS || ct->rs == NULL || ud.len == 0 || ud.len % 2 != 0)
+		return;
+	uint8_t sample[DP_TEXT_SAMPLE];
+	size_t sl = ct->have_text && ct->text_len < sizeof(sample) ? ct->text_len : sizeof(sample);
+	memcpy(sample, e->text, sl);
+	struct content ct2;
+	struct verdict v2;
+	memset(&ct2, 0, sizeof(ct2));
+	ct2.no_dest = true;
+	ct2.cc_done = true;
+	m->data_coding = 0x08;
+	judge(e, f, c, m, NULL, 0, true, v, &ct2, &v2);
+	if (v2.verdict != DP_VERDICT_PASS) {
+		*ct = ct2;
+		*v = v2;
+		return;
+	}
+	m->data_coding = 0;
+	memcpy(e->text, sample, sl);
+}
+
 /* The customer record's exceptions: a rule id or a category the operator
  * exempted this customer from turns the objection into a pass that still
  * names the rule (rule "exempt:<rule>"), so the message log shows it. */
@@ -1294,6 +1327,8 @@ void dp_policy_submit(struct dp_engine *e, struct dp_flow *f, const uint8_t *pdu
 		return;
 	}
 	judge(e, f, c, &m, m.destination_addr.p, m.destination_addr.len, rate_ok, &rate_v, &ct, &v);
+	if (m.hdr.command_id == 0x00000007u)
+		replace_ucs2(e, f, c, &m, &ct, &v);
 	apply_exemptions(c, &v);
 	emit_verdict(e, f, &m, m.destination_addr.p, m.destination_addr.len, &ct, &v, c->standing);
 }

@@ -679,6 +679,57 @@ static void test_replace_no_destination_steps(void **state)
 	fx_free(x);
 }
 
+/* A message submitted in UCS-2 replaced with UCS-2 spam: read as GSM it
+ * is '@'-separated letters, so an even-length replacement that passes is
+ * read again as UCS-2, and blocked on that reading. A clean UCS-2
+ * replacement still passes, byte for byte. */
+static void test_replace_ucs2(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(false);
+	bind_as(x, "alpha", 0x34);
+	uint8_t b[512], ud[256];
+	uint16_t un = ucs2(ud, "See you at the shop tomorrow");
+	struct smpp_pdu m = {.hdr = {.command_id = 0x04, .sequence_number = 86},
+			     .source_addr_ton = 5,
+			     .source_addr = sv("AlphaShop"),
+			     .dest_addr_ton = 1,
+			     .dest_addr_npi = 1,
+			     .destination_addr = sv("447700900002"),
+			     .schedule_delivery_time = sv("261129090000000+"),
+			     .data_coding = 0x08,
+			     .short_message = {ud, un}};
+	uint32_t n = enc(&m, b, sizeof(b));
+	assert_int_equal(send_data(x, true, b, n), DP_ACT_FORWARD);
+
+	uint32_t s0 = x->smsc.rcv_len, e0 = x->esme.rcv_len;
+	unsigned ev0 = x->n_ev;
+	un = ucs2(ud, "You WIN a free iPhone");
+	n = mk_replace(b, sizeof(b), 87, 5, "AlphaShop", (const char *)ud, un);
+	assert_int_equal(send_data(x, true, b, n), DP_ACT_DROP);
+	assert_int_equal(verdicts_since(x, ev0), 1);
+	const struct dp_event *ev = last_verdict(x, ev0);
+	assert_int_equal(ev->verdict, DP_VERDICT_BLOCK);
+	assert_int_equal(ev->rule_num, 9002);
+	assert_int_equal(ev->data_coding, 0x08);
+	assert_string_equal(ev->text, "You WIN a free iPhone");
+	assert_int_equal(x->smsc.rcv_len, s0);
+	assert_header_resp(&x->esme, e0, 0x80000007u, 0x45, 87);
+
+	s0 = x->smsc.rcv_len;
+	ev0 = x->n_ev;
+	un = ucs2(ud, "Doors open at 9");
+	n = mk_replace(b, sizeof(b), 88, 5, "AlphaShop", (const char *)ud, un);
+	assert_int_equal(send_data(x, true, b, n), DP_ACT_FORWARD);
+	assert_stream(&x->smsc, s0, b, n);
+	ev = last_verdict(x, ev0);
+	assert_int_equal(ev->verdict, DP_VERDICT_PASS);
+	assert_int_equal(ev->data_coding, 0); /* the GSM reading is recorded */
+	assert_int_equal(ev->text[0], '@');
+	assert_acks_consistent(x);
+	fx_free(x);
+}
+
 /* A replace_sm that does not decode (sm_length past the PDU) cannot be
  * judged: failure_scan (closed by default) blocks it, and it is answered
  * like any other blocked replace_sm. */
@@ -846,6 +897,7 @@ int main(void)
 	    cmocka_unit_test(test_replace_gsm_default_text),
 	    cmocka_unit_test(test_replace_no_destination_steps),
 	    cmocka_unit_test(test_replace_malformed),
+	    cmocka_unit_test(test_replace_ucs2),
 	    cmocka_unit_test(test_broadcast_spam_inline),
 	    cmocka_unit_test(test_broadcast_monitor_and_v34),
 	    cmocka_unit_test(test_broadcast_suspended),
