@@ -183,10 +183,11 @@ static void id_field(char out[CP_SYSTEM_ID_MAX], const char *id)
 }
 
 /* Count index entries under @p prefix whose following u64 BE time is >
- * since, stopping at @p limit. Optionally return the first id in range. */
+ * since and <= until, stopping at @p limit. Optionally return the first id
+ * in range. */
 static int count_since(struct cp_store *s, MDB_txn *txn, enum cp_db db, const uint8_t *prefix,
-		       size_t plen, uint64_t since, uint32_t limit, uint32_t *count,
-		       uint64_t *first_id)
+		       size_t plen, uint64_t since, uint64_t until, uint32_t limit,
+		       uint32_t *count, uint64_t *first_id)
 {
 	uint8_t key[64];
 	MDB_cursor *cur;
@@ -205,7 +206,8 @@ static int count_since(struct cp_store *s, MDB_txn *txn, enum cp_db db, const ui
 		return CP_ERR_STORE;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && n < limit;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size < plen + 16 || memcmp(k.mv_data, prefix, plen) != 0)
+		if (k.mv_size < plen + 16 || memcmp(k.mv_data, prefix, plen) != 0 ||
+		    cp_key_get_u64((const uint8_t *)k.mv_data + plen) > until)
 			break;
 		if (n == 0 && first_id)
 			*first_id = cp_key_get_u64((const uint8_t *)k.mv_data + plen + 8);
@@ -318,10 +320,12 @@ static int record_change(struct cp_engine *e, MDB_txn *txn, struct cp_customer_r
 	return cp_store_bump_generation(e->store, txn);
 }
 
-/* The ladder: a violation of @p cat (id @p vid) was just recorded and
- * indexed for customer @p c. */
+/* The ladder: a violation of @p cat (id @p vid) that happened at @p when
+ * (<= now) was just recorded and indexed for customer @p c. The window is
+ * the one ending at @p when, so facts that arrive late (spooled by a
+ * dataplane while controld was away) count as they would have live. */
 static int apply_ladder(struct cp_engine *e, MDB_txn *txn, struct cp_customer_rec *c, unsigned cat,
-			uint64_t vid, uint64_t now)
+			uint64_t vid, uint64_t when, uint64_t now)
 {
 	uint8_t prefix[CP_SYSTEM_ID_MAX + 1];
 	uint64_t window = cat == CP_CAT_COMPLAINTS ? 90 * (uint64_t)CP_DAY
@@ -339,7 +343,7 @@ static int apply_ladder(struct cp_engine *e, MDB_txn *txn, struct cp_customer_re
 	memcpy(prefix, c->system_id, CP_SYSTEM_ID_MAX);
 	prefix[CP_SYSTEM_ID_MAX] = (uint8_t)cat;
 	rc = count_since(e->store, txn, CP_DBI_VIOL_IDX, prefix, sizeof(prefix),
-			 now > window ? now - window : 0, limit, &n, &first);
+			 when > window ? when - window : 0, when, limit, &n, &first);
 	if (rc)
 		return rc;
 	to = c->standing;
@@ -349,8 +353,8 @@ static int apply_ladder(struct cp_engine *e, MDB_txn *txn, struct cp_customer_re
 		to = CP_STANDING_WARNED;
 	/* A new violation renews a warning, also one that reached the suspend
 	 * threshold while review mode keeps the customer warned. */
-	if (c->standing == CP_STANDING_WARNED)
-		c->warn_expires = now + e->cfg.warning_expiry;
+	if (c->standing == CP_STANDING_WARNED && when + e->cfg.warning_expiry > c->warn_expires)
+		c->warn_expires = when + e->cfg.warning_expiry;
 	if (to == c->standing)
 		return CP_OK;
 	if (to == CP_STANDING_SUSPENDED && e->cfg.review && c->pending_standing == to)
@@ -384,9 +388,10 @@ static bool exempt(const struct cp_customer_rec *c, unsigned cat, uint32_t rule)
 	return false;
 }
 
-/* Record a violation for customer @p c (record written back by caller). */
+/* Record a violation for customer @p c (record written back by caller)
+ * that happened at @p when (<= now). */
 static int add_violation(struct cp_engine *e, MDB_txn *txn, struct cp_customer_rec *c, unsigned cat,
-			 uint32_t rule, uint8_t source, uint64_t msg_id, uint64_t now,
+			 uint32_t rule, uint8_t source, uint64_t msg_id, uint64_t when, uint64_t now,
 			 const struct cp_ev_message *m, uint64_t *out_id)
 {
 	struct cp_violation_rec v;
@@ -401,7 +406,7 @@ static int add_violation(struct cp_engine *e, MDB_txn *txn, struct cp_customer_r
 	v.category = (uint8_t)cat;
 	v.source = source;
 	v.rule_id = rule;
-	v.time = now;
+	v.time = when;
 	v.message_id = msg_id;
 	memcpy(v.customer, c->system_id, CP_SYSTEM_ID_MAX);
 	if ((rc = put_u64key(e->store, txn, CP_DBI_VIOLATIONS, id, &v, sizeof(v))))
@@ -414,7 +419,7 @@ static int add_violation(struct cp_engine *e, MDB_txn *txn, struct cp_customer_r
 			      .category = (uint8_t)cat,
 			      .rule_id = rule,
 			      .id = id,
-			      .time_ms = m ? m->time_ms : now * 1000,
+			      .time_ms = m ? m->time_ms : when * 1000,
 			      .message_id = msg_id,
 			      .exempt = exempt(c, cat, rule),
 			      .verdict = m ? m->verdict : CP_VERDICT_BLOCK};
@@ -432,11 +437,11 @@ static int add_violation(struct cp_engine *e, MDB_txn *txn, struct cp_customer_r
 		return CP_OK;
 	memcpy(ikey, c->system_id, CP_SYSTEM_ID_MAX);
 	ikey[CP_SYSTEM_ID_MAX] = (uint8_t)cat;
-	cp_key_u64(ikey + CP_SYSTEM_ID_MAX + 1, now);
+	cp_key_u64(ikey + CP_SYSTEM_ID_MAX + 1, when);
 	cp_key_u64(ikey + CP_SYSTEM_ID_MAX + 9, id);
 	if ((rc = put_empty(e->store, txn, CP_DBI_VIOL_IDX, ikey, sizeof(ikey))))
 		return rc;
-	return apply_ladder(e, txn, c, cat, id, now);
+	return apply_ladder(e, txn, c, cat, id, when, now);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -605,8 +610,9 @@ static int viol_fn(struct cp_store *s, MDB_txn *txn, void *arg)
 
 	if (rc)
 		return rc;
-	rc = add_violation(o->e, txn, &c, o->cat, o->rule, CP_SRC_OPERATOR, 0, cp_engine_now(o->e),
-			   NULL, &o->vid);
+	uint64_t now = cp_engine_now(o->e);
+	rc = add_violation(o->e, txn, &c, o->cat, o->rule, CP_SRC_OPERATOR, 0, now, now, NULL,
+			   &o->vid);
 	if (rc)
 		return rc;
 	return cp_customer_put(s, txn, &c);
@@ -725,12 +731,12 @@ static int compl_fn(struct cp_store *s, MDB_txn *txn, void *arg)
 	for (int i = 0; i < 2; i++) {
 		rc = count_since(s, txn, CP_DBI_COMPL_IDX, (const uint8_t *)c.system_id,
 				 CP_SYSTEM_ID_MAX, now > windows[i] ? now - windows[i] : 0,
-				 thr[i] + 2, &n, NULL);
+				 UINT64_MAX, thr[i] + 2, &n, NULL);
 		if (rc)
 			return rc;
 		if (n == thr[i] + 1) {
 			rc = add_violation(o->e, txn, &c, CP_CAT_COMPLAINTS, 0, CP_SRC_POLICY,
-					   o->mid, now, NULL, NULL);
+					   o->mid, now, now, NULL, NULL);
 			if (rc)
 				return rc;
 			break;
@@ -772,7 +778,7 @@ int cp_engine_complaints_count(struct cp_engine *e, const char *id, uint64_t sec
 	if (mdb_txn_begin(e->store->env, NULL, MDB_RDONLY, &txn))
 		return CP_ERR_STORE;
 	rc = count_since(e->store, txn, CP_DBI_COMPL_IDX, (const uint8_t *)cust, CP_SYSTEM_ID_MAX,
-			 now > seconds ? now - seconds : 0, UINT32_MAX, count, NULL);
+			 now > seconds ? now - seconds : 0, UINT64_MAX, UINT32_MAX, count, NULL);
 	mdb_txn_abort(txn);
 	return rc;
 }
@@ -1068,8 +1074,11 @@ static int ingest_violation(struct ingest_op *o, MDB_txn *txn, const struct cp_e
 	} else if (rc) {
 		return rc;
 	}
-	rc = add_violation(o->e, txn, &c, m->category, m->rule_id, CP_SRC_DATAPLANE, msg_id, now,
-			   m, NULL);
+	/* The fact counts when it happened (the dataplane's stamp); one from
+	 * the future (a clock ahead) or without a stamp counts as now. */
+	uint64_t when = m->time_ms && m->time_ms / 1000 < now ? m->time_ms / 1000 : now;
+	rc = add_violation(o->e, txn, &c, m->category, m->rule_id, CP_SRC_DATAPLANE, msg_id, when,
+			   now, m, NULL);
 	if (rc)
 		return rc;
 	return cp_customer_put(s, txn, &c);
@@ -1311,7 +1320,7 @@ int cp_engine_violations_count(struct cp_engine *e, const char *id, unsigned cat
 	if (mdb_txn_begin(e->store->env, NULL, MDB_RDONLY, &txn))
 		return CP_ERR_STORE;
 	rc = count_since(e->store, txn, CP_DBI_VIOL_IDX, prefix, sizeof(prefix),
-			 now > seconds ? now - seconds : 0, limit, count, NULL);
+			 now > seconds ? now - seconds : 0, UINT64_MAX, limit, count, NULL);
 	mdb_txn_abort(txn);
 	return rc;
 }

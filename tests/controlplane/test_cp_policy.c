@@ -304,6 +304,71 @@ static void test_category_window(void **state)
 	assert_int_equal(get(f, "acme").standing, CP_STANDING_SUSPENDED);
 }
 
+/* Ingest fraud VIOLATION facts stamped @p times (unix seconds, the
+ * dataplane's clock) in one batch, as a dataplane's spool resends them. */
+static void ingest_fraud(struct fx *f, uint64_t *seq, const uint64_t *times, unsigned n)
+{
+	static uint8_t buf[CP_EV_BATCH_MAX];
+	struct cp_ev_batch b;
+	struct cp_ingest_result res;
+	assert_int_equal(cp_ev_batch_init(&b, buf, sizeof(buf)), CP_OK);
+	for (unsigned i = 0; i < n; i++) {
+		struct cp_event ev = {.type = CP_EV_VIOLATION, .seq = ++*seq};
+		ev.u.msg.time_ms = times[i] * 1000;
+		ev.u.msg.rule_id = 1001;
+		ev.u.msg.verdict = CP_VERDICT_BLOCK;
+		ev.u.msg.category = CP_CAT_FRAUD;
+		ev.u.msg.parts = 1;
+		ev.u.msg.customer = (struct cp_view){(const uint8_t *)"acme", 4};
+		ev.u.msg.sender = (struct cp_view){(const uint8_t *)"BANK", 4};
+		ev.u.msg.destination = (struct cp_view){(const uint8_t *)"447700900123", 12};
+		assert_int_equal(cp_ev_batch_add(&b, &ev), CP_OK);
+	}
+	const uint8_t *bp = buf;
+	uint32_t len = cp_ev_batch_finish(&b);
+	assert_int_equal(cp_engine_ingest(&f->e, 1, &bp, &len, 1, &res), CP_OK);
+	assert_int_equal(res.facts, n);
+}
+
+/* Facts the dataplane spooled while controld was away arrive together.
+ * The ladder counts them at the time they happened (the dataplane's
+ * stamp; one from the future counts as now), not all at the moment they
+ * arrived. */
+static void test_ladder_uses_fact_time(void **state)
+{
+	struct fx *f = *state;
+	uint64_t seq = 0;
+	/* 5 fraud, 7 hours apart: never 5 within 24 h */
+	const uint64_t spread[5] = {T0, T0 + 7 * 3600, T0 + 14 * 3600, T0 + 21 * 3600,
+				    T0 + 28 * 3600};
+	f->clk.now = T0 + 30 * 3600;
+	ingest_fraud(f, &seq, spread, 5);
+	struct cp_customer_rec c = get(f, "acme");
+	assert_int_equal(c.violations, 5);
+	assert_int_equal(c.standing, CP_STANDING_ACTIVE);
+	uint32_t n;
+	assert_int_equal(cp_engine_violations_count(&f->e, "acme", CP_CAT_FRAUD, CP_DAY, 100, &n),
+			 CP_OK);
+	assert_int_equal(n, 4); /* T0 + 7 h .. T0 + 28 h are in the last 24 h */
+	/* 5 fraud within an hour, two days before they arrive: that was 5
+	 * within 24 h, and it suspends */
+	const uint64_t burst[5] = {T0 + 40 * 3600, T0 + 40 * 3600 + 600, T0 + 40 * 3600 + 1200,
+				   T0 + 40 * 3600 + 1800, T0 + 40 * 3600 + 2400};
+	f->clk.now = T0 + 88 * 3600;
+	ingest_fraud(f, &seq, burst, 5);
+	c = get(f, "acme");
+	assert_int_equal(c.standing, CP_STANDING_SUSPENDED);
+	/* a stamp from the future counts as now */
+	assert_int_equal(cp_engine_set_standing(&f->e, "acme", CP_STANDING_ACTIVE, "ops", "test",
+						false, NULL),
+			 CP_OK);
+	const uint64_t future[1] = {T0 + 400 * 3600};
+	ingest_fraud(f, &seq, future, 1);
+	assert_int_equal(cp_engine_violations_count(&f->e, "acme", CP_CAT_FRAUD, 1, 100, &n),
+			 CP_OK);
+	assert_int_equal(n, 1);
+}
+
 /* Termination is never automatic, however many violations. */
 static void test_no_automatic_termination(void **state)
 {
@@ -649,6 +714,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_complaint_field_bounds, setup, teardown),
 	    cmocka_unit_test(test_ladder),
 	    cmocka_unit_test_setup_teardown(test_category_window, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ladder_uses_fact_time, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_automatic_termination, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_history_records_facts, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_generation_bumps_on_change, setup, teardown),
