@@ -2,7 +2,8 @@
  * pat_url.c — find URL hosts in message text, for url-target rules.
  *
  * A token (text between spaces and brackets/quotes; its first
- * PAT_URL_TOKEN_MAX bytes) is a URL when it starts
+ * PAT_URL_TOKEN_MAX bytes) holds a URL from its start or from any byte
+ * after one that cannot be in a host (not an '@'), when from there it starts
  * with a scheme (http://, https://), with "www.", when its host part is
  * followed by a path ("host.tld/..."), or when the host ends in a top-level
  * domain common in SMS links. The host is what follows the last '@' of the
@@ -11,6 +12,7 @@
  * must be LDH labels ('_' allowed inside) with a dot and an alphabetic last
  * label of two or more letters. Hosts are written lower-case.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "pat_priv.h"
@@ -34,11 +36,6 @@ static unsigned char lc(unsigned char c)
 	return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
 }
 
-static int slash(char c)
-{
-	return c == '/' || c == '\\';
-}
-
 static int ci_prefix(const char *s, size_t n, const char *pre)
 {
 	size_t k = strlen(pre);
@@ -58,6 +55,17 @@ static int ldh(unsigned char c)
 	c = lc(c);
 	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
 	       c == '_';
+}
+
+/* A byte of a host name as links are found: letters, digits, '-', '_', '.' */
+static int host_char(char c)
+{
+	return ldh((unsigned char)c) || c == '.';
+}
+
+static int slash(char c)
+{
+	return c == '/' || c == '\\';
 }
 
 /* Validate host h[0..n); returns 1 when it is a host name, *tld_known set
@@ -117,45 +125,76 @@ unsigned pat_url_hosts(const char *text, size_t len, char *re_out,
 		pos = i + 1;
 		const char *t = text + b;
 		size_t n = i - b > PAT_URL_TOKEN_MAX ? PAT_URL_TOKEN_MAX : i - b;
-		size_t hb = 0, he;
-		int scheme = 0, path = 0, known;
+		size_t hb = 0, he = 0, ae = 0, at = SIZE_MAX, tail = 0;
+		int found = 0, have_ae = 0;
 
-		/* browsers read '\\' as '/' in http(s) URLs: "https:\\\\host" */
-		if (ci_prefix(t, n, "http:") && n >= 7 && slash(t[5]) && slash(t[6])) {
-			hb = 7;
-			scheme = 1;
-		} else if (ci_prefix(t, n, "https:") && n >= 8 && slash(t[6]) &&
-			   slash(t[7])) {
-			hb = 8;
-			scheme = 1;
-		}
-		/* the authority ends at the path, query or fragment; an '@'
-		 * after it is no part of the host */
-		size_t ae = hb;
-		while (ae < n && !slash(t[ae]) && t[ae] != '?' && t[ae] != '#')
-			ae++;
-		if (ae < n && (slash(t[ae]) || t[ae] == '?'))
-			path = 1;
-		const char *at = NULL;
-		for (size_t k = hb; k < ae; k++)
-			if (t[k] == '@')
-				at = t + k;
-		if (at) {
-			/* user information: the host follows the last '@'
-			 * (what a browser opens); without a scheme or a path
-			 * it is an e-mail address */
-			if (!scheme && !path)
+		/* A link may start anywhere in the token after a byte that
+		 * cannot be in a host ("Pay:evil.example/x"), but not right
+		 * after an '@'. The first candidate that makes a URL is the
+		 * token's host; what follows it is its path. Each byte is
+		 * looked at a bounded number of times: the authority end, its
+		 * last '@' and where its closing punctuation starts are kept
+		 * across candidates. */
+		for (size_t p = 0; p < n && !found; p++) {
+			int scheme = 0, path = 0, known;
+
+			if (p > 0 && (host_char(t[p - 1]) || t[p - 1] == '@' ||
+				      !host_char(t[p])))
 				continue;
-			hb = (size_t)(at - t) + 1;
+			hb = p;
+			/* browsers read '\\' as '/' in http(s) URLs */
+			if (ci_prefix(t + p, n - p, "http:") && n - p >= 7 &&
+			    slash(t[p + 5]) && slash(t[p + 6])) {
+				hb = p + 7;
+				scheme = 1;
+			} else if (ci_prefix(t + p, n - p, "https:") && n - p >= 8 &&
+				   slash(t[p + 6]) && slash(t[p + 7])) {
+				hb = p + 8;
+				scheme = 1;
+			}
+			/* the authority ends at the path, query or fragment;
+			 * an '@' after it is no part of the host */
+			if (!have_ae || hb > ae) {
+				have_ae = 1;
+				ae = hb;
+				at = SIZE_MAX;
+				tail = hb;
+				while (ae < n && !slash(t[ae]) && t[ae] != '?' && t[ae] != '#') {
+					if (t[ae] == '@')
+						at = ae;
+					if (t[ae] != '!' && t[ae] != '.')
+						tail = ae + 1;
+					ae++;
+				}
+			}
+			if (ae < n && (slash(t[ae]) || t[ae] == '?'))
+				path = 1;
+			if (at != SIZE_MAX && at >= hb) {
+				/* user information: the host follows the last
+				 * '@' (what a browser opens); without a scheme
+				 * or a path it is an e-mail address */
+				if (!scheme && !path) {
+					p = at; /* the next candidates see it too */
+					continue;
+				}
+				hb = at + 1;
+				p = at; /* if this host fails, so would theirs */
+			}
+			he = hb;
+			while (he < ae && host_char(t[he]))
+				he++;
+			/* a port, or sentence punctuation after a bare host */
+			if (he < ae && t[he] != ':' && he < tail)
+				continue;
+			while (he > hb && t[he - 1] == '.')
+				he--;
+			if (!host_ok(t + hb, he - hb, &known))
+				continue;
+			if (!(scheme || path || known || ci_prefix(t + hb, he - hb, "www.")))
+				continue;
+			found = 1;
 		}
-		he = hb;
-		while (he < ae && t[he] != ':')
-			he++;
-		while (he > hb && (t[he - 1] == '.' || t[he - 1] == '!'))
-			he--; /* sentence punctuation after a bare host */
-		if (!host_ok(t + hb, he - hb, &known))
-			continue;
-		if (!(scheme || path || known || ci_prefix(t + hb, he - hb, "www.")))
+		if (!found)
 			continue;
 		size_t hl = he - hb;
 		if (ro + hl + 1 > re_cap || lo + hl + 2 > lit_cap)

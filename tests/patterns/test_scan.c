@@ -356,6 +356,15 @@ static void test_url_host_tricks(void **state)
 		"go evil.example\\x",
 		"go https:\\\\evil.example\\x",
 		"go HTTP:/\\evil.example",
+		/* the host need not start the token: links are found after
+		 * any character that cannot be in a host */
+		"Pay:evil.example/x",
+		"go https:/evil.example/x",
+		"Click:https://evil.example",
+		"go a.bc=evil.example/x",
+		"go \xe2\x86\x92\x65vil.example/x",
+		"go xx/evil.example/y",
+		"go x!user@evil.example/y",
 	};
 	char text[400];
 	struct pat_result r;
@@ -373,6 +382,8 @@ static void test_url_host_tricks(void **state)
 	assert_int_equal(scan("write to me@evil.example", NULL, NULL, NULL).n_matches, 0);
 	assert_int_equal(scan("go http://evil.example@good.example/", NULL, NULL, NULL).n_matches, 0);
 	assert_int_equal(scan("go http://evil.exam_ple/", NULL, NULL, NULL).n_matches, 0);
+	assert_int_equal(scan("go a:me@evil.example", NULL, NULL, NULL).n_matches, 0);
+	assert_int_equal(scan("go http://good.example/x:evil.example/", NULL, NULL, NULL).n_matches, 0);
 	/* user information of 64 + 1 + 25 bytes (the most Android links)
 	 * with a 253-byte host, whole in a stream cut after the '@' */
 	char host[254];
