@@ -624,16 +624,37 @@ static uint64_t binds_key(const struct dp_session *ss)
 	return dp_hash64(ss->system_id, strnlen(ss->system_id, DP_SYSTEM_ID_MAX), 0xb1d5);
 }
 
-/* A session bound: one concurrent bind more for its system_id. */
-static void sess_bound(struct dp_engine *e, struct dp_flow *f)
+/* The session takes one of its system_id's concurrent-bind slots: when the
+ * firewall lets its bind through (so binds sent at once on several
+ * connections count before their answers), or when it is bound without
+ * one (monitor mode, a restored session). */
+static void slot_take(struct dp_engine *e, struct dp_flow *f)
 {
 	struct dp_session *ss = &f->sess;
-	ss->state = DP_SESS_BOUND;
-	if (ss->system_id[0]) {
-		struct dp_cslot *b = dp_ct_get(&e->binds, binds_key(ss) ^ 0x5e55, e->now_ms, true);
-		b->count++;
-		b->t_ms = e->now_ms;
-	}
+	if (ss->bind_slot || !ss->system_id[0])
+		return;
+	struct dp_cslot *b = dp_ct_get(&e->binds, binds_key(ss) ^ 0x5e55, e->now_ms, true);
+	b->count++;
+	b->t_ms = e->now_ms;
+	ss->bind_slot = 1;
+}
+
+/* Its slot back: the bind refused by the SMSC, unbind, reset, expiry. */
+static void slot_release(struct dp_engine *e, struct dp_flow *f)
+{
+	struct dp_session *ss = &f->sess;
+	if (!ss->bind_slot)
+		return;
+	struct dp_cslot *s = dp_ct_get(&e->binds, binds_key(ss) ^ 0x5e55, e->now_ms, false);
+	if (s != NULL && s->count > 0)
+		s->count--;
+	ss->bind_slot = 0;
+}
+
+static void sess_bound(struct dp_engine *e, struct dp_flow *f)
+{
+	f->sess.state = DP_SESS_BOUND;
+	slot_take(e, f);
 }
 
 void dp_sess_restore(struct dp_engine *e, struct dp_flow *f)
@@ -658,15 +679,13 @@ void dp_sess_restore(struct dp_engine *e, struct dp_flow *f)
 	e->c.sessions_restored++;
 }
 
-/* A bound session ends (unbind, reset, expiry): one concurrent bind less. */
+/* A session ends (unbind, reset, expiry, a rebind): its bind slot is free;
+ * a bound one is unbound. */
 static void sess_end(struct dp_engine *e, struct dp_flow *f)
 {
-	if (f->sess.state != DP_SESS_BOUND)
-		return;
-	struct dp_cslot *s = dp_ct_get(&e->binds, binds_key(&f->sess) ^ 0x5e55, e->now_ms, false);
-	if (s != NULL && s->count > 0)
-		s->count--;
-	f->sess.state = DP_SESS_UNBOUND;
+	slot_release(e, f);
+	if (f->sess.state == DP_SESS_BOUND)
+		f->sess.state = DP_SESS_UNBOUND;
 }
 
 /* Bind controls, in order: standing, unknown customer, source address,
@@ -712,7 +731,8 @@ static const char *bind_refusal(struct dp_engine *e, struct dp_flow *f, const st
 	return NULL;
 }
 
-static void emit_bind(struct dp_engine *e, struct dp_flow *f, uint32_t cmd, uint32_t seq,
+/* The bind's event; true when the bind controls refuse it. */
+static bool emit_bind(struct dp_engine *e, struct dp_flow *f, uint32_t cmd, uint32_t seq,
 		      uint32_t status)
 {
 	struct dp_event ev;
@@ -740,6 +760,7 @@ static void emit_bind(struct dp_engine *e, struct dp_flow *f, uint32_t cmd, uint
 		memcpy(e->last.rule, ev.rule_id, sizeof(e->last.rule));
 	}
 	dp_event_emit(e, &ev);
+	return refusal != NULL;
 }
 
 static void on_pdu_inner(struct dp_engine *e, struct dp_flow *f, enum dp_dir dir,
@@ -769,15 +790,16 @@ static void on_pdu_inner(struct dp_engine *e, struct dp_flow *f, enum dp_dir dir
 
 	if (is_bind(cmd) && from_esme) {
 		e->c.binds++;
+		sess_end(e, f); /* a rebind on the same connection: the old system_id's slot */
 		if (!(flags & DP_PDU_TRUNCATED))
 			bind_system_id(ss, pdu, len);
-		sess_end(e, f); /* a rebind on the same connection */
 		ss->state = DP_SESS_BINDING;
 		ss->bind_seq = sqn;
 		ss->bind_cmd = cmd;
 		ss->customer = DP_CUST_DEFAULT;
 		ss->cust_valid = 0;
-		emit_bind(e, f, cmd, sqn, 0);
+		if (!emit_bind(e, f, cmd, sqn, 0))
+			slot_take(e, f);
 		return;
 	}
 	if (is_bind(cmd & 0x7fffffffu) && (cmd & 0x80000000u) && !from_esme) {
@@ -788,6 +810,7 @@ static void on_pdu_inner(struct dp_engine *e, struct dp_flow *f, enum dp_dir dir
 		} else if (status == 0) {
 			e->c.bind_ok++;
 		} else {
+			slot_release(e, f);
 			ss->state = DP_SESS_UNBOUND;
 			e->c.bind_failed++;
 		}

@@ -155,6 +155,7 @@ struct dp_session {
 	uint8_t version;       /**< interface_version from the bind */
 	uint8_t known;         /**< system_id found in the customer snapshot */
 	uint8_t cust_valid;    /**< customer and known are looked up for cust_gen */
+	uint8_t bind_slot;     /**< holds one of its system_id's concurrent-bind slots */
 	uint32_t cust_gen;     /**< snapshot generation `customer` indexes */
 	uint32_t pdus[2];      /**< PDUs seen, per direction (lo, hi) */
 	uint32_t submits, blocked_would;

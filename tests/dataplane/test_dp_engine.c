@@ -1176,6 +1176,41 @@ static void test_bind_limits(void **state)
 	fx_free(x);
 }
 
+/* Binds sent at once on several connections count before they are
+ * answered: with max_binds 1 the second of two unanswered binds is refused;
+ * a bind the SMSC refuses gives its slot back. */
+static void test_bind_max_unanswered(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(bind_limits);
+	uint8_t p[256];
+	uint32_t n;
+	x->t.sport = 31100; /* A: bind, no answer yet */
+	handshake(x);
+	n = dp_tk_bind(p, 1, "alpha", "s3cr3tpw");
+	seg(x, true, DP_TCP_ACK | DP_TCP_PSH, p, n);
+	assert_int_equal(last_bind(x)->verdict, DP_VERDICT_PASS);
+	uint32_t a_cseq = x->cseq, a_sseq = x->sseq;
+	x->t.sport = 31101; /* B: bind while A's is pending */
+	handshake(x);
+	seg(x, true, DP_TCP_ACK | DP_TCP_PSH, p, n);
+	assert_string_equal(last_bind(x)->rule_id, "builtin:bind.max");
+	x->t.sport = 31100; /* the SMSC refuses A's bind */
+	x->cseq = a_cseq;
+	x->sseq = a_sseq;
+	n = mk_hdr(p, 16, 0x80000009, 0x0d, 1);
+	n += dp_tk_cstr(p + n, "SMSC");
+	dp_tk_put32(p, n);
+	seg(x, false, DP_TCP_ACK | DP_TCP_PSH, p, n);
+	assert_int_equal(dp_engine_counters(x->e)->bind_failed, 1);
+	x->t.sport = 31102; /* C: the slot is free again */
+	handshake(x);
+	bind_ok(x, "alpha");
+	assert_int_equal(last_bind(x)->verdict, DP_VERDICT_PASS);
+	assert_int_equal(dp_engine_counters(x->e)->binds_refused, 1);
+	fx_free(x);
+}
+
 static void ip_range(struct dp_settings *s)
 {
 	s->default_customer.n_ipranges = 1;
@@ -1564,6 +1599,7 @@ int main(void)
 		cmocka_unit_test(test_velocity),
 		cmocka_unit_test(test_no_ruleset_fail_policy),
 		cmocka_unit_test(test_bind_limits),
+		cmocka_unit_test(test_bind_max_unanswered),
 		cmocka_unit_test(test_bind_source_range),
 		cmocka_unit_test(test_hash64_is_two_crc_lanes),
 		cmocka_unit_test(test_bulk_fingerprint_long_texts),
