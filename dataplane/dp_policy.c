@@ -882,8 +882,16 @@ static void content_scan(struct dp_engine *e, struct dp_flow *f, const struct dp
 	if (rc == SMPP_OK || rc == SMPP_ENOSPACE) {
 		ct->have_text = true;
 		ct->text_len = ti.out_len;
-		if (rc == SMPP_ENOSPACE)
-			e->c.text_truncated++;
+	}
+	if (rc == SMPP_ENOSPACE) {
+		/* Text longer than the scan buffer (a message_payload of
+		 * several KiB): what lies past it cannot be scanned, so the
+		 * uninspectable policy decides; pass scans the first part. */
+		e->c.text_truncated++;
+		if (e->set->uninspectable_block) {
+			set_v(v, DP_VERDICT_BLOCK, DP_CAT_UNINSPECTABLE, "builtin:text-too-long");
+			return;
+		}
 	}
 	if (!ct->cc_done && smpp_pdu_concat(m, &ct->cc) != SMPP_OK)
 		ct->cc.present = false;

@@ -886,6 +886,71 @@ static void test_submit_multi_and_data_sm(void **state)
 	fx_free(x);
 }
 
+static void long_pdus(struct dp_settings *s)
+{
+	s->pdu_max = 16384;
+}
+
+static void long_pdus_pass(struct dp_settings *s)
+{
+	s->pdu_max = 16384;
+	s->uninspectable_block = 0;
+}
+
+/* A data_sm whose message_payload holds 9,000 bytes of text, the spam past
+ * the 8 KiB the scan takes, sent in 1,000-byte segments. */
+static const struct dp_event *long_payload(struct fx *x, uint32_t seq)
+{
+	static uint8_t p[9200];
+	uint32_t o = 16;
+	o += dp_tk_cstr(p + o, "");
+	p[o++] = 1; p[o++] = 1;
+	o += dp_tk_cstr(p + o, "447700900001");
+	p[o++] = 1; p[o++] = 1;
+	o += dp_tk_cstr(p + o, "447700900002");
+	p[o++] = 0; p[o++] = 0; p[o++] = 1; /* esm_class, registered_delivery, data_coding */
+	static const char spam[] = " win a free prize";
+	const uint32_t tl = 9000;
+	dp_tk_put16(p + o, 0x0424);
+	dp_tk_put16(p + o + 2, (uint16_t)tl);
+	memset(p + o + 4, 'a', tl);
+	for (uint32_t i = 4; i < tl; i += 5)
+		p[o + 4 + i] = ' '; /* words of four letters */
+	memcpy(p + o + 4 + tl - (sizeof(spam) - 1), spam, sizeof(spam) - 1);
+	o += 4 + tl;
+	mk_hdr(p, o, 0x103, 0, seq);
+	unsigned before = x->n_ev;
+	for (uint32_t k = 0; k < o; k += 1000)
+		seg(x, true, DP_TCP_ACK | DP_TCP_PSH, p + k, o - k < 1000 ? o - k : 1000);
+	assert_int_equal(x->n_ev, before + 1);
+	return &x->ev[before];
+}
+
+/* Text past what one scan takes is never passed unseen by default: the
+ * uninspectable policy blocks it (rule builtin:text-too-long); with that
+ * policy set to pass, the first 8 KiB are scanned and the rest is not. */
+static void test_text_too_long(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(long_pdus);
+	handshake(x);
+	bind_ok(x, "alpha");
+	const struct dp_event *ev = long_payload(x, 90);
+	assert_int_equal(ev->verdict, DP_VERDICT_BLOCK);
+	assert_int_equal(ev->category, DP_CAT_UNINSPECTABLE);
+	assert_string_equal(ev->rule_id, "builtin:text-too-long");
+	assert_int_equal(dp_engine_counters(x->e)->text_truncated, 1);
+	fx_free(x);
+
+	x = fx_new(long_pdus_pass);
+	handshake(x);
+	bind_ok(x, "alpha");
+	ev = long_payload(x, 91);
+	assert_int_equal(ev->verdict, DP_VERDICT_PASS);
+	assert_int_equal(dp_engine_counters(x->e)->text_truncated, 1);
+	fx_free(x);
+}
+
 static void exempt(struct dp_settings *s)
 {
 	s->default_customer.exempt_rules[0] = 9002;
@@ -1600,6 +1665,7 @@ int main(void)
 		cmocka_unit_test(test_no_ruleset_fail_policy),
 		cmocka_unit_test(test_bind_limits),
 		cmocka_unit_test(test_bind_max_unanswered),
+		cmocka_unit_test(test_text_too_long),
 		cmocka_unit_test(test_bind_source_range),
 		cmocka_unit_test(test_hash64_is_two_crc_lanes),
 		cmocka_unit_test(test_bulk_fingerprint_long_texts),
