@@ -361,6 +361,11 @@ struct dp_counters {
 	uint64_t events, events_dropped, facts_dropped;
 	uint64_t concat_parts, concat_open, concat_evicted, concat_expired;
 	uint64_t scan_errors, unscanned_no_ruleset, text_truncated;
+	/* Entries pushed out of the worker's small tables when a key's probe
+	 * window (8 slots) is full: its state starts again (a rate bucket
+	 * full, a bulk or velocity count at 0, a learned opt-out forgotten
+	 * until the snapshot carries it, a bind slot uncounted). */
+	uint64_t evict_rate, evict_bulk, evict_velocity, evict_optout, evict_binds, evict_frag_ids;
 	uint64_t snapshot_changes;
 	struct dp_stream_stats stream;
 	/* inline enforcement (dp_inline.c) */

@@ -477,7 +477,8 @@ static void print_counters(struct dp_app *a, FILE *f, const char *what)
 	fprintf(f,
 		"smsfw-dataplane %s: rx %" PRIu64 " tx %" PRIu64 " dropped %" PRIu64
 		" smpp_frames %" PRIu64 " other %" PRIu64 " flows %" PRIu64 " pdus %" PRIu64
-		" submits %" PRIu64 " pass %" PRIu64 " block %" PRIu64 " throttle %" PRIu64
+		" submits %" PRIu64 " replaces %" PRIu64 " broadcasts %" PRIu64
+		" pass %" PRIu64 " block %" PRIu64 " throttle %" PRIu64
 		" events %" PRIu64 " events_dropped %" PRIu64 " facts_dropped %" PRIu64
 		" retrans %" PRIu64 " ooo_held %" PRIu64 " overlap_conflict %" PRIu64
 		" resync %" PRIu64 " tls %" PRIu64 " unscanned %" PRIu64 " scan_errors %" PRIu64
@@ -489,10 +490,10 @@ static void print_counters(struct dp_app *a, FILE *f, const char *what)
 		" unknown_session_resets %" PRIu64 " mid_unplaced_resets %" PRIu64
 		" mid_acked_resets %" PRIu64 " ip_frags %" PRIu64 " smpp_frags %" PRIu64
 		" frag_reassembled %" PRIu64 " frag_refused %" PRIu64 " frag_timeouts %" PRIu64
-		" frag_overlaps %" PRIu64 "\n",
+		" frag_overlaps %" PRIu64 " text_truncated %" PRIu64 " evicted %" PRIu64 "\n",
 		what, t.rx_frames, t.tx_frames, t.dropped, t.smpp_frames,
-		t.other_frames + t.non_smpp_tcp, flows, t.stream.pdus, t.submits,
-		t.verdicts[DP_VERDICT_PASS], t.verdicts[DP_VERDICT_BLOCK],
+		t.other_frames + t.non_smpp_tcp, flows, t.stream.pdus, t.submits, t.replaces,
+		t.broadcasts, t.verdicts[DP_VERDICT_PASS], t.verdicts[DP_VERDICT_BLOCK],
 		t.verdicts[DP_VERDICT_THROTTLE], t.events, t.events_dropped, t.facts_dropped,
 		t.stream.retrans, t.stream.ooo_held, t.stream.overlap_conflict, t.stream.resync,
 		t.stream.tls, t.unscanned_no_ruleset, t.scan_errors, a->swaps, t.smpp_rst,
@@ -502,7 +503,9 @@ static void print_counters(struct dp_app *a, FILE *f, const char *what)
 		t.edit_resets, t.edit_probe_resets, t.sessions_restored, sess.loaded, sess.refused,
 		t.sess_unknown_submits, t.sess_unknown_resets, t.edit_mid_unplaced_resets,
 		t.edit_mid_acked_resets, t.ip_frags, t.smpp_frags, t.frag_reassembled, t.frag_refused,
-		t.frag_timeouts, t.frag_overlaps);
+		t.frag_timeouts, t.frag_overlaps, t.text_truncated,
+		t.evict_rate + t.evict_bulk + t.evict_velocity + t.evict_optout + t.evict_binds +
+			t.evict_frag_ids);
 	fflush(f);
 }
 

@@ -224,7 +224,7 @@ struct dp_cslot *dp_ct_get(struct dp_ctable *t, uint64_t key, uint64_t now_ms, b
 	if (!create)
 		return NULL;
 	if (oldest->key != 0)
-		t->evictions++;
+		++*t->evicted;
 	else
 		t->used++;
 	memset(oldest, 0, sizeof(*oldest));
@@ -244,13 +244,14 @@ void dp_ct_del(struct dp_ctable *t, uint64_t key)
 	 * is at worst re-created (a bucket refilled, a window restarted). */
 }
 
-static int ct_init(struct dp_ctable *t, uint32_t slots, int socket)
+static int ct_init(struct dp_ctable *t, uint32_t slots, int socket, uint64_t *evicted)
 {
 	uint32_t n = 64;
 	while (n < slots)
 		n <<= 1;
 	t->slots = rte_zmalloc_socket("dp_ctable", (size_t)n * sizeof(struct dp_cslot), 64, socket);
 	t->mask = n - 1;
+	t->evicted = evicted;
 	return t->slots ? DP_OK : DP_ENOMEM;
 }
 
@@ -401,9 +402,12 @@ static int rate_shared_take(struct dp_engine *e, uint64_t key, uint32_t rate, ui
 int dp_policy_init(struct dp_engine *e, int socket)
 {
 	uint32_t n = e->set->table_slots;
-	if (ct_init(&e->rate, n, socket) || ct_init(&e->bulk, n, socket) ||
-	    ct_init(&e->velo, n, socket) || ct_init(&e->optout, n, socket) ||
-	    ct_init(&e->binds, 4096, socket) || ct_init(&e->frags, 1024, socket)) {
+	if (ct_init(&e->rate, n, socket, &e->c.evict_rate) ||
+	    ct_init(&e->bulk, n, socket, &e->c.evict_bulk) ||
+	    ct_init(&e->velo, n, socket, &e->c.evict_velocity) ||
+	    ct_init(&e->optout, n, socket, &e->c.evict_optout) ||
+	    ct_init(&e->binds, 4096, socket, &e->c.evict_binds) ||
+	    ct_init(&e->frags, 1024, socket, &e->c.evict_frag_ids)) {
 		dp_policy_free(e);
 		return DP_ENOMEM;
 	}

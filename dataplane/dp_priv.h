@@ -20,7 +20,7 @@ struct dp_ctable {
 	struct dp_cslot *slots;
 	uint32_t mask;
 	uint32_t used;     /**< slots holding a key (0: every lookup misses) */
-	uint64_t evictions;
+	uint64_t *evicted; /**< counter of entries pushed out (its probe window full) */
 };
 
 #define DP_CT_PROBE 8

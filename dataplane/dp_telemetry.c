@@ -132,6 +132,12 @@ static int cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d
 	add_u64(d, "events_written", a->events_written);
 	add_u64(d, "concat_parts", t.concat_parts);
 	add_u64(d, "concat_evicted", t.concat_evicted);
+	add_u64(d, "evict_rate", t.evict_rate);
+	add_u64(d, "evict_bulk", t.evict_bulk);
+	add_u64(d, "evict_velocity", t.evict_velocity);
+	add_u64(d, "evict_optout", t.evict_optout);
+	add_u64(d, "evict_binds", t.evict_binds);
+	add_u64(d, "evict_frag_ids", t.evict_frag_ids);
 	add_u64(d, "concat_expired", t.concat_expired);
 	add_u64(d, "scan_errors", t.scan_errors);
 	uint64_t os, od, fs, fa, fr;

@@ -951,6 +951,37 @@ static void test_text_too_long(void **state)
 	fx_free(x);
 }
 
+static void small_tables(struct dp_settings *s)
+{
+	s->table_slots = 64;
+}
+
+/* Entries pushed out of a full table are counted per table: 300 texts to
+ * 300 recipients through 64-slot velocity and bulk tables push out at
+ * least 236 entries of each. */
+static void test_table_evictions_counted(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(small_tables);
+	handshake(x);
+	bind_ok(x, "alpha");
+	char dst[16], text[32];
+	for (unsigned i = 0; i < 300; i++) {
+		snprintf(dst, sizeof(dst), "4477009%05u", i);
+		/* a text of its own (digits are masked in the bulk fingerprint) */
+		snprintf(text, sizeof(text), "see you at the %c%c", 'a' + i % 26, 'a' + i / 26);
+		x->n_ev = 0; /* the fixture keeps 64 events */
+		assert_int_equal(submit(x, 1, "447700900001", dst, text)->verdict, DP_VERDICT_PASS);
+	}
+	const struct dp_counters *c = dp_engine_counters(x->e);
+	assert_true(c->evict_velocity >= 300 - 64);
+	assert_true(c->evict_velocity < 300);
+	assert_true(c->evict_bulk >= 300 - 64);
+	assert_int_equal(c->evict_optout, 0);
+	assert_int_equal(c->evict_binds, 0);
+	fx_free(x);
+}
+
 static void exempt(struct dp_settings *s)
 {
 	s->default_customer.exempt_rules[0] = 9002;
@@ -1666,6 +1697,7 @@ int main(void)
 		cmocka_unit_test(test_bind_limits),
 		cmocka_unit_test(test_bind_max_unanswered),
 		cmocka_unit_test(test_text_too_long),
+		cmocka_unit_test(test_table_evictions_counted),
 		cmocka_unit_test(test_bind_source_range),
 		cmocka_unit_test(test_hash64_is_two_crc_lanes),
 		cmocka_unit_test(test_bulk_fingerprint_long_texts),
