@@ -600,10 +600,14 @@ static int parse_rule(struct parser *p, const struct loc *at,
 			case 'm': r.hs_flags |= HS_FLAG_MULTILINE; break;
 			case 'u': r.hs_flags |= HS_FLAG_UTF8 | HS_FLAG_UCP; break;
 			default:
+				/* not a letter: most likely the pattern went on
+				 * after a '/' that ended it early */
 				rc = perr(p, at, fpat->flags_col + (unsigned)i,
 					  PAT_ESYNTAX,
-					  "unknown pattern flag '%c' (i, s, m, u)",
-					  fpat->flags[i]);
+					  "unknown pattern flag '%c' (i, s, m, u)%s",
+					  fpat->flags[i],
+					  isalpha((unsigned char)fpat->flags[i]) ? ""
+					  : "; write a '/' inside the pattern as \\/");
 				goto fail;
 			}
 		}

@@ -82,6 +82,9 @@ static const struct ecase errors[] = {
 	{ BASE " match=exact", PAT_ESYNTAX, 1, "match", 0, "match= applies" },
 	{ "rule id=1 cat=spam target=norm action=block pat=/x/iq desc=\"d\"", PAT_ESYNTAX, 1,
 	  "q desc", 0, "unknown pattern flag 'q'" },
+	/* a '/' inside a class ends the pattern: the error says how to write it */
+	{ "rule id=1 cat=spam target=norm action=block pat=/a[/]b/ desc=\"d\"", PAT_ESYNTAX, 1,
+	  "]b/", 0, "write a '/' inside the pattern as \\/" },
 	{ "rule id=1 cat=spam target=norm action=block pat=/x/ desc=/d/", PAT_ESYNTAX, 1,
 	  "/d/", 0, "only pat=" },
 	{ "rule id=1 cat=spam target=norm action=block list=nope.txt desc=\"d\"", PAT_ESYNTAX,
