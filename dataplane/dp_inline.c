@@ -876,9 +876,13 @@ static void start_dirs(struct dp_engine *e, struct dp_flow *f, struct dp_eslot *
 		if (pre->at_boundary[d]) {
 			dp_edit_dir_start(&sl->ef, ed, pre->next_seq[d]);
 		} else if (ed == DP_EDIT_S2E && s->state == DP_STREAM_SYNCED) {
-			/* The SMSC's side: a partial PDU it already sent passes. */
-			dp_edit_dir_start(&sl->ef, ed,
-					  s->buf != DP_STREAM_NOBUF ? s->pdu_seq : s->next_seq);
+			/* The SMSC's side: a partial PDU it already sent passes,
+			 * and an answer injected now waits for its end (the
+			 * ESME has its first bytes). */
+			if (s->buf != DP_STREAM_NOBUF)
+				dp_edit_dir_start_mid(&sl->ef, ed, s->pdu_seq);
+			else
+				dp_edit_dir_start(&sl->ef, ed, s->next_seq);
 		}
 	}
 	/* A flow picked up mid-stream (no SYN seen) whose directions were not

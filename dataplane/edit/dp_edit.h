@@ -365,6 +365,16 @@ void dp_edit_flow_init(struct dp_edit_flow *f);
  */
 int dp_edit_dir_start(struct dp_edit_flow *f, enum dp_edit_dir dir, uint32_t seq);
 
+/**
+ * Like dp_edit_dir_start(), for a `seq` that starts a PDU whose first bytes
+ * the receiver already has (forwarded before the flow was edited): the PDU
+ * is described and forwarded as usual, but responses injected into S2E wait
+ * for its end instead of being placed at `seq`, inside bytes the ESME
+ * already received.
+ * @return as dp_edit_dir_start().
+ */
+int dp_edit_dir_start_mid(struct dp_edit_flow *f, enum dp_edit_dir dir, uint32_t seq);
+
 /** @return true once dp_edit_dir_start() was called for `dir`. */
 bool dp_edit_dir_synced(const struct dp_edit_flow *f, enum dp_edit_dir dir);
 

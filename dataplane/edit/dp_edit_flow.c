@@ -81,6 +81,14 @@ int dp_edit_dir_start(struct dp_edit_flow *f, enum dp_edit_dir dir, uint32_t seq
 	return DP_EDIT_OK;
 }
 
+int dp_edit_dir_start_mid(struct dp_edit_flow *f, enum dp_edit_dir dir, uint32_t seq)
+{
+	int rc = dp_edit_dir_start(f, dir, seq);
+	if (rc == DP_EDIT_OK)
+		f->h[dir].flags |= DP_EDIT_HF_MID;
+	return rc;
+}
+
 bool dp_edit_dir_synced(const struct dp_edit_flow *f, enum dp_edit_dir dir)
 {
 	return (f->h[dir].flags & DP_EDIT_HF_SYNCED) != 0;

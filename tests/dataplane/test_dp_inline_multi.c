@@ -1297,6 +1297,49 @@ static void test_review_ts_injected(void **state)
 	fx_free(x);
 }
 
+/* Third review. A blocked submit while the SMSC is in the middle of one of
+ * its own PDUs (the first part of a deliver_sm already went to the ESME, the
+ * flow had no edit slot yet): the answer goes after that PDU, never into
+ * bytes the ESME already has. */
+static void test_review3_answer_after_partial_smsc_pdu(void **state)
+{
+	(void)state;
+	struct fx *x = fx_bound_opted_out(false);
+	uint8_t d[256], b[256], want[512];
+	uint32_t e0 = x->esme.rcv_len;
+	struct smpp_pdu m = {.hdr = {.command_id = 0x05, .sequence_number = 901},
+			     .source_addr_ton = 1,
+			     .source_addr_npi = 1,
+			     .source_addr = sv("447700900998"),
+			     .dest_addr_ton = 1,
+			     .dest_addr_npi = 1,
+			     .destination_addr = sv("70123"),
+			     .data_coding = 1,
+			     .short_message = sv("hello there")};
+	uint32_t dn = enc(&m, d, sizeof(d));
+	/* the SMSC: the first 20 bytes of a deliver_sm (no slot: forwarded) */
+	assert_int_equal(send_data(x, false, d, 20), DP_ACT_FORWARD);
+	assert_int_equal(x->esme.rcv_len, e0 + 20);
+	/* the ESME: a submit to the opted-out number, removed and answered */
+	uint32_t s0 = x->smsc.rcv_len;
+	uint32_t n = mk_submit(b, sizeof(b), 60, "447700900999");
+	send_data(x, true, b, n);
+	assert_int_equal(x->smsc.rcv_len, s0);
+	assert_int_equal(dp_engine_counters(x->e)->edit_pdus_removed, 1);
+	/* the SMSC: the rest of its deliver_sm */
+	send_data(x, false, d + 20, dn - 20);
+	/* the ESME: the deliver_sm whole, then the answer */
+	memcpy(want, d, dn);
+	size_t rn = 0;
+	assert_int_equal(smpp_encode_msgid_resp(0x04, 60, 0x66, (struct smpp_view){NULL, 0},
+						(struct smpp_view){NULL, 0}, want + dn,
+						sizeof(want) - dn, &rn),
+			 SMPP_OK);
+	assert_stream(&x->esme, e0, want, dn + (uint32_t)rn);
+	assert_acks_consistent(x);
+	fx_free(x);
+}
+
 int main(void)
 {
 	if (dp_tk_eal_init("test_dp_inline_multi", "dpmulti", "256") < 0)
@@ -1324,6 +1367,7 @@ int main(void)
 	    cmocka_unit_test(test_review_ts_wrap),
 	    cmocka_unit_test(test_review_ts_missing_option),
 	    cmocka_unit_test(test_review_ts_injected),
+	    cmocka_unit_test(test_review3_answer_after_partial_smsc_pdu),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	dp_eal_cleanup();
