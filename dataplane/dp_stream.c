@@ -462,32 +462,33 @@ static void segment(struct dp_stream_ctx *ctx, struct dp_flow *f, enum dp_dir di
 		if ((uint32_t)d <= ctx->hold_window && hold(ctx, s, seq, p, len))
 			return;
 		/* Past the bound: give up on the gap, counted, and go on from the
-		 * earliest data we have (fail-open for the missing bytes). */
+		 * earliest data we have (fail-open for the missing bytes). When
+		 * this segment still cannot be held after the held ones were
+		 * replayed, the next gap is given up the same way: every byte
+		 * skipped is reported. */
 		ctx->st->ooo_overflow++;
-		uint32_t from = seq;
-		if (s->n_ooo > 0) {
-			uint32_t first = dp_pool_chunk(ctx->pool, s->ooo[0])->seq;
-			if (seq_diff(first, from) < 0)
-				from = first;
-		}
-		uint32_t gap = (uint32_t)seq_diff(from, s->next_seq);
-		ctx->st->gap_bytes += gap;
-		if (ctx->on_gap && s->state != DP_STREAM_BYPASS)
-			ctx->on_gap(ctx->arg, f, dir, gap);
-		buf_free(ctx, s);
-		s->skip = 0;
-		s->next_seq = from;
-		if (s->state != DP_STREAM_BYPASS)
-			s->state = DP_STREAM_RESYNC;
-		if (depth < 2 * DP_OOO_MAX)
-			replay(ctx, f, dir, depth);
-		d = seq_diff(seq, s->next_seq);
-		if (d > 0) {
-			if (hold(ctx, s, seq, p, len))
-				return;
-			s->next_seq = seq;
-			d = 0;
-		}
+		do {
+			uint32_t from = seq;
+			if (s->n_ooo > 0) {
+				uint32_t first = dp_pool_chunk(ctx->pool, s->ooo[0])->seq;
+				if (seq_diff(first, from) < 0 && seq_diff(first, s->next_seq) > 0)
+					from = first;
+			}
+			uint32_t gap = (uint32_t)seq_diff(from, s->next_seq);
+			ctx->st->gap_bytes += gap;
+			if (ctx->on_gap && s->state != DP_STREAM_BYPASS)
+				ctx->on_gap(ctx->arg, f, dir, gap);
+			buf_free(ctx, s);
+			s->skip = 0;
+			s->next_seq = from;
+			if (s->state != DP_STREAM_BYPASS)
+				s->state = DP_STREAM_RESYNC;
+			if (depth < 2 * DP_OOO_MAX)
+				replay(ctx, f, dir, depth);
+			d = seq_diff(seq, s->next_seq);
+		} while (d > 0 && !hold(ctx, s, seq, p, len));
+		if (d > 0)
+			return;
 	}
 	if (d < 0) {
 		uint32_t old = (uint32_t)-d;
