@@ -1175,6 +1175,14 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 				emit_held(e, f, sl, dir, ed, p, &pkt, r, keep);
 			}
 		}
+		if ((out.action & DP_EDIT_ACT_FIN) && out.r[out.n - 1].src == DP_EDIT_SRC_INJ) {
+			/* The FIN comes after a response placed at the
+			 * sender's last PDU boundary: a header of its own. */
+			int n = dp_edit_emit(&e->ectx, &sl->ef, ed, p, &pkt, out.hdr_seq, NULL, 0,
+					     DP_EDIT_TCP_FIN, e->out, sizeof(e->out));
+			if (n > 0)
+				tx_dir_l4(e, sl, ed, e->out, (uint32_t)n, l4o);
+		}
 	}
 	if ((e->set->test_impair & DP_IMPAIR_DUP_BLOCK) && ed == DP_EDIT_E2S && out.removed > 0 &&
 	    !e->impair_flag) {

@@ -43,7 +43,10 @@
  *     dp_edit_repl_data(), split to the path's segment size — lengths and
  *     checksum fixed); a
  *     header-only result is dp_edit_emit() with no payload at hdr_seq. FIN
- *     stays only if DP_EDIT_ACT_FIN is set, and only on the last range.
+ *     stays only if DP_EDIT_ACT_FIN is set, and only on the last range; when
+ *     that range is an INJ one (the sender's FIN follows a response placed
+ *     at its last PDU boundary), the FIN goes on a header-only segment at
+ *     hdr_seq after the injected bytes are sent.
  *  5. Call dp_edit_tmpl_save() with every SMSC->ESME segment forwarded (a
  *     header copy): injected segments take the SMSC's latest TCP timestamp
  *     from it, and an older one would fail the ESME's PAWS check.
@@ -268,7 +271,8 @@ struct dp_edit_range {
 struct dp_edit_out {
 	uint32_t action;  /**< DP_EDIT_ACT_* bits; 0 = drop the segment */
 	uint32_t n;	  /**< ranges in use */
-	uint32_t hdr_seq; /**< seq of a header-only or RST segment (new space) */
+	uint32_t hdr_seq; /**< seq of a header-only or RST segment, or of the FIN
+			       with DP_EDIT_ACT_FIN (new space) */
 	uint32_t held;	  /**< bytes of this segment held (not forwarded yet) */
 	uint32_t removed; /**< bytes of this segment removed (blocked or below floor) */
 	struct dp_edit_range r[DP_EDIT_MAX_RANGES];

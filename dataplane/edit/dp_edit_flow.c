@@ -829,6 +829,8 @@ int dp_edit_segment(struct dp_edit_ctx *ctx, struct dp_edit_flow *f, enum dp_edi
 		nfwd += out->r[i].src != DP_EDIT_SRC_INJ;
 	if (nfwd > 0) {
 		out->action |= DP_EDIT_ACT_FORWARD | fin_flag;
+		if (fin_flag)
+			out->hdr_seq = dp_edit_seqadj_map(&h->sa, e);
 	} else if (fin_flag) {
 		out_hdr(out, dp_edit_seqadj_map(&h->sa, e), fin_flag);
 	} else if (seg->len == 0) {

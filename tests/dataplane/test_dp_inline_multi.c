@@ -52,6 +52,8 @@ struct peer {
 	bool ts_on;
 	uint32_t tsval, ts_last, ts_max, ts_frames, ts_back;
 	uint32_t ts_ecr_last; /* TSecr of the last frame received with the option */
+	uint32_t fins;	      /* segments received with FIN */
+	uint32_t fin_end;     /* the sequence number after the last FIN received */
 };
 
 struct fx {
@@ -115,6 +117,10 @@ static void arrive(struct peer *to, const uint8_t *fr, uint32_t len)
 	}
 	if (flags & DP_EDIT_TCP_ACK)
 		to->last_ack = ack;
+	if (flags & DP_EDIT_TCP_FIN) {
+		to->fins++;
+		to->fin_end = seq + pkt.payload_len + 1;
+	}
 	if (flags & DP_EDIT_TCP_SYN)
 		return;
 	uint32_t off = seq - (to->peer_isn + 1);
@@ -1340,6 +1346,37 @@ static void test_review3_answer_after_partial_smsc_pdu(void **state)
 	fx_free(x);
 }
 
+/* The same, with the rest of the SMSC's PDU carrying its FIN: the answer
+ * goes after the PDU and the FIN after the answer (the FIN was set on no
+ * frame when the answer was the last range of the segment). */
+static void test_review3_fin_after_waiting_answer(void **state)
+{
+	(void)state;
+	struct fx *x = fx_bound_opted_out(false);
+	uint8_t d[256], b[256];
+	uint32_t e0 = x->esme.rcv_len;
+	uint32_t dn = mk_submit_resp(d, 59, "MID-59");
+	assert_int_equal(send_data(x, false, d, 10), DP_ACT_FORWARD);
+	uint32_t n = mk_submit(b, sizeof(b), 60, "447700900999");
+	send_data(x, true, b, n);
+	assert_int_equal(x->esme.rcv_len, e0 + 10);
+	/* the rest of the SMSC's submit_sm_resp, with FIN */
+	send_raw(x, false, x->smsc.snd_nxt, DP_EDIT_TCP_ACK | DP_EDIT_TCP_PSH | DP_EDIT_TCP_FIN,
+		 d + 10, dn - 10);
+	x->smsc.snd_nxt += dn - 10 + 1;
+	size_t rn = 0;
+	uint8_t want[256];
+	memcpy(want, d, dn);
+	assert_int_equal(smpp_encode_msgid_resp(0x04, 60, 0x66, (struct smpp_view){NULL, 0},
+						(struct smpp_view){NULL, 0}, want + dn,
+						sizeof(want) - dn, &rn),
+			 SMPP_OK);
+	assert_stream(&x->esme, e0, want, dn + (uint32_t)rn);
+	assert_int_equal(x->esme.fins, 1);
+	assert_int_equal(x->esme.fin_end, x->esme.peer_isn + 1 + x->esme.rcv_len + 1);
+	fx_free(x);
+}
+
 int main(void)
 {
 	if (dp_tk_eal_init("test_dp_inline_multi", "dpmulti", "256") < 0)
@@ -1368,6 +1405,7 @@ int main(void)
 	    cmocka_unit_test(test_review_ts_missing_option),
 	    cmocka_unit_test(test_review_ts_injected),
 	    cmocka_unit_test(test_review3_answer_after_partial_smsc_pdu),
+	    cmocka_unit_test(test_review3_fin_after_waiting_answer),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	dp_eal_cleanup();
