@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 
 #include "pat.h"
 
@@ -175,10 +176,48 @@ static void test_bad_names(void **state)
 	assert_int_equal(pat_bundle_create(&s, 1, sk, &out, &n), PAT_EINVAL);
 }
 
+/* A bundle signed with the trusted key but naming a file "../x.rules",
+ * "/etc/x.rules", ".hidden" or "a\\b" (made by hand, as a compromised or
+ * careless signer could): the signature holds, the names are refused. */
+static void test_signed_bad_names(void **state)
+{
+	static const char *const bad[] = { "../x.rules", "/etc/x.rules", ".hidden",
+					   "a\\b.txt", "a\nb.txt", "" };
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		unsigned char b[256];
+		uint32_t cnt = 1, nl = (uint32_t)strlen(bad[k]);
+		uint64_t dl = 2;
+		size_t o = 0;
+		struct pat_bundle_contents c;
+		struct pat_error e;
+
+		memcpy(b, PAT_BUNDLE_MAGIC, 8);
+		o = 8;
+		memcpy(b + o, &cnt, 4);
+		o += 4;
+		memcpy(b + o, &nl, 4);
+		o += 4;
+		memcpy(b + o, bad[k], nl);
+		o += nl;
+		memcpy(b + o, &dl, 8);
+		o += 8;
+		memcpy(b + o, "x\n", 2);
+		o += 2;
+		crypto_sign_detached(b + o, NULL, b, o, sk);
+		o += crypto_sign_BYTES;
+		assert_int_equal(pat_bundle_open(b, o, pk, &c, &e), PAT_EFORMAT);
+		assert_non_null(strstr(e.message, "malformed"));
+		assert_null(c.srcs);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_names),
+		cmocka_unit_test(test_signed_bad_names),
 		cmocka_unit_test(test_wrong_key),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_every_byte_tampered),
