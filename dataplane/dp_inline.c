@@ -881,8 +881,8 @@ static void start_dirs(struct dp_engine *e, struct dp_flow *f, struct dp_eslot *
 			 * ESME has its first bytes). */
 			if (s->buf != DP_STREAM_NOBUF)
 				dp_edit_dir_start_mid(&sl->ef, ed, s->pdu_seq);
-			else
-				dp_edit_dir_start(&sl->ef, ed, s->next_seq);
+			else /* after a PDU over pdu_max, passed uninspected */
+				dp_edit_dir_start(&sl->ef, ed, s->next_seq + s->skip);
 		}
 	}
 	/* A flow picked up mid-stream (no SYN seen) whose directions were not

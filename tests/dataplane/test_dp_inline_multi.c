@@ -1377,6 +1377,39 @@ static void test_review3_fin_after_waiting_answer(void **state)
 	fx_free(x);
 }
 
+/* A blocked submit while the SMSC is in the middle of a PDU longer than the
+ * reassembly bound (passed uninspected, its rest skipped by the stream
+ * layer): the answer goes after that PDU, not at the point the skipping had
+ * reached. */
+static void test_review3_answer_after_skipped_smsc_pdu(void **state)
+{
+	(void)state;
+	struct fx *x = fx_bound_opted_out(false);
+	static uint8_t d[5000];
+	uint8_t b[256], want[5200];
+	uint32_t e0 = x->esme.rcv_len;
+	memset(d, 'x', sizeof(d));
+	dp_tk_put32(d, sizeof(d));
+	dp_tk_put32(d + 4, 0x05); /* deliver_sm, over pdu_max (4096) */
+	dp_tk_put32(d + 8, 0);
+	dp_tk_put32(d + 12, 902);
+	assert_int_equal(send_data(x, false, d, 1000), DP_ACT_FORWARD);
+	uint32_t n = mk_submit(b, sizeof(b), 61, "447700900999");
+	send_data(x, true, b, n);
+	assert_int_equal(dp_engine_counters(x->e)->edit_pdus_removed, 1);
+	for (uint32_t o = 1000; o < sizeof(d); o += 1000)
+		send_data(x, false, d + o, 1000);
+	memcpy(want, d, sizeof(d));
+	size_t rn = 0;
+	assert_int_equal(smpp_encode_msgid_resp(0x04, 61, 0x66, (struct smpp_view){NULL, 0},
+						(struct smpp_view){NULL, 0}, want + sizeof(d),
+						sizeof(want) - sizeof(d), &rn),
+			 SMPP_OK);
+	assert_stream(&x->esme, e0, want, (uint32_t)(sizeof(d) + rn));
+	assert_acks_consistent(x);
+	fx_free(x);
+}
+
 int main(void)
 {
 	if (dp_tk_eal_init("test_dp_inline_multi", "dpmulti", "256") < 0)
@@ -1406,6 +1439,7 @@ int main(void)
 	    cmocka_unit_test(test_review_ts_injected),
 	    cmocka_unit_test(test_review3_answer_after_partial_smsc_pdu),
 	    cmocka_unit_test(test_review3_fin_after_waiting_answer),
+	    cmocka_unit_test(test_review3_answer_after_skipped_smsc_pdu),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	dp_eal_cleanup();
