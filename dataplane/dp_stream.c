@@ -167,6 +167,71 @@ static uint32_t resync_find(const uint8_t *p, uint32_t len)
 	return len;
 }
 
+/* While resynchronising, the last bytes of a segment (fewer than a header)
+ * wait in the direction's chunk, so that a header cut in two by the
+ * segmentation is found: otherwise a sender that cuts every header in two
+ * keeps the stream blind for the whole connection. Returns true when a
+ * header starting in those bytes is found in them and @p p; the stream is
+ * then SYNCED with that header's first bytes in the chunk. */
+static bool resync_tail(struct dp_stream_ctx *ctx, struct dp_stream_dir *s, const uint8_t *p,
+			uint32_t len)
+{
+	if (s->buf == DP_STREAM_NOBUF || s->buf_len == 0)
+		return false;
+	struct dp_chunk *c = dp_pool_chunk(ctx->pool, s->buf);
+	uint32_t t = s->buf_len;
+	uint32_t k = ctx->pool->chunk_cap - t;
+	if (k > len)
+		k = len;
+	memcpy(c->data + t, p, k);
+	uint32_t i = resync_find(c->data, t + k);
+	if (i >= t)
+		return false; /* none starts in the kept bytes; @p p is scanned next */
+	ctx->st->resync_bytes -= t - i; /* counted as skipped when kept */
+	memmove(c->data, c->data + i, t - i);
+	s->buf_len = (uint16_t)(t - i);
+	s->pdu_seq = s->next_seq - s->buf_len;
+	s->state = DP_STREAM_SYNCED;
+	return true;
+}
+
+/* No header found in @p p: keep its last bytes (after those kept before,
+ * which resync_tail() appended to the chunk) for the next segment. A chunk
+ * is taken for it when the pool has one (none: such headers are missed,
+ * counted as nomem). */
+static void keep_tail(struct dp_stream_ctx *ctx, struct dp_stream_dir *s, const uint8_t *p,
+		      uint32_t len)
+{
+	const uint32_t most = DP_SMPP_HDR_LEN - 1;
+	if (ctx->pool->chunk_cap < 2 * DP_SMPP_HDR_LEN)
+		return;
+	uint32_t t = s->buf == DP_STREAM_NOBUF ? 0 : s->buf_len;
+	if (t == 0 && s->buf == DP_STREAM_NOBUF) {
+		s->buf = dp_pool_get(ctx->pool);
+		if (s->buf == DP_STREAM_NOBUF) {
+			ctx->st->nomem++;
+			return;
+		}
+	}
+	struct dp_chunk *c = dp_pool_chunk(ctx->pool, s->buf);
+	uint32_t keep;
+	if (len >= most) {
+		keep = most;
+		memcpy(c->data, p + len - keep, keep);
+	} else {
+		/* resync_tail() put the old bytes and all of @p p in the
+		 * chunk (t + len < 2 * most fits): keep the last ones. */
+		if (t > 0 && t + len > ctx->pool->chunk_cap)
+			t = 0;
+		if (t == 0)
+			memcpy(c->data, p, len);
+		keep = t + len < most ? t + len : most;
+		memmove(c->data, c->data + (t + len - keep), keep);
+	}
+	s->buf_len = (uint16_t)keep;
+	s->pdu_seq = s->next_seq - keep;
+}
+
 static void deliver(struct dp_stream_ctx *ctx, struct dp_flow *f, enum dp_dir dir,
 		    const uint8_t *pdu, uint32_t len, uint32_t seq, unsigned flags)
 {
@@ -198,13 +263,23 @@ static void consume(struct dp_stream_ctx *ctx, struct dp_flow *f, enum dp_dir di
 			continue;
 		}
 		if (s->state == DP_STREAM_RESYNC) {
+			if (resync_tail(ctx, s, p, len)) {
+				/* A header that began in the kept bytes: go on
+				 * assembling it (SYNCED, buffered). */
+				ctx->st->resync++;
+				flags |= DP_PDU_RESYNCED;
+				continue;
+			}
 			uint32_t off = resync_find(p, len);
 			ctx->st->resync_bytes += off;
 			s->next_seq += off;
+			if (off == len) {
+				keep_tail(ctx, s, p, len);
+				return;
+			}
+			buf_free(ctx, s);
 			p += off;
 			len -= off;
-			if (len == 0)
-				return;
 			s->state = DP_STREAM_SYNCED;
 			ctx->st->resync++;
 			flags |= DP_PDU_RESYNCED;

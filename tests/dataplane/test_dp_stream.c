@@ -453,6 +453,102 @@ static void test_first_data_wins_random(void **state)
 	assert_true(runs > 1000);
 }
 
+/* PDU length boundaries with pdu_max 64, fed whole and one byte per
+ * segment: a PDU of exactly pdu_max is delivered whole, one of pdu_max + 1
+ * is reported truncated (header only) and its body skipped, command_length
+ * 15 is junk (desync, then resync on the next header); the same PDUs come
+ * out either way. */
+static void test_length_bounds_bytewise(void **state)
+{
+	(void)state;
+	uint8_t b[16 + 64 + 65 + 16 + 16 + 16];
+	uint32_t n = 0;
+	memcpy(b + n, stream3, 16); /* enquire_link */
+	n += 16;
+	memset(b + n, 'x', 64); /* enquire_link of 64 bytes: exactly pdu_max */
+	memcpy(b + n, stream3, 16);
+	b[n + 3] = 64;
+	n += 64;
+	memset(b + n, 'y', 65); /* 65 bytes: one over */
+	memcpy(b + n, stream3, 16);
+	b[n + 3] = 65;
+	n += 65;
+	memcpy(b + n, stream3 + 84, 16); /* enquire_link_resp */
+	n += 16;
+	memcpy(b + n, stream3, 16); /* command_length 15: junk */
+	b[n + 3] = 15;
+	n += 16;
+	memcpy(b + n, stream3 + 84, 16);
+	n += 16;
+	assert_int_equal(n, sizeof(b));
+	static const uint32_t want_len[] = { 16, 64, 16, 16, 16 };
+	static const uint32_t want_off[] = { 0, 16, 80, 145, 177 };
+	for (int bytewise = 0; bytewise < 2; bytewise++) {
+		struct fixture fx;
+		fx_init(&fx, 4);
+		fx.ctx.pdu_max = 64;
+		dp_stream_syn(&fx.flow, DP_DIR_LO, 0xfffffff8u);
+		const uint32_t s0 = 0xfffffff9u;
+		if (bytewise) {
+			for (uint32_t i = 0; i < n; i++)
+				dp_stream_segment(&fx.ctx, &fx.flow, DP_DIR_LO, s0 + i, b + i, 1);
+		} else {
+			dp_stream_segment(&fx.ctx, &fx.flow, DP_DIR_LO, s0, b, n);
+		}
+		assert_int_equal(fx.got.n, 5);
+		for (unsigned i = 0; i < 5; i++) {
+			assert_int_equal(fx.got.len[i], want_len[i]);
+			assert_int_equal(fx.got.seq[i], s0 + want_off[i]);
+			assert_memory_equal(fx.got.data[i], b + want_off[i], want_len[i]);
+			assert_int_equal(fx.got.flags[i] & DP_PDU_TRUNCATED, i == 2 ? DP_PDU_TRUNCATED : 0);
+		}
+		assert_int_equal(fx.st.oversize, 1);
+		assert_int_equal(fx.st.desync, 1);
+		assert_int_equal(fx.st.resync, 1);
+		fx_done(&fx);
+	}
+}
+
+/* A flow picked up mid-stream whose segments all cut the PDU headers in two
+ * (an ESME that sends each PDU's last bytes with the next one's first 8):
+ * the stream must find a header that straddles segments, or every submit
+ * of the connection passes uninspected without an event. */
+static void test_resync_header_straddles(void **state)
+{
+	(void)state;
+	struct fixture fx;
+	fx_init(&fx, 8);
+	uint8_t b[4 * sizeof(stream3)];
+	for (int i = 0; i < 4; i++)
+		memcpy(b + i * sizeof(stream3), stream3, sizeof(stream3));
+	/* Start 30 bytes into the first submit_sm; cut 8 bytes into each header. */
+	const uint32_t start = 30, s0 = 7000;
+	uint32_t cuts[16], nc = 0;
+	for (int i = 0; i < 4; i++)
+		for (int k = 0; k < 3; k++)
+			if (i * 100 + stream3_off[k] + 8 > start)
+				cuts[nc++] = (uint32_t)(i * 100) + stream3_off[k] + 8;
+	uint32_t from = start;
+	for (uint32_t c = 0; c <= nc; c++) {
+		uint32_t to = c < nc ? cuts[c] : sizeof(b);
+		dp_stream_segment(&fx.ctx, &fx.flow, DP_DIR_HI, s0 + from - start, b + from, to - from);
+		from = to;
+	}
+	/* Everything from the enquire_link_resp at byte 84 on: 1 + 3 * 3 PDUs. */
+	assert_int_equal(fx.got.n, 10);
+	assert_int_equal(fx.got.seq[0], s0 + 84 - start);
+	assert_true(fx.got.flags[0] & DP_PDU_RESYNCED);
+	for (unsigned i = 1; i < 10; i++) {
+		uint32_t off = 100 * ((i + 2) / 3) + stream3_off[(i + 2) % 3];
+		assert_int_equal(fx.got.seq[i], s0 + off - start);
+		assert_int_equal(fx.got.len[i], stream3_len[(i + 2) % 3]);
+		assert_memory_equal(fx.got.data[i], b + off, fx.got.len[i]);
+	}
+	assert_int_equal(fx.st.resync, 1);
+	assert_int_equal(fx.st.resync_bytes, 84 - start);
+	fx_done(&fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -469,6 +565,8 @@ int main(void)
 		cmocka_unit_test(test_pool_empty),
 		cmocka_unit_test(test_gap_after_replay_reported),
 		cmocka_unit_test(test_first_data_wins_random),
+		cmocka_unit_test(test_length_bounds_bytewise),
+		cmocka_unit_test(test_resync_header_straddles),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
