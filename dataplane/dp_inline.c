@@ -1166,11 +1166,19 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 						tx_dir_l4(e, sl, ed, e->out, (uint32_t)n, l4o);
 				}
 			} else if (r->src == DP_EDIT_SRC_SEG) {
-				int n = dp_edit_emit(&e->ectx, &sl->ef, ed, p, &pkt, r->out_seq,
-						     fr->payload + (r->seq - fr->seq), r->len, keep,
-						     e->out, sizeof(e->out));
-				if (n > 0)
-					tx_dir_l4(e, sl, ed, e->out, (uint32_t)n, l4o);
+				/* In segments that fit e->out (a jumbo frame's
+				 * range may not). */
+				const uint8_t *b = fr->payload + (r->seq - fr->seq);
+				uint32_t chunk = seg_chunk(sl, ed);
+				for (uint32_t o = 0; o < r->len; o += chunk) {
+					uint32_t l = r->len - o < chunk ? r->len - o : chunk;
+					int n = dp_edit_emit(&e->ectx, &sl->ef, ed, p, &pkt,
+							     r->out_seq + o, b + o, l,
+							     o + l == r->len ? keep : 0, e->out,
+							     sizeof(e->out));
+					if (n > 0)
+						tx_dir_l4(e, sl, ed, e->out, (uint32_t)n, l4o);
+				}
 			} else {
 				emit_held(e, f, sl, dir, ed, p, &pkt, r, keep);
 			}

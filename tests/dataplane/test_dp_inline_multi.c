@@ -81,7 +81,7 @@ static void arrive(struct peer *to, const uint8_t *fr, uint32_t len)
 {
 	assert_true(len >= 14 + 20 + 20);
 	struct dp_edit_pkt pkt;
-	uint8_t cp[2048];
+	uint8_t cp[9200]; /* up to a jumbo frame */
 	assert_true(len <= sizeof(cp));
 	memcpy(cp, fr, len);
 	assert_int_equal(dp_edit_pkt_parse(&pkt, cp + 14, len - 14), DP_EDIT_OK);
@@ -150,7 +150,7 @@ static enum dp_action send_raw(struct fx *x, bool from_esme, uint32_t seq, uint8
 {
 	struct peer *me = from_esme ? &x->esme : &x->smsc;
 	struct peer *other = from_esme ? &x->smsc : &x->esme;
-	uint8_t fr[2048];
+	uint8_t fr[9200];
 	memset(fr, 0, sizeof(fr));
 	memcpy(fr, from_esme ? "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01"
 			     : "\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02", 12);
@@ -1410,6 +1410,48 @@ static void test_review3_answer_after_skipped_smsc_pdu(void **state)
 	fx_free(x);
 }
 
+/* A jumbo segment (MTU 9000) whose passed bytes around a blocked submit
+ * are longer than one built frame (2,048 bytes): they reach the SMSC, in
+ * segments, instead of being dropped on every retransmission. */
+static void test_review3_jumbo_segment_around_block(void **state)
+{
+	(void)state;
+	struct fx *x = fx_bound_opted_out(false);
+	static uint8_t seg[8000], want[8000];
+	uint32_t n = 0, wn = 0, s0 = x->smsc.rcv_len;
+	static const char text[] =
+	    "Your table for four is booked for Friday at eight. Reply with the number of "
+	    "guests if that changes; we keep the booking for fifteen minutes after the "
+	    "time. Parking is free after six in the square. See you soon.";
+	for (uint32_t k = 0; k < 20; k++) {
+		uint8_t b[512];
+		bool blocked = k == 12;
+		struct smpp_pdu m = {.hdr = {.command_id = 0x04, .sequence_number = 100 + k},
+				     .source_addr_ton = 5,
+				     .source_addr = sv("AlphaShop"),
+				     .dest_addr_ton = 1,
+				     .dest_addr_npi = 1,
+				     .destination_addr =
+					 sv(blocked ? "447700900999" : "447700900998"),
+				     .data_coding = 1,
+				     .short_message = sv(text)};
+		uint32_t l = enc(&m, b, sizeof(b));
+		memcpy(seg + n, b, l);
+		n += l;
+		if (!blocked) {
+			memcpy(want + wn, b, l);
+			wn += l;
+		}
+	}
+	assert_true(n > 4000 && n < 8000);
+	send_data(x, true, seg, n);
+	assert_int_equal(dp_engine_counters(x->e)->edit_pdus_removed, 1);
+	assert_stream(&x->smsc, s0, want, wn);
+	assert_true(x->smsc.max_payload <= 1400);
+	assert_acks_consistent(x);
+	fx_free(x);
+}
+
 int main(void)
 {
 	if (dp_tk_eal_init("test_dp_inline_multi", "dpmulti", "256") < 0)
@@ -1440,6 +1482,7 @@ int main(void)
 	    cmocka_unit_test(test_review3_answer_after_partial_smsc_pdu),
 	    cmocka_unit_test(test_review3_fin_after_waiting_answer),
 	    cmocka_unit_test(test_review3_answer_after_skipped_smsc_pdu),
+	    cmocka_unit_test(test_review3_jumbo_segment_around_block),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	dp_eal_cleanup();
