@@ -307,11 +307,21 @@ static void consume(struct dp_stream_ctx *ctx, struct dp_flow *f, enum dp_dir di
 			if (want == DP_SMPP_HDR_LEN && l == 0) {
 				int rc = dp_smpp_hdr_check(c->data, s->buf_len, &l);
 				if (rc != DP_OK) {
-					/* The header straddled segments and is junk. */
+					/* The header straddled segments and is junk.
+					 * Look again from its second byte, as when it
+					 * comes in one segment: its last 15 bytes are
+					 * kept for resync_tail(). */
 					ctx->st->desync++;
 					if (ctx->on_junk)
 						ctx->on_junk(ctx->arg, f, dir, 0);
-					buf_free(ctx, s);
+					ctx->st->resync_bytes += DP_SMPP_HDR_LEN;
+					if (ctx->pool->chunk_cap >= 2 * DP_SMPP_HDR_LEN) {
+						memmove(c->data, c->data + 1, DP_SMPP_HDR_LEN - 1);
+						s->buf_len = DP_SMPP_HDR_LEN - 1;
+						s->pdu_seq = s->next_seq - s->buf_len;
+					} else {
+						buf_free(ctx, s);
+					}
 					s->state = DP_STREAM_RESYNC;
 					continue;
 				}

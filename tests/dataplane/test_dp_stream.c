@@ -505,6 +505,7 @@ static void test_length_bounds_bytewise(void **state)
 		assert_int_equal(fx.st.oversize, 1);
 		assert_int_equal(fx.st.desync, 1);
 		assert_int_equal(fx.st.resync, 1);
+		assert_int_equal(fx.st.resync_bytes, 16);
 		fx_done(&fx);
 	}
 }
@@ -549,6 +550,39 @@ static void test_resync_header_straddles(void **state)
 	fx_done(&fx);
 }
 
+/* Four bytes that are not a header (command_length 15) right before an
+ * enquire_link and an enquire_link_resp: the stream looks again from the
+ * second byte and finds the enquire_link 4 bytes in, whether the junk
+ * header came in one segment or one byte at a time (the bytewise header
+ * was dropped whole, and the enquire_link with it). */
+static void test_junk_header_bytewise(void **state)
+{
+	(void)state;
+	uint8_t b[4 + 32];
+	static const uint8_t junk[4] = { 0x00, 0x00, 0x00, 0x0f };
+	memcpy(b, junk, 4);
+	memcpy(b + 4, stream3, 16);
+	memcpy(b + 20, stream3 + 84, 16);
+	for (int bytewise = 0; bytewise < 2; bytewise++) {
+		struct fixture fx;
+		fx_init(&fx, 4);
+		dp_stream_syn(&fx.flow, DP_DIR_LO, 99);
+		if (bytewise) {
+			for (uint32_t i = 0; i < sizeof(b); i++)
+				dp_stream_segment(&fx.ctx, &fx.flow, DP_DIR_LO, 100 + i, b + i, 1);
+		} else {
+			dp_stream_segment(&fx.ctx, &fx.flow, DP_DIR_LO, 100, b, sizeof(b));
+		}
+		assert_int_equal(fx.got.n, 2);
+		assert_int_equal(fx.got.seq[0], 104);
+		assert_memory_equal(fx.got.data[0], stream3, 16);
+		assert_int_equal(fx.got.seq[1], 120);
+		assert_int_equal(fx.st.desync, 1);
+		assert_int_equal(fx.st.resync_bytes, 4);
+		fx_done(&fx);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -567,6 +601,7 @@ int main(void)
 		cmocka_unit_test(test_first_data_wins_random),
 		cmocka_unit_test(test_length_bounds_bytewise),
 		cmocka_unit_test(test_resync_header_straddles),
+		cmocka_unit_test(test_junk_header_bytewise),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
