@@ -897,10 +897,24 @@ static int add_list(struct exprset *e, const struct prule *r, unsigned ri,
 			x--;
 		if (x > b && *b != '#') {
 			size_t n = (size_t)(x - b), o = 0;
-			char *lit = malloc(n + 3);
+			/* normalisation may lengthen a literal (ligatures) */
+			char *lit = malloc(4 * n + 16);
 			if (!lit)
 				return PAT_ENOMEM;
-			if (r->r.list_match == PAT_LIST_DOMAIN) {
+			if (r->r.target == PAT_TARGET_NORM ||
+			    r->r.target == PAT_TARGET_NORM_SUBST) {
+				/* the literal meets normalised text: normalise
+				 * it the same way (accents, spaces, look-alikes,
+				 * and for norm-subst the digit/symbol swaps) */
+				o = pat_normalise(b, n, lit, 4 * n + 15, 0);
+				if (r->r.target == PAT_TARGET_NORM_SUBST)
+					pat_normalise_subst(lit, o);
+				if (o == 0) { /* nothing left: would match anywhere */
+					free(lit);
+					s = nl ? nl + 1 : end;
+					continue;
+				}
+			} else if (r->r.list_match == PAT_LIST_DOMAIN) {
 				/* "\n" + reversed domain + ".", as pat_url_hosts()
 				 * writes hosts for lists */
 				while (n > 0 && b[n - 1] == '.')

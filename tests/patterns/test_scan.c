@@ -501,6 +501,54 @@ static void test_once_past_match_list(void **state)
 	pat_ruleset_free(big);
 }
 
+/* Literals of norm / norm-subst lists meet normalised text, so they are
+ * normalised the same way: an accented phrase, a double space, a
+ * look-alike or a digit swap in a list entry made it never match. */
+static void test_norm_lists(void **state)
+{
+	static const char src[] =
+		"rule id=1 cat=fraud target=norm action=block list=n.txt desc=\"n\"\n"
+		"rule id=2 cat=spam target=norm-subst action=block list=s.txt desc=\"s\"\n";
+	static const char nl[] = "tr\xc3\xa9sor public\nFree  Cash\n\xd0\xa0\x61y now\n";
+	static const char sl[] = "fr33 prize\n";
+	struct pat_source s[3] = {
+		{ "x.rules", src, sizeof(src) - 1 },
+		{ "n.txt", nl, sizeof(nl) - 1 },
+		{ "s.txt", sl, sizeof(sl) - 1 },
+	};
+	static const struct {
+		const char *text;
+		uint32_t rule;
+	} cases[] = {
+		{ "TRESOR PUBLIC: remboursement", 1 },
+		{ "Tr\xc3\xa9sor public", 1 },
+		{ "get free cash", 1 },
+		{ "FREE \xe2\x80\x8b CASH", 1 },
+		{ "pay now", 1 },
+		{ "a free prize", 2 },
+		{ "a fr3e priz3", 2 },
+		{ "prize free", 0 },
+	};
+	struct pat_ruleset *xr;
+	struct pat_scratch *xs;
+	struct pat_result r;
+
+	(void)state;
+	assert_int_equal(pat_ruleset_compile_sources(s, 3, NULL, &xr, NULL), PAT_OK);
+	assert_int_equal(pat_scratch_alloc(xr, &xs), PAT_OK);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct pat_msg m = { .text = cases[i].text, .text_len = strlen(cases[i].text) };
+		assert_int_equal(pat_scan_msg(xr, xs, &m, &r), PAT_OK);
+		if (r.rule_id != cases[i].rule) {
+			print_error("'%s': rule %u, want %u\n", cases[i].text, r.rule_id,
+				    cases[i].rule);
+			fail();
+		}
+	}
+	pat_scratch_free(xs);
+	pat_ruleset_free(xr);
+}
+
 /* A big literal list (100,000 domains) compiles quickly and matches any of
  * its entries; a list rule hit through two literals counts once. */
 static void test_big_list(void **state)
@@ -853,6 +901,7 @@ int main(void)
 		cmocka_unit_test(test_match_list_bound),
 		cmocka_unit_test(test_once_past_match_list),
 		cmocka_unit_test(test_big_list),
+		cmocka_unit_test(test_norm_lists),
 		cmocka_unit_test(test_edges),
 		cmocka_unit_test(test_stream_bad),
 		cmocka_unit_test(test_stream_split_url),
