@@ -65,9 +65,9 @@ struct dp_concat {
 /* Inline enforcement (dp_inline.c). */
 #define DP_CALL_PDUS 128      /* PDUs one frame can complete (replays included) */
 #define DP_CALL_BYTES 65536   /* their bytes, kept for held ranges */
-#define DP_CALL_INJ 32        /* responses one frame can cause */
+#define DP_CALL_INJ (DP_CALL_PDUS + 1) /* responses one frame can cause: one per PDU, and an unbind */
 #define DP_CARRY 16           /* PDUs carried over per direction */
-#define DP_CALL_INJ_BYTES 8192 /* bytes of those responses */
+#define DP_CALL_INJ_BYTES 16384 /* bytes of those responses */
 #define DP_CALL_MBYTES 16384  /* submit_multi rewrites one frame can cause */
 #define DP_MULTI_DESTS 254    /* submit_multi destinations (SMPP 3.4 5.2.20) */
 #define DP_MULTI_PEND 64      /* per flow: rewritten submit_multi awaiting the SMSC's answer */

@@ -1452,6 +1452,42 @@ static void test_review3_jumbo_segment_around_block(void **state)
 	fx_free(x);
 }
 
+/* One segment of 38 short submits to an opted-out number (an ESME with a
+ * window of 38; 38 x 38 bytes fit a standard 1,460-byte segment): each is
+ * removed and each gets its own answer. */
+static void test_review3_many_answers_one_segment(void **state)
+{
+	(void)state;
+	struct fx *x = fx_bound_opted_out(false);
+	opt_out(x, "1234", 901);
+	static uint8_t seg[4096], want[4096];
+	uint32_t n = 0, wn = 0, s0 = x->smsc.rcv_len, e0 = x->esme.rcv_len;
+	for (uint32_t k = 0; k < 38; k++) {
+		struct smpp_pdu m = {.hdr = {.command_id = 0x04, .sequence_number = 200 + k},
+				     .dest_addr_ton = 1,
+				     .dest_addr_npi = 1,
+				     .destination_addr = sv("1234"),
+				     .data_coding = 1,
+				     .short_message = sv("x")};
+		n += enc(&m, seg + n, sizeof(seg) - n);
+		size_t rn = 0;
+		assert_int_equal(smpp_encode_msgid_resp(0x04, 200 + k, 0x66,
+							(struct smpp_view){NULL, 0},
+							(struct smpp_view){NULL, 0}, want + wn,
+							sizeof(want) - wn, &rn),
+				 SMPP_OK);
+		wn += (uint32_t)rn;
+	}
+	assert_true(n <= 1460);
+	send_data(x, true, seg, n);
+	assert_int_equal(x->smsc.rcv_len, s0);
+	assert_int_equal(dp_engine_counters(x->e)->edit_pdus_removed, 38);
+	assert_int_equal(dp_engine_counters(x->e)->edit_resp_failed, 0);
+	assert_stream(&x->esme, e0, want, wn);
+	assert_acks_consistent(x);
+	fx_free(x);
+}
+
 int main(void)
 {
 	if (dp_tk_eal_init("test_dp_inline_multi", "dpmulti", "256") < 0)
@@ -1483,6 +1519,7 @@ int main(void)
 	    cmocka_unit_test(test_review3_fin_after_waiting_answer),
 	    cmocka_unit_test(test_review3_answer_after_skipped_smsc_pdu),
 	    cmocka_unit_test(test_review3_jumbo_segment_around_block),
+	    cmocka_unit_test(test_review3_many_answers_one_segment),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	dp_eal_cleanup();
