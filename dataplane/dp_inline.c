@@ -1039,11 +1039,21 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 	}
 	/* Responses for this frame's blocked PDUs, then the segment. */
 	for (uint32_t i = 0; i < e->n_inj; i++) {
-		if (dp_edit_inject(&e->ectx, &sl->ef, e->inj_buf + e->inj_off[i], e->inj_len[i],
-				   e->now_ns) == DP_EDIT_OK)
+		int irc = dp_edit_inject(&e->ectx, &sl->ef, e->inj_buf + e->inj_off[i],
+					 e->inj_len[i], e->now_ns);
+		if (irc == DP_EDIT_OK) {
 			e->c.edit_resp_injected++;
-		else
-			e->c.edit_resp_failed++;
+			continue;
+		}
+		e->c.edit_resp_failed++;
+		if (irc == DP_EDIT_EINVAL && e->ectx.cfg.inj_policy == DP_EDIT_FAIL_CLOSED) {
+			/* An answer longer than an edit slot holds (a submit_multi
+			 * with ~150 destinations, all blocked): the ESME would wait
+			 * for it forever. The library applies the policy itself
+			 * to a full buffer, not to this. */
+			reset_both(e, f, sl);
+			return DP_ACT_DROP;
+		}
 	}
 	struct dp_edit_pdu pd[DP_CALL_PDUS + DP_CARRY + 1];
 	uint32_t npd = build_list(e, f, sl, dir, ed, pd, DP_CALL_PDUS + DP_CARRY + 1);

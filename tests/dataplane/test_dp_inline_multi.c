@@ -53,6 +53,7 @@ struct peer {
 	uint32_t tsval, ts_last, ts_max, ts_frames, ts_back;
 	uint32_t ts_ecr_last; /* TSecr of the last frame received with the option */
 	uint32_t fins;	      /* segments received with FIN */
+	uint32_t rsts;	      /* segments received with RST */
 	uint32_t fin_end;     /* the sequence number after the last FIN received */
 };
 
@@ -117,6 +118,8 @@ static void arrive(struct peer *to, const uint8_t *fr, uint32_t len)
 	}
 	if (flags & DP_EDIT_TCP_ACK)
 		to->last_ack = ack;
+	if (flags & DP_EDIT_TCP_RST)
+		to->rsts++;
 	if (flags & DP_EDIT_TCP_FIN) {
 		to->fins++;
 		to->fin_end = seq + pkt.payload_len + 1;
@@ -1488,6 +1491,31 @@ static void test_review3_many_answers_one_segment(void **state)
 	fx_free(x);
 }
 
+/* Every destination of a submit_multi blocked and the answer listing them
+ * longer than the 4 KiB an edit slot can inject (160 destinations): the
+ * README's policy is fail-closed, both ends reset (the ESME learns at once
+ * instead of waiting forever for an answer that never comes). */
+static void test_review3_all_blocked_answer_too_long(void **state)
+{
+	(void)state;
+	struct fx *x = fx_bound_opted_out(false);
+	opt_out(x, "44770090099912345678", 901);
+	static const char *dests[160];
+	for (unsigned i = 0; i < 160; i++)
+		dests[i] = "44770090099912345678";
+	static uint8_t b[8192];
+	uint32_t n = mk_multi(b, sizeof(b), 82, dests, 160);
+	assert_true(n > 3000);
+	uint64_t resets = dp_engine_counters(x->e)->edit_resets;
+	for (uint32_t o = 0; o < n; o += 1400)
+		send_data(x, true, b + o, n - o < 1400 ? n - o : 1400);
+	assert_int_equal(dp_engine_counters(x->e)->edit_pdus_removed, 1);
+	assert_int_equal(dp_engine_counters(x->e)->edit_resets, resets + 1);
+	assert_int_equal(x->esme.rsts, 1);
+	assert_int_equal(x->smsc.rsts, 1);
+	fx_free(x);
+}
+
 int main(void)
 {
 	if (dp_tk_eal_init("test_dp_inline_multi", "dpmulti", "256") < 0)
@@ -1520,6 +1548,7 @@ int main(void)
 	    cmocka_unit_test(test_review3_answer_after_skipped_smsc_pdu),
 	    cmocka_unit_test(test_review3_jumbo_segment_around_block),
 	    cmocka_unit_test(test_review3_many_answers_one_segment),
+	    cmocka_unit_test(test_review3_all_blocked_answer_too_long),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	dp_eal_cleanup();
