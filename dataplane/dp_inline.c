@@ -651,9 +651,35 @@ unmerged:
 	pend_drop(sl, (uint32_t)k);
 }
 
+/* The frame's PDU list is full (a jumbo segment of small PDUs): merge
+ * neighbours the edit library treats alike (same direction, both passed or
+ * both removed, contiguous in sequence and in call_buf). */
+static void call_compact(struct dp_engine *e)
+{
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < e->n_call; i++) {
+		const struct dp_call_pdu *c = &e->call[i];
+		struct dp_call_pdu *p = k > 0 ? &e->call[k - 1] : NULL;
+		if (p != NULL && p->dir == c->dir && p->verdict == c->verdict &&
+		    (c->verdict == DP_EDIT_PDU_PASS || c->verdict == DP_EDIT_PDU_BLOCK) &&
+		    p->seq + p->len == c->seq &&
+		    ((p->off == UINT32_MAX && c->off == UINT32_MAX) ||
+		     (p->off != UINT32_MAX && c->off == p->off + p->len))) {
+			p->len += c->len;
+			continue;
+		}
+		if (k != i)
+			e->call[k] = *c;
+		k++;
+	}
+	e->n_call = k;
+}
+
 void dp_inline_pdu(struct dp_engine *e, struct dp_flow *f, enum dp_dir dir, const uint8_t *pdu,
 		   uint32_t len, uint32_t seq, unsigned flags)
 {
+	if (e->n_call >= DP_CALL_PDUS)
+		call_compact(e);
 	if (e->n_call >= DP_CALL_PDUS) {
 		e->c.edit_list_overflow++;
 		return;

@@ -1516,6 +1516,32 @@ static void test_review3_all_blocked_answer_too_long(void **state)
 	fx_free(x);
 }
 
+/* An edited flow, then a jumbo segment from the SMSC with more PDUs than
+ * one frame's list holds (200 submit_sm_resp): every byte reaches the ESME
+ * (the PDUs past the list were never described, so their bytes stayed
+ * held, and each retransmission was held again). */
+static void test_review3_jumbo_many_pdus(void **state)
+{
+	(void)state;
+	struct fx *x = fx_bound_opted_out(false);
+	uint8_t b[256];
+	uint32_t n = mk_submit(b, sizeof(b), 70, "447700900999");
+	send_data(x, true, b, n); /* blocked: the flow has an edit slot now */
+	assert_int_equal(dp_engine_counters(x->e)->edit_pdus_removed, 1);
+	uint32_t e0 = x->esme.rcv_len;
+	static uint8_t seg[8192];
+	uint32_t sn = 0;
+	for (uint32_t k = 0; k < 200; k++)
+		sn += mk_submit_resp(seg + sn, 1000 + k, "M");
+	assert_true(sn < 8192);
+	send_data(x, false, seg, sn);
+	/* and its retransmission */
+	send_raw(x, false, x->smsc.snd_nxt - sn, DP_EDIT_TCP_ACK | DP_EDIT_TCP_PSH, seg, sn);
+	assert_stream(&x->esme, e0, seg, sn);
+	assert_acks_consistent(x);
+	fx_free(x);
+}
+
 int main(void)
 {
 	if (dp_tk_eal_init("test_dp_inline_multi", "dpmulti", "256") < 0)
@@ -1549,6 +1575,7 @@ int main(void)
 	    cmocka_unit_test(test_review3_jumbo_segment_around_block),
 	    cmocka_unit_test(test_review3_many_answers_one_segment),
 	    cmocka_unit_test(test_review3_all_blocked_answer_too_long),
+	    cmocka_unit_test(test_review3_jumbo_many_pdus),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	dp_eal_cleanup();
