@@ -290,11 +290,12 @@ static int valis(const struct field *f, const char *v)
 	return f->val_len == strlen(v) && memcmp(f->val, v, f->val_len) == 0;
 }
 
-/* Decimal number with optional fraction, > 0, <= 1e6. */
+/* Decimal number with optional fraction of at most six digits (scores are
+ * summed in millionths), > 0, <= 1e6. */
 static int parse_weight(const char *s, size_t n, float *out)
 {
 	double v = 0, scale = 0;
-	int digits = 0;
+	int digits = 0, decimals = 0;
 
 	if (n == 0 || s[0] == '-')
 		return -1;
@@ -302,6 +303,8 @@ static int parse_weight(const char *s, size_t n, float *out)
 		if (s[i] >= '0' && s[i] <= '9') {
 			digits++;
 			if (scale > 0) {
+				if (++decimals > 6)
+					return -1;
 				v += (s[i] - '0') * scale;
 				scale /= 10;
 			} else {
@@ -556,7 +559,7 @@ static int parse_rule(struct parser *p, const struct loc *at,
 		r.r.action = PAT_ACTION_SCORE;
 		if (parse_weight(wv + neg, wl - (size_t)neg, &r.r.weight)) {
 			rc = perr(p, at, faction->val_col + 6, PAT_ESYNTAX,
-				  "score weight must be a non-zero decimal number (e.g. 1.5 or -0.5)");
+				  "score weight must be a non-zero decimal number with at most six decimals (e.g. 1.5 or -0.5)");
 			goto fail;
 		}
 		if (neg)
@@ -736,11 +739,11 @@ static int parse_threshold(struct parser *p, const struct loc *at,
 		} else if (keyis(&f[i], "block") && t.block == 0) {
 			if (parse_weight(f[i].val, f[i].val_len, &t.block))
 				return perr(p, at, f[i].val_col, PAT_ESYNTAX,
-					    "threshold must be a positive decimal number");
+					    "threshold must be a positive decimal number with at most six decimals");
 		} else if (keyis(&f[i], "monitor") && t.monitor == 0) {
 			if (parse_weight(f[i].val, f[i].val_len, &t.monitor))
 				return perr(p, at, f[i].val_col, PAT_ESYNTAX,
-					    "threshold must be a positive decimal number");
+					    "threshold must be a positive decimal number with at most six decimals");
 		} else {
 			return perr(p, at, f[i].key_col, PAT_ESYNTAX,
 				    "unknown or repeated key '%.*s' (cat, block, monitor)",

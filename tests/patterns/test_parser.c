@@ -73,6 +73,10 @@ static const struct ecase errors[] = {
 	  "abc", 0, "weight" },
 	{ "rule id=1 cat=spam target=norm action=score:0 pat=/x/ desc=\"d\"", PAT_ESYNTAX, 1,
 	  "0 pat", 0, "weight" },
+	/* scores are summed in millionths: a seventh decimal would be lost */
+	{ "rule id=1 cat=spam target=norm action=score:0.0000001 pat=/x/ desc=\"d\"", PAT_ESYNTAX,
+	  1, "0.0000001", 0, "at most six decimals" },
+	{ "threshold cat=spam block=1.2345678", PAT_ESYNTAX, 1, "1.2", 0, "at most six decimals" },
 	{ "rule id=1 cat=spam target=norm action=block pat=/x/ desc=\"\"", PAT_ESYNTAX, 1,
 	  "\"\"", 0, "empty description" },
 	{ "rule id=1 cat=spam target=norm action=block pat=x desc=\"d\"", PAT_ESYNTAX, 1,
@@ -261,6 +265,7 @@ static void test_valid(void **state)
 	assert_string_equal(pat_category_name(rs, PAT_CAT_SPOOFING), "spoofing");
 	assert_null(pat_category_name(rs, 6));
 	assert_true(pat_category_threshold(rs, 5) == 2.5);
+	assert_true(pat_ruleset_total_threshold(rs) == 10);
 	assert_int_equal(pat_rule_info(rs, 7, &ri), PAT_OK);
 	assert_string_equal(ri.description, "say \"hi\"");
 	assert_string_equal(ri.reference, "RFC 1");
