@@ -546,24 +546,29 @@ static int cmd_test(int argc, char **argv)
 			continue;
 		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			line[--len] = 0;
+		char *ls = line; /* a byte-order mark is no part of the first label */
+		if (lineno == 1 && len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0) {
+			ls += 3;
+			len -= 3;
+		}
 		if (len == 0)
 			continue;
-		char *tab = memchr(line, '\t', (size_t)len);
+		char *tab = memchr(ls, '\t', (size_t)len);
 		if (!tab) {
 			malformed++;
 			continue;
 		}
 		*tab = 0;
 		/* the label keys JSON objects: it must be UTF-8 */
-		json_t *lj = json_string(line);
+		json_t *lj = json_string(ls);
 		if (!lj) {
 			malformed++;
 			continue;
 		}
 		json_decref(lj);
-		const char *label = line, *text = tab + 1;
+		const char *label = ls, *text = tab + 1;
 		struct pat_msg m = { .text = text,
-				     .text_len = (size_t)(line + len - text) };
+				     .text_len = (size_t)(ls + len - text) };
 		struct pat_result r;
 		if (pat_scan_msg(rs, s, &m, &r)) {
 			ex = EX_OTHER;

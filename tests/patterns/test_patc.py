@@ -78,6 +78,17 @@ try:
     o2 = dj["overall"]
     check((o2["tp"], o2["fp"], o2["fn"], o2["tn"]) == (4, 1, 2, 3), "non-UTF-8 label: counts unchanged")
     check([f["line"] for f in dj["false_negatives"]] == [6, 8], "non-UTF-8 label: FN lines follow the file")
+    # a corpus saved with a byte-order mark: its first label is still a
+    # label ("\ufeffham" was a positive label of its own)
+    bom = os.path.join(tmpc, "bom.tsv")
+    with open(bom, "wb") as f:
+        f.write(b"\xef\xbb\xbf" + b"".join(lines))
+    r = subprocess.run([patc, "test", "--json", "--corpus", bom, fixture], capture_output=True)
+    dj = json.loads(r.stdout)
+    o2 = dj["overall"]
+    check(r.returncode == 0 and (o2["tp"], o2["fp"], o2["fn"], o2["tn"]) == (4, 1, 2, 3)
+          and all(not k.startswith("\ufeff") for k in dj["labels"]),
+          f"corpus with a BOM: counts unchanged ({o2}, labels {sorted(dj['labels'])})")
 finally:
     shutil.rmtree(tmpc)
 
