@@ -78,14 +78,22 @@ static void sink(void *arg, const struct dp_event *ev)
 }
 
 /* A frame arrives at `to` (the ESME or the SMSC). */
+/* Frames the peers send: IPv4 (default) or IPv6, with or without an 802.1Q
+ * tag (set before the fixture's handshake). */
+static bool g_ipv6, g_vlan;
+
 static void arrive(struct peer *to, const uint8_t *fr, uint32_t len)
 {
 	assert_true(len >= 14 + 20 + 20);
+	uint32_t l2 = fr[12] == 0x81 && fr[13] == 0x00 ? 18 : 14;
+	assert_true(l2 == (g_vlan ? 18u : 14u));
+	assert_int_equal(fr[l2 - 2], g_ipv6 ? 0x86 : 0x08);
 	struct dp_edit_pkt pkt;
 	uint8_t cp[9200]; /* up to a jumbo frame */
 	assert_true(len <= sizeof(cp));
 	memcpy(cp, fr, len);
-	assert_int_equal(dp_edit_pkt_parse(&pkt, cp + 14, len - 14), DP_EDIT_OK);
+	assert_int_equal(dp_edit_pkt_parse(&pkt, cp + l2, len - l2), DP_EDIT_OK);
+	assert_int_equal(pkt.ipver, g_ipv6 ? 6 : 4);
 	if (!dp_edit_pkt_csum_ok(&pkt))
 		to->bad_csum++;
 	const uint8_t *l4 = pkt.l4;
@@ -157,23 +165,44 @@ static enum dp_action send_raw(struct fx *x, bool from_esme, uint32_t seq, uint8
 	memset(fr, 0, sizeof(fr));
 	memcpy(fr, from_esme ? "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01"
 			     : "\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02", 12);
-	dp_tk_put16(fr + 12, 0x0800);
-	uint8_t *ip = fr + 14;
-	ip[0] = 0x45;
+	uint32_t l2 = g_vlan ? 18 : 14, l3 = g_ipv6 ? 40 : 20;
+	if (g_vlan) {
+		dp_tk_put16(fr + 12, 0x8100);
+		dp_tk_put16(fr + 14, 100); /* VLAN 100 */
+	}
+	dp_tk_put16(fr + l2 - 2, g_ipv6 ? 0x86dd : 0x0800);
+	uint8_t *ip = fr + l2;
 	uint32_t th = me->ts_on ? 32 : 20; /* NOP NOP TS(TSval, TSecr) */
-	dp_tk_put16(ip + 2, (uint16_t)(20 + th + n));
-	ip[8] = 64;
-	ip[9] = 6;
-	/* 198.18.0.1 (ESME) <-> 198.18.0.2 (SMSC) */
-	memcpy(ip + 12,
-	       from_esme ? "\xc6\x12\x00\x01\xc6\x12\x00\x02" : "\xc6\x12\x00\x02\xc6\x12\x00\x01", 8);
-	uint32_t s = 0;
-	for (int i = 0; i < 20; i += 2)
-		s += (uint32_t)(ip[i] << 8 | ip[i + 1]);
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	dp_tk_put16(ip + 10, (uint16_t)~s);
-	uint8_t *t = ip + 20;
+	if (g_ipv6) {
+		/* 2001:db8::1 (ESME) <-> 2001:db8::2 (SMSC) */
+		ip[0] = 0x60;
+		dp_tk_put16(ip + 4, (uint16_t)(th + n));
+		ip[6] = 6;
+		ip[7] = 64;
+		ip[8] = ip[24] = 0x20;
+		ip[9] = ip[25] = 0x01;
+		ip[10] = ip[26] = 0x0d;
+		ip[11] = ip[27] = 0xb8;
+		ip[23] = from_esme ? 1 : 2;
+		ip[39] = from_esme ? 2 : 1;
+	} else {
+		ip[0] = 0x45;
+		dp_tk_put16(ip + 2, (uint16_t)(20 + th + n));
+		ip[8] = 64;
+		ip[9] = 6;
+		/* 198.18.0.1 (ESME) <-> 198.18.0.2 (SMSC) */
+		memcpy(ip + 12,
+		       from_esme ? "\xc6\x12\x00\x01\xc6\x12\x00\x02"
+				 : "\xc6\x12\x00\x02\xc6\x12\x00\x01",
+		       8);
+		uint32_t s = 0;
+		for (int i = 0; i < 20; i += 2)
+			s += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+		while (s >> 16)
+			s = (s & 0xffff) + (s >> 16);
+		dp_tk_put16(ip + 10, (uint16_t)~s);
+	}
+	uint8_t *t = ip + l3;
 	dp_tk_put16(t, from_esme ? 40000 : 2775);
 	dp_tk_put16(t + 2, from_esme ? 2775 : 40000);
 	dp_tk_put32(t + 4, seq);
@@ -189,9 +218,9 @@ static enum dp_action send_raw(struct fx *x, bool from_esme, uint32_t seq, uint8
 	}
 	if (n != 0)
 		memcpy(t + th, pl, n);
-	uint32_t len = 14 + 20 + th + n;
+	uint32_t len = l2 + l3 + th + n;
 	struct dp_edit_pkt pkt;
-	assert_int_equal(dp_edit_pkt_parse(&pkt, ip, len - 14), DP_EDIT_OK);
+	assert_int_equal(dp_edit_pkt_parse(&pkt, ip, len - l2), DP_EDIT_OK);
 	dp_edit_pkt_csum_full(&pkt);
 	dp_engine_set_rx(x->e, 0, from_esme ? 0 : 1);
 	enum dp_action a = dp_engine_frame_rw(x->e, fr, len);
@@ -1542,6 +1571,69 @@ static void test_review3_jumbo_many_pdus(void **state)
 	fx_free(x);
 }
 
+/* Every rewrite path with IPv6 and with 802.1Q frames (the other tests are
+ * untagged IPv4): in-place rewrites, segments rebuilt around a removed
+ * PDU, a segment of blocked bytes only (ACK probe), held bytes released,
+ * injected answers built from the template, a retransmission across the
+ * edit, ACKs mapped both ways; every frame's checksum is checked on
+ * arrival (assert_stream) and both streams must be exact. */
+static void test_review3_ipv6_vlan_paths(void **state)
+{
+	(void)state;
+	static const bool v6[] = {true, true, false}, tag[] = {true, false, true};
+	for (unsigned v = 0; v < 3; v++) {
+		g_ipv6 = v6[v];
+		g_vlan = tag[v];
+		struct fx *x = fx_bound_opted_out(false);
+		uint32_t s0 = x->smsc.rcv_len, e0 = x->esme.rcv_len;
+		uint8_t seg[1024], sm[1024], em[1024], b[256];
+		uint32_t n = 0, sn = 0, en = 0, l;
+		/* passed, blocked, passed in one segment */
+		l = mk_submit(b, sizeof(b), 10, "447700900998");
+		memcpy(seg + n, b, l), n += l, memcpy(sm + sn, b, l), sn += l;
+		l = mk_submit(b, sizeof(b), 11, "447700900999");
+		memcpy(seg + n, b, l), n += l;
+		l = mk_submit(b, sizeof(b), 12, "447700900997");
+		memcpy(seg + n, b, l), n += l, memcpy(sm + sn, b, l), sn += l;
+		send_data(x, true, seg, n);
+		size_t rn = 0;
+		assert_int_equal(smpp_encode_msgid_resp(0x04, 11, 0x66, (struct smpp_view){NULL, 0},
+							(struct smpp_view){NULL, 0}, em + en,
+							sizeof(em) - en, &rn),
+				 SMPP_OK);
+		en += (uint32_t)rn;
+		/* the ESME retransmits that segment: nothing new anywhere */
+		send_raw(x, true, x->esme.snd_nxt - n, DP_EDIT_TCP_ACK | DP_EDIT_TCP_PSH, seg, n);
+		/* a segment with only a blocked submit */
+		l = mk_submit(b, sizeof(b), 13, "447700900999");
+		send_data(x, true, b, l);
+		assert_int_equal(smpp_encode_msgid_resp(0x04, 13, 0x66, (struct smpp_view){NULL, 0},
+							(struct smpp_view){NULL, 0}, em + en,
+							sizeof(em) - en, &rn),
+				 SMPP_OK);
+		en += (uint32_t)rn;
+		/* a passed submit in two segments (held, then released) */
+		l = mk_submit(b, sizeof(b), 14, "447700900998");
+		send_data(x, true, b, 7);
+		send_data(x, true, b + 7, l - 7);
+		memcpy(sm + sn, b, l), sn += l;
+		/* the SMSC answers the passed ones (rewritten in place) */
+		static const uint32_t ok[] = {10, 12, 14};
+		for (unsigned k = 0; k < 3; k++) {
+			l = mk_submit_resp(b, ok[k], "M");
+			send_data(x, false, b, l);
+			memcpy(em + en, b, l), en += l;
+		}
+		assert_stream(&x->smsc, s0, sm, sn);
+		assert_stream(&x->esme, e0, em, en);
+		assert_int_equal(dp_engine_counters(x->e)->edit_pdus_removed, 2);
+		assert_acks_consistent(x);
+		assert_int_equal(x->esme.bad_csum + x->smsc.bad_csum, 0);
+		fx_free(x);
+	}
+	g_ipv6 = g_vlan = false;
+}
+
 int main(void)
 {
 	if (dp_tk_eal_init("test_dp_inline_multi", "dpmulti", "256") < 0)
@@ -1576,6 +1668,7 @@ int main(void)
 	    cmocka_unit_test(test_review3_many_answers_one_segment),
 	    cmocka_unit_test(test_review3_all_blocked_answer_too_long),
 	    cmocka_unit_test(test_review3_jumbo_many_pdus),
+	    cmocka_unit_test(test_review3_ipv6_vlan_paths),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	dp_eal_cleanup();
