@@ -260,7 +260,9 @@ static int split_fields(struct parser *p, const struct loc *at, const char *s,
 			j++;
 			fl->flags = s + j;
 			fl->flags_col = (unsigned)j + 1;
-			while (j < n && !is_space(s[j]))
+			/* '#' after the flags starts a comment, as after a
+			 * quoted value */
+			while (j < n && !is_space(s[j]) && s[j] != '#')
 				j++;
 			fl->flags_len = (size_t)(s + j - fl->flags);
 			i = j;

@@ -251,14 +251,15 @@ static void test_valid(void **state)
 		"threshold cat=* block=10\n"
 		"rule id=7 cat=lottery target=norm action=score:1.25 pat=/a\\/b/i desc=\"say \\\"hi\\\"\" ref=\"RFC 1\"   # trailing comment\n"
 		"rule id=8 cat=spam target=sender action=block list=l.txt match=exact desc=\"x\" scope=except:c1,c2\n"
-		"rule id=9 cat=spam target=norm action=score:-0.5 pat=/z/ desc=\"negative\"\n";
+		"rule id=9 cat=spam target=norm action=score:-0.5 pat=/z/ desc=\"negative\"\n"
+		"rule id=10 cat=spam target=text desc=\"c\" action=block pat=/Q/i# comment after the flags\n";
 	struct pat_ruleset *rs;
 	struct pat_error e;
 	struct pat_rule_info ri;
 
 	(void)state;
 	assert_int_equal(compile1(src, strlen(src), &rs, &e), PAT_OK);
-	assert_int_equal(pat_ruleset_rule_count(rs), 3);
+	assert_int_equal(pat_ruleset_rule_count(rs), 4);
 	assert_int_equal(pat_ruleset_category_count(rs), 6);
 	assert_int_equal(pat_category_id(rs, "lottery", 7), 5);
 	assert_string_equal(pat_category_name(rs, 5), "lottery");
@@ -278,7 +279,9 @@ static void test_valid(void **state)
 	assert_int_equal(ri.target, PAT_TARGET_SENDER);
 	assert_int_equal(pat_rule_info(rs, 9, &ri), PAT_OK);
 	assert_true(ri.weight == -0.5);
-	assert_int_equal(pat_rule_info(rs, 10, &ri), PAT_EINVAL);
+	assert_int_equal(pat_rule_info(rs, 10, &ri), PAT_OK);
+	assert_string_equal(ri.pattern, "/Q/i");
+	assert_int_equal(pat_rule_info(rs, 11, &ri), PAT_EINVAL);
 	pat_ruleset_free(rs);
 }
 
