@@ -1022,6 +1022,10 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 	uint8_t *l3 = (uint8_t *)(uintptr_t)(p + fr->l3_off);
 	if (dp_edit_pkt_parse(&pkt, l3, len - fr->l3_off) != DP_EDIT_OK)
 		return DP_ACT_FORWARD;
+	/* The ESME's headers first: a reset caused by this very frame (the
+	 * flow's first edited one) needs a template to build its RSTs. */
+	if (ed == DP_EDIT_E2S)
+		dp_edit_tmpl_save(&sl->ef, ed, p, &pkt);
 
 	if (fr->payload_len > sl->seg_max[ed])
 		sl->seg_max[ed] = fr->payload_len > UINT16_MAX ? UINT16_MAX : (uint16_t)fr->payload_len;
@@ -1120,8 +1124,6 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 		return DP_ACT_DROP;
 	}
 	if (ed == DP_EDIT_S2E && out.action != 0)
-		dp_edit_tmpl_save(&sl->ef, ed, p, &pkt);
-	else if (ed == DP_EDIT_E2S)
 		dp_edit_tmpl_save(&sl->ef, ed, p, &pkt);
 
 	enum dp_action act = DP_ACT_DROP;

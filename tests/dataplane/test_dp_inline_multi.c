@@ -1634,6 +1634,28 @@ static void test_review3_ipv6_vlan_paths(void **state)
 	g_ipv6 = g_vlan = false;
 }
 
+/* A flow reset toward both ends by the frame that gave it its edit slot
+ * (here: a blocked submit while the SMSC's stream is not synchronised, so
+ * the answer has no place: fail-closed): both ends get their RST (no
+ * header template had been saved yet, so none was built, and the flow's
+ * later frames were dropped: both connections hung). */
+static void test_review3_reset_on_first_edited_frame(void **state)
+{
+	(void)state;
+	struct fx *x = fx_bound_opted_out(false);
+	uint8_t junk[24], b[256];
+	memset(junk, 0xff, sizeof(junk));
+	send_data(x, false, junk, sizeof(junk)); /* not SMPP: the SMSC side resynchronises */
+	uint32_t n = mk_submit(b, sizeof(b), 60, "447700900999");
+	uint32_t s0 = x->smsc.rcv_len;
+	send_data(x, true, b, n);
+	assert_int_equal(x->smsc.rcv_len, s0);
+	assert_int_equal(dp_engine_counters(x->e)->edit_resets, 1);
+	assert_int_equal(x->esme.rsts, 1);
+	assert_int_equal(x->smsc.rsts, 1);
+	fx_free(x);
+}
+
 int main(void)
 {
 	if (dp_tk_eal_init("test_dp_inline_multi", "dpmulti", "256") < 0)
@@ -1669,6 +1691,7 @@ int main(void)
 	    cmocka_unit_test(test_review3_all_blocked_answer_too_long),
 	    cmocka_unit_test(test_review3_jumbo_many_pdus),
 	    cmocka_unit_test(test_review3_ipv6_vlan_paths),
+	    cmocka_unit_test(test_review3_reset_on_first_edited_frame),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	dp_eal_cleanup();
