@@ -901,7 +901,12 @@ static void start_dirs(struct dp_engine *e, struct dp_flow *f, struct dp_eslot *
 		const struct dp_stream_dir *s = &f->dir[d];
 		if (pre->at_boundary[d]) {
 			dp_edit_dir_start(&sl->ef, ed, pre->next_seq[d]);
-		} else if (ed == DP_EDIT_S2E && s->state == DP_STREAM_SYNCED) {
+		} else if (ed == DP_EDIT_S2E && s->state == DP_STREAM_SYNCED && s->n_ooo == 0) {
+			/* (With segments of the SMSC's held out of order, which
+			 * went to the ESME unedited, no point before them is
+			 * safe for an answer: the direction is not started, an
+			 * answer cannot be injected and the flow is reset under
+			 * the fail-closed injection policy.) */
 			/* The SMSC's side: a partial PDU it already sent passes,
 			 * and an answer injected now waits for its end (the
 			 * ESME has its first bytes). */

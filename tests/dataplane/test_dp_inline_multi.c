@@ -1656,6 +1656,43 @@ static void test_review3_reset_on_first_edited_frame(void **state)
 	fx_free(x);
 }
 
+/* The dataplane saw the SMSC's segments out of order before the flow had an
+ * edit slot (the later one went to the ESME at once), then a blocked submit:
+ * the answer must not be placed in the SMSC's gap, under bytes the ESME
+ * already has. Either the ESME's stream stays exact or, if the answer cannot
+ * be placed, the flow is reset: never a stream with conflicting bytes. */
+static void test_review3_answer_with_smsc_gap(void **state)
+{
+	(void)state;
+	struct fx *x = fx_bound_opted_out(false);
+	uint8_t a[128], bb[128], b[256], want[512];
+	uint32_t e0 = x->esme.rcv_len;
+	uint32_t an = mk_submit_resp(a, 58, "MID-58"), bn = mk_submit_resp(bb, 59, "MID-59");
+	uint32_t sa = x->smsc.snd_nxt;
+	/* B before A */
+	send_raw(x, false, sa + an, DP_EDIT_TCP_ACK | DP_EDIT_TCP_PSH, bb, bn);
+	uint32_t n = mk_submit(b, sizeof(b), 60, "447700900999");
+	send_data(x, true, b, n);
+	send_raw(x, false, sa, DP_EDIT_TCP_ACK | DP_EDIT_TCP_PSH, a, an);
+	x->smsc.snd_nxt = sa + an + bn;
+	send_raw(x, false, sa + an, DP_EDIT_TCP_ACK | DP_EDIT_TCP_PSH, bb, bn); /* resent */
+	assert_int_equal(x->esme.conflicts, 0);
+	if (dp_engine_counters(x->e)->edit_resets == 0) {
+		memcpy(want, a, an);
+		memcpy(want + an, bb, bn);
+		size_t rn = 0;
+		assert_int_equal(smpp_encode_msgid_resp(0x04, 60, 0x66, (struct smpp_view){NULL, 0},
+							(struct smpp_view){NULL, 0}, want + an + bn,
+							sizeof(want) - an - bn, &rn),
+				 SMPP_OK);
+		assert_stream(&x->esme, e0, want, an + bn + (uint32_t)rn);
+	} else {
+		assert_int_equal(x->esme.rsts, 1);
+		assert_int_equal(x->smsc.rsts, 1);
+	}
+	fx_free(x);
+}
+
 int main(void)
 {
 	if (dp_tk_eal_init("test_dp_inline_multi", "dpmulti", "256") < 0)
@@ -1692,6 +1729,7 @@ int main(void)
 	    cmocka_unit_test(test_review3_jumbo_many_pdus),
 	    cmocka_unit_test(test_review3_ipv6_vlan_paths),
 	    cmocka_unit_test(test_review3_reset_on_first_edited_frame),
+	    cmocka_unit_test(test_review3_answer_with_smsc_gap),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	dp_eal_cleanup();
