@@ -583,6 +583,40 @@ static void test_junk_header_bytewise(void **state)
 	}
 }
 
+/* TCP state of a flow (dp_flow_track): closing after one FIN, closed after
+ * both or a RST, and a new SYN on a closed 4-tuple starts a new connection;
+ * a SYN while only one side has closed (the other in CLOSE_WAIT) is not a
+ * new connection. */
+static void test_flow_track_states(void **state)
+{
+	(void)state;
+	struct dp_flow f;
+	memset(&f, 0, sizeof(f));
+	dp_flow_track(&f, DP_DIR_LO, DP_TCP_SYN, 1);
+	assert_int_equal(f.tcp_state, DP_TCP_NEW);
+	dp_flow_track(&f, DP_DIR_HI, DP_TCP_SYN | DP_TCP_ACK, 2);
+	assert_int_equal(f.tcp_state, DP_TCP_ESTABLISHED);
+	dp_flow_track(&f, DP_DIR_LO, DP_TCP_FIN | DP_TCP_ACK, 3);
+	assert_int_equal(f.tcp_state, DP_TCP_CLOSING);
+	dp_flow_track(&f, DP_DIR_LO, DP_TCP_SYN, 4);
+	assert_int_equal(f.tcp_state, DP_TCP_CLOSING);
+	dp_flow_track(&f, DP_DIR_HI, DP_TCP_FIN | DP_TCP_ACK, 5);
+	assert_int_equal(f.tcp_state, DP_TCP_CLOSED);
+	assert_int_equal(f.last_ms, 5);
+	/* The 4-tuple reused: a new connection. */
+	dp_flow_track(&f, DP_DIR_LO, DP_TCP_SYN, 6);
+	assert_int_equal(f.tcp_state, DP_TCP_NEW);
+	assert_int_equal(f.fin_seen, 0);
+	dp_flow_track(&f, DP_DIR_HI, DP_TCP_SYN | DP_TCP_ACK, 7);
+	assert_int_equal(f.tcp_state, DP_TCP_ESTABLISHED);
+	dp_flow_track(&f, DP_DIR_HI, DP_TCP_RST, 8);
+	assert_int_equal(f.tcp_state, DP_TCP_CLOSED);
+	dp_flow_track(&f, DP_DIR_LO, DP_TCP_SYN | DP_TCP_ACK, 9);
+	assert_int_equal(f.tcp_state, DP_TCP_CLOSED); /* a SYN-ACK opens nothing */
+	dp_flow_track(&f, DP_DIR_LO, DP_TCP_SYN, 10);
+	assert_int_equal(f.tcp_state, DP_TCP_NEW);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -602,6 +636,7 @@ int main(void)
 		cmocka_unit_test(test_length_bounds_bytewise),
 		cmocka_unit_test(test_resync_header_straddles),
 		cmocka_unit_test(test_junk_header_bytewise),
+		cmocka_unit_test(test_flow_track_states),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
