@@ -1103,8 +1103,11 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 		 * would only draw a duplicate ACK (a lost answer: the next
 		 * probe after 200 ms). */
 		e->c.edit_probe_suppressed++;
-		out.action = 0;
 		probe = false;
+		if (ed == DP_EDIT_E2S && (fr->tcp_flags & DP_TCP_ACK) && fr->ack != sl->esme_raw_ack)
+			out.hdr_seq++; /* at rcv_nxt: carries the ESME's new ACK, asks nothing */
+		else
+			out.action = 0;
 	}
 	if (probe) {
 		sl->probe_pending = 1;

@@ -1693,6 +1693,35 @@ static void test_review3_answer_with_smsc_gap(void **state)
 	fx_free(x);
 }
 
+/* Two segments of blocked bytes only, 200 ms apart at most (the second ACK
+ * probe is suppressed), the second one acknowledging a deliver_sm the SMSC
+ * sent in between: that ACK still reaches the SMSC (the whole frame was
+ * dropped, so the SMSC resent its deliver_sm after its RTO). */
+static void test_review3_suppressed_probe_keeps_ack(void **state)
+{
+	(void)state;
+	struct fx *x = fx_bound_opted_out(false);
+	uint8_t b[256], d[256];
+	uint32_t n = mk_submit(b, sizeof(b), 60, "447700900999");
+	send_data(x, true, b, n); /* blocked: ACK probe toward the SMSC */
+	struct smpp_pdu m = {.hdr = {.command_id = 0x05, .sequence_number = 903},
+			     .source_addr_ton = 1,
+			     .source_addr_npi = 1,
+			     .source_addr = sv("447700900998"),
+			     .dest_addr_ton = 1,
+			     .dest_addr_npi = 1,
+			     .destination_addr = sv("70123"),
+			     .data_coding = 1,
+			     .short_message = sv("hello")};
+	send_data(x, false, d, enc(&m, d, sizeof(d)));
+	advance(x, 10);
+	n = mk_submit(b, sizeof(b), 61, "447700900999");
+	send_data(x, true, b, n); /* blocked too; carries the ACK of the deliver_sm */
+	assert_int_equal(x->smsc.last_ack, x->smsc.snd_nxt);
+	assert_acks_consistent(x);
+	fx_free(x);
+}
+
 int main(void)
 {
 	if (dp_tk_eal_init("test_dp_inline_multi", "dpmulti", "256") < 0)
@@ -1730,6 +1759,7 @@ int main(void)
 	    cmocka_unit_test(test_review3_ipv6_vlan_paths),
 	    cmocka_unit_test(test_review3_reset_on_first_edited_frame),
 	    cmocka_unit_test(test_review3_answer_with_smsc_gap),
+	    cmocka_unit_test(test_review3_suppressed_probe_keeps_ack),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	dp_eal_cleanup();
