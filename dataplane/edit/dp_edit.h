@@ -616,10 +616,12 @@ int dp_edit_pkt_rewrite(struct dp_edit_ctx *ctx, const struct dp_edit_flow *f, e
  * headers, TCP with its options) followed by `payload` (`len` bytes: the
  * range's bytes from the segment or from the stream layer's buffer), with IP
  * lengths fixed, seq := `out_seq`, ack and SACK mapped as by
- * dp_edit_pkt_rewrite(), FIN and RST cleared unless in `keep_flags`, and a
+ * dp_edit_pkt_rewrite(), FIN and RST exactly as in `keep_flags` (set even if
+ * the received frame had none: a FIN held earlier goes out on the frame that
+ * releases the bytes before it), and a
  * full TCP checksum. When a range is the whole segment, rewriting in place
  * with dp_edit_pkt_rewrite() is cheaper.
- * @param keep_flags DP_EDIT_TCP_FIN and/or DP_EDIT_TCP_RST to keep if set
+ * @param keep_flags DP_EDIT_TCP_FIN and/or DP_EDIT_TCP_RST for the frame
  * @return frame length (> 0); DP_EDIT_EINVAL on bad arguments;
  *         DP_EDIT_EFULL if `cap` is too small.
  */

@@ -794,10 +794,17 @@ int dp_edit_segment(struct dp_edit_ctx *ctx, struct dp_edit_flow *f, enum dp_edi
 			h->snd_nxt_new = r->out_seq + r->len;
 	}
 
-	/* 4. FIN: only once every byte before it was decided. */
-	uint32_t fin_flag = 0;
-	if (fin) {
-		if (h->rel == e) {
+	/* 4. FIN: only once every byte before it was decided; a FIN held
+	 * that way goes out with the segment that decides the last of them. */
+	uint32_t fin_flag = 0, fe = e;
+	bool fin_now = fin;
+	if (!fin && (h->flags & DP_EDIT_HF_FIN_HELD) && !(h->flags & DP_EDIT_HF_FIN) &&
+	    h->rel == h->fin_seq) {
+		fin_now = true;
+		fe = h->fin_seq;
+	}
+	if (fin_now) {
+		if (h->rel == fe) {
 			fin_flag = DP_EDIT_ACT_FIN;
 			if (!(h->flags & DP_EDIT_HF_FIN) && f->inj_n > 0 && dir == DP_EDIT_S2E) {
 				ctx->cnt.close_with_inj++;
@@ -808,14 +815,19 @@ int dp_edit_segment(struct dp_edit_ctx *ctx, struct dp_edit_flow *f, enum dp_edi
 					f->inj_used = f->inj[--f->inj_n].off;
 			}
 			h->flags |= DP_EDIT_HF_FIN;
-			h->fin_seq = e;
-			uint32_t fe = dp_edit_seqadj_map(&h->sa, e) + 1;
-			if (dp_edit_seq_lt(h->snd_nxt_new, fe))
-				h->snd_nxt_new = fe;
+			h->flags &= (uint16_t)~DP_EDIT_HF_FIN_HELD;
+			h->fin_seq = fe;
+			uint32_t fn = dp_edit_seqadj_map(&h->sa, fe) + 1;
+			if (dp_edit_seq_lt(h->snd_nxt_new, fn))
+				h->snd_nxt_new = fn;
 		} else if ((h->flags & DP_EDIT_HF_FIN) && h->fin_seq == e) {
 			fin_flag = DP_EDIT_ACT_FIN; /* retransmitted FIN */
 		} else {
 			ctx->cnt.fin_held++;
+			if (!(h->flags & DP_EDIT_HF_FIN)) {
+				h->flags |= DP_EDIT_HF_FIN_HELD;
+				h->fin_seq = e;
+			}
 		}
 	}
 
@@ -830,9 +842,9 @@ int dp_edit_segment(struct dp_edit_ctx *ctx, struct dp_edit_flow *f, enum dp_edi
 	if (nfwd > 0) {
 		out->action |= DP_EDIT_ACT_FORWARD | fin_flag;
 		if (fin_flag)
-			out->hdr_seq = dp_edit_seqadj_map(&h->sa, e);
+			out->hdr_seq = dp_edit_seqadj_map(&h->sa, fe);
 	} else if (fin_flag) {
-		out_hdr(out, dp_edit_seqadj_map(&h->sa, e), fin_flag);
+		out_hdr(out, dp_edit_seqadj_map(&h->sa, fe), fin_flag);
 	} else if (seg->len == 0) {
 		/* Pure ACK or window update: forward at the receiver's rcv_nxt
 		 * or beyond (held bytes are not in its sequence space yet).

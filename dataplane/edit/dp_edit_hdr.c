@@ -274,7 +274,8 @@ int dp_edit_emit(struct dp_edit_ctx *ctx, const struct dp_edit_flow *f, enum dp_
 	struct dp_edit_pkt o = *pkt;
 	o.l3 = buf + (pkt->l3 - frame);
 	o.l4 = o.l3 + pkt->l3_len;
-	o.l4[13] &= (uint8_t) ~((DP_EDIT_TCP_FIN | DP_EDIT_TCP_RST) & ~keep_flags);
+	o.l4[13] = (uint8_t)((o.l4[13] & ~(DP_EDIT_TCP_FIN | DP_EDIT_TCP_RST)) |
+			     (keep_flags & (DP_EDIT_TCP_FIN | DP_EDIT_TCP_RST)));
 	int rc = dp_edit_pkt_rewrite(ctx, f, dir, &o, out_seq);
 	if (rc != DP_EDIT_OK && rc != DP_EDIT_ETRUNC)
 		return rc;

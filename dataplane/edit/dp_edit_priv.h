@@ -13,6 +13,7 @@
 #define DP_EDIT_HF_FWD_ACK   0x0010 /* fwd_ack valid */
 #define DP_EDIT_HF_SENT	     0x0020 /* snd_nxt_new / snd_max valid */
 #define DP_EDIT_HF_FIN_ACKED 0x0040 /* receiver acknowledged the FIN */
+#define DP_EDIT_HF_FIN_HELD  0x0080 /* sender's FIN seen after undecided bytes (fin_seq) */
 
 /* Flow flags. */
 #define DP_EDIT_FF_RST	   0x0001 /* a RST passed: flow is over */

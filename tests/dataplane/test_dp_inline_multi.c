@@ -1722,6 +1722,34 @@ static void test_review3_suppressed_probe_keeps_ack(void **state)
 	fx_free(x);
 }
 
+/* The ESME's last segment, with its FIN, reaches the dataplane before the
+ * segment in front of it (an edited flow): the README says the held FIN
+ * goes out when the bytes before it are decided, i.e. with the segment that
+ * fills the gap, not only when the ESME retransmits it. */
+static void test_review3_held_fin_released(void **state)
+{
+	(void)state;
+	struct fx *x = fx_bound_opted_out(false);
+	uint8_t b[256], c[256];
+	uint32_t n = mk_submit(b, sizeof(b), 60, "447700900999");
+	send_data(x, true, b, n); /* blocked: the flow is edited */
+	uint32_t s0 = x->smsc.rcv_len;
+	uint32_t bn = mk_submit(b, sizeof(b), 61, "447700900998");
+	uint32_t cn = mk_submit(c, sizeof(c), 62, "447700900997");
+	uint32_t q = x->esme.snd_nxt;
+	send_raw(x, true, q + bn, DP_EDIT_TCP_ACK | DP_EDIT_TCP_PSH | DP_EDIT_TCP_FIN, c, cn);
+	assert_int_equal(x->smsc.fins, 0); /* held with its bytes */
+	send_raw(x, true, q, DP_EDIT_TCP_ACK | DP_EDIT_TCP_PSH, b, bn);
+	x->esme.snd_nxt = q + bn + cn + 1;
+	uint8_t want[512];
+	memcpy(want, b, bn);
+	memcpy(want + bn, c, cn);
+	assert_stream(&x->smsc, s0, want, bn + cn);
+	assert_int_equal(x->smsc.fins, 1);
+	assert_int_equal(x->smsc.fin_end, x->smsc.peer_isn + 1 + x->smsc.rcv_len + 1);
+	fx_free(x);
+}
+
 int main(void)
 {
 	if (dp_tk_eal_init("test_dp_inline_multi", "dpmulti", "256") < 0)
@@ -1760,6 +1788,7 @@ int main(void)
 	    cmocka_unit_test(test_review3_reset_on_first_edited_frame),
 	    cmocka_unit_test(test_review3_answer_with_smsc_gap),
 	    cmocka_unit_test(test_review3_suppressed_probe_keeps_ack),
+	    cmocka_unit_test(test_review3_held_fin_released),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	dp_eal_cleanup();
