@@ -1212,10 +1212,12 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 						tx_dir_l4(e, sl, ed, e->out, (uint32_t)n, l4o);
 				}
 			} else if (r->src == DP_EDIT_SRC_SEG) {
-				/* In segments that fit e->out (a jumbo frame's
-				 * range may not). */
+				/* As one frame when it fits e->out, else (a jumbo
+				 * frame's range) in segments of seg_chunk(). */
 				const uint8_t *b = fr->payload + (r->seq - fr->seq);
-				uint32_t chunk = seg_chunk(sl, ed);
+				uint32_t chunk = l4o + pkt.l4_len + r->len <= sizeof(e->out)
+						     ? r->len
+						     : seg_chunk(sl, ed);
 				for (uint32_t o = 0; o < r->len; o += chunk) {
 					uint32_t l = r->len - o < chunk ? r->len - o : chunk;
 					int n = dp_edit_emit(&e->ectx, &sl->ef, ed, p, &pkt,
