@@ -366,6 +366,11 @@ struct dp_counters {
 	 * full, a bulk or velocity count at 0, a learned opt-out forgotten
 	 * until the snapshot carries it, a bind slot uncounted). */
 	uint64_t evict_rate, evict_bulk, evict_velocity, evict_optout, evict_binds, evict_frag_ids;
+	/* TCP control flags a receiver would not take (tcp_flags_accepted in
+	 * dp_engine.c): the segment is forwarded, the flow's state ignores
+	 * the flag. syn_data: SYN segments carrying data (not inspected; the
+	 * data comes again after the handshake). */
+	uint64_t syn_ignored, rst_ignored, fin_ignored, syn_data;
 	uint64_t snapshot_changes;
 	struct dp_stream_stats stream;
 	/* inline enforcement (dp_inline.c) */

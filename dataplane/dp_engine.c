@@ -397,6 +397,43 @@ enum dp_action dp_engine_tcp(struct dp_engine *e, const struct dp_frame *fr, con
 	return tcp_segment(e, fr, p, wp, len);
 }
 
+/* The control flags of a segment the flow's state takes from it, as the
+ * receiver's TCP would (RFC 5961): a SYN only on a new or closed
+ * connection (a SYN inside an established one would otherwise move the
+ * expected sequence number to where the sender likes, so later data would
+ * pass as retransmission); a RST only at the next expected sequence
+ * number; a FIN only where it joins the data seen (a forged one would cut
+ * the idle timeout and forget the session). A direction whose sequence is
+ * not tracked yet takes any RST and FIN. Ignored flags are counted; the
+ * segment itself is forwarded as it is. */
+static uint8_t tcp_flags_accepted(struct dp_engine *e, const struct dp_flow *f, enum dp_dir dir,
+				  const struct dp_frame *fr)
+{
+	uint8_t fl = fr->tcp_flags;
+	const struct dp_stream_dir *sd = &f->dir[dir];
+	bool tracked = sd->state == DP_STREAM_SYNCED;
+
+	if ((fl & DP_TCP_SYN) && f->tcp_state != DP_TCP_NEW && f->tcp_state != DP_TCP_CLOSED) {
+		fl &= (uint8_t)~DP_TCP_SYN;
+		e->c.syn_ignored++;
+	}
+	if ((fl & DP_TCP_RST) && tracked && fr->seq != sd->next_seq) {
+		fl &= (uint8_t)~DP_TCP_RST;
+		e->c.rst_ignored++;
+	}
+	if ((fl & DP_TCP_FIN) && tracked && !(fl & DP_TCP_SYN)) {
+		/* the segment starts at or before the next expected byte and
+		 * its FIN (after its data) at or after it */
+		int32_t start = (int32_t)(fr->seq - sd->next_seq);
+		int32_t end = (int32_t)(fr->seq + fr->payload_len - sd->next_seq);
+		if (start > 0 || end < 0) {
+			fl &= (uint8_t)~DP_TCP_FIN;
+			e->c.fin_ignored++;
+		}
+	}
+	return fl;
+}
+
 /* One whole TCP segment: flow, stream, PDUs, inline edits. Inlined into
  * frame_impl so the per-frame path has no extra call. */
 static inline __attribute__((always_inline)) enum dp_action
@@ -443,8 +480,9 @@ tcp_segment(struct dp_engine *e, const struct dp_frame *fr, const uint8_t *p, ui
 	f->pkts[dir]++;
 	f->bytes[dir] += fr->payload_len;
 	uint8_t was_tls = f->tls;
-	dp_flow_track(f, dir, fr->tcp_flags, e->now_ms);
-	if (fr->tcp_flags & DP_TCP_SYN) {
+	uint8_t tfl = tcp_flags_accepted(e, f, dir, fr);
+	dp_flow_track(f, dir, tfl, e->now_ms);
+	if (tfl & DP_TCP_SYN) {
 		if (f->dir[dir].state != DP_STREAM_NONE && f->dir[dir].next_seq != fr->seq + 1) {
 			/* A new connection on a reused 5-tuple: start afresh. */
 			dp_stream_release(&e->sctx, f);
@@ -485,9 +523,14 @@ tcp_segment(struct dp_engine *e, const struct dp_frame *fr, const uint8_t *p, ui
 			return DP_ACT_DROP;
 		}
 	}
-	if (fr->payload_len > 0) {
-		uint32_t seq = fr->seq + ((fr->tcp_flags & DP_TCP_SYN) ? 1 : 0);
-		dp_stream_segment(&e->sctx, f, dir, seq, fr->payload, fr->payload_len);
+	if (fr->payload_len > 0 && (fr->tcp_flags & DP_TCP_SYN)) {
+		/* Data on a SYN: a receiver without TCP Fast Open drops it and
+		 * the sender sends it again after the handshake, where it is
+		 * inspected; taking it here would make that copy look like a
+		 * retransmission. Counted. */
+		e->c.syn_data++;
+	} else if (fr->payload_len > 0) {
+		dp_stream_segment(&e->sctx, f, dir, fr->seq, fr->payload, fr->payload_len);
 		if (f->tls && !was_tls) {
 			e->c.tls_flows++;
 			emit_uninspectable(e, f);
@@ -511,7 +554,7 @@ tcp_segment(struct dp_engine *e, const struct dp_frame *fr, const uint8_t *p, ui
 	}
 	if (fr->tcp_flags & DP_TCP_RST)
 		e->c.smpp_rst++;
-	if ((fr->tcp_flags & DP_TCP_RST) || f->tcp_state == DP_TCP_CLOSED) {
+	if ((tfl & DP_TCP_RST) || f->tcp_state == DP_TCP_CLOSED) {
 		sess_end(e, f);
 		dp_stream_release(&e->sctx, f); /* chunks back now; the flow expires later */
 	}

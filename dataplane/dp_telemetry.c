@@ -138,6 +138,10 @@ static int cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d
 	add_u64(d, "evict_optout", t.evict_optout);
 	add_u64(d, "evict_binds", t.evict_binds);
 	add_u64(d, "evict_frag_ids", t.evict_frag_ids);
+	add_u64(d, "syn_ignored", t.syn_ignored);
+	add_u64(d, "rst_ignored", t.rst_ignored);
+	add_u64(d, "fin_ignored", t.fin_ignored);
+	add_u64(d, "syn_data", t.syn_data);
 	add_u64(d, "concat_expired", t.concat_expired);
 	add_u64(d, "scan_errors", t.scan_errors);
 	uint64_t os, od, fs, fa, fr;

@@ -982,6 +982,96 @@ static void test_table_evictions_counted(void **state)
 	fx_free(x);
 }
 
+/* A segment from the ESME at sequence number `seq`, the fixture's own
+ * sequence left where it was. */
+static void seg_at(struct fx *x, uint32_t seq, uint8_t flags, const uint8_t *pl, uint32_t n)
+{
+	uint32_t keep = x->cseq;
+	x->cseq = seq;
+	seg(x, true, flags, pl, n);
+	x->cseq = keep;
+}
+
+/* A SYN inside an established connection (its receiver ignores it,
+ * RFC 5961) does not move the expected sequence number: the spam sent at
+ * the real sequence number after it is judged, not taken for a
+ * retransmission. */
+static void test_syn_in_established_ignored(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(NULL);
+	handshake(x);
+	bind_ok(x, "alpha");
+	seg_at(x, x->cseq + 0x80000000u, DP_TCP_SYN, NULL, 0);
+	assert_int_equal(dp_engine_counters(x->e)->syn_ignored, 1);
+	const struct dp_event *ev = submit(x, 1, "447700900001", "447700900002", "win a free prize");
+	assert_int_equal(ev->verdict, DP_VERDICT_BLOCK);
+	assert_string_equal(ev->system_id, "alpha");
+	fx_free(x);
+}
+
+/* A RST at a sequence number its receiver would not take leaves the flow
+ * and its session as they were: a submit cut in two segments after it is
+ * reassembled and judged. A RST at the next expected byte ends them. */
+static void test_rst_out_of_sequence_ignored(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(NULL);
+	handshake(x);
+	bind_ok(x, "alpha");
+	seg_at(x, x->cseq + 5000, DP_TCP_RST, NULL, 0);
+	assert_int_equal(dp_engine_counters(x->e)->rst_ignored, 1);
+	/* the flow is not closing: 11 s later it is still there, session and all */
+	advance(x, 11000);
+	dp_engine_expire(x->e, 1u << 20);
+	uint8_t p[512];
+	uint32_t n = mk_text(p, 0x04, 40, 1, "447700900001", "447700900002", "win a free prize");
+	unsigned before = x->n_ev;
+	seg(x, true, DP_TCP_ACK, p, 20);
+	seg(x, true, DP_TCP_ACK | DP_TCP_PSH, p + 20, n - 20);
+	assert_int_equal(x->n_ev, before + 1);
+	assert_int_equal(x->ev[before].verdict, DP_VERDICT_BLOCK);
+	assert_string_equal(x->ev[before].system_id, "alpha");
+	/* a FIN far ahead of the data is not taken either */
+	seg_at(x, x->cseq + 7000, DP_TCP_FIN | DP_TCP_ACK, NULL, 0);
+	assert_int_equal(dp_engine_counters(x->e)->fin_ignored, 1);
+	advance(x, 11000);
+	dp_engine_expire(x->e, 1u << 20);
+	assert_string_equal(submit(x, 1, "447700900001", "447700900002", "hello")->system_id, "alpha");
+	assert_int_equal(dp_engine_counters(x->e)->sess_unknown_submits, 0);
+	/* the RST a closing ESME sends, at the next byte: taken */
+	seg_at(x, x->cseq, DP_TCP_RST, NULL, 0);
+	assert_int_equal(dp_engine_counters(x->e)->rst_ignored, 1);
+	assert_int_equal(dp_engine_counters(x->e)->fin_ignored, 1);
+	fx_free(x);
+}
+
+/* Data on the SYN is not taken into the stream (a receiver without TCP
+ * Fast Open drops it): the bytes sent after the handshake at the same
+ * sequence numbers are the ones judged. */
+static void test_syn_data_not_inspected(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(NULL);
+	uint8_t p[512], q[512];
+	x->cseq = 1000;
+	x->sseq = 5000;
+	uint32_t n = mk_text(p, 0x04, 41, 1, "447700900001", "447700900002", "see you at the game");
+	seg_at(x, 1000, DP_TCP_SYN, p, n); /* the fixture's own sequence stays at 1000 */
+	x->cseq = 1001;
+	seg(x, false, DP_TCP_SYN | DP_TCP_ACK, NULL, 0);
+	seg(x, true, DP_TCP_ACK, NULL, 0);
+	assert_int_equal(dp_engine_counters(x->e)->syn_data, 1);
+	assert_int_equal(x->n_ev, 0); /* the SYN's copy was not judged */
+	/* the first data after the handshake, at the SYN data's sequence numbers */
+	uint32_t m = mk_text(q, 0x04, 41, 1, "447700900001", "447700900002", "win a free prize");
+	seg(x, true, DP_TCP_ACK | DP_TCP_PSH, q, m);
+	assert_int_equal(x->n_ev, 1);
+	assert_int_equal(x->ev[0].verdict, DP_VERDICT_BLOCK);
+	assert_int_equal(dp_engine_counters(x->e)->stream.overlap_conflict, 0);
+	fx_free(x);
+}
+
 static void exempt(struct dp_settings *s)
 {
 	s->default_customer.exempt_rules[0] = 9002;
@@ -1698,6 +1788,9 @@ int main(void)
 		cmocka_unit_test(test_bind_max_unanswered),
 		cmocka_unit_test(test_text_too_long),
 		cmocka_unit_test(test_table_evictions_counted),
+		cmocka_unit_test(test_syn_in_established_ignored),
+		cmocka_unit_test(test_rst_out_of_sequence_ignored),
+		cmocka_unit_test(test_syn_data_not_inspected),
 		cmocka_unit_test(test_bind_source_range),
 		cmocka_unit_test(test_hash64_is_two_crc_lanes),
 		cmocka_unit_test(test_bulk_fingerprint_long_texts),
