@@ -129,6 +129,9 @@ struct dp_stream_ctx {
 	dp_pdu_fn on_pdu;
 	dp_gap_fn on_gap;     /**< may be NULL */
 	dp_junk_fn on_junk;   /**< may be NULL */
+	dp_gap_fn on_nomem;   /**< a PDU header cut across segments and no chunk to keep its
+			       *   first bytes: that PDU cannot be inspected (@p bytes: those
+			       *   bytes); may be NULL */
 	void *arg;
 	uint32_t pdu_max;     /**< longest PDU reassembled (≤ pool chunk_cap) */
 	uint32_t hold_window; /**< farthest ahead of next_seq a segment is held */

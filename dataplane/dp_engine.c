@@ -159,6 +159,7 @@ void dp_settings_default(struct dp_settings *s)
 static void on_pdu(void *arg, struct dp_flow *f, enum dp_dir dir, const uint8_t *pdu,
 		   uint32_t len, uint32_t seq, unsigned flags);
 static void on_gap(void *arg, struct dp_flow *f, enum dp_dir dir, uint32_t bytes);
+static void on_nomem(void *arg, struct dp_flow *f, enum dp_dir dir, uint32_t bytes);
 static void sess_end(struct dp_engine *e, struct dp_flow *f);
 static void on_junk(void *arg, struct dp_flow *f, enum dp_dir dir, uint32_t bytes);
 
@@ -186,6 +187,7 @@ struct dp_engine *dp_engine_create(unsigned id, const struct dp_settings *s, int
 	e->sctx.st = &e->c.stream;
 	e->sctx.on_pdu = on_pdu;
 	e->sctx.on_gap = on_gap;
+	e->sctx.on_nomem = on_nomem;
 	e->sctx.on_junk = on_junk;
 	e->sctx.arg = e;
 	e->sctx.pdu_max = s->pdu_max;
@@ -350,6 +352,17 @@ static void on_gap(void *arg, struct dp_flow *f, enum dp_dir dir, uint32_t bytes
 	struct dp_engine *e = arg;
 	(void)dir;
 	dp_engine_emit_uninspectable(e, f, e->set->fail_ooo == DP_FAIL_CLOSED, "builtin:ooo-gap", bytes);
+}
+
+/* A PDU header cut across segments while the reassembly pool is empty:
+ * that PDU cannot be inspected; failure_reassembly decides (an event like
+ * every other reassembly failure). */
+static void on_nomem(void *arg, struct dp_flow *f, enum dp_dir dir, uint32_t bytes)
+{
+	struct dp_engine *e = arg;
+	(void)dir;
+	dp_engine_emit_uninspectable(e, f, e->set->fail_reassembly == DP_FAIL_CLOSED,
+				     "builtin:reassembly-memory", bytes);
 }
 
 static enum dp_action frame_impl(struct dp_engine *e, const uint8_t *p, uint8_t *wp, uint32_t len);

@@ -390,7 +390,11 @@ static void consume(struct dp_stream_ctx *ctx, struct dp_flow *f, enum dp_dir di
 				deliver(ctx, f, dir, p, DP_SMPP_HDR_LEN, seq, flags | DP_PDU_TRUNCATED);
 				s->skip = l;
 			} else {
+				/* The header's first bytes cannot be kept: this
+				 * PDU is lost to inspection, reported. */
 				s->state = DP_STREAM_RESYNC;
+				if (ctx->on_nomem)
+					ctx->on_nomem(ctx->arg, f, dir, len);
 			}
 			flags = 0;
 			continue;

@@ -1072,6 +1072,38 @@ static void test_syn_data_not_inspected(void **state)
 	fx_free(x);
 }
 
+static void two_chunks(struct dp_settings *s)
+{
+	s->pool_chunks = 2;
+}
+
+/* The reassembly pool empty (two chunks, each holding a submit's first
+ * bytes) and a third connection's PDU header cut across segments: that PDU
+ * cannot be inspected, and failure_reassembly (closed) reports it as a
+ * blocking uninspectable event instead of losing it silently. */
+static void test_header_split_pool_empty_reported(void **state)
+{
+	(void)state;
+	struct fx *x = fx_new(two_chunks);
+	uint8_t p[512];
+	assert_true(mk_text(p, 0x04, 50, 1, "447700900001", "447700900002", "win a free prize") > 30);
+	for (uint16_t port = 33000; port < 33002; port++) {
+		x->t.sport = port;
+		handshake(x);
+		seg(x, true, DP_TCP_ACK, p, 30); /* the rest never comes: a chunk held */
+	}
+	assert_int_equal(x->n_ev, 0);
+	x->t.sport = 33002;
+	handshake(x);
+	seg(x, true, DP_TCP_ACK, p, 10);
+	assert_int_equal(x->n_ev, 1);
+	assert_int_equal(x->ev[0].type, DP_EV_UNINSPECTABLE);
+	assert_int_equal(x->ev[0].verdict, DP_VERDICT_BLOCK);
+	assert_string_equal(x->ev[0].rule_id, "builtin:reassembly-memory");
+	assert_int_equal(x->ev[0].sequence, 10);
+	fx_free(x);
+}
+
 static void exempt(struct dp_settings *s)
 {
 	s->default_customer.exempt_rules[0] = 9002;
@@ -1791,6 +1823,7 @@ int main(void)
 		cmocka_unit_test(test_syn_in_established_ignored),
 		cmocka_unit_test(test_rst_out_of_sequence_ignored),
 		cmocka_unit_test(test_syn_data_not_inspected),
+		cmocka_unit_test(test_header_split_pool_empty_reported),
 		cmocka_unit_test(test_bind_source_range),
 		cmocka_unit_test(test_hash64_is_two_crc_lanes),
 		cmocka_unit_test(test_bulk_fingerprint_long_texts),
