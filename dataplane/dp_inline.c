@@ -294,6 +294,22 @@ static uint32_t seg_chunk(const struct dp_eslot *sl, enum dp_edit_dir ed)
 	return m < 536 ? 536 : m > 1400 ? 1400 : m;
 }
 
+/* The bytes `b` of output range `r` in frames of at most `chunk` payload
+ * bytes built on the template `pkt`; `keep` (FIN) on the last one. */
+static void emit_chunked(struct dp_engine *e, struct dp_eslot *sl, enum dp_edit_dir ed,
+			 const uint8_t *p, const struct dp_edit_pkt *pkt,
+			 const struct dp_edit_range *r, const uint8_t *b, uint32_t chunk,
+			 uint8_t keep, uint32_t l4o)
+{
+	for (uint32_t o = 0; o < r->len; o += chunk) {
+		uint32_t l = r->len - o < chunk ? r->len - o : chunk;
+		int n = dp_edit_emit(&e->ectx, &sl->ef, ed, p, pkt, r->out_seq + o, b + o, l,
+				     o + l == r->len ? keep : 0, e->out, sizeof(e->out));
+		if (n > 0)
+			tx_dir_l4(e, sl, ed, e->out, (uint32_t)n, l4o);
+	}
+}
+
 /* RST toward both ends; the flow's later frames are dropped. */
 static void reset_both(struct dp_engine *e, struct dp_flow *f, struct dp_eslot *sl)
 {
@@ -1201,32 +1217,17 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 				/* A rewritten PDU, in segments no larger than the
 				 * sender's. */
 				const uint8_t *b = dp_edit_repl_data(&sl->ef, ed, r);
-				uint32_t chunk = seg_chunk(sl, ed);
-				for (uint32_t o = 0; b != NULL && o < r->len; o += chunk) {
-					uint32_t l = r->len - o < chunk ? r->len - o : chunk;
-					int n = dp_edit_emit(&e->ectx, &sl->ef, ed, p, &pkt,
-							     r->out_seq + o, b + o, l,
-							     o + l == r->len ? keep : 0, e->out,
-							     sizeof(e->out));
-					if (n > 0)
-						tx_dir_l4(e, sl, ed, e->out, (uint32_t)n, l4o);
-				}
+				if (b != NULL)
+					emit_chunked(e, sl, ed, p, &pkt, r, b, seg_chunk(sl, ed),
+						     keep, l4o);
 			} else if (r->src == DP_EDIT_SRC_SEG) {
 				/* As one frame when it fits e->out, else (a jumbo
 				 * frame's range) in segments of seg_chunk(). */
-				const uint8_t *b = fr->payload + (r->seq - fr->seq);
 				uint32_t chunk = l4o + pkt.l4_len + r->len <= sizeof(e->out)
 						     ? r->len
 						     : seg_chunk(sl, ed);
-				for (uint32_t o = 0; o < r->len; o += chunk) {
-					uint32_t l = r->len - o < chunk ? r->len - o : chunk;
-					int n = dp_edit_emit(&e->ectx, &sl->ef, ed, p, &pkt,
-							     r->out_seq + o, b + o, l,
-							     o + l == r->len ? keep : 0, e->out,
-							     sizeof(e->out));
-					if (n > 0)
-						tx_dir_l4(e, sl, ed, e->out, (uint32_t)n, l4o);
-				}
+				emit_chunked(e, sl, ed, p, &pkt, r, fr->payload + (r->seq - fr->seq),
+					     chunk, keep, l4o);
 			} else {
 				emit_held(e, f, sl, dir, ed, p, &pkt, r, keep);
 			}
