@@ -1114,15 +1114,17 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 	uint32_t l4o = (uint32_t)fr->l3_off + pkt.l3_len;
 	dp_edit_segment(&e->ectx, &sl->ef, ed, &seg, pd, npd, e->now_ns, &out);
 	bool probe = e->ectx.cnt.ack_probes != probes;
+	bool ack_hdr = false; /* a header sent only for the ESME's new ACK */
 	if (probe && sl->probe_pending && e->now_ns - sl->probe_ns < 200000000ull) {
 		/* The SMSC has not answered the last probe yet: a second one
 		 * would only draw a duplicate ACK (a lost answer: the next
 		 * probe after 200 ms). */
 		e->c.edit_probe_suppressed++;
 		probe = false;
-		if (ed == DP_EDIT_E2S && (fr->tcp_flags & DP_TCP_ACK) && fr->ack != sl->esme_raw_ack)
+		if (ed == DP_EDIT_E2S && (fr->tcp_flags & DP_TCP_ACK) && fr->ack != sl->esme_raw_ack) {
 			out.hdr_seq++; /* at rcv_nxt: carries the ESME's new ACK, asks nothing */
-		else
+			ack_hdr = true;
+		} else
 			out.action = 0;
 	}
 	if (probe) {
@@ -1164,14 +1166,16 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 		uint8_t keep = (out.action & DP_EDIT_ACT_FIN) ? DP_EDIT_TCP_FIN : 0;
 		bool esme_new_ack = ed == DP_EDIT_E2S && fr->ack != sl->esme_raw_ack;
 		if (((ed == DP_EDIT_S2E && sl->probe_pending) || esme_new_ack) &&
-		    fr->payload_len == 0 && !fin && sl->ack_valid[ed]) {
+		    (fr->payload_len == 0 || ack_hdr) && !fin && sl->ack_valid[ed]) {
 			/* The SMSC's answer to an ACK probe: when, mapped, it only
 			 * repeats what the ESME already has (the injected response
 			 * carried that ACK), it would be a duplicate ACK there. */
 			int n = dp_edit_emit(&e->ectx, &sl->ef, ed, p, &pkt, out.hdr_seq, NULL, 0, 0,
 					     e->out, sizeof(e->out));
 			/* Likewise an ESME ACK that only acknowledges injected
-			 * bytes: mapped, it repeats the SMSC's last ACK. */
+			 * bytes: mapped, it repeats the SMSC's last ACK (also
+			 * the header sent for a segment of blocked bytes only
+			 * in place of a suppressed probe). */
 			if (ed == DP_EDIT_S2E)
 				sl->probe_pending = 0;
 			if (n > 0 && rd32(e->out + l4o + 8) == sl->last_ack[ed] &&
