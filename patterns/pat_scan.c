@@ -6,12 +6,14 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "pat_priv.h"
 
 #define NORM_CAP (2 * PAT_MAX_TEXT + 16)
 #define URL_CAP (PAT_MAX_TEXT + 16)
 #define ADDR_MAX 256
+#define SKEL_CAP (4 * ADDR_MAX) /* look-alikes may unfold to several letters */
 #define CARRY_MAX PAT_URL_TOKEN_MAX
 #define STREAM_MAGIC 0x5053544du /* "PSTM" */
 
@@ -26,6 +28,7 @@ struct pat_scratch {
 	char url_lit[URL_CAP + 2];
 	char joined[CARRY_MAX + PAT_MAX_TEXT];
 	char addr[ADDR_MAX + 2];
+	char skel[SKEL_CAP + 2]; /* a sender ID's skeleton, "\n"-framed */
 	uint32_t *word_stamp; /* per whole-word rule: last scan that hit it */
 	uint32_t word_epoch;
 	uint32_t *rule_stamp; /* per rule: last pat_scan_msg that counted it */
@@ -297,10 +300,29 @@ static int scan_block(hs_database_t *db, const char *d, size_t n,
 	return PAT_OK;
 }
 
+/* A sender ID as a subscriber reads the name in it: look-alikes folded and
+ * lower-cased (pat_normalise), then only letters, digits and non-ASCII
+ * characters kept, so "H.S.B.C", "Pay-Pal" and "PayPal." read as hsbc and
+ * paypal. Returns its length in out[0..cap). */
+static size_t sender_skeleton(const char *v, size_t n, char *out, size_t cap)
+{
+	size_t k = pat_normalise(v, n, out, cap, PAT_NORM_NO_COLLAPSE), w = 0;
+
+	for (size_t i = 0; i < k; i++) {
+		unsigned char b = (unsigned char)out[i];
+		if ((b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') || b >= 0x80)
+			out[w++] = (char)b;
+	}
+	return w;
+}
+
 /* Sender or destination: the regex database sees the value, the list
  * database sees "\nVALUE\n" so exact-match literals can anchor. Blanks and
  * control bytes around it are left out: a handset does not show them, so
- * "HSBC " is HSBC to the subscriber. */
+ * "HSBC " is HSBC to the subscriber. A sender is matched a second time as
+ * its skeleton (sender_skeleton) when that reads differently, so
+ * separators and look-alikes do not take a protected name past its rules;
+ * a rule counts once either way. */
 static int scan_addr(const struct pat_ruleset *rs, struct pat_scratch *s,
 		     struct scan_ctx *c, unsigned t, const char *v, size_t n)
 {
@@ -319,12 +341,25 @@ static int scan_addr(const struct pat_ruleset *rs, struct pat_scratch *s,
 	if (n > ADDR_MAX)
 		n = ADDR_MAX;
 	rc = scan_block(rs->db[t][PAT_KIND_RE][PAT_MODE_BLOCK], v, n, s, c);
-	if (rc || !rs->db[t][PAT_KIND_LIT][PAT_MODE_BLOCK])
+	if (rc)
 		return rc;
-	s->addr[0] = '\n';
-	memcpy(s->addr + 1, v, n);
-	s->addr[n + 1] = '\n';
-	return scan_block(rs->db[t][PAT_KIND_LIT][PAT_MODE_BLOCK], s->addr, n + 2, s, c);
+	if (rs->db[t][PAT_KIND_LIT][PAT_MODE_BLOCK]) {
+		s->addr[0] = '\n';
+		memcpy(s->addr + 1, v, n);
+		s->addr[n + 1] = '\n';
+		rc = scan_block(rs->db[t][PAT_KIND_LIT][PAT_MODE_BLOCK], s->addr, n + 2, s, c);
+	}
+	if (rc || t != PAT_TARGET_SENDER)
+		return rc;
+	size_t k = sender_skeleton(v, n, s->skel + 1, SKEL_CAP);
+	if (k == 0 || (k == n && strncasecmp(s->skel + 1, v, n) == 0))
+		return PAT_OK; /* reads as written */
+	rc = scan_block(rs->db[t][PAT_KIND_RE][PAT_MODE_BLOCK], s->skel + 1, k, s, c);
+	if (rc)
+		return rc;
+	s->skel[0] = '\n';
+	s->skel[k + 1] = '\n';
+	return scan_block(rs->db[t][PAT_KIND_LIT][PAT_MODE_BLOCK], s->skel, k + 2, s, c);
 }
 
 static int scan_urls(const struct pat_ruleset *rs, struct pat_scratch *s,

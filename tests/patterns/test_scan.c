@@ -305,6 +305,25 @@ static void test_sender_dest(void **state)
 	assert_int_equal(r.rule_id, 22);
 	r = scan("hi", "   ", NULL, "shop");
 	assert_int_equal(r.verdict, PAT_VERDICT_PASS);
+	/* a protected name read through separators and look-alikes is the
+	 * name: "H.S.B.C", "Pay-Pal", "PayPal.", Cyrillic "РayPal" (U+0420);
+	 * one that only contains it ("HSBC-UK") or another word is not */
+	static const char *const spoofs[] = { "H.S.B.C", "Pay-Pal", "PayPal.", "pay pal",
+					       "\xd0\xa0" "ayPal", "\xef\xbc\xa8" "SBC" };
+	for (size_t i = 0; i < sizeof(spoofs) / sizeof(spoofs[0]); i++) {
+		r = scan("hi", spoofs[i], NULL, "shop");
+		assert_int_equal(r.rule_id, 20);
+		assert_int_equal(r.verdict, PAT_VERDICT_BLOCK);
+		assert_int_equal(r.n_matches, 2); /* exact and contains, once each */
+	}
+	r = scan("hi", "H.S.B.C", NULL, "bank_ok"); /* still exempt */
+	assert_int_equal(r.rule_id, 21);
+	r = scan("hi", "HSBC-UK", NULL, "shop");
+	assert_int_equal(r.rule_id, 21);
+	r = scan("hi", "Pay-Pals", NULL, "shop");
+	assert_int_equal(r.rule_id, 21);
+	r = scan("hi", "A.C.M.E", NULL, "shop");
+	assert_int_equal(r.verdict, PAT_VERDICT_PASS);
 }
 
 static void test_urls(void **state)
