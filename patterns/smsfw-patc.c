@@ -303,6 +303,12 @@ static int cmd_bundle(int argc, char **argv)
 		ex = report_error(c, &e);
 		goto out;
 	}
+	if (pat_ruleset_rule_count(rs) == 0) {
+		/* loaded, it would turn every rule of the firewall off */
+		fprintf(stderr, "smsfw-patc: %s: no rules: a bundle without rules is not signed\n", dir);
+		ex = EX_RULES;
+		goto out;
+	}
 	c = pat_bundle_create(srcs, n, sk, &blob, &blen);
 	if (c) {
 		/* say which file: names travel in the bundle and are

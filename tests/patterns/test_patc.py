@@ -142,6 +142,16 @@ try:
     check(r.returncode == 5 and "notes\tcopy.txt" in r.stderr and not os.path.exists(bundle + "3"),
           f"odd file name named in the refusal (exit {r.returncode}, {r.stderr.strip()!r})")
 
+    # a directory whose files hold no rule (only comments) is not signed:
+    # loaded, such a bundle would turn every rule off
+    empty = os.path.join(tmp, "norules")
+    os.mkdir(empty)
+    with open(os.path.join(empty, "x.rules"), "w") as f:
+        f.write("# nothing yet\n")
+    r = run("bundle", "-k", key + ".key", "-o", bundle + "4", empty)
+    check(r.returncode == 1 and "no rules" in r.stderr and not os.path.exists(bundle + "4"),
+          f"a bundle without rules is refused (exit {r.returncode}, {r.stderr.strip()!r})")
+
     r = run("scan", "--rules", fixture, "Please VERIFY y\u043eur account")
     check(r.returncode == 0 and "normalised: please verify your account" in r.stdout
           and "verdict block rule 200" in r.stdout, "scan shows normalised text and verdict")
