@@ -598,11 +598,6 @@ uint32_t dp_engine_expire(struct dp_engine *e, uint32_t budget)
 
 /* ------------------------------------------------------------ session */
 
-static inline uint32_t rd32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
 static bool is_bind(uint32_t id)
 {
 	return id == 0x1 || id == 0x2 || id == 0x9;
@@ -836,9 +831,9 @@ static void on_pdu_inner(struct dp_engine *e, struct dp_flow *f, enum dp_dir dir
 			 const uint8_t *pdu, uint32_t len, unsigned flags)
 {
 	struct dp_session *ss = &f->sess;
-	uint32_t cmd = rd32(pdu + 4);
-	uint32_t status = rd32(pdu + 8);
-	uint32_t sqn = rd32(pdu + 12);
+	uint32_t cmd = dp_rd32(pdu + 4);
+	uint32_t status = dp_rd32(pdu + 8);
+	uint32_t sqn = dp_rd32(pdu + 12);
 	bool from_esme = dir == f->esme_dir;
 
 	e->c.pdus_by_cmd[dp_cmd_index(cmd)]++;

@@ -88,35 +88,16 @@ struct dp_frag {
 
 #define FRAG_BUF_LEN (64u + 40u + FRAG_IP_MAX + 64u)
 
-static inline uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static inline void wr16(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void wr32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 /* Set the IPv4 header checksum of the @p ihl bytes at @p ip. */
 static void ip4_csum(uint8_t *ip, uint32_t ihl)
 {
 	uint32_t sum = 0;
-	wr16(ip + 10, 0);
+	dp_wr16(ip + 10, 0);
 	for (uint32_t i = 0; i < ihl; i += 2)
-		sum += rd16(ip + i);
+		sum += dp_rd16(ip + i);
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
-	wr16(ip + 10, ~sum & 0xffff);
+	dp_wr16(ip + 10, ~sum & 0xffff);
 }
 
 int dp_frag_init(struct dp_engine *e, int socket)
@@ -361,8 +342,8 @@ static uint32_t pkt_build(struct dp_engine *e, const struct frag_pkt *k, uint32_
 			return 0;
 		memcpy(g->buf, fp, h);
 		uint8_t *ip = g->buf + l3;
-		wr16(ip + 2, ihl + k->total);
-		wr16(ip + 6, 0);
+		dp_wr16(ip + 2, ihl + k->total);
+		dp_wr16(ip + 6, 0);
 		ip4_csum(ip, ihl);
 	} else {
 		h = fr->frag_hdr_off; /* the fragment header goes away */
@@ -371,7 +352,7 @@ static uint32_t pkt_build(struct dp_engine *e, const struct frag_pkt *k, uint32_
 			return 0;
 		memcpy(g->buf, fp, h);
 		g->buf[fr->frag_nh_off] = fp[fr->frag_hdr_off]; /* its next header */
-		wr16(g->buf + l3 + 4, ext + k->total);
+		dp_wr16(g->buf + l3 + 4, ext + k->total);
 	}
 	for (uint16_t i = 0; i < k->n; i++) {
 		const struct frag_piece *pc = &k->pc[i]; /* none past total (conflict) */
@@ -425,18 +406,18 @@ static void shim_tx(void *arg, unsigned pair, int to_smsc, const uint8_t *frame,
 		memcpy(o, frame, l4);
 		if (fr.family == 4) {
 			uint8_t *ip = o + l3;
-			wr16(ip + 2, l4 - l3 + n);
-			wr16(ip + 4, id);
-			wr16(ip + 6, (more ? 0x2000u : 0) | (off >> 3));
+			dp_wr16(ip + 2, l4 - l3 + n);
+			dp_wr16(ip + 4, id);
+			dp_wr16(ip + 6, (more ? 0x2000u : 0) | (off >> 3));
 			ip4_csum(ip, l4 - l3);
 		} else {
 			o[nh_at] = 44;
 			uint8_t *fh = o + l4;
 			fh[0] = 6;
 			fh[1] = 0;
-			wr16(fh + 2, off | (more ? 1u : 0));
-			wr32(fh + 4, id);
-			wr16(o + l3 + 4, l4 - l3 - 40 + 8 + n);
+			dp_wr16(fh + 2, off | (more ? 1u : 0));
+			dp_wr32(fh + 4, id);
+			dp_wr16(o + l3 + 4, l4 - l3 - 40 + 8 + n);
 		}
 		memcpy(o + hdr, frame + l4 + off, n);
 		g->tx_fn(g->tx_arg, pair, to_smsc, o, hdr + n);
@@ -542,7 +523,7 @@ static bool ext_first_smpp(const struct dp_engine *e, struct dp_frame *f, const 
 			return true;
 		uint32_t elen = nh == 51 ? ((uint32_t)p[cur + 1] + 2) * 4 : ((uint32_t)p[cur + 1] + 1) * 8;
 		if (nh == 44) {
-			if ((rd16(p + cur + 2) & 0xfff9) != 0)
+			if ((dp_rd16(p + cur + 2) & 0xfff9) != 0)
 				return true; /* fragmented twice */
 			elen = 8;
 		}
@@ -556,8 +537,8 @@ static bool ext_first_smpp(const struct dp_engine *e, struct dp_frame *f, const 
 	if (end - cur < 4)
 		return true;
 	f->l4proto = 6;
-	f->sport = rd16(p + cur);
-	f->dport = rd16(p + cur + 2);
+	f->sport = dp_rd16(p + cur);
+	f->dport = dp_rd16(p + cur + 2);
 	return dp_engine_smpp_port(e->set, f->sport, f->dport);
 }
 

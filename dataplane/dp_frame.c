@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include "dp.h"
+#include "dp_priv.h"
 
 #define ETH_HLEN 14
 #define ETHERTYPE_IPV4 0x0800
@@ -26,16 +26,6 @@
 #define IP6_NONE 59
 #define IP6_MAX_EXT 8 /**< more extension headers than this: BAD (evasion) */
 
-static inline uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static inline uint32_t rd32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
 /* Parses the TCP header at off; len is the end of the IP payload (not of the
  * frame, which may carry Ethernet padding). */
 static enum dp_frame_kind parse_tcp(const uint8_t *p, uint32_t off, uint32_t end,
@@ -48,10 +38,10 @@ static enum dp_frame_kind parse_tcp(const uint8_t *p, uint32_t off, uint32_t end
 	if (doff < 20 || doff > end - off)
 		return DP_FRAME_BAD;
 	f->l4_off = (uint16_t)off;
-	f->sport = rd16(t);
-	f->dport = rd16(t + 2);
-	f->seq = rd32(t + 4);
-	f->ack = rd32(t + 8);
+	f->sport = dp_rd16(t);
+	f->dport = dp_rd16(t + 2);
+	f->seq = dp_rd32(t + 4);
+	f->ack = dp_rd32(t + 8);
 	f->tcp_flags = t[13];
 	f->payload = t + doff;
 	f->payload_len = end - off - doff;
@@ -67,7 +57,7 @@ static enum dp_frame_kind parse_ipv4(const uint8_t *p, uint32_t off, uint32_t le
 	if ((ip[0] >> 4) != 4)
 		return DP_FRAME_BAD;
 	uint32_t ihl = (uint32_t)(ip[0] & 0x0f) * 4;
-	uint32_t tot = rd16(ip + 2);
+	uint32_t tot = dp_rd16(ip + 2);
 	if (ihl < 20 || tot < ihl || tot > len - off)
 		return DP_FRAME_BAD;
 	f->family = 4;
@@ -75,9 +65,9 @@ static enum dp_frame_kind parse_ipv4(const uint8_t *p, uint32_t off, uint32_t le
 	f->l4proto = ip[9];
 	memcpy(f->saddr, ip + 12, 4);
 	memcpy(f->daddr, ip + 16, 4);
-	uint16_t frag = rd16(ip + 6);
+	uint16_t frag = dp_rd16(ip + 6);
 	if (frag & 0x3fff) { /* MF set or a non-zero offset */
-		f->frag_id = rd16(ip + 4);
+		f->frag_id = dp_rd16(ip + 4);
 		f->frag_first = (frag & 0x1fff) == 0;
 		f->frag_more = (frag & 0x2000) != 0;
 		f->frag_off = (uint32_t)(frag & 0x1fff) * 8;
@@ -85,8 +75,8 @@ static enum dp_frame_kind parse_ipv4(const uint8_t *p, uint32_t off, uint32_t le
 		f->frag_data_len = (uint16_t)(tot - ihl);
 		f->frag_hdr_off = (uint16_t)off;
 		if (f->frag_first && f->l4proto == IPPROTO_TCP_ && tot - ihl >= 4) {
-			f->sport = rd16(ip + ihl);
-			f->dport = rd16(ip + ihl + 2);
+			f->sport = dp_rd16(ip + ihl);
+			f->dport = dp_rd16(ip + ihl + 2);
 		}
 		return DP_FRAME_FRAG;
 	}
@@ -103,7 +93,7 @@ static enum dp_frame_kind parse_ipv6(const uint8_t *p, uint32_t off, uint32_t le
 	const uint8_t *ip = p + off;
 	if ((ip[0] >> 4) != 6)
 		return DP_FRAME_BAD;
-	uint32_t plen = rd16(ip + 4);
+	uint32_t plen = dp_rd16(ip + 4);
 	if (plen > len - off - 40)
 		return DP_FRAME_BAD; /* jumbograms (plen 0 + option) are not supported: BAD */
 	uint32_t end = off + 40 + plen;
@@ -149,18 +139,18 @@ static enum dp_frame_kind parse_ipv6(const uint8_t *p, uint32_t off, uint32_t le
 				return DP_FRAME_BAD;
 			f->l4proto = p[cur];
 			/* An atomic fragment (offset 0, M clear) is a whole packet. */
-			if ((rd16(p + cur + 2) & 0xfff9) != 0) {
-				f->frag_id = rd32(p + cur + 4);
-				f->frag_first = (rd16(p + cur + 2) & 0xfff8) == 0;
+			if ((dp_rd16(p + cur + 2) & 0xfff9) != 0) {
+				f->frag_id = dp_rd32(p + cur + 4);
+				f->frag_first = (dp_rd16(p + cur + 2) & 0xfff8) == 0;
 				f->frag_more = (p[cur + 3] & 1) != 0;
-				f->frag_off = rd16(p + cur + 2) & 0xfff8u;
+				f->frag_off = dp_rd16(p + cur + 2) & 0xfff8u;
 				f->frag_data_off = (uint16_t)(cur + 8);
 				f->frag_data_len = (uint16_t)(end - cur - 8);
 				f->frag_hdr_off = (uint16_t)cur;
 				f->frag_nh_off = (uint16_t)nh_at;
 				if (f->frag_first && f->l4proto == IPPROTO_TCP_ && end - cur - 8 >= 4) {
-					f->sport = rd16(p + cur + 8);
-					f->dport = rd16(p + cur + 10);
+					f->sport = dp_rd16(p + cur + 8);
+					f->dport = dp_rd16(p + cur + 10);
 				}
 				return DP_FRAME_FRAG;
 			}
@@ -182,13 +172,13 @@ enum dp_frame_kind dp_frame_parse(const uint8_t *p, uint32_t len, struct dp_fram
 	if (p == NULL || len < ETH_HLEN)
 		return DP_FRAME_BAD;
 	uint32_t off = 12;
-	uint16_t et = rd16(p + off);
+	uint16_t et = dp_rd16(p + off);
 	while (et == ETHERTYPE_VLAN || et == ETHERTYPE_QINQ || et == ETHERTYPE_QINQ_OLD) {
 		if (f->n_vlan == DP_MAX_VLAN || len - off < 6)
 			return f->n_vlan == DP_MAX_VLAN ? DP_FRAME_OTHER : DP_FRAME_BAD;
-		f->vlan[f->n_vlan++] = rd16(p + off + 2);
+		f->vlan[f->n_vlan++] = dp_rd16(p + off + 2);
 		off += 4;
-		et = rd16(p + off);
+		et = dp_rd16(p + off);
 	}
 	off += 2;
 	if (et == ETHERTYPE_IPV4)
@@ -205,7 +195,7 @@ enum dp_dir dp_flow_key_make(const struct dp_frame *f, struct dp_flow_key *k)
 	enum dp_dir d;
 	if (f->family != 6) {
 		/* memcmp's order: the addresses as big-endian numbers. */
-		uint32_t sa = rd32(f->saddr), da = rd32(f->daddr);
+		uint32_t sa = dp_rd32(f->saddr), da = dp_rd32(f->daddr);
 		d = (sa < da || (sa == da && f->sport <= f->dport)) ? DP_DIR_LO : DP_DIR_HI;
 		lo = d == DP_DIR_LO ? f->saddr : f->daddr;
 		hi = d == DP_DIR_LO ? f->daddr : f->saddr;

@@ -35,11 +35,6 @@
 #include "dp_priv.h"
 #include "smpp.h"
 
-static inline uint32_t rd32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
 static inline int32_t sdiff(uint32_t a, uint32_t b)
 {
 	return (int32_t)(a - b);
@@ -248,7 +243,7 @@ static void ts_monotonic(struct dp_eslot *sl, enum dp_edit_dir ed, uint8_t *l4, 
 		if (ol < 2 || i + ol > hl)
 			return;
 		if (l4[i] == 8 && ol == 10) {
-			uint32_t v = rd32(l4 + i + 2);
+			uint32_t v = dp_rd32(l4 + i + 2);
 			if (sl->ts_seen[ed] && sdiff(v, sl->ts_max[ed]) < 0) {
 				dp_edit_tcp_put32(l4, i + 2, sl->ts_max[ed]);
 			} else {
@@ -264,7 +259,7 @@ static void ts_monotonic(struct dp_eslot *sl, enum dp_edit_dir ed, uint8_t *l4, 
 static void note_sent(struct dp_eslot *sl, enum dp_edit_dir ed, uint8_t *l4, uint32_t avail)
 {
 	ts_monotonic(sl, ed, l4, avail);
-	sl->last_ack[ed] = rd32(l4 + 8);
+	sl->last_ack[ed] = dp_rd32(l4 + 8);
 	sl->last_win[ed] = (uint16_t)((l4[14] << 8) | l4[15]);
 	sl->ack_valid[ed] = 1;
 }
@@ -702,7 +697,7 @@ void dp_inline_pdu(struct dp_engine *e, struct dp_flow *f, enum dp_dir dir, cons
 	}
 	struct dp_call_pdu *c = &e->call[e->n_call++];
 	bool from_esme = dir == f->esme_dir;
-	uint32_t full = rd32(pdu);
+	uint32_t full = dp_rd32(pdu);
 	c->seq = seq;
 	c->len = (flags & DP_PDU_TRUNCATED) ? full : len;
 	c->dir = (uint8_t)dir;
@@ -715,7 +710,7 @@ void dp_inline_pdu(struct dp_engine *e, struct dp_flow *f, enum dp_dir dir, cons
 		c->off = e->call_used;
 		e->call_used += len;
 	}
-	uint32_t cmd = rd32(pdu + 4), sqn = rd32(pdu + 12);
+	uint32_t cmd = dp_rd32(pdu + 4), sqn = dp_rd32(pdu + 12);
 	if (!from_esme) {
 		/* Even in monitor mode: the SMSC got a rewritten submit_multi. */
 		if ((cmd == 0x80000021u || cmd == 0x80000000u) && f->edit != 0)
@@ -863,11 +858,11 @@ static uint32_t build_list(struct dp_engine *e, struct dp_flow *f, struct dp_esl
 	if (n < cap && s->state == DP_STREAM_SYNCED && s->buf != DP_STREAM_NOBUF &&
 	    s->buf_len >= DP_SMPP_HDR_LEN && s->skip == 0) {
 		const uint8_t *h = dp_pool_chunk(&e->pool, s->buf)->data;
-		uint32_t l = rd32(h);
+		uint32_t l = dp_rd32(h);
 		/* The SMSC's answer to a rewritten submit_multi is rewritten too:
 		 * held until complete. */
 		bool hold = ed == DP_EDIT_E2S ||
-			    (sl->mpend_n > 0 && rd32(h + 4) == 0x80000021u && pend_find(sl, rd32(h + 12)) >= 0);
+			    (sl->mpend_n > 0 && dp_rd32(h + 4) == 0x80000021u && pend_find(sl, dp_rd32(h + 12)) >= 0);
 		if (n == 0 || sdiff(s->pdu_seq, pd[n - 1].seq) > 0)
 			pd[n++] = (struct dp_edit_pdu){
 				s->pdu_seq, l, s->buf_len,
@@ -1178,7 +1173,7 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 			 * in place of a suppressed probe). */
 			if (ed == DP_EDIT_S2E)
 				sl->probe_pending = 0;
-			if (n > 0 && rd32(e->out + l4o + 8) == sl->last_ack[ed] &&
+			if (n > 0 && dp_rd32(e->out + l4o + 8) == sl->last_ack[ed] &&
 			    (uint16_t)((e->out[l4o + 14] << 8) | e->out[l4o + 15]) == sl->last_win[ed] &&
 			    !has_sack(&pkt)) {
 				e->c.edit_dupack_suppressed++;

@@ -23,6 +23,31 @@ struct dp_ctable {
 	uint64_t *evicted; /**< counter of entries pushed out (its probe window full) */
 };
 
+/* Big-endian (network order) reads and writes at any alignment. */
+static inline uint16_t dp_rd16(const uint8_t *p)
+{
+	return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static inline uint32_t dp_rd32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static inline void dp_wr16(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void dp_wr32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
 #define DP_CT_PROBE 8
 
 /** Hint the slots a lookup of @p key may visit (its probe) into the cache. */

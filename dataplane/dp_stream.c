@@ -11,7 +11,7 @@
  */
 #include <string.h>
 
-#include "dp.h"
+#include "dp_priv.h"
 
 /* ------------------------------------------------------------ chunk pool */
 
@@ -69,11 +69,6 @@ void dp_pool_put(struct dp_pool *pool, uint16_t idx)
 
 /* ---------------------------------------------------------- SMPP header */
 
-static inline uint32_t rd32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
 /* command_ids of SMPP 3.4 and 5.0 requests; responses have bit 31 set. */
 static bool cmd_known(uint32_t id)
 {
@@ -99,8 +94,8 @@ int dp_smpp_hdr_check(const uint8_t *p, uint32_t len, uint32_t *cmd_len)
 {
 	if (len < DP_SMPP_HDR_LEN)
 		return DP_AGAIN;
-	uint32_t l = rd32(p);
-	if (l < DP_SMPP_HDR_LEN || l > DP_SMPP_MAX_PDU || !cmd_known(rd32(p + 4)))
+	uint32_t l = dp_rd32(p);
+	if (l < DP_SMPP_HDR_LEN || l > DP_SMPP_MAX_PDU || !cmd_known(dp_rd32(p + 4)))
 		return DP_EINVAL;
 	*cmd_len = l;
 	return DP_OK;
