@@ -6,6 +6,7 @@
 #ifndef SMSFW_DP_TESTKIT_H
 #define SMSFW_DP_TESTKIT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,29 @@ static inline void dp_tk_put32(uint8_t *p, uint32_t v)
 static inline uint32_t dp_tk_get32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* A test peer's received TCP stream: n payload bytes pl that arrived at
+ * stream offset off land in rx (have marks the bytes received; both cap
+ * bytes), a byte already there with another value counts in *conflicts,
+ * and *rcv_len moves over what is now contiguous. Returns false, at the
+ * first byte that falls at or past cap, if the stream overflows. */
+static inline bool dp_tk_rx_place(uint8_t *rx, uint8_t *have, uint32_t cap, uint32_t off,
+				  const uint8_t *pl, uint32_t n, uint32_t *conflicts,
+				  uint32_t *rcv_len)
+{
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t o = off + k;
+		if (o >= cap)
+			return false;
+		if (have[o] && rx[o] != pl[k])
+			(*conflicts)++;
+		rx[o] = pl[k];
+		have[o] = 1;
+	}
+	while (*rcv_len < cap && have[*rcv_len])
+		(*rcv_len)++;
+	return true;
 }
 
 /* Start the EAL for program `prog` with `mem_mb` MB of memory and the file

@@ -87,17 +87,8 @@ static void arrive(struct peer *to, const uint8_t *fr, uint32_t len)
 	if (flags & DP_EDIT_TCP_SYN)
 		return;
 	uint32_t off = dp_tk_get32(l4 + 4) - (to->peer_isn + 1);
-	for (uint32_t k = 0; k < pkt.payload_len; k++) {
-		uint32_t o = off + k;
-		assert_true(o < RXCAP);
-		uint8_t b = pkt.l4[pkt.l4_len + k];
-		if (to->have[o] && to->rx[o] != b)
-			to->conflicts++;
-		to->rx[o] = b;
-		to->have[o] = 1;
-	}
-	while (to->rcv_len < RXCAP && to->have[to->rcv_len])
-		to->rcv_len++;
+	assert_true(dp_tk_rx_place(to->rx, to->have, RXCAP, off, pkt.l4 + pkt.l4_len,
+				   pkt.payload_len, &to->conflicts, &to->rcv_len));
 }
 
 static void tx_cb(void *arg, unsigned pair, int to_smsc, const uint8_t *fr, uint32_t len)
