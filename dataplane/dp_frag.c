@@ -266,14 +266,12 @@ static enum dp_action pkt_refuse(struct dp_engine *e, struct frag_pkt *k, const 
 	bool block = e->set->uninspectable_block;
 	dp_engine_emit_uninspectable(e, f, block, rule, k->bytes);
 	bool drop = !e->monitor && block;
-	if (!drop)
-		pkt_release(e, k, cur_held ? 1 : 0);
+	if (drop)
+		e->c.dropped += k->n; /* the current frame too when it is held */
 	else
-		e->c.dropped += k->n - (cur_held ? 1 : 0);
+		pkt_release(e, k, cur_held ? 1 : 0);
 	mark(e, k->key, DP_FRAG_MARK_REFUSED);
 	pkt_free(e, k);
-	if (drop && cur_held)
-		e->c.dropped++;
 	return drop ? DP_ACT_DROP : DP_ACT_FORWARD;
 }
 
