@@ -227,6 +227,15 @@ static void mark(struct dp_engine *e, uint64_t key, uint32_t what)
 	m->t_ms = e->now_ms;
 }
 
+/* A packet not (or not yet known to be) SMPP: the fragments it held go on
+ * unchanged, its id is marked @p what and its entry freed. */
+static void pkt_pass(struct dp_engine *e, struct frag_pkt *k, uint32_t what)
+{
+	pkt_release(e, k, 0);
+	mark(e, k->key, what);
+	pkt_free(e, k);
+}
+
 /* The `uninspectable` policy for one fragment of an SMPP packet. */
 static enum dp_action refuse_act(struct dp_engine *e)
 {
@@ -618,9 +627,7 @@ enum dp_action dp_frag_frame(struct dp_engine *e, const struct dp_frame *fr, con
 		k->smpp_id = smpp_id;
 	} else if (fr->frag_first && k->state == PK_WAIT && !smpp_first) {
 		/* Not SMPP after all: what waited goes first, unchanged. */
-		pkt_release(e, k, 0);
-		mark(e, key, DP_FRAG_MARK_PASS);
-		pkt_free(e, k);
+		pkt_pass(e, k, DP_FRAG_MARK_PASS);
 		return DP_ACT_FORWARD;
 	}
 	/* Hold it, if the bounds allow. */
@@ -639,9 +646,7 @@ enum dp_action dp_frag_frame(struct dp_engine *e, const struct dp_frame *fr, con
 			return refuse_act(e); /* the same policy for the current frame */
 		}
 		/* Unknown yet: let it all pass; the first fragment decides. */
-		pkt_release(e, k, 0);
-		mark(e, key, DP_FRAG_MARK_UNKNOWN);
-		pkt_free(e, k);
+		pkt_pass(e, k, DP_FRAG_MARK_UNKNOWN);
 		return DP_ACT_FORWARD;
 	}
 	if (overlap_check(e, k, fr, p))
@@ -711,8 +716,6 @@ void dp_frag_expire(struct dp_engine *e)
 		}
 		/* Its first fragment never came: what waited goes on (useless
 		 * to a receiver without it); if it comes, it decides. */
-		pkt_release(e, k, 0);
-		mark(e, k->key, DP_FRAG_MARK_UNKNOWN);
-		pkt_free(e, k);
+		pkt_pass(e, k, DP_FRAG_MARK_UNKNOWN);
 	}
 }
