@@ -811,6 +811,21 @@ static uint8_t *concat_hold(struct dp_engine *e, const struct dp_concat *cs)
 	       (size_t)(cs - e->concat) * DP_CONCAT_HOLD;
 }
 
+/* The entry of part @p seq among the @p used bytes held after the hold
+ * area's header @p h, or NULL. */
+static uint8_t *concat_held(uint8_t *h, uint16_t used, uint8_t seq)
+{
+	for (uint32_t o = 0; o < used;) {
+		uint8_t *en = h + CONCAT_HOLD_HDR + o;
+		if (en[0] == seq)
+			return en;
+		uint16_t l16;
+		memcpy(&l16, en + 2, 2);
+		o += 4u + l16;
+	}
+	return NULL;
+}
+
 static int concat_feed(struct dp_engine *e, struct dp_concat *cs, bool fresh, uint8_t seq,
 		       const struct pat_ruleset *rs, struct pat_scratch *scr,
 		       const struct pat_msg *pm, struct pat_result *res)
@@ -818,13 +833,13 @@ static int concat_feed(struct dp_engine *e, struct dp_concat *cs, bool fresh, ui
 	/* Hold area: next sequence number to feed (1 octet), pad, bytes held
 	 * (u16); then entries of sequence number, pad, length (u16), text. */
 	uint8_t *h = concat_hold(e, cs);
-	uint16_t used;
+	uint16_t used = 0;
 	if (fresh) {
 		h[0] = 1;
-		used = 0;
 		memcpy(h + 2, &used, 2);
+	} else {
+		memcpy(&used, h + 2, 2);
 	}
-	memcpy(&used, h + 2, 2);
 	uint64_t bit = 1ull << (seq & 63);
 	if (cs->part_bits[seq >> 6] & bit)
 		return pat_scan_msg(rs, scr, pm, res); /* a repeat */
@@ -848,27 +863,17 @@ static int concat_feed(struct dp_engine *e, struct dp_concat *cs, bool fresh, ui
 		return rc; /* no room to hold it: fed as it came */
 	h[0]++;
 	/* The parts held for after this one, in order. */
-	for (bool more = true; rc == PAT_OK && more;) {
-		more = false;
-		for (uint32_t o = 0; o < used;) {
-			uint8_t *en = h + CONCAT_HOLD_HDR + o;
-			uint16_t l16;
-			memcpy(&l16, en + 2, 2);
-			uint32_t sz = 4u + l16;
-			if (en[0] != h[0]) {
-				o += sz;
-				continue;
-			}
-			struct pat_msg held = *pm;
-			held.text = l16 ? (const char *)en + 4 : NULL;
-			held.text_len = l16;
-			rc = pat_stream_scan(rs, scr, cs->st, &held, res);
-			memmove(en, en + sz, used - o - sz);
-			used = (uint16_t)(used - sz);
-			h[0]++;
-			more = true;
-			break;
-		}
+	for (uint8_t *en; rc == PAT_OK && (en = concat_held(h, used, h[0])) != NULL;) {
+		uint16_t l16;
+		memcpy(&l16, en + 2, 2);
+		uint32_t sz = 4u + l16, o = (uint32_t)(en - (h + CONCAT_HOLD_HDR));
+		struct pat_msg held = *pm;
+		held.text = l16 ? (const char *)en + 4 : NULL;
+		held.text_len = l16;
+		rc = pat_stream_scan(rs, scr, cs->st, &held, res);
+		memmove(en, en + sz, used - o - sz);
+		used = (uint16_t)(used - sz);
+		h[0]++;
 	}
 	memcpy(h + 2, &used, 2);
 	return rc;
