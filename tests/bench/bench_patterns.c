@@ -351,12 +351,37 @@ static int count_cb(unsigned int id, unsigned long long from,
 	return 0;
 }
 
+/* The corpus texts normalised with @p flags, each in its own malloc'd
+ * buffer (free with free_texts()). */
+static struct text *normalised_texts(unsigned flags)
+{
+	struct text *out = calloc(n_texts, sizeof(*out));
+
+	if (!out)
+		abort();
+	for (size_t i = 0; i < n_texts; i++) {
+		char *b = malloc(2 * texts[i].n + 8);
+		if (!b)
+			abort();
+		out[i].n = pat_normalise(texts[i].p, texts[i].n, b, 2 * texts[i].n + 8, flags);
+		out[i].p = b;
+	}
+	return out;
+}
+
+static void free_texts(struct text *t)
+{
+	for (size_t i = 0; i < n_texts; i++)
+		free((void *)t[i].p);
+	free(t);
+}
+
 /* hs_scan alone over the text, norm and norm-subst block databases, on
  * texts normalised beforehand. */
 static struct rate bare_rate(const struct pat_ruleset *rs, double secs)
 {
 	hs_scratch_t *hsc = NULL;
-	struct text *norm = calloc(n_texts, sizeof(*norm)), *sub = calloc(n_texts, sizeof(*sub));
+	struct text *norm = normalised_texts(0), *sub = normalised_texts(PAT_NORM_SUBST);
 	unsigned long hits = 0;
 	size_t msgs = 0, bytes = 0;
 	double t0, t;
@@ -365,13 +390,6 @@ static struct rate bare_rate(const struct pat_ruleset *rs, double secs)
 		for (unsigned k = 0; k < 2; k++)
 			if (rs->db[tg][k][0] && hs_alloc_scratch(rs->db[tg][k][0], &hsc))
 				abort();
-	for (size_t i = 0; i < n_texts; i++) {
-		char *a = malloc(2 * texts[i].n + 8), *b = malloc(2 * texts[i].n + 8);
-		norm[i].n = pat_normalise(texts[i].p, texts[i].n, a, 2 * texts[i].n + 8, 0);
-		sub[i].n = pat_normalise(texts[i].p, texts[i].n, b, 2 * texts[i].n + 8, PAT_NORM_SUBST);
-		norm[i].p = a;
-		sub[i].p = b;
-	}
 	t0 = now();
 	do {
 		for (size_t i = 0; i < n_texts; i++) {
@@ -386,12 +404,8 @@ static struct rate bare_rate(const struct pat_ruleset *rs, double secs)
 		bytes += text_bytes;
 		t = now() - t0;
 	} while (t < secs);
-	for (size_t i = 0; i < n_texts; i++) {
-		free((void *)norm[i].p);
-		free((void *)sub[i].p);
-	}
-	free(norm);
-	free(sub);
+	free_texts(norm);
+	free_texts(sub);
 	hs_free_scratch(hsc);
 	return (struct rate){ (double)msgs / t, (double)bytes / t / 1e6 };
 }
@@ -409,7 +423,7 @@ static struct rate literal_bound(const struct pat_ruleset *rs, double secs, unsi
 	const char **lit = malloc(cap * sizeof(*lit));
 	size_t *len = malloc(cap * sizeof(*len));
 	unsigned *ids = malloc(cap * sizeof(*ids)), *flags = calloc(cap, sizeof(*flags));
-	struct text *sub = calloc(n_texts, sizeof(*sub));
+	struct text *sub;
 	hs_database_t *db = NULL;
 	hs_scratch_t *hsc = NULL;
 	hs_compile_error_t *err = NULL;
@@ -417,7 +431,7 @@ static struct rate literal_bound(const struct pat_ruleset *rs, double secs, unsi
 	size_t msgs = 0, bytes = 0;
 	double t0, t;
 
-	if (!lit || !len || !ids || !flags || !sub)
+	if (!lit || !len || !ids || !flags)
 		abort();
 	*n_rules = 0;
 	for (uint32_t k = 0; k < rs->n_rules; k++) {
@@ -457,11 +471,7 @@ static struct rate literal_bound(const struct pat_ruleset *rs, double secs, unsi
 	if (hs_compile_lit_multi(lit, flags, ids, len, (unsigned)n, HS_MODE_BLOCK, NULL, &db, &err) ||
 	    hs_alloc_scratch(db, &hsc))
 		abort();
-	for (size_t i = 0; i < n_texts; i++) {
-		char *b = malloc(2 * texts[i].n + 8);
-		sub[i].n = pat_normalise(texts[i].p, texts[i].n, b, 2 * texts[i].n + 8, PAT_NORM_SUBST);
-		sub[i].p = b;
-	}
+	sub = normalised_texts(PAT_NORM_SUBST);
 	t0 = now();
 	do {
 		for (size_t i = 0; i < n_texts; i++)
@@ -471,9 +481,7 @@ static struct rate literal_bound(const struct pat_ruleset *rs, double secs, unsi
 		t = now() - t0;
 	} while (t < secs);
 	*hits_per_msg = (double)hits / (double)msgs;
-	for (size_t i = 0; i < n_texts; i++)
-		free((void *)sub[i].p);
-	free(sub);
+	free_texts(sub);
 	hs_free_scratch(hsc);
 	hs_free_database(db);
 	free(lit);
