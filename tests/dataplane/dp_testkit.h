@@ -95,6 +95,12 @@ static inline uint32_t dp_tk_cstr(uint8_t *p, const char *s)
 	return (uint32_t)n;
 }
 
+/* A view of the C string s, without its NUL, for an smpp_pdu field. */
+static inline struct smpp_view dp_tk_sv(const char *s)
+{
+	return (struct smpp_view){ (const uint8_t *)s, (uint32_t)strlen(s) };
+}
+
 /* bind_transceiver (SMPP 3.4, empty system_type and address range) for
  * system_id `sid` with password `pw`. Returns its length. */
 static inline uint32_t dp_tk_bind(uint8_t *p, uint32_t seq, const char *sid, const char *pw)

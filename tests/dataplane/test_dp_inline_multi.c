@@ -304,11 +304,6 @@ static void fx_free(struct fx *x)
 
 /* ------------------------------------------------------------- PDUs */
 
-static struct smpp_view sv(const char *s)
-{
-	return (struct smpp_view){(const uint8_t *)s, (uint32_t)strlen(s)};
-}
-
 static uint32_t enc(const struct smpp_pdu *m, uint8_t *out, size_t cap)
 {
 	size_t n = 0;
@@ -320,12 +315,12 @@ static void bind_ver(struct fx *x, uint8_t version)
 {
 	uint8_t b[256];
 	struct smpp_pdu m = {.hdr = {.command_id = 0x09, .sequence_number = 1},
-			     .system_id = sv("alpha"),
-			     .password = sv("pw"),
+			     .system_id = dp_tk_sv("alpha"),
+			     .password = dp_tk_sv("pw"),
 			     .interface_version = version};
 	send_data(x, true, b, enc(&m, b, sizeof(b)));
 	struct smpp_pdu r = {.hdr = {.command_id = 0x80000009u, .sequence_number = 1},
-			     .system_id = sv("SMSC")};
+			     .system_id = dp_tk_sv("SMSC")};
 	send_data(x, false, b, enc(&r, b, sizeof(b)));
 }
 
@@ -341,12 +336,12 @@ static void opt_out(struct fx *x, const char *msisdn, uint32_t seq)
 	struct smpp_pdu m = {.hdr = {.command_id = 0x05, .sequence_number = seq},
 			     .source_addr_ton = 1,
 			     .source_addr_npi = 1,
-			     .source_addr = sv(msisdn),
+			     .source_addr = dp_tk_sv(msisdn),
 			     .dest_addr_ton = 1,
 			     .dest_addr_npi = 1,
-			     .destination_addr = sv("70123"),
+			     .destination_addr = dp_tk_sv("70123"),
 			     .data_coding = 1,
-			     .short_message = sv("STOP")};
+			     .short_message = dp_tk_sv("STOP")};
 	send_data(x, false, b, enc(&m, b, sizeof(b)));
 	struct smpp_pdu r = {.hdr = {.command_id = 0x80000005u, .sequence_number = seq}};
 	send_data(x, true, b, enc(&r, b, sizeof(b)));
@@ -371,23 +366,24 @@ static uint32_t mk_multi(uint8_t *out, size_t cap, uint32_t seq, const char *con
 		struct smpp_dest d = {.dest_flag = SMPP_DEST_SME,
 				      .dest_addr_ton = 1,
 				      .dest_addr_npi = 1,
-				      .destination_addr = sv(dests[i])};
+				      .destination_addr = dp_tk_sv(dests[i])};
 		if (dests[i][0] == '@') /* a distribution list */
-			d = (struct smpp_dest){.dest_flag = SMPP_DEST_DL, .dl_name = sv(dests[i] + 1)};
+			d = (struct smpp_dest){.dest_flag = SMPP_DEST_DL,
+					       .dl_name = dp_tk_sv(dests[i] + 1)};
 		assert_int_equal(smpp_dest_put(list, sizeof(list), &off, &cnt, &d), SMPP_OK);
 	}
 	uint8_t tlv[16];
 	size_t tl = 0;
 	assert_int_equal(smpp_tlv_put(tlv, sizeof(tlv), &tl, 0x020c, "\x00\x2a", 2), SMPP_OK);
 	struct smpp_pdu m = {.hdr = {.command_id = 0x21, .sequence_number = seq},
-			     .service_type = sv("CMT"),
+			     .service_type = dp_tk_sv("CMT"),
 			     .source_addr_ton = 5,
-			     .source_addr = sv("AlphaShop"),
+			     .source_addr = dp_tk_sv("AlphaShop"),
 			     .number_of_dests = cnt,
 			     .dests = {list, (uint32_t)off},
 			     .registered_delivery = 1,
 			     .data_coding = 1,
-			     .short_message = sv("Sale today only"),
+			     .short_message = dp_tk_sv("Sale today only"),
 			     .tlvs = {tlv, (uint32_t)tl}};
 	return enc(&m, out, cap);
 }
@@ -405,13 +401,13 @@ static uint32_t mk_multi_resp(uint8_t *out, size_t cap, uint32_t seq, uint32_t s
 	uint8_t cnt = 0;
 	for (unsigned i = 0; i < n; i++) {
 		bool dl = u[i].addr[0] == '@';
-		struct smpp_unsuccess e = {dl ? 0 : 1, dl ? 0 : 1, sv(u[i].addr + (dl ? 1 : 0)),
-					   u[i].status};
+		struct smpp_unsuccess e = {dl ? 0 : 1, dl ? 0 : 1,
+					   dp_tk_sv(u[i].addr + (dl ? 1 : 0)), u[i].status};
 		assert_int_equal(smpp_unsuccess_put(list, sizeof(list), &off, &cnt, &e), SMPP_OK);
 	}
 	struct smpp_pdu m = {.hdr = {.command_id = 0x80000021u, .command_status = status,
 				     .sequence_number = seq},
-			     .message_id = sv(msgid),
+			     .message_id = dp_tk_sv(msgid),
 			     .no_unsuccess = cnt,
 			     .unsuccess = {list, (uint32_t)off}};
 	return enc(&m, out, cap);
@@ -421,20 +417,20 @@ static uint32_t mk_submit(uint8_t *out, size_t cap, uint32_t seq, const char *ds
 {
 	struct smpp_pdu m = {.hdr = {.command_id = 0x04, .sequence_number = seq},
 			     .source_addr_ton = 5,
-			     .source_addr = sv("AlphaShop"),
+			     .source_addr = dp_tk_sv("AlphaShop"),
 			     .dest_addr_ton = 1,
 			     .dest_addr_npi = 1,
-			     .destination_addr = sv(dst),
+			     .destination_addr = dp_tk_sv(dst),
 			     .data_coding = 1,
-			     .short_message = sv("see you soon")};
+			     .short_message = dp_tk_sv("see you soon")};
 	return enc(&m, out, cap);
 }
 
 static uint32_t mk_submit_resp(uint8_t *out, uint32_t seq, const char *id)
 {
 	size_t n = 0;
-	assert_int_equal(smpp_encode_msgid_resp(0x04, seq, 0, sv(id), (struct smpp_view){NULL, 0},
-						out, 128, &n),
+	assert_int_equal(smpp_encode_msgid_resp(0x04, seq, 0, dp_tk_sv(id),
+						(struct smpp_view){NULL, 0}, out, 128, &n),
 			 SMPP_OK);
 	return (uint32_t)n;
 }
@@ -573,8 +569,8 @@ static void test_smsc_refuses(void **state)
 		uint32_t e0 = x->esme.rcv_len;
 		if (k == 0) {
 			size_t rn = 0;
-			assert_int_equal(smpp_encode_submit_multi_resp(60, 0x58, sv(""), NULL, 0, b,
-								       sizeof(b), &rn),
+			assert_int_equal(smpp_encode_submit_multi_resp(60, 0x58, dp_tk_sv(""), NULL,
+								       0, b, sizeof(b), &rn),
 					 SMPP_OK);
 			n = (uint32_t)rn;
 		} else {
@@ -694,7 +690,7 @@ static void test_all_blocked_v50(void **state)
 	/* the text the lab rules block as prize spam, for every destination */
 	struct smpp_pdu m;
 	assert_int_equal(smpp_pdu_decode(b0, n, NULL, &m), SMPP_OK);
-	m.short_message = sv("You could win a free prize");
+	m.short_message = dp_tk_sv("You could win a free prize");
 	n = enc(&m, b, sizeof(b));
 	assert_int_equal(send_data(x, true, b, n), DP_ACT_DROP);
 	struct smpp_pdu d;
@@ -892,18 +888,19 @@ static void test_review_resp_grows_past_segment(void **state)
 	char num[40][16];
 	for (unsigned i = 0; i < 40; i++) {
 		snprintf(num[i], sizeof(num[i]), "4477009%05u", 50000 + i);
-		struct smpp_unsuccess u = {1, 1, sv(num[i]), 0x0b};
+		struct smpp_unsuccess u = {1, 1, dp_tk_sv(num[i]), 0x0b};
 		assert_int_equal(smpp_unsuccess_put(list, sizeof(list), &off, &cnt, &u), SMPP_OK);
 	}
 	size_t wl = off;
 	uint8_t wc = cnt;
 	uint8_t wlist[2048];
 	memcpy(wlist, list, off);
-	struct smpp_unsuccess b1 = {1, 1, sv("447700900999"), 0x66}, b2 = {1, 1, sv("447700900996"), 0x66};
+	struct smpp_unsuccess b1 = {1, 1, dp_tk_sv("447700900999"), 0x66},
+			      b2 = {1, 1, dp_tk_sv("447700900996"), 0x66};
 	assert_int_equal(smpp_unsuccess_put(wlist, sizeof(wlist), &wl, &wc, &b1), SMPP_OK);
 	assert_int_equal(smpp_unsuccess_put(wlist, sizeof(wlist), &wl, &wc, &b2), SMPP_OK);
 	struct smpp_pdu r = {.hdr = {.command_id = 0x80000021u, .sequence_number = 300},
-			     .message_id = sv("MID-300"),
+			     .message_id = dp_tk_sv("MID-300"),
 			     .no_unsuccess = cnt,
 			     .unsuccess = {list, (uint32_t)off}};
 	n = enc(&r, b, sizeof(b));
@@ -1029,11 +1026,11 @@ static void test_review_resp_over_254(void **state)
 				snprintf(num[i], sizeof(num[i]), "%u", 1000 + i);
 			else
 				snprintf(num[i], sizeof(num[i]), "4477%08u", 10000000 + i);
-			struct smpp_unsuccess u = {1, 1, sv(num[i]), 0x0b};
+			struct smpp_unsuccess u = {1, 1, dp_tk_sv(num[i]), 0x0b};
 			assert_int_equal(smpp_unsuccess_put(list, sizeof(list), &off, &cnt, &u), SMPP_OK);
 		}
 		struct smpp_pdu r = {.hdr = {.command_id = 0x80000021u, .sequence_number = 500},
-				     .message_id = sv("MID-500"),
+				     .message_id = dp_tk_sv("MID-500"),
 				     .no_unsuccess = cnt,
 				     .unsuccess = {list, (uint32_t)off}};
 		uint32_t n = enc(&r, b, sizeof(b));
@@ -1082,8 +1079,9 @@ static void test_review_long_pdu_held(void **state)
 	/* the answer to the rewritten one: no body, 1 byte per segment */
 	size_t rn = 0;
 	uint8_t r[64];
-	assert_int_equal(smpp_encode_submit_multi_resp(800, 0x58, sv(""), NULL, 0, r, sizeof(r), &rn),
-			 SMPP_OK);
+	assert_int_equal(
+	    smpp_encode_submit_multi_resp(800, 0x58, dp_tk_sv(""), NULL, 0, r, sizeof(r), &rn),
+	    SMPP_OK);
 	uint32_t e0 = x->esme.rcv_len;
 	send_chunks(x, false, r, (uint32_t)rn, 1);
 	assert_stream(&x->esme, e0, r, (uint32_t)rn);
@@ -1339,12 +1337,12 @@ static void test_review3_answer_after_partial_smsc_pdu(void **state)
 	struct smpp_pdu m = {.hdr = {.command_id = 0x05, .sequence_number = 901},
 			     .source_addr_ton = 1,
 			     .source_addr_npi = 1,
-			     .source_addr = sv("447700900998"),
+			     .source_addr = dp_tk_sv("447700900998"),
 			     .dest_addr_ton = 1,
 			     .dest_addr_npi = 1,
-			     .destination_addr = sv("70123"),
+			     .destination_addr = dp_tk_sv("70123"),
 			     .data_coding = 1,
-			     .short_message = sv("hello there")};
+			     .short_message = dp_tk_sv("hello there")};
 	uint32_t dn = enc(&m, d, sizeof(d));
 	/* the SMSC: the first 20 bytes of a deliver_sm (no slot: forwarded) */
 	assert_int_equal(send_data(x, false, d, 20), DP_ACT_FORWARD);
@@ -1451,13 +1449,13 @@ static void test_review3_jumbo_segment_around_block(void **state)
 		bool blocked = k == 12;
 		struct smpp_pdu m = {.hdr = {.command_id = 0x04, .sequence_number = 100 + k},
 				     .source_addr_ton = 5,
-				     .source_addr = sv("AlphaShop"),
+				     .source_addr = dp_tk_sv("AlphaShop"),
 				     .dest_addr_ton = 1,
 				     .dest_addr_npi = 1,
 				     .destination_addr =
-					 sv(blocked ? "447700900999" : "447700900998"),
+					 dp_tk_sv(blocked ? "447700900999" : "447700900998"),
 				     .data_coding = 1,
-				     .short_message = sv(text)};
+				     .short_message = dp_tk_sv(text)};
 		uint32_t l = enc(&m, b, sizeof(b));
 		memcpy(seg + n, b, l);
 		n += l;
@@ -1489,9 +1487,9 @@ static void test_review3_many_answers_one_segment(void **state)
 		struct smpp_pdu m = {.hdr = {.command_id = 0x04, .sequence_number = 200 + k},
 				     .dest_addr_ton = 1,
 				     .dest_addr_npi = 1,
-				     .destination_addr = sv("1234"),
+				     .destination_addr = dp_tk_sv("1234"),
 				     .data_coding = 1,
-				     .short_message = sv("x")};
+				     .short_message = dp_tk_sv("x")};
 		n += enc(&m, seg + n, sizeof(seg) - n);
 		size_t rn = 0;
 		assert_int_equal(smpp_encode_msgid_resp(0x04, 200 + k, 0x66,
@@ -1698,12 +1696,12 @@ static void test_review3_suppressed_probe_keeps_ack(void **state)
 	struct smpp_pdu m = {.hdr = {.command_id = 0x05, .sequence_number = 903},
 			     .source_addr_ton = 1,
 			     .source_addr_npi = 1,
-			     .source_addr = sv("447700900998"),
+			     .source_addr = dp_tk_sv("447700900998"),
 			     .dest_addr_ton = 1,
 			     .dest_addr_npi = 1,
-			     .destination_addr = sv("70123"),
+			     .destination_addr = dp_tk_sv("70123"),
 			     .data_coding = 1,
-			     .short_message = sv("hello")};
+			     .short_message = dp_tk_sv("hello")};
 	send_data(x, false, d, enc(&m, d, sizeof(d)));
 	advance(x, 10);
 	n = mk_submit(b, sizeof(b), 61, "447700900999");

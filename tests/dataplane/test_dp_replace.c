@@ -159,11 +159,6 @@ static const char rules_txt[] =
     "rule id=9002 cat=spam target=norm action=block pat=/win a free (iphone|prize)/ "
     "desc=\"prize spam\"\n";
 
-static struct smpp_view sv(const char *s)
-{
-	return (struct smpp_view){(const uint8_t *)s, (uint32_t)strlen(s)};
-}
-
 static uint32_t enc(const struct smpp_pdu *m, uint8_t *out, size_t cap)
 {
 	size_t n = 0;
@@ -235,12 +230,12 @@ static void bind_as(struct fx *x, const char *sid, uint8_t version)
 {
 	uint8_t b[256];
 	struct smpp_pdu m = {.hdr = {.command_id = 0x09, .sequence_number = 1},
-			     .system_id = sv(sid),
-			     .password = sv("pw"),
+			     .system_id = dp_tk_sv(sid),
+			     .password = dp_tk_sv("pw"),
 			     .interface_version = version};
 	send_data(x, true, b, enc(&m, b, sizeof(b)));
 	struct smpp_pdu r = {.hdr = {.command_id = 0x80000009u, .sequence_number = 1},
-			     .system_id = sv("SMSC")};
+			     .system_id = dp_tk_sv("SMSC")};
 	send_data(x, false, b, enc(&r, b, sizeof(b)));
 }
 
@@ -253,11 +248,11 @@ static uint32_t mk_replace(uint8_t *out, size_t cap, uint32_t seq, uint8_t ton, 
 			   const char *ud, uint32_t n)
 {
 	struct smpp_pdu m = {.hdr = {.command_id = 0x07, .sequence_number = seq},
-			     .message_id = sv("MID-100"),
+			     .message_id = dp_tk_sv("MID-100"),
 			     .source_addr_ton = ton,
 			     .source_addr_npi = ton == 1 ? 1 : 0,
-			     .source_addr = sv(src),
-			     .schedule_delivery_time = sv("261129090000000+"),
+			     .source_addr = dp_tk_sv(src),
+			     .schedule_delivery_time = dp_tk_sv("261129090000000+"),
 			     .registered_delivery = 1,
 			     .short_message = {(const uint8_t *)ud, n}};
 	return enc(&m, out, cap);
@@ -273,22 +268,22 @@ static uint32_t mk_submit(uint8_t *out, size_t cap, uint32_t seq, const char *te
 {
 	struct smpp_pdu m = {.hdr = {.command_id = 0x04, .sequence_number = seq},
 			     .source_addr_ton = 5,
-			     .source_addr = sv("AlphaShop"),
+			     .source_addr = dp_tk_sv("AlphaShop"),
 			     .dest_addr_ton = 1,
 			     .dest_addr_npi = 1,
-			     .destination_addr = sv("447700900002"),
-			     .schedule_delivery_time = sv("261129090000000+"),
+			     .destination_addr = dp_tk_sv("447700900002"),
+			     .schedule_delivery_time = dp_tk_sv("261129090000000+"),
 			     .registered_delivery = 1,
 			     .data_coding = 0,
-			     .short_message = sv(text)};
+			     .short_message = dp_tk_sv(text)};
 	return enc(&m, out, cap);
 }
 
 static uint32_t mk_submit_resp(uint8_t *out, uint32_t seq, const char *id)
 {
 	size_t n = 0;
-	assert_int_equal(smpp_encode_msgid_resp(0x04, seq, 0, sv(id), (struct smpp_view){NULL, 0},
-						out, 128, &n),
+	assert_int_equal(smpp_encode_msgid_resp(0x04, seq, 0, dp_tk_sv(id),
+						(struct smpp_view){NULL, 0}, out, 128, &n),
 			 SMPP_OK);
 	return (uint32_t)n;
 }
@@ -309,10 +304,10 @@ static uint32_t mk_broadcast(uint8_t *out, size_t cap, uint32_t seq, const char 
 	assert_int_equal(smpp_tlv_put(tlv, sizeof(tlv), &tl, 0x0605, "\x09\x00\x0a", 3), SMPP_OK);
 	assert_int_equal(smpp_tlv_put(tlv, sizeof(tlv), &tl, 0x0424, payload, plen), SMPP_OK);
 	struct smpp_pdu m = {.hdr = {.command_id = 0x111, .sequence_number = seq},
-			     .service_type = sv("CMT"),
+			     .service_type = dp_tk_sv("CMT"),
 			     .source_addr_ton = 5,
-			     .source_addr = sv(sid_src),
-			     .message_id = sv("BC-1"),
+			     .source_addr = dp_tk_sv(sid_src),
+			     .message_id = dp_tk_sv("BC-1"),
 			     .data_coding = dc,
 			     .tlvs = {tlv, (uint32_t)tl}};
 	return enc(&m, out, cap);
@@ -683,11 +678,11 @@ static void test_replace_ucs2(void **state)
 	uint16_t un = ucs2(ud, "See you at the shop tomorrow");
 	struct smpp_pdu m = {.hdr = {.command_id = 0x04, .sequence_number = 86},
 			     .source_addr_ton = 5,
-			     .source_addr = sv("AlphaShop"),
+			     .source_addr = dp_tk_sv("AlphaShop"),
 			     .dest_addr_ton = 1,
 			     .dest_addr_npi = 1,
-			     .destination_addr = sv("447700900002"),
-			     .schedule_delivery_time = sv("261129090000000+"),
+			     .destination_addr = dp_tk_sv("447700900002"),
+			     .schedule_delivery_time = dp_tk_sv("261129090000000+"),
 			     .data_coding = 0x08,
 			     .short_message = {ud, un}};
 	uint32_t n = enc(&m, b, sizeof(b));
@@ -800,7 +795,7 @@ static void test_broadcast_spam_inline(void **state)
 	assert_int_equal(send_data(x, true, b, n), DP_ACT_FORWARD);
 	assert_stream(&x->smsc, s0, b, n);
 	size_t rn = 0;
-	assert_int_equal(smpp_encode_msgid_resp(0x111, 91, 0, sv("BC-91"),
+	assert_int_equal(smpp_encode_msgid_resp(0x111, 91, 0, dp_tk_sv("BC-91"),
 						(struct smpp_view){NULL, 0}, b, sizeof(b), &rn),
 			 SMPP_OK);
 	assert_int_equal(send_data(x, false, b, (uint32_t)rn), DP_ACT_FORWARD);

@@ -148,11 +148,6 @@ static void frame(struct conn *c, bool from_client, uint8_t flags, const uint8_t
 	assert_int_equal(frame_raw(c, from_client, flags, pl, n), DP_ACT_FORWARD);
 }
 
-static struct smpp_view sv(const char *s)
-{
-	return (struct smpp_view){ (const uint8_t *)s, (uint32_t)strlen(s) };
-}
-
 static void send_pdu(struct conn *c, bool from_client, const struct smpp_pdu *m)
 {
 	uint8_t b[512];
@@ -173,12 +168,12 @@ static void conn_open(struct conn *c, struct wk *w, uint16_t port, const char *s
 	frame(c, false, DP_TCP_SYN | DP_TCP_ACK, NULL, 0);
 	frame(c, true, DP_TCP_ACK, NULL, 0);
 	struct smpp_pdu b = { .hdr = { .command_id = 0x09, .sequence_number = 1 },
-			      .system_id = sv(sid),
-			      .password = sv("pw"),
+			      .system_id = dp_tk_sv(sid),
+			      .password = dp_tk_sv("pw"),
 			      .interface_version = 0x34 };
 	send_pdu(c, true, &b);
 	struct smpp_pdu r = { .hdr = { .command_id = 0x80000009u, .sequence_number = 1 },
-			      .system_id = sv("SMSC") };
+			      .system_id = dp_tk_sv("SMSC") };
 	send_pdu(c, false, &r);
 	c->pseq = 1;
 }
@@ -201,12 +196,12 @@ static int submit_from(struct conn *c, const char *src)
 	struct smpp_pdu m = { .hdr = { .command_id = 0x04, .sequence_number = ++c->pseq },
 			      .source_addr_ton = 1,
 			      .source_addr_npi = 1,
-			      .source_addr = sv(src),
+			      .source_addr = dp_tk_sv(src),
 			      .dest_addr_ton = 1,
 			      .dest_addr_npi = 1,
-			      .destination_addr = sv(dst),
+			      .destination_addr = dp_tk_sv(dst),
 			      .data_coding = 1,
-			      .short_message = sv("see you at eight") };
+			      .short_message = dp_tk_sv("see you at eight") };
 	uint8_t b[512];
 	size_t n = 0;
 	if (smpp_pdu_encode(&m, b, sizeof(b), &n) != SMPP_OK)
