@@ -260,7 +260,7 @@ static void note_sent(struct dp_eslot *sl, enum dp_edit_dir ed, uint8_t *l4, uin
 {
 	ts_monotonic(sl, ed, l4, avail);
 	sl->last_ack[ed] = dp_rd32(l4 + 8);
-	sl->last_win[ed] = (uint16_t)((l4[14] << 8) | l4[15]);
+	sl->last_win[ed] = dp_rd16(l4 + 14);
 	sl->ack_valid[ed] = 1;
 }
 
@@ -1174,7 +1174,7 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 			if (ed == DP_EDIT_S2E)
 				sl->probe_pending = 0;
 			if (n > 0 && dp_rd32(e->out + l4o + 8) == sl->last_ack[ed] &&
-			    (uint16_t)((e->out[l4o + 14] << 8) | e->out[l4o + 15]) == sl->last_win[ed] &&
+			    dp_rd16(e->out + l4o + 14) == sl->last_win[ed] &&
 			    !has_sack(&pkt)) {
 				e->c.edit_dupack_suppressed++;
 				sl->esme_raw_ack = ed == DP_EDIT_E2S ? fr->ack : sl->esme_raw_ack;

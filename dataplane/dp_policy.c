@@ -1281,10 +1281,8 @@ void dp_policy_submit(struct dp_engine *e, struct dp_flow *f, const uint8_t *pdu
 		else
 			e->c.malformed++;
 		memset(&m, 0, sizeof(m));
-		m.hdr.command_id = ((uint32_t)pdu[4] << 24) | ((uint32_t)pdu[5] << 16) |
-				   ((uint32_t)pdu[6] << 8) | pdu[7];
-		m.hdr.sequence_number = ((uint32_t)pdu[12] << 24) | ((uint32_t)pdu[13] << 16) |
-					((uint32_t)pdu[14] << 8) | pdu[15];
+		m.hdr.command_id = dp_rd32(pdu + 4);
+		m.hdr.sequence_number = dp_rd32(pdu + 12);
 		memset(&v, 0, sizeof(v));
 		uint8_t pol = (flags & DP_PDU_TRUNCATED) ? e->set->fail_reassembly : e->set->fail_scan;
 		if (pol == DP_FAIL_CLOSED)
