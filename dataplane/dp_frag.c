@@ -88,6 +88,13 @@ struct dp_frag {
 
 #define FRAG_BUF_LEN (64u + 40u + FRAG_IP_MAX + 64u)
 
+/* Bytes of the IPv6 extension header @p nh whose length octet is @p l
+ * (AH counts 4-octet units less 2, the others 8-octet units less 1). */
+static inline uint32_t v6_ext_len(uint8_t nh, uint8_t l)
+{
+	return nh == 51 ? ((uint32_t)l + 2) * 4 : ((uint32_t)l + 1) * 8;
+}
+
 /* Set the IPv4 header checksum of the @p ihl bytes at @p ip. */
 static void ip4_csum(uint8_t *ip, uint32_t ihl)
 {
@@ -403,7 +410,7 @@ static void shim_tx(void *arg, unsigned pair, int to_smsc, const uint8_t *frame,
 		while (nh != 6 && cur + 8 <= l4) {
 			nh_at = cur;
 			nh = frame[cur];
-			cur += nh == 51 ? ((uint32_t)frame[cur + 1] + 2) * 4 : ((uint32_t)frame[cur + 1] + 1) * 8;
+			cur += v6_ext_len(nh, frame[cur + 1]);
 		}
 	}
 	for (uint32_t off = 0; off < dlen; off += step) {
@@ -528,7 +535,7 @@ static bool ext_first_smpp(const struct dp_engine *e, struct dp_frame *f, const 
 			return true;
 		if (end - cur < 8)
 			return true;
-		uint32_t elen = nh == 51 ? ((uint32_t)p[cur + 1] + 2) * 4 : ((uint32_t)p[cur + 1] + 1) * 8;
+		uint32_t elen = v6_ext_len(nh, p[cur + 1]);
 		if (nh == 44) {
 			if ((dp_rd16(p + cur + 2) & 0xfff9) != 0)
 				return true; /* fragmented twice */
