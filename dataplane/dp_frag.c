@@ -254,16 +254,22 @@ static enum dp_action refuse_act(struct dp_engine *e)
 	return DP_ACT_FORWARD;
 }
 
+/* The flow a fragment's addresses and ports name, if it is known. */
+static const struct dp_flow *frame_flow(struct dp_engine *e, const struct dp_frame *fr)
+{
+	struct dp_flow_key fk;
+	dp_flow_key_make(fr, &fk);
+	return dp_flow_lookup(e->ft, &fk, false, e->now_ms);
+}
+
 /* An SMPP fragment that cannot be reassembled (a first one, or any of an
  * id marked SMPP; its id is marked refused): the event, and the
  * uninspectable policy for the frame. */
 static enum dp_action refuse_first(struct dp_engine *e, const struct dp_frame *fr, uint64_t key)
 {
 	mark(e, key, DP_FRAG_MARK_REFUSED);
-	struct dp_flow_key fk;
-	dp_flow_key_make(fr, &fk);
-	dp_engine_emit_uninspectable(e, dp_flow_lookup(e->ft, &fk, false, e->now_ms),
-				     e->set->uninspectable_block, "builtin:ip-fragment", 0);
+	dp_engine_emit_uninspectable(e, frame_flow(e, fr), e->set->uninspectable_block,
+				     "builtin:ip-fragment", 0);
 	return refuse_act(e);
 }
 
@@ -273,12 +279,7 @@ static enum dp_action refuse_first(struct dp_engine *e, const struct dp_frame *f
 static enum dp_action pkt_refuse(struct dp_engine *e, struct frag_pkt *k, const char *rule,
 				 bool cur_held)
 {
-	const struct dp_flow *f = NULL;
-	if (k->first.family != 0) {
-		struct dp_flow_key fk;
-		dp_flow_key_make(&k->first, &fk);
-		f = dp_flow_lookup(e->ft, &fk, false, e->now_ms);
-	}
+	const struct dp_flow *f = k->first.family != 0 ? frame_flow(e, &k->first) : NULL;
 	bool block = e->set->uninspectable_block;
 	dp_engine_emit_uninspectable(e, f, block, rule, k->bytes);
 	bool drop = !e->monitor && block;
