@@ -201,7 +201,7 @@ static void keep_tail(struct dp_stream_ctx *ctx, struct dp_stream_dir *s, const 
 	if (ctx->pool->chunk_cap < 2 * DP_SMPP_HDR_LEN)
 		return;
 	uint32_t t = s->buf == DP_STREAM_NOBUF ? 0 : s->buf_len;
-	if (t == 0 && s->buf == DP_STREAM_NOBUF) {
+	if (s->buf == DP_STREAM_NOBUF) {
 		s->buf = dp_pool_get(ctx->pool);
 		if (s->buf == DP_STREAM_NOBUF) {
 			ctx->st->nomem++;
