@@ -48,15 +48,28 @@ static uint32_t l3_of(const struct shape *sh, uint32_t *fh)
 	return l3;
 }
 
+/* One's-complement sum of the big-endian 16-bit words of p[0..n) (an odd
+ * last octet padded with zero) added to acc, and that sum folded to 16 bits. */
+static uint32_t sum_be(const uint8_t *p, uint32_t n, uint32_t acc)
+{
+	for (uint32_t i = 0; i + 1 < n; i += 2)
+		acc += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (n & 1)
+		acc += (uint32_t)p[n - 1] << 8;
+	return acc;
+}
+
+static uint16_t fold16(uint32_t acc)
+{
+	while (acc >> 16)
+		acc = (acc & 0xffff) + (acc >> 16);
+	return (uint16_t)acc;
+}
+
 static void ip4_csum(uint8_t *ip)
 {
 	ip[10] = ip[11] = 0;
-	uint32_t s = 0;
-	for (int i = 0; i < 20; i += 2)
-		s += (uint32_t)(ip[i] << 8 | ip[i + 1]);
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	dp_tk_put16(ip + 10, (uint16_t)~s);
+	dp_tk_put16(ip + 10, (uint16_t)~fold16(sum_be(ip, 20, 0)));
 }
 
 /* A whole TCP segment from the ESME (to_smsc) or the SMSC. */
@@ -472,22 +485,6 @@ static uint32_t smsc_payload(const struct fx *x, unsigned from, uint8_t *out, ui
 	assert_true(total - doff <= cap);
 	memcpy(out, pkt + doff, total - doff);
 	return total - doff;
-}
-
-static uint32_t sum_be(const uint8_t *p, uint32_t n, uint32_t acc)
-{
-	for (uint32_t i = 0; i + 1 < n; i += 2)
-		acc += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n & 1)
-		acc += (uint32_t)p[n - 1] << 8;
-	return acc;
-}
-
-static uint16_t fold16(uint32_t acc)
-{
-	while (acc >> 16)
-		acc = (acc & 0xffff) + (acc >> 16);
-	return (uint16_t)acc;
 }
 
 /* The TCP checksum of segment t[0..n) between the addresses of fr verifies. */
