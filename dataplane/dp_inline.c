@@ -1177,7 +1177,6 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 			    dp_rd16(e->out + l4o + 14) == sl->last_win[ed] &&
 			    !has_sack(&pkt)) {
 				e->c.edit_dupack_suppressed++;
-				sl->esme_raw_ack = ed == DP_EDIT_E2S ? fr->ack : sl->esme_raw_ack;
 				goto done;
 			}
 		}
@@ -1245,9 +1244,9 @@ enum dp_action dp_inline_frame(struct dp_engine *e, struct dp_flow *f, enum dp_d
 		/* test only: the worker feeds this segment (as received) again */
 		e->impair_flag = 1;
 	}
+done:
 	if (ed == DP_EDIT_E2S)
 		sl->esme_raw_ack = fr->ack;
-done:
 	if ((e->set->test_impair & DP_IMPAIR_REORDER) && ed == DP_EDIT_E2S && out.removed > 0 &&
 	    (e->impair_flag == 0 || e->impair_flag == IMPAIR_ARMED) &&
 	    len <= sizeof(e->impair_held)) {
