@@ -1256,11 +1256,10 @@ done:
 		e->impair_held_len = len;
 		e->impair_flag = IMPAIR_ARMED;
 	}
-	if (!send_injected(e, f, sl))
-		return act;
 	/* A closed flow keeps its slot until the flow table forgets it
 	 * (closing timeout): a FIN or its ACK retransmitted after the close
 	 * is still mapped. */
+	send_injected(e, f, sl);
 	return act;
 }
 
