@@ -576,11 +576,6 @@ static void test_restart_stale_not_restored(void **state)
 	unlink(p);
 }
 
-static uint32_t rd32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
 static void test_unknown_session_reset(void **state)
 {
 	(void)state;
@@ -610,7 +605,8 @@ static void test_unknown_session_reset(void **state)
 			assert_int_equal(fr.sport, 2775);
 			assert_int_equal(fr.seq, 90000);
 			assert_int_equal(fr.ack, c.cseq);
-			assert_int_equal(rd32(x->tx[i].b + 14 + 12), rd32((const uint8_t *)"\xc6\x12\x00\x02"));
+			assert_int_equal(dp_tk_get32(x->tx[i].b + 14 + 12),
+					 dp_tk_get32((const uint8_t *)"\xc6\x12\x00\x02"));
 		}
 	}
 	assert_true(x->tx[0].to_smsc != x->tx[1].to_smsc);
@@ -734,10 +730,10 @@ static void test_restart_first_segment_block(void **state)
 		assert_int_equal(fr.ack, c0 + bn); /* the blocked bytes acknowledged */
 		assert_true(fr.payload_len >= 16); /* an error answer may have no body */
 		rl = fr.payload_len;
-		assert_int_equal(rd32(fr.payload), rl);
-		assert_int_equal(rd32(fr.payload + 4), 0x80000004u);
-		assert_int_equal(rd32(fr.payload + 8), 0x45);
-		assert_int_equal(rd32(fr.payload + 12), 77);
+		assert_int_equal(dp_tk_get32(fr.payload), rl);
+		assert_int_equal(dp_tk_get32(fr.payload + 4), 0x80000004u);
+		assert_int_equal(dp_tk_get32(fr.payload + 8), 0x45);
+		assert_int_equal(dp_tk_get32(fr.payload + 12), 77);
 	}
 	assert_int_equal(n_resp, 1);
 	/* The SMSC answers the probe with its rcv_nxt (it never had the
@@ -759,7 +755,7 @@ static void test_restart_first_segment_block(void **state)
 	assert_int_equal(fr.seq, c0);
 	assert_int_equal(fr.ack, s0);
 	assert_int_equal(fr.payload_len, pn);
-	assert_int_equal(rd32(fr.payload + 12), 78);
+	assert_int_equal(dp_tk_get32(fr.payload + 12), 78);
 	/* The SMSC's answer: shifted past the injected bytes toward the ESME,
 	 * its ACK translated into the ESME's space. */
 	uint8_t r[17] = { 0 };
