@@ -101,17 +101,22 @@ static enum dp_action judge_chained(struct dp_engine *e, struct rte_mbuf *m)
 		dp_engine_counters(e)->bad_frames++;
 		return DP_ACT_FORWARD;
 	}
-	for (const struct rte_mbuf *s = m; s != NULL && off < len; s = s->next) {
-		memcpy(lin + off, rte_pktmbuf_mtod(s, const uint8_t *), s->data_len);
-		off += s->data_len;
+	/* a chain shorter than pkt_len: NULL, nothing read; all of it in the
+	 * first segment (empty ones after it): a pointer into that segment */
+	const uint8_t *src = rte_pktmbuf_read(m, 0, len, lin);
+	if (src == NULL) {
+		dp_engine_counters(e)->bad_frames++;
+		return DP_ACT_FORWARD;
 	}
+	if (src != lin)
+		memcpy(lin, src, len);
 	act = dp_engine_frame_rw(e, lin, len);
 	if (act != DP_ACT_FORWARD)
 		return act;
-	off = 0;
 	for (struct rte_mbuf *s = m; s != NULL && off < len; s = s->next) {
-		memcpy(rte_pktmbuf_mtod(s, uint8_t *), lin + off, s->data_len);
-		off += s->data_len;
+		uint32_t n = s->data_len < len - off ? s->data_len : len - off;
+		memcpy(rte_pktmbuf_mtod(s, uint8_t *), lin + off, n);
+		off += n;
 	}
 	return act;
 }
