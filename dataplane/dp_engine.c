@@ -497,7 +497,10 @@ tcp_segment(struct dp_engine *e, const struct dp_frame *fr, const uint8_t *p, ui
 	dp_flow_track(f, dir, tfl, e->now_ms);
 	if (tfl & DP_TCP_SYN) {
 		if (f->dir[dir].state != DP_STREAM_NONE && f->dir[dir].next_seq != fr->seq + 1) {
-			/* A new connection on a reused 5-tuple: start afresh. */
+			/* A SYN taken (tcp_flags_accepted: the flow was new or
+			 * closed) with another ISN: a new connection on a reused
+			 * 5-tuple, or a new attempt before the handshake ended.
+			 * Start afresh. */
 			dp_stream_release(&e->sctx, f);
 			dp_inline_flow_gone(e, f);
 			f->syn_seen = 0;
