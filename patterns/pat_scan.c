@@ -316,6 +316,19 @@ static size_t sender_skeleton(const char *v, size_t n, char *out, size_t cap)
 	return w;
 }
 
+/* 1 when v[0..n) is ASCII letters and digits only: its skeleton is the
+ * value lower-cased (pat_normalise changes nothing else in it), which the
+ * rules already saw, so most senders (numbers, plain names) skip it. */
+static int plain_alnum(const char *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char b = (unsigned char)v[i] | 0x20;
+		if (!((b >= 'a' && b <= 'z') || (v[i] >= '0' && v[i] <= '9')))
+			return 0;
+	}
+	return 1;
+}
+
 /* Sender or destination: the regex database sees the value, the list
  * database sees "\nVALUE\n" so exact-match literals can anchor. Blanks and
  * control bytes around it are left out: a handset does not show them, so
@@ -349,8 +362,8 @@ static int scan_addr(const struct pat_ruleset *rs, struct pat_scratch *s,
 		s->addr[n + 1] = '\n';
 		rc = scan_block(rs->db[t][PAT_KIND_LIT][PAT_MODE_BLOCK], s->addr, n + 2, s, c);
 	}
-	if (rc || t != PAT_TARGET_SENDER)
-		return rc;
+	if (rc || t != PAT_TARGET_SENDER || plain_alnum(v, n))
+		return rc; /* plain letters and digits are their own skeleton */
 	size_t k = sender_skeleton(v, n, s->skel + 1, SKEL_CAP);
 	if (k == 0 || (k == n && strncasecmp(s->skel + 1, v, n) == 0))
 		return PAT_OK; /* reads as written */
