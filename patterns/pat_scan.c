@@ -45,7 +45,6 @@ struct pat_acc {
 	/* Scores in millionths, summed exactly: weights are decimals stored
 	 * as floats, and a float sum of 0.1 and 2.1 stays under 2.2. */
 	int64_t score_u[PAT_MAX_CATEGORIES];
-	int64_t total_u;
 };
 
 /* A weight or threshold in millionths (the decimal it was written as, for
@@ -159,7 +158,6 @@ static int on_match(unsigned int id, unsigned long long from,
 		break;
 	default:
 		a->score_u[r->category] += micro(r->weight);
-		a->total_u += micro(r->weight);
 		if (r->weight > a->best_w[r->category]) {
 			a->best_w[r->category] = r->weight;
 			a->best_rule[r->category] = r->id;
@@ -181,13 +179,14 @@ static void acc_verdict(const struct pat_ruleset *rs, struct pat_acc *a)
 	struct pat_result *res = &a->res;
 	int bc = -1, mc = -1, tc = -1;
 	double bratio = 0, mratio = 0;
-	int64_t tscore = 0;
+	int64_t tscore = 0, total = 0; /* the total: every category's score */
 
 	for (unsigned c = 0; c < rs->n_cats; c++) {
 		int64_t s = a->score_u[c];
 		int64_t blk = micro(rs->cat_block[c]), mon = micro(rs->cat_monitor[c]);
 
 		res->scores[c] = (float)((double)s / 1e6);
+		total += s;
 		/* A block on the total score (threshold cat=*) is charged to
 		 * the category that contributed most, not to whichever rule
 		 * weighed most: the AUP ladder treats fraud and spam apart. */
@@ -208,7 +207,7 @@ static void acc_verdict(const struct pat_ruleset *rs, struct pat_acc *a)
 		res->verdict = PAT_VERDICT_BLOCK;
 		res->rule_id = a->block_rule;
 		res->category = a->block_cat;
-	} else if (bc < 0 && rs->total_block > 0 && a->total_u >= micro(rs->total_block) &&
+	} else if (bc < 0 && rs->total_block > 0 && total >= micro(rs->total_block) &&
 		   tc >= 0) {
 		res->verdict = PAT_VERDICT_BLOCK;
 		res->rule_id = a->best_rule[tc];
@@ -225,7 +224,7 @@ static void acc_verdict(const struct pat_ruleset *rs, struct pat_acc *a)
 		res->verdict = PAT_VERDICT_MONITOR;
 		res->rule_id = a->best_rule[mc];
 		res->category = mc;
-	} else if (rs->total_monitor > 0 && a->total_u >= micro(rs->total_monitor) &&
+	} else if (rs->total_monitor > 0 && total >= micro(rs->total_monitor) &&
 		   tc >= 0) {
 		res->verdict = PAT_VERDICT_MONITOR;
 		res->rule_id = a->best_rule[tc];
